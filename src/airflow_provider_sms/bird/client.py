@@ -1,0 +1,259 @@
+"""HTTP client for Bird's Channels API: one pooled session, AccessKey auth, timeouts, retries
+with jittered backoff, a shared rate limiter and typed errors. No Airflow imports."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import random
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any, TypeVar
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from airflow_provider_sms import __version__
+from airflow_provider_sms.bird.errors import (
+    BirdAmbiguousError,
+    BirdConnectionError,
+    BirdError,
+    BirdRateLimitError,
+    error_for_status,
+)
+from airflow_provider_sms.bird.ratelimit import SlidingWindowLimiter
+from airflow_provider_sms.bird.settings import ClientSettings
+
+USER_AGENT = f"airflow-provider-sms/{__version__} (+requests/{requests.__version__})"
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Bird documents at most 100 messages per batch request.
+MAX_BATCH_SIZE = 100
+
+K = TypeVar("K")
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header given in seconds or as an HTTP-date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class BirdClient:
+    def __init__(self, settings: ClientSettings, *, pool_size: int = 16):
+        self.settings = settings
+        self.pool_size = pool_size
+        self._limiter = SlidingWindowLimiter(settings.max_requests_per_second)
+        self._session: requests.Session | None = None
+        self._session_lock = threading.Lock()
+
+    # -- session -------------------------------------------------------------------------
+
+    @property
+    def session(self) -> requests.Session:
+        with self._session_lock:
+            if self._session is None:
+                session = requests.Session()
+                # Retries are ours (they must know which failures are safe to repeat).
+                adapter = HTTPAdapter(
+                    pool_connections=1, pool_maxsize=self.pool_size, max_retries=0
+                )
+                session.mount("https://", adapter)
+                session.mount("http://", adapter)
+                session.headers.update(
+                    {
+                        "Authorization": f"AccessKey {self.settings.access_key}",
+                        "Accept": "application/json",
+                        "Content-Type": "application/json",
+                        "User-Agent": USER_AGENT,
+                    }
+                )
+                # Proxies and .netrc from the environment must not replace our auth header.
+                session.trust_env = False
+                self._session = session
+            return self._session
+
+    def close(self) -> None:
+        with self._session_lock:
+            if self._session is not None:
+                self._session.close()
+                self._session = None
+
+    def __enter__(self) -> BirdClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- one request ---------------------------------------------------------------------
+
+    def _workspace_path(self, suffix: str) -> str:
+        return f"/workspaces/{self.settings.workspace_id}{suffix}"
+
+    def _backoff(self, attempt: int) -> float:
+        # Full jitter: spreads the retries of concurrent senders apart.
+        ceiling = min(self.settings.backoff_max, self.settings.backoff_base * 2**attempt)
+        return random.uniform(ceiling / 2, ceiling)
+
+    def request(
+        self, method: str, path: str, *, body: Any = None, params: dict | None = None
+    ) -> Any:
+        """Send one request with retries; returns the decoded JSON answer."""
+        settings = self.settings
+        url = settings.base_url + path
+        data = None if body is None else json.dumps(body, separators=(",", ":"))
+        timeout = (settings.connect_timeout, settings.read_timeout)
+        last_error: BirdError | None = None
+        for attempt in range(settings.max_retries + 1):
+            if attempt:
+                delay = self._backoff(attempt - 1)
+                if isinstance(last_error, BirdRateLimitError) and last_error.retry_after:
+                    delay = min(settings.retry_after_max, last_error.retry_after)
+                time.sleep(delay)
+            if method == "POST":
+                self._limiter.acquire()
+            try:
+                response = self.session.request(
+                    method, url, data=data, params=params, timeout=timeout
+                )
+            except requests.exceptions.ReadTimeout as exc:
+                error = BirdAmbiguousError(
+                    f"no answer within {settings.read_timeout:g}s; Bird may have accepted "
+                    "the request, so it is not repeated automatically "
+                    f"({type(exc).__name__})",
+                    method=method,
+                    path=path,
+                )
+                if method != "GET":
+                    raise error from None
+                last_error = error
+                continue
+            except requests.exceptions.ConnectionError as exc:
+                # Refused, reset or dropped before any answer: Bird did not process it.
+                last_error = BirdConnectionError(
+                    f"connection failed: {_root_cause(exc)}", method=method, path=path
+                )
+                continue
+            if response.status_code < 300:
+                return response.json() if response.content else {}
+            last_error = _error_from_response(response, method, path)
+            if response.status_code not in RETRY_STATUSES:
+                raise last_error
+        assert last_error is not None
+        raise last_error
+
+    # -- Bird endpoints --------------------------------------------------------------------
+
+    def _channel(self, channel_id: str | None) -> str:
+        channel = channel_id or self.settings.channel_id
+        if not channel:
+            raise BirdError(
+                "channel_id: no channel given and the connection has no default channel_id"
+            )
+        return channel
+
+    def send_message(self, message: dict, channel_id: str | None = None) -> dict:
+        path = self._workspace_path(f"/channels/{self._channel(channel_id)}/messages")
+        return self.request("POST", path, body=message)
+
+    def send_batch(self, messages: list[dict], channel_id: str | None = None) -> dict:
+        if not 1 <= len(messages) <= MAX_BATCH_SIZE:
+            raise ValueError(f"a batch holds 1 to {MAX_BATCH_SIZE} messages, got {len(messages)}")
+        path = self._workspace_path(f"/channels/{self._channel(channel_id)}/batch/messages")
+        return self.request("POST", path, body={"messageRequests": messages})
+
+    def get_channel(self, channel_id: str | None = None) -> dict:
+        return self.request("GET", self._workspace_path(f"/channels/{self._channel(channel_id)}"))
+
+    def list_channels(self, limit: int = 10) -> dict:
+        return self.request("GET", self._workspace_path("/channels"), params={"limit": limit})
+
+    def get_message(self, message_id: str, channel_id: str | None = None) -> dict:
+        path = self._workspace_path(f"/channels/{self._channel(channel_id)}/messages/{message_id}")
+        return self.request("GET", path)
+
+    def iter_messages(self, channel_id: str | None = None, **filters: Any) -> Iterator[dict]:
+        """All messages of a channel matching `filters` (e.g. batchId), page by page."""
+        path = self._workspace_path(f"/channels/{self._channel(channel_id)}/messages")
+        params = {"limit": 100, **filters}
+        while True:
+            page = self.request("GET", path, params=params)
+            yield from page.get("results", [])
+            token = page.get("nextPageToken")
+            if not token:
+                return
+            params["pageToken"] = token
+
+    # -- many requests -------------------------------------------------------------------
+
+    def map_concurrently(
+        self,
+        call,
+        items: Iterable[tuple[K, Any]],
+        *,
+        max_concurrency: int,
+        stop: threading.Event | None = None,
+    ) -> Iterator[tuple[K, Any, BirdError | None]]:
+        """Run `call(item)` for each `(key, item)` on up to `max_concurrency` threads sharing
+        the pooled session; yields `(key, result, error)` as each finishes.
+
+        At most `max_concurrency` calls are pending at once, so a list of 100,000 messages
+        is never turned into 100,000 futures, and setting `stop` submits no more."""
+        workers = max(1, min(max_concurrency, self.pool_size))
+        pending: dict[Future, K] = {}
+        source = iter(items)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bird") as pool:
+            while True:
+                while len(pending) < workers and not (stop and stop.is_set()):
+                    try:
+                        key, item = next(source)
+                    except StopIteration:
+                        break
+                    pending[pool.submit(call, item)] = key
+                if not pending:
+                    return
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    key = pending.pop(future)
+                    try:
+                        yield key, future.result(), None
+                    except BirdError as error:
+                        yield key, None, error
+
+
+def _root_cause(exc: BaseException) -> str:
+    while exc.__context__ is not None and exc.__context__ is not exc:
+        exc = exc.__context__
+    return type(exc).__name__
+
+
+def _error_from_response(response: requests.Response, method: str, path: str) -> BirdError:
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = {}
+    if not isinstance(payload, dict):
+        payload = {}
+    message = payload.get("message") or response.reason or "no message"
+    kwargs: dict[str, Any] = {
+        "status": response.status_code,
+        "code": payload.get("code"),
+        "details": payload.get("details"),
+        "method": method,
+        "path": path,
+    }
+    cls = error_for_status(response.status_code)
+    if cls is BirdRateLimitError:
+        kwargs["retry_after"] = parse_retry_after(response.headers.get("Retry-After"))
+    return cls(str(message), **kwargs)

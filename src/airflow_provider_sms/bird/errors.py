@@ -1,0 +1,104 @@
+"""Typed errors for Bird API failures. They carry status, Bird's code/message/details and the
+request's method and path, never the access key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class BirdError(Exception):
+    """Base class of every error the Bird client raises."""
+
+    #: whether repeating the same request later may succeed
+    retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        details: Any = None,
+        method: str | None = None,
+        path: str | None = None,
+    ):
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+        self.method = method
+        self.path = path
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        where = f"{self.method} {self.path}" if self.method else "request"
+        head = f"{where} failed"
+        if self.status:
+            head += f" with HTTP {self.status}"
+        text = f"{head}: {self.code}: {self.message}" if self.code else f"{head}: {self.message}"
+        if self.details:
+            text += f" (details: {self.details})"
+        return text
+
+
+class BirdValidationError(BirdError):
+    """400 or 422: Bird rejected the request body."""
+
+
+class BirdAuthenticationError(BirdError):
+    """401 or 403: the access key is wrong or lacks permission."""
+
+
+class BirdNotFoundError(BirdError):
+    """404: unknown workspace, channel, message or template."""
+
+
+class BirdConflictError(BirdError):
+    """409: the request conflicts with the channel's state (e.g. MMS on an SMS-only channel)."""
+
+
+class BirdRateLimitError(BirdError):
+    """429 after the client's own retries ran out."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any):
+        self.retry_after = retry_after
+        super().__init__(message, **kwargs)
+
+
+class BirdServerError(BirdError):
+    """5xx after the client's own retries ran out."""
+
+    retryable = True
+
+
+class BirdConnectionError(BirdError):
+    """The request could not be delivered to Bird (refused, reset) after retries."""
+
+    retryable = True
+
+
+class BirdAmbiguousError(BirdError):
+    """Bird may or may not have accepted the message: the answer never arrived (read timeout).
+
+    Not retried automatically, since a retry could send the message twice."""
+
+
+_BY_STATUS: dict[int, type[BirdError]] = {
+    400: BirdValidationError,
+    401: BirdAuthenticationError,
+    403: BirdAuthenticationError,
+    404: BirdNotFoundError,
+    409: BirdConflictError,
+    422: BirdValidationError,
+    429: BirdRateLimitError,
+}
+
+
+def error_for_status(status: int) -> type[BirdError]:
+    if status in _BY_STATUS:
+        return _BY_STATUS[status]
+    if status >= 500:
+        return BirdServerError
+    return BirdError

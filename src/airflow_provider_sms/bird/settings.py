@@ -1,0 +1,74 @@
+"""Client settings: what the client needs to reach one Bird workspace."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from airflow_provider_sms.bird.errors import BirdError
+
+DEFAULT_BASE_URL = "https://api.bird.com"
+# Bird's documented default per-workspace POST limit.
+DEFAULT_MAX_REQUESTS_PER_SECOND = 500
+
+
+class BirdConfigurationError(BirdError, ValueError):
+    """The connection settings cannot work; raised before any request is sent."""
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def normalize_base_url(value: str | None) -> str:
+    """Accept `https://` anywhere and `http://` only for loopback hosts (the local sandbox)."""
+    raw = (value or "").strip() or DEFAULT_BASE_URL
+    if "://" not in raw:
+        raw = "https://" + raw
+    parts = urlsplit(raw)
+    host = parts.hostname or ""
+    if not host:
+        raise BirdConfigurationError(f"host: {raw!r} has no host name")
+    if parts.scheme == "http" and not _is_loopback(host):
+        raise BirdConfigurationError(
+            f"host: {raw!r} uses plain http:// for a non-loopback host; use https:// "
+            "(http:// is only accepted for 127.0.0.1, ::1 or localhost, e.g. the local sandbox)"
+        )
+    if parts.scheme not in ("http", "https"):
+        raise BirdConfigurationError(f"host: {raw!r} must be an https:// URL")
+    return raw.rstrip("/")
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    access_key: str = field(repr=False)
+    workspace_id: str
+    base_url: str = DEFAULT_BASE_URL
+    channel_id: str | None = None
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    # Retries inside the client for 429, 5xx and connection failures.
+    max_retries: int = 5
+    backoff_base: float = 0.5
+    backoff_max: float = 20.0
+    # Longest Retry-After honoured; a longer one is cut to this.
+    retry_after_max: float = 60.0
+    max_requests_per_second: float = DEFAULT_MAX_REQUESTS_PER_SECOND
+
+    def __post_init__(self):
+        if not self.access_key:
+            raise BirdConfigurationError("password: the access key is empty")
+        if not self.workspace_id:
+            raise BirdConfigurationError("extra.workspace_id: is required")
+        object.__setattr__(self, "base_url", normalize_base_url(self.base_url))
+        if self.max_requests_per_second is None or self.max_requests_per_second <= 0:
+            raise BirdConfigurationError(
+                f"extra.max_requests_per_second: must be a positive number, "
+                f"got {self.max_requests_per_second!r}"
+            )

@@ -1,0 +1,80 @@
+"""Provider metadata read by Airflow's provider discovery; a literal dict, cheap to import."""
+
+
+def get_provider_info():
+    return {
+        "package-name": "airflow-provider-sms",
+        "name": "SMS (Bird)",
+        "description": "Send SMS, MMS and template messages through Bird's Channels API.",
+        "integrations": [
+            {
+                "integration-name": "Bird",
+                "external-doc-url": "https://docs.bird.com/api/channels-api",
+                "tags": ["service"],
+            }
+        ],
+        "hooks": [
+            {
+                "integration-name": "Bird",
+                "python-modules": ["airflow_provider_sms.hooks.bird"],
+            }
+        ],
+        "operators": [
+            {
+                "integration-name": "Bird",
+                "python-modules": ["airflow_provider_sms.operators.sms"],
+            }
+        ],
+        "connection-types": [
+            {
+                "connection-type": "bird",
+                "hook-class-name": "airflow_provider_sms.hooks.bird.BirdHook",
+                "hook-name": "Bird",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["port", "login", "schema"],
+                    "relabeling": {"password": "Access key", "host": "API base URL"},
+                    "placeholders": {
+                        "host": "https://api.bird.com",
+                        "password": "Bird access key (Settings > Security > Access keys)",
+                    },
+                },
+                "conn-fields": {
+                    "workspace_id": {
+                        "label": "Workspace ID",
+                        "description": "Required. The UUID of the Bird workspace.",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                    "channel_id": {
+                        "label": "Default channel ID",
+                        "description": "Optional. The SMS channel used when an operator "
+                        "names none.",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                    "max_requests_per_second": {
+                        "label": "Max requests per second",
+                        "description": "Optional. Client-side cap on POST requests, kept "
+                        "under Bird's workspace limit (default 500).",
+                        "schema": {"type": ["integer", "null"], "minimum": 1},
+                    },
+                    "timeout": {
+                        "label": "Read timeout (seconds)",
+                        "description": "Optional. How long to wait for Bird's answer (default "
+                        "30). A send that times out is reported, never repeated blindly.",
+                        "schema": {"type": ["number", "null"], "minimum": 1},
+                    },
+                    "max_retries": {
+                        "label": "Max retries",
+                        "description": "Optional. Retries on 429, 5xx and connection "
+                        "failures, with jittered exponential backoff (default 5).",
+                        "schema": {"type": ["integer", "null"], "minimum": 0},
+                    },
+                    "retry_backoff": {
+                        "label": "Retry backoff (seconds)",
+                        "description": "Optional. The first backoff; it doubles per retry "
+                        "(default 0.5).",
+                        "schema": {"type": ["number", "null"], "minimum": 0.001},
+                    },
+                },
+            }
+        ],
+    }

@@ -1,0 +1,41 @@
+"""Pure message model: operator arguments in, validated Bird request bodies out."""
+
+from typing import Any
+
+from .errors import InvalidMessageError, mask_phone, redact_phone
+from .messages import (
+    build_message,
+    file_body,
+    image_body,
+    message_options,
+    mms_body,
+    template_payload,
+    text_body,
+)
+from .segments import SegmentCount, count_segments
+
+__all__ = [
+    "InvalidMessageError",
+    "SegmentCount",
+    "build_message",
+    "count_segments",
+    "file_body",
+    "image_body",
+    "mask_phone",
+    "message_options",
+    "mms_body",
+    "normalize_recipients",
+    "redact_phone",
+    "template_payload",
+    "text_body",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # phonenumbers is slow to import; load it only when a task actually needs it,
+    # not whenever a DAG file imports an operator.
+    if name == "normalize_recipients":
+        from .recipients import normalize_recipients
+
+        return normalize_recipients
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

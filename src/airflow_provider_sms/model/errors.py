@@ -1,0 +1,54 @@
+"""The error the message model raises for bad arguments, and phone masking for its text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_MAX_MASK = 15
+
+
+class InvalidMessageError(ValueError):
+    """A message argument is invalid; ``field`` names it, ``problem`` says what is wrong.
+
+    Subclassing ValueError lets callers that only know built-in exceptions catch it.
+    Messages never carry a full phone number: callers mask them with ``mask_phone``.
+    """
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+    def __reduce__(self):
+        # Default exception pickling replays ``args`` (one string) into __init__, which
+        # takes two; Airflow may pickle exceptions across process boundaries.
+        return (type(self), (self.field, self.problem))
+
+
+def mask_phone(value: Any) -> str:
+    """Mask a phone number for logs and errors: ``+31612345678`` -> ``+316*******78``.
+
+    Keeps a leading ``+``, the first 3 and the last 2 characters; shorter input shows
+    less, and long garbage is cut so a message stays readable.
+    """
+    text = str(value).strip()
+    plus = "+" if text.startswith("+") else ""
+    rest = text[len(plus) :]
+    n = len(rest)
+    if n >= 8:
+        head, tail = 3, 2
+    elif n >= 5:
+        head, tail = 1, 1
+    else:
+        head, tail = 0, 0
+    hidden = min(n - head - tail, _MAX_MASK)
+    return f"{plus}{rest[:head]}{'*' * hidden}{rest[n - tail :] if tail else ''}"
+
+
+def redact_phone(text: str, number: str) -> str:
+    """`text` (e.g. an API error that quotes the request) with `number` masked, in both its
+    E.164 and digits-only spellings."""
+    for spelling in (number, number.lstrip("+")):
+        if len(spelling) >= 5:
+            text = text.replace(spelling, mask_phone(spelling))
+    return text

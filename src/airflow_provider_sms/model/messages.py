@@ -1,0 +1,424 @@
+"""Request bodies for Bird's ``createChannelMessage``, validated before anything is sent.
+
+Shapes follow Bird's OpenAPI ``CreateMessage`` schema: ``body`` (text, image, file) or
+``template``, plus a whitelist of top-level options (the schema forbids unknown keys).
+"""
+
+from __future__ import annotations
+
+import math
+import mimetypes
+import posixpath
+import re
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from .errors import InvalidMessageError
+
+MAX_MEDIA = 10  # MMS limit, and Bird's limit on media URLs per message
+MAX_TAGS = 10
+MAX_TAG_LENGTH = 50
+MAX_REFERENCE_LENGTH = 256
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+# BCP 47 language tag: language, optional script, region, variants, extensions, private use.
+_BCP47 = re.compile(
+    r"[A-Za-z]{2,3}"
+    r"(-[A-Za-z]{4})?"
+    r"(-(?:[A-Za-z]{2}|[0-9]{3}))?"
+    r"(-(?:[A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*"
+    r"(-[0-9A-WYZa-wyz](-[A-Za-z0-9]{2,8})+)*"
+    r"(-[xX](-[A-Za-z0-9]{1,8})+)?"
+)
+_CONTENT_TYPE = re.compile(r"[A-Za-z0-9][\w!#$&^.+-]*/[A-Za-z0-9][\w!#$&^.+-]*", re.ASCII)
+# Bird documents ^[a-zA-Z0-9-_ ]+$, where "9-_" is literally a range that also admits
+# ":;<=>?@[\]^"; the intent (letters, digits, hyphen, underscore, space) is stricter,
+# so anything accepted here is accepted by Bird too.
+_TAG = re.compile(r"[A-Za-z0-9_\- ]+")
+
+# Bird's Template parameter type enum; the last group all carry an object value.
+_PARAMETER_TYPES = frozenset(
+    {
+        "string",
+        "number",
+        "boolean",
+        "object",
+        "sectionList",
+        "timeslotList",
+        "productSections",
+        "productList",
+        "shippingMethodList",
+        "lineItemList",
+        "whatsappProductSections",
+        "whatsappProductItems",
+    }
+)
+_PARAMETER_KEYS = frozenset({"type", "key", "value"})
+_IMAGE_KEYS = frozenset({"url", "alt_text"})
+_FILE_KEYS = frozenset({"url", "content_type", "filename"})
+# Top-level CreateMessage properties an options dict may add (receiver/body/template
+# are set by build_message itself).
+_OPTION_KEYS = frozenset(
+    {
+        "sender",
+        "reference",
+        "meta",
+        "replyTo",
+        "notification",
+        "capFrequency",
+        "enableLinkTracking",
+        "ignoreQuietHours",
+        "ignoreGlobalHoldout",
+        "tags",
+        "shortLinks",
+        "scheduledFor",
+        "validity",
+    }
+)
+
+# A private table built from Python's own defaults: the module-level functions also read
+# the host's mime.types, which would make the guess differ between machines.
+_MIME = mimetypes.MimeTypes()
+
+
+def _type_name(value: Any) -> str:
+    return "None" if value is None else type(value).__name__
+
+
+def _non_empty_str(value: Any, field: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidMessageError(field, f"expected a non-empty string, got {_type_name(value)}")
+    if not value.strip():
+        raise InvalidMessageError(field, "must not be empty or only whitespace")
+    return value
+
+
+def text_body(text: Any, *, field: str = "text") -> dict:
+    """Body of a plain SMS."""
+    return {"type": "text", "text": {"text": _non_empty_str(text, field)}}
+
+
+def _media_url(value: Any, field: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidMessageError(field, f"expected a URL string, got {_type_name(value)}")
+    if not value:
+        raise InvalidMessageError(field, "URL must not be empty")
+    if any(c.isspace() or ord(c) < 32 for c in value):
+        # Bird requires format "uri"; spaces must be percent-encoded.
+        raise InvalidMessageError(field, f"URL {value!r} contains whitespace; percent-encode it")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError as exc:
+        raise InvalidMessageError(field, f"{value!r} is not a valid URL ({exc})") from None
+    # Bird fetches media itself, so only a public absolute web URL can work.
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise InvalidMessageError(
+            field, f"{value!r} is not an absolute http(s) URL; Bird must be able to download it"
+        )
+    return value
+
+
+def _media_items(items: Any, field: str) -> list[tuple[Any, str]]:
+    """Return ``(item, field name)`` pairs, accepting one item or a list of 1-10."""
+    if isinstance(items, (str, dict)):
+        return [(items, field)]
+    if items is None or not isinstance(items, Iterable) or isinstance(items, (bytes, bytearray)):
+        raise InvalidMessageError(
+            field, f"expected a URL, a dict or a list of them, got {_type_name(items)}"
+        )
+    listed = list(items)
+    if not listed:
+        raise InvalidMessageError(field, "at least one item is required")
+    if len(listed) > MAX_MEDIA:
+        raise InvalidMessageError(field, f"at most {MAX_MEDIA} items allowed (got {len(listed)})")
+    return [(item, f"{field}[{i}]") for i, item in enumerate(listed)]
+
+
+def _check_keys(item: dict, allowed: frozenset, field: str) -> None:
+    unknown = [k for k in item if k not in allowed]
+    if unknown:
+        raise InvalidMessageError(
+            field,
+            f"unknown key(s) {', '.join(map(repr, unknown))}; "
+            f"allowed: {', '.join(sorted(allowed))}",
+        )
+    if "url" not in item:
+        raise InvalidMessageError(field, "'url' is required")
+
+
+def _optional_str(item: dict, key: str, field: str) -> str | None:
+    value = item.get(key)
+    return None if value is None else _non_empty_str(value, f"{field}.{key}")
+
+
+def _media_wrapper(kind: str, entries: list[dict], text: Any, title: Any) -> dict:
+    # text and metadata.subject sit next to the media list for both image and file.
+    inner: dict = {f"{kind}s": entries}
+    if text is not None:
+        inner["text"] = _non_empty_str(text, "text")
+    if title is not None:
+        inner["metadata"] = {"subject": _non_empty_str(title, "title")}
+    return {"type": kind, kind: inner}
+
+
+def image_body(images: Any, *, text: Any = None, title: Any = None) -> dict:
+    """MMS image body; ``title`` becomes the MMS subject."""
+    entries = []
+    for item, field in _media_items(images, "images"):
+        if isinstance(item, dict):
+            _check_keys(item, _IMAGE_KEYS, field)
+            entry = {"mediaUrl": _media_url(item["url"], f"{field}.url")}
+            alt = _optional_str(item, "alt_text", field)
+            if alt is not None:
+                entry["altText"] = alt
+        else:
+            entry = {"mediaUrl": _media_url(item, field)}
+        entries.append(entry)
+    return _media_wrapper("image", entries, text, title)
+
+
+def _guess_content_type(url: str) -> str | None:
+    name = posixpath.basename(unquote(urlsplit(url).path))
+    content_type, encoding = _MIME.guess_type(name, strict=False)
+    # "report.csv.gz" guesses text/csv with gzip encoding: the bytes are not text/csv.
+    return content_type if encoding is None else None
+
+
+def file_body(files: Any, *, text: Any = None, title: Any = None) -> dict:
+    """MMS file body; the content type is guessed from the URL unless given."""
+    entries = []
+    for item, field in _media_items(files, "files"):
+        if isinstance(item, dict):
+            _check_keys(item, _FILE_KEYS, field)
+            url = _media_url(item["url"], f"{field}.url")
+            content_type = _optional_str(item, "content_type", field)
+            filename = _optional_str(item, "filename", field)
+        else:
+            url = _media_url(item, field)
+            content_type = filename = None
+        if content_type is None:
+            content_type = _guess_content_type(url)
+            if content_type is None:
+                raise InvalidMessageError(
+                    field,
+                    f"cannot tell the content type of {url!r}; "
+                    'give it as {"url": ..., "content_type": ...}',
+                )
+        elif not _CONTENT_TYPE.fullmatch(content_type):
+            raise InvalidMessageError(
+                f"{field}.content_type",
+                f"{content_type!r} is not a media type like 'application/pdf'",
+            )
+        entry = {"mediaUrl": url, "contentType": content_type}
+        if filename is not None:
+            entry["filename"] = filename
+        entries.append(entry)
+    return _media_wrapper("file", entries, text, title)
+
+
+def mms_body(*, images: Any = None, files: Any = None, text: Any = None, title: Any = None) -> dict:
+    """MMS body from exactly one of ``images`` or ``files``."""
+    if images is not None and files is not None:
+        raise InvalidMessageError("images/files", "give either images or files, not both")
+    if images is not None:
+        return image_body(images, text=text, title=title)
+    if files is not None:
+        return file_body(files, text=text, title=title)
+    raise InvalidMessageError("images/files", "an MMS needs images or files")
+
+
+def _uuid_str(value: Any, field: str, alternative: str = "") -> str:
+    if not isinstance(value, str) or not _UUID.fullmatch(value.strip()):
+        shown = repr(value) if isinstance(value, str) else _type_name(value)
+        raise InvalidMessageError(field, f"expected {alternative}a UUID, got {shown}")
+    return value.strip()
+
+
+def _is_number(value: Any) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and (isinstance(value, int) or math.isfinite(value))
+    )
+
+
+def _dict_parameters(parameters: dict) -> list[dict]:
+    out = []
+    for key, value in parameters.items():
+        field = f"parameters.{key}"
+        if not isinstance(key, str) or not key:
+            raise InvalidMessageError(f"parameters.{key!r}", "keys must be non-empty strings")
+        if isinstance(value, bool):
+            ptype = "boolean"
+        elif isinstance(value, str):
+            ptype = "string"
+        elif _is_number(value):
+            ptype = "number"
+        elif isinstance(value, float):
+            raise InvalidMessageError(field, f"{value} is not a finite number")
+        else:
+            raise InvalidMessageError(
+                field,
+                f"unsupported value type {_type_name(value)}; use str, int, float or bool, "
+                "or pass parameters as a list of typed Bird parameters",
+            )
+        out.append({"type": ptype, "key": key, "value": value})
+    return out
+
+
+_SCALAR_CHECKS = {
+    "string": (lambda v: isinstance(v, str), "a string"),
+    "number": (_is_number, "a finite number"),
+    "boolean": (lambda v: isinstance(v, bool), "a boolean"),
+}
+
+
+def _list_parameters(parameters: list | tuple) -> list:
+    seen: set[str] = set()
+    for i, item in enumerate(parameters):
+        field = f"parameters[{i}]"
+        if not isinstance(item, dict):
+            raise InvalidMessageError(field, f"expected a dict, got {_type_name(item)}")
+        unknown = [k for k in item if k not in _PARAMETER_KEYS]
+        if unknown:
+            raise InvalidMessageError(
+                field, f"unknown key(s) {', '.join(map(repr, unknown))}; allowed: key, type, value"
+            )
+        ptype = item.get("type")
+        if ptype not in _PARAMETER_TYPES:
+            raise InvalidMessageError(
+                f"{field}.type",
+                f"{ptype!r} is not a Bird parameter type ({', '.join(sorted(_PARAMETER_TYPES))})",
+            )
+        key = item.get("key")
+        if not isinstance(key, str) or not key:
+            raise InvalidMessageError(f"{field}.key", "a non-empty string is required")
+        if key in seen:
+            raise InvalidMessageError(f"{field}.key", f"duplicate parameter key {key!r}")
+        seen.add(key)
+        if "value" not in item:
+            raise InvalidMessageError(f"{field}.value", "is required")
+        check, expected = _SCALAR_CHECKS.get(ptype, (lambda v: isinstance(v, dict), "an object"))
+        if not check(item["value"]):
+            raise InvalidMessageError(
+                f"{field}.value",
+                f"a {ptype} parameter needs {expected}, got {_type_name(item['value'])}",
+            )
+    # Checked items are sent as given: they already have Bird's shape.
+    return list(parameters)
+
+
+def template_payload(
+    project_id: Any, *, version: Any = "latest", locale: Any = "en", parameters: Any = None
+) -> dict:
+    """``template`` object for a Studio template send.
+
+    ``parameters`` is a dict of str/number/bool values (typed automatically) or a list
+    of Bird parameter objects.
+    """
+    payload = {"projectId": _uuid_str(project_id, "project_id")}
+    if isinstance(version, str) and version.strip().lower() == "latest":
+        payload["version"] = "latest"
+    else:
+        payload["version"] = _uuid_str(version, "version", "'latest' or ")
+    if not isinstance(locale, str) or not _BCP47.fullmatch(locale.strip()):
+        shown = repr(locale) if isinstance(locale, str) else _type_name(locale)
+        raise InvalidMessageError(
+            "locale", f"expected a BCP 47 language tag such as 'en' or 'pt-BR', got {shown}"
+        )
+    payload["locale"] = locale.strip()
+    if parameters is None:
+        return payload
+    if isinstance(parameters, dict):
+        items = _dict_parameters(parameters)
+    elif isinstance(parameters, (list, tuple)):
+        items = _list_parameters(parameters)
+    else:
+        raise InvalidMessageError(
+            "parameters", f"expected a dict or a list, got {_type_name(parameters)}"
+        )
+    if items:
+        payload["parameters"] = items
+    return payload
+
+
+def _tags(tags: Any) -> list[str]:
+    if isinstance(tags, str):
+        listed = [t.strip() for t in tags.split(",") if t.strip()]
+    elif isinstance(tags, (list, tuple)):
+        listed = list(tags)
+    else:
+        raise InvalidMessageError(
+            "tags", f"expected a list or a comma-separated string, got {_type_name(tags)}"
+        )
+    if len(listed) > MAX_TAGS:
+        raise InvalidMessageError("tags", f"at most {MAX_TAGS} tags allowed (got {len(listed)})")
+    out = []
+    for i, tag in enumerate(listed):
+        field = f"tags[{i}]"
+        if not isinstance(tag, str):
+            raise InvalidMessageError(field, f"expected a string, got {_type_name(tag)}")
+        tag = tag.strip()
+        if not tag:
+            raise InvalidMessageError(field, "must not be empty")
+        if len(tag) > MAX_TAG_LENGTH:
+            raise InvalidMessageError(
+                field, f"at most {MAX_TAG_LENGTH} characters allowed (got {len(tag)})"
+            )
+        if not _TAG.fullmatch(tag):
+            raise InvalidMessageError(
+                field, f"{tag!r} may only contain letters, digits, '-', '_' and spaces"
+            )
+        out.append(tag)
+    return out
+
+
+def message_options(*, reference: Any = None, tags: Any = None) -> dict:
+    """Optional top-level fields; only those given are returned."""
+    options: dict = {}
+    if reference is not None:
+        _non_empty_str(reference, "reference")
+        if len(reference) > MAX_REFERENCE_LENGTH:
+            raise InvalidMessageError(
+                "reference",
+                f"at most {MAX_REFERENCE_LENGTH} characters allowed (got {len(reference)})",
+            )
+        options["reference"] = reference
+    if tags is not None:
+        checked = _tags(tags)
+        if checked:
+            options["tags"] = checked
+    return options
+
+
+def build_message(
+    recipient: str,
+    *,
+    body: dict | None = None,
+    template: dict | None = None,
+    options: dict | None = None,
+) -> dict:
+    """Full ``CreateMessage`` request for one recipient (an E.164 number).
+
+    Called once per recipient, so ``body``/``template``/``options`` values are shared,
+    not copied: they are only serialised afterwards and must not be mutated.
+    """
+    if not isinstance(recipient, str) or not recipient:
+        raise InvalidMessageError("recipient", "expected a phone number string")
+    if (body is None) == (template is None):
+        raise InvalidMessageError("body/template", "give exactly one of body or template")
+    message: dict = {
+        "receiver": {"contacts": [{"identifierKey": "phonenumber", "identifierValue": recipient}]}
+    }
+    if body is not None:
+        message["body"] = body
+    else:
+        message["template"] = template
+    if options:
+        for key in options:
+            if key not in _OPTION_KEYS:
+                raise InvalidMessageError(f"options.{key}", "not a Bird message option")
+        message.update(options)
+    return message

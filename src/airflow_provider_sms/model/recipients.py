@@ -1,0 +1,149 @@
+"""Recipient phone numbers: parse, validate and normalise to E.164, with masking for output."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import phonenumbers
+from phonenumbers import NumberParseException, ValidationResult
+
+from .errors import InvalidMessageError, mask_phone
+
+# A rendered template gives one string; people separate numbers with any of these.
+_SEPARATORS = re.compile(r"[,;\r\n]+")
+# phonenumbers happily extracts a number from surrounding text ("call 06... now"), so
+# only characters used to write a number are let through to it.
+_NUMBER_CHARS = re.compile(r"\+?[\d\s().\-/]+")
+_MAX_LISTED = 20
+
+_POSSIBLE_REASONS = {
+    ValidationResult.TOO_SHORT: "too short",
+    ValidationResult.TOO_LONG: "too long",
+    ValidationResult.INVALID_LENGTH: "wrong length for its country",
+    ValidationResult.INVALID_COUNTRY_CODE: "unknown country code",
+}
+_PARSE_REASONS = {
+    NumberParseException.NOT_A_NUMBER: "not a phone number",
+    NumberParseException.TOO_SHORT_AFTER_IDD: "too short",
+    NumberParseException.TOO_SHORT_NSN: "too short",
+    NumberParseException.TOO_LONG: "too long",
+}
+_NO_COUNTRY = "no country code; write it in international format or set default_region"
+
+
+def _region(default_region: Any) -> str | None:
+    if default_region is None:
+        return None
+    if not isinstance(default_region, str):
+        raise InvalidMessageError(
+            "default_region",
+            f"expected a two-letter region code such as 'NL', got {type(default_region).__name__}",
+        )
+    region = default_region.strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise InvalidMessageError(
+            "default_region",
+            f"unknown region {default_region!r}; use an ISO 3166 alpha-2 code such as 'NL' or 'US'",
+        )
+    return region
+
+
+def _type_error(field: str, value: Any) -> InvalidMessageError:
+    return InvalidMessageError(
+        field, f"expected a phone number as str or int, got {type(value).__name__}"
+    )
+
+
+def _entries(value: Any, field: str, international_ints: bool) -> list[str]:
+    """Flatten the accepted input shapes into stripped, non-empty strings."""
+    # An int cannot carry a leading "+" (nor a national leading 0), so without a default
+    # region its digits can only be meant as country code + number.
+    int_prefix = "+" if international_ints else ""
+    if isinstance(value, str):
+        if value.lstrip().startswith("["):
+            # A list rendered by Jinja as text: splitting it would give quoted garbage.
+            raise InvalidMessageError(
+                field,
+                "got a string that looks like a rendered list; pass a real list "
+                "(render_template_as_native_obj=True) or a comma-separated string",
+            )
+        return [p for p in (s.strip() for s in _SEPARATORS.split(value)) if p]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return [f"{int_prefix}{value}"]
+    # bytes and dicts are iterable but never a list of numbers.
+    if not isinstance(value, Iterable) or isinstance(value, (dict, bytes, bytearray)):
+        raise _type_error(field, value)
+    out = []
+    for i, item in enumerate(value):
+        if isinstance(item, str):
+            item = item.strip()
+            if item:
+                out.append(item)
+        elif isinstance(item, int) and not isinstance(item, bool):
+            out.append(f"{int_prefix}{item}")
+        else:
+            raise _type_error(f"{field}[{i}]", item)
+    return out
+
+
+def _parse(raw: str, region: str | None) -> tuple[str | None, str | None]:
+    """Return ``(e164, None)`` for a valid number, else ``(None, reason)``."""
+    if not _NUMBER_CHARS.fullmatch(raw):
+        return None, "contains characters that are not part of a phone number"
+    try:
+        number = phonenumbers.parse(raw, region)
+    except NumberParseException as exc:
+        if exc.error_type == NumberParseException.INVALID_COUNTRY_CODE:
+            if region is None and not raw.startswith("+"):
+                return None, _NO_COUNTRY
+            return None, "unknown country code"
+        return None, _PARSE_REASONS.get(exc.error_type, "not a phone number")
+    if not phonenumbers.is_valid_number(number):
+        reason = _POSSIBLE_REASONS.get(phonenumbers.is_possible_number_with_reason(number))
+        return None, reason or "not a valid number"
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
+
+
+def normalize_recipients(
+    value: Any, *, default_region: str | None = None, field: str = "recipients"
+) -> list[str]:
+    """Validate recipients and return them in E.164, duplicates dropped, order kept.
+
+    ``value`` is one number (str or int), a string of numbers separated by commas,
+    semicolons or newlines, or an iterable of str/int. Without ``default_region`` an int
+    is read as international (``31612345678`` is ``+31612345678``). Every invalid number is
+    reported, masked, in a single InvalidMessageError.
+    """
+    region = _region(default_region)
+    entries = _entries(value, field, international_ints=region is None)
+    if not entries:
+        raise InvalidMessageError(field, "at least one recipient is required")
+
+    result: list[str] = []
+    seen_raw: set[str] = set()
+    seen_e164: set[str] = set()
+    invalid: list[str] = []
+    invalid_count = 0
+    for raw in entries:
+        # Repeats of the same text are common in large lists; parsing is the cost.
+        if raw in seen_raw:
+            continue
+        seen_raw.add(raw)
+        e164, reason = _parse(raw, region)
+        if e164 is None:
+            invalid_count += 1
+            if len(invalid) < _MAX_LISTED:
+                invalid.append(f"'{mask_phone(raw)}' ({reason})")
+        elif e164 not in seen_e164:
+            seen_e164.add(e164)
+            result.append(e164)
+
+    if invalid_count:
+        noun = "invalid phone number" if invalid_count == 1 else "invalid phone numbers"
+        listing = ", ".join(invalid)
+        if invalid_count > len(invalid):
+            listing += f" and {invalid_count - len(invalid)} more"
+        raise InvalidMessageError(field, f"{invalid_count} {noun}: {listing}")
+    return result

@@ -1,0 +1,62 @@
+"""A local, Bird-compatible Channels API sandbox (SMS, MMS, templates, batches, faults).
+
+Importing this package is cheap: it is loaded as a pytest plugin in every test run, so the
+server and backend modules are imported on first use of :class:`BirdSandbox`.
+
+Stored messages carry what the recipient would read under
+``meta.extraInformation.renderedText`` (the rendered template, or the body's text).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .seed import (
+    ACCESS_KEY,
+    INACTIVE_TEMPLATE_VERSION_ID,
+    MMS_CHANNEL_ID,
+    MMS_CHANNEL_NUMBER,
+    SMS_CHANNEL_ID,
+    SMS_CHANNEL_SENDER,
+    TEMPLATE_LOCALES,
+    TEMPLATE_PROJECT_ID,
+    TEMPLATE_VERSION_ID,
+    WORKSPACE_ID,
+)
+
+if TYPE_CHECKING:
+    from .backend import RecordedRequest, SandboxBackend
+    from .server import BirdSandbox
+
+__all__ = [
+    "ACCESS_KEY",
+    "INACTIVE_TEMPLATE_VERSION_ID",
+    "MMS_CHANNEL_ID",
+    "MMS_CHANNEL_NUMBER",
+    "SMS_CHANNEL_ID",
+    "SMS_CHANNEL_SENDER",
+    "TEMPLATE_LOCALES",
+    "TEMPLATE_PROJECT_ID",
+    "TEMPLATE_VERSION_ID",
+    "WORKSPACE_ID",
+    "BirdSandbox",
+    "RecordedRequest",
+    "SandboxBackend",
+]
+
+_LAZY = {
+    "BirdSandbox": "server",
+    "RecordedRequest": "backend",
+    "SandboxBackend": "backend",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,200 @@
+"""The Bird client over real HTTP against the sandbox: auth, retries, error mapping."""
+
+import email.utils
+import time
+
+import pytest
+
+from airflow_provider_sms.bird.client import BirdClient, parse_retry_after
+from airflow_provider_sms.bird.errors import (
+    BirdAmbiguousError,
+    BirdAuthenticationError,
+    BirdConflictError,
+    BirdNotFoundError,
+    BirdRateLimitError,
+    BirdServerError,
+    BirdValidationError,
+)
+from airflow_provider_sms.bird.settings import BirdConfigurationError, ClientSettings
+
+SMS = {
+    "receiver": {"contacts": [{"identifierKey": "phonenumber", "identifierValue": "+31612345678"}]},
+    "body": {"type": "text", "text": {"text": "hello"}},
+}
+
+
+def make_client(sandbox, **overrides):
+    settings = dict(
+        access_key=sandbox.access_key,
+        workspace_id=sandbox.workspace_id,
+        base_url=sandbox.base_url,
+        channel_id=sandbox.mms_channel_id,
+        backoff_base=0.01,
+        backoff_max=0.05,
+        read_timeout=2.0,
+    )
+    settings.update(overrides)
+    return BirdClient(ClientSettings(**settings))
+
+
+@pytest.fixture
+def client(bird_sandbox):
+    with make_client(bird_sandbox) as client:
+        yield client
+
+
+def test_send_carries_access_key_user_agent_and_json(client, bird_sandbox):
+    answer = client.send_message(SMS)
+    assert answer["status"] == "accepted"
+    [request] = bird_sandbox.requests
+    assert request.headers["Authorization"] == f"AccessKey {bird_sandbox.access_key}"
+    assert request.headers["User-Agent"].startswith("airflow-provider-sms/")
+    assert request.json == SMS
+    assert [m["id"] for m in bird_sandbox.messages] == [answer["id"]]
+
+
+def test_one_pooled_connection_serves_many_requests(client, bird_sandbox):
+    for _ in range(5):
+        client.send_message(SMS)
+    pool = client.session.get_adapter(bird_sandbox.base_url).poolmanager
+    [key] = pool.pools.keys()
+    connection_pool = pool.pools[key]
+    assert connection_pool.num_connections == 1
+    assert len(bird_sandbox.messages) == 5
+
+
+def test_429_with_retry_after_is_retried_then_succeeds(client, bird_sandbox):
+    bird_sandbox.inject("status", count=2, status=429, retry_after="0.2")
+    started = time.monotonic()
+    answer = client.send_message(SMS)
+    assert answer["status"] == "accepted"
+    # Two waits honouring Retry-After (0.2 s each), not the 0.01 s backoff.
+    assert time.monotonic() - started >= 0.4
+    assert [r.status for r in bird_sandbox.requests] == [429, 429, 202]
+    assert len(bird_sandbox.messages) == 1
+
+
+def test_503_is_retried_then_succeeds(client, bird_sandbox):
+    bird_sandbox.inject("status", count=3, status=503)
+    assert client.send_message(SMS)["status"] == "accepted"
+    assert [r.status for r in bird_sandbox.requests] == [503, 503, 503, 202]
+    assert len(bird_sandbox.messages) == 1
+
+
+def test_dropped_connection_is_retried_then_succeeds(client, bird_sandbox):
+    bird_sandbox.inject("drop", count=1)
+    assert client.send_message(SMS)["status"] == "accepted"
+    assert len(bird_sandbox.messages) == 1
+
+
+def test_server_errors_after_all_retries_raise_server_error(bird_sandbox):
+    bird_sandbox.inject("status", count=10, status=502)
+    with make_client(bird_sandbox, max_retries=2) as client, pytest.raises(BirdServerError) as e:
+        client.send_message(SMS)
+    assert e.value.status == 502
+    assert len(bird_sandbox.requests) == 3
+    assert not bird_sandbox.messages
+
+
+def test_rate_limit_after_all_retries_raises_with_retry_after(bird_sandbox):
+    bird_sandbox.inject("status", count=10, status=429, retry_after="0.01")
+    with make_client(bird_sandbox, max_retries=1) as client, pytest.raises(BirdRateLimitError) as e:
+        client.send_message(SMS)
+    assert e.value.retry_after == pytest.approx(0.01)
+    assert e.value.retryable
+
+
+def test_read_timeout_on_send_is_ambiguous_and_not_repeated(bird_sandbox):
+    bird_sandbox.inject("hang", count=1, seconds=1.5)
+    with make_client(bird_sandbox, read_timeout=0.5) as client:
+        with pytest.raises(BirdAmbiguousError) as e:
+            client.send_message(SMS)
+    assert "may have accepted" in str(e.value)
+    assert len(bird_sandbox.requests) == 1
+
+
+def test_422_fails_at_once_with_bird_code_and_message(client, bird_sandbox):
+    with pytest.raises(BirdValidationError) as e:
+        client.send_message({**SMS, "statusCallback": "https://example.com"})
+    assert e.value.status == 422
+    assert e.value.code == "InvalidPayload"
+    assert e.value.code in str(e.value) and e.value.message in str(e.value)
+    assert e.value.details
+    assert len(bird_sandbox.requests) == 1
+
+
+def test_404_fails_at_once_with_bird_code_and_message(client, bird_sandbox):
+    with pytest.raises(BirdNotFoundError) as e:
+        client.send_message(SMS, channel_id="00000000-0000-4000-8000-000000000000")
+    assert e.value.status == 404
+    assert e.value.code == "NotFound"
+    assert "channel not found" in str(e.value)
+    assert "POST /workspaces/" in str(e.value)
+    assert len(bird_sandbox.requests) == 1
+
+
+def test_401_fails_at_once_without_showing_the_key(bird_sandbox):
+    wrong_key = "wrong-access-key-123"
+    with make_client(bird_sandbox, access_key=wrong_key) as client:
+        with pytest.raises(BirdAuthenticationError) as e:
+            client.send_message(SMS)
+    assert e.value.status == 401
+    assert e.value.code == "Unauthorized"
+    assert wrong_key not in str(e.value) and wrong_key not in repr(e.value.__dict__)
+    assert len(bird_sandbox.requests) == 1
+
+
+def test_409_mms_on_sms_only_channel_maps_to_conflict(client, bird_sandbox):
+    mms = {
+        **SMS,
+        "body": {"type": "image", "image": {"images": [{"mediaUrl": "https://e.x/a.png"}]}},
+    }
+    with pytest.raises(BirdConflictError) as e:
+        client.send_message(mms, channel_id=bird_sandbox.sms_channel_id)
+    assert e.value.status == 409
+
+
+def test_get_channel_and_message(client, bird_sandbox):
+    channel = client.get_channel()
+    assert channel["id"] == bird_sandbox.mms_channel_id
+    sent = client.send_message(SMS)
+    assert client.get_message(sent["id"])["id"] == sent["id"]
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["http://api.bird.com", "http://10.0.0.5:8080", "http://example.org", "ftp://api.bird.com"],
+)
+def test_plain_http_refused_for_non_loopback_hosts(host):
+    with pytest.raises(BirdConfigurationError) as e:
+        ClientSettings(access_key="k" * 20, workspace_id="w", base_url=host)
+    assert host in str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        (None, "https://api.bird.com"),
+        ("", "https://api.bird.com"),
+        ("api.bird.com", "https://api.bird.com"),
+        ("https://api.bird.com/", "https://api.bird.com"),
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+        ("http://localhost:9", "http://localhost:9"),
+        ("http://[::1]:9", "http://[::1]:9"),
+    ],
+)
+def test_base_url_normalisation(host, expected):
+    assert ClientSettings(access_key="k", workspace_id="w", base_url=host).base_url == expected
+
+
+def test_settings_repr_hides_access_key():
+    settings = ClientSettings(access_key="super-secret-key", workspace_id="w")
+    assert "super-secret-key" not in repr(settings)
+
+
+def test_retry_after_parsing():
+    assert parse_retry_after("3") == 3.0
+    assert parse_retry_after(None) is None
+    assert parse_retry_after("soon") is None
+    future = email.utils.formatdate(time.time() + 30, usegmt=True)
+    assert 25 < parse_retry_after(future) <= 30

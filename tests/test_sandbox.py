@@ -1,0 +1,553 @@
+"""The Bird sandbox over real HTTP: API behaviour, faults, rate limit, batches, control API, CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import bird_contract
+import pytest
+import requests
+
+from airflow_provider_sms.sandbox import (
+    ACCESS_KEY,
+    INACTIVE_TEMPLATE_VERSION_ID,
+    MMS_CHANNEL_ID,
+    MMS_CHANNEL_NUMBER,
+    SMS_CHANNEL_ID,
+    TEMPLATE_PROJECT_ID,
+    TEMPLATE_VERSION_ID,
+    WORKSPACE_ID,
+    BirdSandbox,
+)
+
+AUTH = {"Authorization": f"AccessKey {ACCESS_KEY}"}
+TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+TO = "+31612345678"
+
+
+def text_message(text: str = "Hello from Airflow", to: str = TO, **extra) -> dict:
+    return {
+        "receiver": {"contacts": [{"identifierKey": "phonenumber", "identifierValue": to}]},
+        "body": {"type": "text", "text": {"text": text}},
+        **extra,
+    }
+
+
+def image_message(count: int = 1) -> dict:
+    images = [{"mediaUrl": f"https://example.com/{i}.jpg"} for i in range(count)]
+    return {
+        "receiver": {"contacts": [{"identifierValue": "+12025550199"}]},
+        "body": {"type": "image", "image": {"images": images, "text": "caption"}},
+    }
+
+
+def template_message(version: str = "latest", locale: str = "en", **template) -> dict:
+    parameters = [
+        {"type": "string", "key": "name", "value": "Ada"},
+        {"type": "string", "key": "date", "value": "1 May"},
+    ]
+    return {
+        "receiver": {"contacts": [{"identifierValue": TO}]},
+        "template": {
+            "projectId": TEMPLATE_PROJECT_ID,
+            "version": version,
+            "locale": locale,
+            "parameters": parameters,
+            **template,
+        },
+    }
+
+
+@pytest.fixture
+def sandbox():
+    with BirdSandbox() as running:
+        yield running
+
+
+@pytest.fixture
+def http():
+    with requests.Session() as session:
+        session.headers.update(AUTH)
+        yield session
+
+
+def channel_url(sb: BirdSandbox, channel_id: str = MMS_CHANNEL_ID, suffix: str = "") -> str:
+    return f"{sb.base_url}/workspaces/{WORKSPACE_ID}/channels/{channel_id}{suffix}"
+
+
+def send(sb, http, payload, channel_id=MMS_CHANNEL_ID, **kwargs) -> requests.Response:
+    return http.post(channel_url(sb, channel_id, "/messages"), json=payload, **kwargs)
+
+
+# --- single sends --------------------------------------------------------------------------
+
+
+def test_text_send_is_accepted_stored_and_recorded(sandbox, http):
+    payload = text_message(reference="dag.task:run", tags=["Reminder", "ops-team"])
+    response = send(sandbox, http, payload)
+
+    assert response.status_code == 202
+    assert response.raw.version == 11 and "Content-Length" in response.headers
+    message = response.json()
+    uuid.UUID(message["id"])
+    assert message["channelId"] == MMS_CHANNEL_ID
+    assert message["sender"]["connector"]["identifierValue"] == MMS_CHANNEL_NUMBER
+    uuid.UUID(message["sender"]["connector"]["id"])
+    contact = message["receiver"]["contacts"][0]
+    assert contact["identifierValue"] == TO and contact["type"] == "to" and contact["id"]
+    assert message["body"] == payload["body"]
+    assert message["reference"] == "dag.task:run"
+    assert message["tags"] == ["reminder", "ops-team"]
+    assert (message["status"], message["direction"]) == ("accepted", "outgoing")
+    for key in ("lastStatusAt", "createdAt", "updatedAt"):
+        assert TIMESTAMP.match(message[key]), message[key]
+    assert message["meta"]["extraInformation"]["renderedText"] == "Hello from Airflow"
+
+    assert sandbox.messages == [message]
+    (recorded,) = sandbox.requests
+    assert recorded.method == "POST" and recorded.path.endswith("/messages")
+    assert recorded.header("authorization") == f"AccessKey {ACCESS_KEY}"
+    assert recorded.json == payload and recorded.status == 202
+    assert sandbox.posts_received() == 1
+
+    fetched = http.get(channel_url(sandbox, suffix=f"/messages/{message['id']}"))
+    assert fetched.status_code == 200 and fetched.json() == message
+    missing = http.get(channel_url(sandbox, suffix=f"/messages/{uuid.uuid4()}"))
+    assert missing.status_code == 404 and missing.json()["code"] == "NotFound"
+
+
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "AccessKey wrong"}, {"Authorization": f"Bearer {ACCESS_KEY}"}]
+)
+def test_missing_or_wrong_access_key_is_401(sandbox, headers):
+    response = requests.post(
+        channel_url(sandbox, suffix="/messages"), json=text_message(), headers=headers
+    )
+    assert response.status_code == 401
+    assert response.json()["code"] == "Unauthorized"
+    assert sandbox.messages == []
+    assert sandbox.requests[0].status == 401
+
+
+def test_auth_is_checked_before_workspace(sandbox):
+    url = f"{sandbox.base_url}/workspaces/{uuid.uuid4()}/channels/{MMS_CHANNEL_ID}/messages"
+    assert requests.post(url, json=text_message()).status_code == 401
+
+
+def test_unknown_workspace_and_channel_are_404(sandbox, http):
+    url = f"{sandbox.base_url}/workspaces/{uuid.uuid4()}/channels/{MMS_CHANNEL_ID}/messages"
+    response = http.post(url, json=text_message())
+    assert response.status_code == 404
+    assert response.json()["code"] == "NotFound"
+    assert "workspace not found" in response.json()["message"]
+
+    response = send(sandbox, http, text_message(), channel_id=str(uuid.uuid4()))
+    assert response.status_code == 404 and "channel not found" in response.json()["message"]
+
+
+def test_non_json_body_is_400(sandbox, http):
+    response = http.post(
+        channel_url(sandbox, suffix="/messages"),
+        data=b"not json",
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert set(response.json()) >= {"code", "message"}
+
+
+INVALID = {
+    "unknown top-level field": (
+        text_message(statusCallback="https://example.com/cb"),
+        "statusCallback",
+    ),
+    "body and template": ({**template_message(), **text_message()}, "template"),
+    "neither body nor template": ({"receiver": text_message()["receiver"]}, "body"),
+    "empty text": (text_message(text=""), "body.text.text"),
+    "eleven images": (image_message(11), "body.image.images"),
+    "missing receiver": ({"body": text_message()["body"]}, "receiver"),
+    "no contacts": ({**text_message(), "receiver": {"contacts": []}}, "receiver.contacts"),
+    "bad tag": (text_message(tags=["no/slash"]), "tags.0"),
+    "file without contentType": (
+        {
+            **text_message(),
+            "body": {"type": "file", "file": {"files": [{"mediaUrl": "https://e.com/a"}]}},
+        },
+        "body.file.files.0.contentType",
+    ),
+}
+
+
+@pytest.mark.parametrize("payload, field", INVALID.values(), ids=INVALID.keys())
+def test_invalid_payloads_are_422_with_field_details(sandbox, http, payload, field):
+    response = send(sandbox, http, payload)
+    assert response.status_code == 422, response.text
+    error = response.json()
+    assert error["code"] == "InvalidPayload"
+    assert field in error["details"], error["details"]
+    assert all(isinstance(p, str) for p in error["details"][field])
+    assert sandbox.messages == []
+
+
+def test_mms_on_sms_only_channel_is_409(sandbox, http):
+    response = send(sandbox, http, image_message(), channel_id=SMS_CHANNEL_ID)
+    assert response.status_code == 409
+    assert response.json()["code"] == "ConflictingConditions"
+    assert "MMS" in response.json()["message"]
+    # The same MMS goes through on the MMS-capable channel.
+    assert send(sandbox, http, image_message(10)).status_code == 202
+
+
+def test_get_channel_reports_mms_capability(sandbox, http):
+    mms = http.get(channel_url(sandbox, MMS_CHANNEL_ID)).json()
+    sms = http.get(channel_url(sandbox, SMS_CHANNEL_ID)).json()
+    assert mms["platformId"] == "sms-messagebird" and mms["status"] == "active"
+    assert mms["identifier"] == MMS_CHANNEL_NUMBER
+    assert mms["capabilities"]["messaging"]["outgoing"]["mms"]["status"] == "active"
+    assert sms["capabilities"]["messaging"]["outgoing"]["mms"]["status"] == "inactive"
+
+
+# --- templates -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "version, locale, expected",
+    [
+        ("latest", "en", "Hi Ada, this is a reminder of your appointment on 1 May."),
+        (TEMPLATE_VERSION_ID, "nl", "Hoi Ada, dit is een herinnering aan je afspraak op 1 May."),
+    ],
+)
+def test_template_send_renders_text(sandbox, http, version, locale, expected):
+    response = send(sandbox, http, template_message(version, locale))
+    assert response.status_code == 202, response.text
+    message = response.json()
+    assert message["template"]["projectId"] == TEMPLATE_PROJECT_ID
+    assert "body" not in message
+    assert sandbox.messages[0]["meta"]["extraInformation"]["renderedText"] == expected
+
+
+@pytest.mark.parametrize(
+    "payload, status, where",
+    [
+        (template_message(projectId=str(uuid.uuid4())), 404, "template project not found"),
+        (template_message(INACTIVE_TEMPLATE_VERSION_ID), 409, "not active"),
+        (template_message(locale="fr"), 422, "template.locale"),
+        (
+            template_message(parameters=[{"type": "string", "key": "name", "value": "A"}]),
+            422,
+            "template.parameters",
+        ),
+    ],
+    ids=["unknown project", "inactive version", "bad locale", "missing parameter"],
+)
+def test_template_errors(sandbox, http, payload, status, where):
+    response = send(sandbox, http, payload)
+    assert response.status_code == status, response.text
+    error = response.json()
+    assert where in error["message"] or where in error.get("details", {})
+    assert sandbox.messages == []
+
+
+# --- faults, latency, rate limit -----------------------------------------------------------
+
+
+def test_status_fault_with_retry_after_then_recovers(sandbox, http):
+    sandbox.inject("status", status=429, retry_after="1")
+    sandbox.inject("status", count=2, status=503)
+
+    first = send(sandbox, http, text_message())
+    assert first.status_code == 429 and first.headers["Retry-After"] == "1"
+    assert set(first.json()) == {"code", "message"}
+    assert [send(sandbox, http, text_message()).status_code for _ in range(3)] == [503, 503, 202]
+    assert "Retry-After" not in send(sandbox, http, text_message()).headers
+    assert len(sandbox.messages) == 2
+    assert [r.status for r in sandbox.requests] == [429, 503, 503, 202, 202]
+
+
+def test_drop_fault_gives_connection_error_without_processing(sandbox, http):
+    sandbox.inject("drop")
+    with pytest.raises(requests.ConnectionError):
+        send(sandbox, http, text_message(), timeout=5)
+    assert sandbox.messages == []
+    assert sandbox.requests[0].status == 0 and sandbox.requests[0].fault == "drop"
+    assert send(sandbox, http, text_message(), timeout=5).status_code == 202
+
+
+def test_hang_fault_makes_the_client_time_out(sandbox, http):
+    sandbox.inject("hang", seconds=1.0)
+    started = time.monotonic()
+    with pytest.raises(requests.ReadTimeout):
+        send(sandbox, http, text_message(), timeout=(2, 0.3))
+    assert time.monotonic() - started < 1.0
+    assert sandbox.messages == [] and sandbox.requests[0].status == 0
+    assert send(sandbox, http, text_message(), timeout=5).status_code == 202
+
+
+def test_latency_delays_answers(sandbox, http):
+    sandbox.latency = 0.2
+    started = time.monotonic()
+    assert send(sandbox, http, text_message()).status_code == 202
+    assert time.monotonic() - started >= 0.2
+
+
+def test_rate_limit_answers_429_without_retry_after(sandbox, http):
+    sandbox.max_posts_per_second = 5
+    responses = [send(sandbox, http, text_message()) for _ in range(8)]
+    statuses = [r.status_code for r in responses]
+    assert statuses.count(202) == 5 and statuses.count(429) == 3, statuses
+    limited = next(r for r in responses if r.status_code == 429)
+    assert limited.json()["code"] == "TooManyRequests"
+    assert "Retry-After" not in limited.headers
+    assert len(sandbox.messages) == 5
+    assert [r.status for r in sandbox.requests].count(429) == 3
+    # GETs are not counted against the POST limit.
+    assert http.get(channel_url(sandbox)).status_code == 200
+    time.sleep(1.05)
+    assert send(sandbox, http, text_message()).status_code == 202
+
+
+def test_rejected_recipient_single_send_is_422(sandbox, http):
+    sandbox.reject_recipients = {"+15550000002"}
+    response = send(sandbox, http, text_message(to="+15550000002"))
+    assert response.status_code == 422
+    assert "receiver.contacts.0.identifierValue" in response.json()["details"]
+
+
+# --- batches -------------------------------------------------------------------------------
+
+
+def test_batch_accepts_then_rejects_asynchronously_and_lists_by_batch(sandbox, http):
+    sandbox.reject_recipients = {"+15550000002"}
+    items = [
+        text_message(to="+15550000001"),
+        text_message(to="+15550000002"),
+        text_message(text="", to="+15550000003"),
+        template_message(),
+        image_message(),
+    ]
+    response = http.post(
+        channel_url(sandbox, suffix="/batch/messages"), json={"messageRequests": items}
+    )
+    assert response.status_code == 202
+    batch_id = response.json()["batchId"]
+    uuid.UUID(batch_id)
+    assert sandbox.wait_idle(5)
+
+    url = channel_url(sandbox, suffix="/messages")
+    first = http.get(url, params={"batchId": batch_id, "limit": 3}).json()
+    assert len(first["results"]) == 3 and first["nextPageToken"]
+    second = http.get(
+        url, params={"batchId": batch_id, "limit": 3, "pageToken": first["nextPageToken"]}
+    ).json()
+    assert len(second["results"]) == 2 and not second.get("nextPageToken")
+
+    messages = first["results"] + second["results"]
+    assert all(m["batchId"] == batch_id for m in messages)
+    assert [m["receiver"]["contacts"][0]["identifierValue"] for m in messages] == [
+        "+15550000001",
+        "+15550000002",
+        "+15550000003",
+        TO,
+        "+12025550199",
+    ]
+    assert [m["status"] for m in messages] == [
+        "accepted",
+        "rejected",
+        "rejected",
+        "accepted",
+        "accepted",
+    ]
+    for rejected in (messages[1], messages[2]):
+        failure = rejected["failure"]
+        assert 11000 <= failure["code"] < 12000
+        assert failure["source"]["name"] == "pre-processing" and failure["description"]
+    assert messages[1]["failure"]["code"] != messages[2]["failure"]["code"]
+    assert sandbox.posts_received("/batch/messages") == 1
+
+
+@pytest.mark.parametrize("count", [0, 101])
+def test_batch_size_outside_1_to_100_is_422(sandbox, http, count):
+    response = http.post(
+        channel_url(sandbox, suffix="/batch/messages"),
+        json={"messageRequests": [text_message()] * count},
+    )
+    assert response.status_code == 422
+    assert "messageRequests" in response.json()["details"]
+
+
+def test_batch_counts_once_toward_rate_limit(sandbox, http):
+    sandbox.max_posts_per_second = 1
+    url = channel_url(sandbox, suffix="/batch/messages")
+    assert http.post(url, json={"messageRequests": [text_message()] * 50}).status_code == 202
+    assert http.post(url, json={"messageRequests": [text_message()]}).status_code == 429
+    assert len(sandbox.messages) == 50
+
+
+def test_list_limit_is_validated(sandbox, http):
+    url = channel_url(sandbox, suffix="/messages")
+    assert http.get(url, params={"limit": 101}).status_code == 422
+    assert http.get(url, params={"pageToken": "garbage!"}).status_code == 400
+    assert http.get(url).json() == {"results": []}
+
+
+# --- control API, reset, connection --------------------------------------------------------
+
+
+def test_control_api(sandbox, http):
+    control = f"{sandbox.base_url}/_sandbox"
+    config = requests.post(
+        f"{control}/config", json={"reject_recipients": [TO], "max_posts_per_second": 100}
+    ).json()
+    assert config["reject_recipients"] == [TO] and config["max_posts_per_second"] == 100
+    assert send(sandbox, http, text_message()).status_code == 422
+
+    fault = requests.post(f"{control}/faults", json={"kind": "status", "status": 500})
+    assert fault.status_code == 200
+    assert send(sandbox, http, text_message(to="+15550000009")).status_code == 500
+    assert send(sandbox, http, text_message(to="+15550000009")).status_code == 202
+    assert requests.post(f"{control}/faults", json={"kind": "explode"}).status_code == 400
+
+    messages = requests.get(f"{control}/messages").json()["results"]
+    assert [m["receiver"]["contacts"][0]["identifierValue"] for m in messages] == ["+15550000009"]
+    recorded = requests.get(f"{control}/requests").json()["results"]
+    assert [r["status"] for r in recorded] == [422, 500, 202]
+    assert recorded[0]["headers"]["Authorization"] == f"AccessKey {ACCESS_KEY}"
+
+    assert requests.post(f"{control}/reset").status_code == 200
+    assert requests.get(f"{control}/messages").json() == {"results": []}
+    assert sandbox.requests == [] and sandbox.reject_recipients == set()
+    assert sandbox.max_posts_per_second is None
+
+
+def test_reset_clears_state_and_pending_faults(sandbox, http):
+    send(sandbox, http, text_message())
+    sandbox.inject("status", count=5, status=502)
+    sandbox.latency = 0.5
+    sandbox.reset()
+    assert sandbox.messages == [] and sandbox.requests == [] and sandbox.latency == 0.0
+    assert send(sandbox, http, text_message()).status_code == 202
+
+
+def test_connection_and_env(sandbox):
+    connection = sandbox.connection()
+    assert connection == {
+        "conn_type": "bird",
+        "host": sandbox.base_url,
+        "password": ACCESS_KEY,
+        "extra": {"workspace_id": WORKSPACE_ID, "channel_id": MMS_CHANNEL_ID},
+    }
+    assert sandbox.base_url.startswith("http://127.0.0.1:")
+    name, value = sandbox.connection_env("bird_sms", channel_id=SMS_CHANNEL_ID)
+    assert name == "AIRFLOW_CONN_BIRD_SMS"
+    assert json.loads(value)["extra"]["channel_id"] == SMS_CHANNEL_ID
+
+
+def test_stop_closes_keep_alive_connections(http):
+    sandbox = BirdSandbox().start()
+    assert send(sandbox, http, text_message()).status_code == 202
+    url = channel_url(sandbox, suffix="/messages")
+    sandbox.stop()
+    with pytest.raises(requests.ConnectionError):
+        http.post(url, json=text_message(), timeout=2)
+
+
+def test_pytest_fixture_sets_connection_env(bird_sandbox):
+    value = os.environ["AIRFLOW_CONN_BIRD_DEFAULT"]
+    assert json.loads(value) == bird_sandbox.connection()
+    channel = requests.get(channel_url(bird_sandbox), headers=AUTH)
+    assert channel.status_code == 200
+
+
+# --- command line --------------------------------------------------------------------------
+
+
+def test_cli_serves_until_sigterm():
+    process = subprocess.Popen(
+        [sys.executable, "-m", "airflow_provider_sms.sandbox", "--latency", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first = process.stdout.readline()
+        base_url = re.search(r"http://127\.0\.0\.1:\d+", first).group(0)
+        export = process.stdout.readline()
+        assert export.startswith("export AIRFLOW_CONN_BIRD_DEFAULT='")
+        connection = json.loads(export.split("=", 1)[1].strip().strip("'"))
+        assert connection["host"] == base_url
+        url = f"{base_url}/workspaces/{WORKSPACE_ID}/channels/{MMS_CHANNEL_ID}"
+        assert requests.get(url, headers=AUTH, timeout=5).status_code == 200
+
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_cli_refuses_non_loopback_host():
+    result = subprocess.run(
+        [sys.executable, "-m", "airflow_provider_sms.sandbox", "--host", "0.0.0.0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode != 0
+    assert "loopback" in result.stderr
+
+
+# --- contract with Bird's published schema -------------------------------------------------
+
+VALID_SAMPLES = [
+    text_message(),
+    text_message(reference="ref-1", tags=["a", "b c"], validity=600, ignoreQuietHours=True),
+    text_message(meta={"extraInformation": {"useCase": "transactional"}}),
+    image_message(),
+    image_message(10),
+    {
+        "receiver": {"contacts": [{"identifierValue": "+12025550199"}]},
+        "body": {
+            "type": "file",
+            "file": {
+                "files": [{"mediaUrl": "https://e.com/a.pdf", "contentType": "application/pdf"}],
+                "metadata": {"subject": "Report", "fallbackText": "See link"},
+            },
+        },
+    },
+    template_message(),
+    template_message(TEMPLATE_VERSION_ID, "nl"),
+    text_message(scheduledFor="2030-01-01T00:00:00.000Z", shortLinks={"domain": "default"}),
+]
+
+# Invalid for both: Bird's schema can tell these apart too.
+INVALID_SAMPLES = [
+    text_message(statusCallback="https://example.com"),
+    {"body": {"type": "text", "text": {"text": "no receiver"}}},
+    {"receiver": text_message()["receiver"]},
+    text_message(text=""),
+    text_message(tags=["x"] * 11),
+    text_message(tags=["bad/tag"]),
+    {**text_message(), "body": {"type": "image", "image": {"images": [{"altText": "x"}]}}},
+]
+
+
+@bird_contract.requires_bird_schema
+def test_sandbox_agrees_with_bird_schema(sandbox, http):
+    validator = bird_contract.load_create_message_validator()
+    assert validator is not None
+    for payload in VALID_SAMPLES:
+        payload = json.loads(json.dumps(payload))
+        if "scheduledFor" in payload:
+            payload["scheduledFor"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        assert send(sandbox, http, payload).status_code == 202, payload
+        bird_contract.assert_valid_create_message(payload)
+    for payload in INVALID_SAMPLES:
+        assert send(sandbox, http, payload).status_code == 422, payload
+        assert bird_contract.bird_errors(payload), payload
