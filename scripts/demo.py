@@ -16,7 +16,11 @@ from airflow_provider_sms.model import mask_phone
 from airflow_provider_sms.testing import AirflowHome
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE_DAGS = ["example_sms_reminders"]
+EXAMPLE_DAGS = [
+    "example_sms_reminders",
+    "example_mms_daily_report",
+    "example_template_reminder",
+]
 
 
 def start_sandbox() -> tuple[subprocess.Popen, str, dict[str, str]]:

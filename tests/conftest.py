@@ -23,3 +23,16 @@ def airflow_home(tmp_path_factory):
     home = AirflowHome(tmp_path_factory.mktemp("airflow") / "home", EXAMPLE_DAGS)
     home.migrate()
     return home
+
+
+@pytest.fixture
+def checked_sandbox(bird_sandbox):
+    """The sandbox; afterwards, every message body the provider sent to it must validate
+    against Bird's own CreateMessage schema (when the reference folder is present)."""
+    yield bird_sandbox
+    from bird_contract import assert_valid_create_message
+
+    for request in bird_sandbox.requests:
+        if request.method == "POST" and isinstance(request.json, dict):
+            for body in request.json.get("messageRequests", [request.json]):
+                assert_valid_create_message(body)

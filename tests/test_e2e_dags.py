@@ -5,12 +5,38 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 
-def test_sms_reminders_dag(airflow_home, bird_sandbox):
-    conn_var, conn_json = bird_sandbox.connection_env()
+def test_sms_reminders_dag(airflow_home, checked_sandbox):
+    conn_var, conn_json = checked_sandbox.connection_env()
     result = airflow_home.dags_test("example_sms_reminders", **{conn_var: conn_json})
-    receivers = [m["receiver"]["contacts"][0]["identifierValue"] for m in bird_sandbox.messages]
+    receivers = [m["receiver"]["contacts"][0]["identifierValue"] for m in checked_sandbox.messages]
     assert sorted(receivers) == ["+31612345678", "+31612345679", "+31612345680"]
-    for request in bird_sandbox.requests:
-        assert request.headers["Authorization"] == f"AccessKey {bird_sandbox.access_key}"
+    for request in checked_sandbox.requests:
+        assert request.headers["Authorization"] == f"AccessKey {checked_sandbox.access_key}"
         assert request.json["body"]["text"]["text"].startswith("Reminder: you have an appointment")
-    assert bird_sandbox.access_key not in result.stdout
+    assert checked_sandbox.access_key not in result.stdout
+
+
+def test_mms_daily_report_dag(airflow_home, checked_sandbox):
+    conn_var, conn_json = checked_sandbox.connection_env()
+    airflow_home.dags_test("example_mms_daily_report", **{conn_var: conn_json})
+    messages = checked_sandbox.messages
+    assert sorted(m["receiver"]["contacts"][0]["identifierValue"] for m in messages) == [
+        "+12125550123",
+        "+14155552671",
+    ]
+    for message in messages:
+        image = message["body"]["image"]
+        assert image["images"][0]["mediaUrl"].startswith("https://reports.example.com/sales/")
+        assert image["metadata"]["subject"].startswith("Sales report ")
+
+
+def test_template_reminder_dag(airflow_home, checked_sandbox):
+    conn_var, conn_json = checked_sandbox.connection_env()
+    airflow_home.dags_test("example_template_reminder", **{conn_var: conn_json})
+    by_recipient = {
+        m["receiver"]["contacts"][0]["identifierValue"]: m for m in checked_sandbox.messages
+    }
+    assert set(by_recipient) == {"+31612345678", "+31612345679"}
+    robert = by_recipient["+31612345678"]
+    assert "body" not in robert
+    assert robert["meta"]["extraInformation"]["renderedText"].startswith("Hi Robert, ")

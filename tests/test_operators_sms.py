@@ -18,7 +18,7 @@ def recipients_of(sandbox):
     return [m["receiver"]["contacts"][0]["identifierValue"] for m in sandbox.messages]
 
 
-def test_one_message_per_recipient_with_results(bird_sandbox):
+def test_one_message_per_recipient_with_results(checked_sandbox):
     op = SendSmsOperator(
         task_id="sms",
         recipients="+31 6 12345678, 0612345679, +31612345678",
@@ -28,25 +28,25 @@ def test_one_message_per_recipient_with_results(bird_sandbox):
         tags=["orders"],
     )
     results = run(op)
-    assert sorted(recipients_of(bird_sandbox)) == NUMBERS
+    assert sorted(recipients_of(checked_sandbox)) == NUMBERS
     assert {r["recipient"] for r in results} == set(NUMBERS)
-    by_id = {m["id"]: m for m in bird_sandbox.messages}
+    by_id = {m["id"]: m for m in checked_sandbox.messages}
     for result in results:
         assert result["status"] == "accepted"
         sent = by_id[result["message_id"]]
         assert sent["receiver"]["contacts"][0]["identifierValue"] == result["recipient"]
-    for request in bird_sandbox.requests:
+    for request in checked_sandbox.requests:
         assert request.json["body"] == {"type": "text", "text": {"text": "Your order shipped"}}
         assert request.json["reference"] == "order-42"
         assert request.json["tags"] == ["orders"]
         assert request.json["receiver"]["contacts"][0]["identifierKey"] == "phonenumber"
 
 
-def test_rendered_templates_are_used(bird_sandbox):
+def test_rendered_templates_are_used(checked_sandbox):
     op = SendSmsOperator(task_id="sms", recipients="{{ params.to }}", text="Run {{ ds }}")
     op.render_template_fields({"ds": "2026-11-26", "params": {"to": NUMBERS[0]}})
     run(op)
-    assert [r.json["body"]["text"]["text"] for r in bird_sandbox.requests] == ["Run 2026-11-26"]
+    assert [r.json["body"]["text"]["text"] for r in checked_sandbox.requests] == ["Run 2026-11-26"]
 
 
 @pytest.mark.parametrize(
@@ -62,35 +62,35 @@ def test_rendered_templates_are_used(bird_sandbox):
         ({"recipients": NUMBERS, "text": "x", "reference": ""}, "reference"),
     ],
 )
-def test_bad_input_fails_before_any_request(bird_sandbox, kwargs, field):
+def test_bad_input_fails_before_any_request(checked_sandbox, kwargs, field):
     with pytest.raises(AirflowFailException) as e:
         run(SendSmsOperator(task_id="sms", **kwargs))
     assert field in str(e.value)
-    assert bird_sandbox.requests == []
+    assert checked_sandbox.requests == []
 
 
-def test_every_invalid_recipient_is_listed_masked(bird_sandbox):
+def test_every_invalid_recipient_is_listed_masked(checked_sandbox):
     bad = ["+3161234", "+1555000111222333", "12"]
     with pytest.raises(AirflowFailException) as e:
         run(SendSmsOperator(task_id="sms", recipients=[NUMBERS[0], *bad], text="x"))
     message = str(e.value)
     assert "3 invalid" in message
     assert "+1555000111222333" not in message and "+3161234" not in message
-    assert bird_sandbox.requests == []
+    assert checked_sandbox.requests == []
 
 
-def test_non_loopback_http_host_fails_before_any_request(bird_sandbox, monkeypatch):
-    conn = bird_sandbox.connection()
+def test_non_loopback_http_host_fails_before_any_request(checked_sandbox, monkeypatch):
+    conn = checked_sandbox.connection()
     conn["host"] = "http://api.bird.com"
     monkeypatch.setenv("AIRFLOW_CONN_BIRD_DEFAULT", json.dumps(conn))
     with pytest.raises(AirflowFailException) as e:
         run(SendSmsOperator(task_id="sms", recipients=NUMBERS, text="x"))
     assert "http://api.bird.com" in str(e.value) and "https://" in str(e.value)
-    assert bird_sandbox.requests == []
+    assert checked_sandbox.requests == []
 
 
-def test_wrong_key_fails_without_retry_and_without_the_key(bird_sandbox, monkeypatch):
-    conn = bird_sandbox.connection()
+def test_wrong_key_fails_without_retry_and_without_the_key(checked_sandbox, monkeypatch):
+    conn = checked_sandbox.connection()
     conn["password"] = "definitely-wrong-key"
     monkeypatch.setenv("AIRFLOW_CONN_BIRD_DEFAULT", json.dumps(conn))
     with pytest.raises(AirflowFailException) as e:
@@ -98,22 +98,22 @@ def test_wrong_key_fails_without_retry_and_without_the_key(bird_sandbox, monkeyp
     assert "Unauthorized" in str(e.value)
     assert "definitely-wrong-key" not in str(e.value)
     # Stops at the first 401 instead of trying every recipient with a bad key.
-    assert len(bird_sandbox.requests) == 1
+    assert len(checked_sandbox.requests) == 1
 
 
-def test_partial_failure_sends_the_rest_then_fails_with_summary(bird_sandbox):
-    bird_sandbox.reject_recipients = {NUMBERS[1]}
+def test_partial_failure_sends_the_rest_then_fails_with_summary(checked_sandbox):
+    checked_sandbox.reject_recipients = {NUMBERS[1]}
     numbers = [*NUMBERS, "+31612345670"]
     with pytest.raises(AirflowFailException) as e:
         run(SendSmsOperator(task_id="sms", recipients=numbers, text="x"))
-    assert sorted(recipients_of(bird_sandbox)) == sorted([NUMBERS[0], "+31612345670"])
+    assert sorted(recipients_of(checked_sandbox)) == sorted([NUMBERS[0], "+31612345670"])
     message = str(e.value)
     assert "2 of 3 SMS(s) accepted, 1 failed" in message
     assert NUMBERS[1] not in message and "422" in message
 
 
-def test_partial_failure_tolerated_returns_failures(bird_sandbox):
-    bird_sandbox.reject_recipients = {NUMBERS[1]}
+def test_partial_failure_tolerated_returns_failures(checked_sandbox):
+    checked_sandbox.reject_recipients = {NUMBERS[1]}
     results = run(
         SendSmsOperator(task_id="sms", recipients=NUMBERS, text="x", fail_on_partial_failure=False)
     )
@@ -123,9 +123,9 @@ def test_partial_failure_tolerated_returns_failures(bird_sandbox):
     assert "422" in by_recipient[NUMBERS[1]]["error"]
 
 
-def test_server_outage_fails_with_retryable_airflow_exception(bird_sandbox, monkeypatch):
-    bird_sandbox.inject("status", count=1000, status=503)
-    conn = bird_sandbox.connection()
+def test_server_outage_fails_with_retryable_airflow_exception(checked_sandbox, monkeypatch):
+    checked_sandbox.inject("status", count=1000, status=503)
+    conn = checked_sandbox.connection()
     conn["extra"].update(max_retries=2, retry_backoff=0.01)
     monkeypatch.setenv("AIRFLOW_CONN_BIRD_DEFAULT", json.dumps(conn))
     with pytest.raises(AirflowException) as e:

@@ -551,3 +551,36 @@ def test_sandbox_agrees_with_bird_schema(sandbox, http):
     for payload in INVALID_SAMPLES:
         assert send(sandbox, http, payload).status_code == 422, payload
         assert bird_contract.bird_errors(payload), payload
+
+
+def test_malformed_batch_items_are_rejected_not_lost(sandbox, http):
+    items = [{"receiver": ["+1"], "body": {"type": "text"}}, {"foo": 1}, text_message()]
+    response = http.post(
+        channel_url(sandbox, suffix="/batch/messages"), json={"messageRequests": items}
+    )
+    assert response.status_code == 202
+    assert [m["status"] for m in sandbox.messages] == ["rejected", "rejected", "accepted"]
+    assert sandbox.messages[0]["failure"]["source"]["code"] == "InvalidPayload"
+
+
+def test_concurrent_clients_each_get_their_message_stored(sandbox):
+    import threading
+
+    errors: list[int] = []
+
+    def client(index: int) -> None:
+        with requests.Session() as session:
+            session.headers.update(AUTH)
+            for n in range(10):
+                response = send(sandbox, session, text_message(to=f"+1202555{index:02d}{n:02d}"))
+                if response.status_code != 202:
+                    errors.append(response.status_code)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    messages = sandbox.messages
+    assert len(messages) == 200 and len({m["id"] for m in messages}) == 200

@@ -457,7 +457,7 @@ class SandboxBackend:
         query: dict[str, str],
         headers: dict[str, str],
         body: bytes,
-        fault: Fault | None | type[Ellipsis] = ...,
+        fault: Any = ...,
     ) -> JsonResponse:
         """Answer one request. ``fault`` is what :meth:`take_fault` returned (taken here if
         omitted); a ``drop``/``hang`` fault yields status 0, meaning "do not answer"."""
@@ -612,6 +612,9 @@ class SandboxBackend:
                 message = self._build_message(workspace_id, channel_id, item, batch_id=batch_id)
             except ApiError as exc:
                 message = self._rejected_message(workspace_id, channel_id, item, batch_id, exc)
+            except Exception as exc:  # a sandbox bug must not leave the batch pending forever
+                error = ApiError(500, "InternalError", f"sandbox error: {exc!r}")
+                message = self._rejected_message(workspace_id, channel_id, item, batch_id, error)
             with self._lock:
                 if generation != self._generation:
                     continue  # reset() while the batch was queued
@@ -636,7 +639,10 @@ class SandboxBackend:
             raise _invalid(details)
         status = "accepted"
         if "scheduledFor" in payload:
-            when = datetime.fromisoformat(payload["scheduledFor"])
+            try:
+                when = datetime.fromisoformat(payload["scheduledFor"].upper())
+            except ValueError:
+                raise _invalid({"scheduledFor": ["must be an RFC 3339 date-time"]}) from None
             if when.tzinfo is None:
                 when = when.replace(tzinfo=UTC)
             now = datetime.now(UTC)
@@ -681,7 +687,8 @@ class SandboxBackend:
         channel = CHANNELS[channel_id]
         now = _timestamp()
         contacts = []
-        raw_contacts = (payload.get("receiver") or {}).get("contacts")
+        receiver = payload.get("receiver")
+        raw_contacts = receiver.get("contacts") if isinstance(receiver, dict) else None
         for contact in raw_contacts if isinstance(raw_contacts, list) else []:
             if not isinstance(contact, dict):
                 continue

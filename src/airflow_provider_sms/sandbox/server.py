@@ -71,6 +71,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.untrack(self.request)
 
     def parse_request(self) -> bool:
+        self.received = time.monotonic()  # latency is measured from here
         self.command = None
         self.close_connection = True
         line = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
@@ -109,7 +110,6 @@ class _Handler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
 
     def _dispatch(self) -> None:
-        received = time.monotonic()
         backend = self.server.backend
         if "?" in self.path:
             url = urlsplit(self.path)
@@ -129,7 +129,7 @@ class _Handler(BaseHTTPRequestHandler):
         )
         if path.startswith("/workspaces") and backend.latency > 0:
             # Latency counts from receipt, so processing time is not added on top of it.
-            delay = backend.latency - (time.monotonic() - received)
+            delay = backend.latency - (time.monotonic() - self.received)
             if delay > 0:
                 time.sleep(delay)
         self._respond(status, response_headers, payload)
