@@ -1,15 +1,22 @@
 """Fan one message out to many recipients through a Bird client; no Airflow imports.
 
-Every recipient is attempted (unless an error shows that no send can succeed, such as a
-wrong access key); the report says which were accepted and which failed and why."""
+Every recipient is attempted unless an error shows that no send can succeed (a wrong access
+key, an unknown channel, or Bird failing request after request); the report says which
+recipients were accepted and which failed and why.
+
+Requests run on worker threads; the calling thread receives the accepted recipients in groups
+(`on_accepted`), so a slow durable record of them (Airflow's task state store is only usable
+from the task's own thread) never stalls the sending."""
 
 from __future__ import annotations
 
+import queue
 import threading
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from airflow_provider_sms.bird.client import BirdClient
+from airflow_provider_sms.bird.client import MAX_BATCH_SIZE, BirdClient
 from airflow_provider_sms.bird.errors import (
     BirdAuthenticationError,
     BirdConflictError,
@@ -19,6 +26,7 @@ from airflow_provider_sms.bird.errors import (
 
 # Errors that will repeat for every other recipient: stop submitting new sends.
 _ABORTING = (BirdAuthenticationError, BirdNotFoundError, BirdConflictError)
+_DONE = object()
 
 
 @dataclass
@@ -33,47 +41,181 @@ class SendReport:
     failures: list[Failure] = field(default_factory=list)
     aborted_by: BirdError | None = None
     not_attempted: int = 0
+    batch_ids: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.failures and self.aborted_by is None
+        return not self.failures and self.aborted_by is None and not self.not_attempted
 
 
-def send_each(
+class BirdUnavailableError(BirdError):
+    """Bird failed many requests in a row even after retries; the rest were not attempted."""
+
+    retryable = True
+
+    def _describe(self) -> str:
+        return self.message
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def deliver(
     client: BirdClient,
     channel_id: str,
-    recipients: Iterable[str],
+    recipients: Sequence[str],
     build: Callable[[str], dict],
     *,
     max_concurrency: int,
-    on_accepted: Callable[[str, dict], None] | None = None,
+    use_batch_api: bool = False,
+    batch_size: int = MAX_BATCH_SIZE,
+    on_accepted: Callable[[list[dict]], None] | None = None,
+    flush_interval: float = 0.1,
+    breaker_threshold: int | None = None,
 ) -> SendReport:
-    """One request per recipient, `max_concurrency` at a time, through the shared session."""
+    """Send `build(recipient)` to each recipient: one request each, or batches of up to
+    `batch_size` through Bird's batch endpoint.
+
+    :param on_accepted: called on this thread with the newly accepted entries, at most every
+        `flush_interval` seconds and once more at the end.
+    :param breaker_threshold: consecutive failed requests (after the client's own retries)
+        after which the rest are not attempted; default twice `max_concurrency`, at least 10.
+    """
+    if not 1 <= batch_size <= MAX_BATCH_SIZE:
+        raise ValueError(f"batch_size: must be 1 to {MAX_BATCH_SIZE}, got {batch_size}")
+    threshold = breaker_threshold or max(10, 2 * max_concurrency)
     report = SendReport()
     stop = threading.Event()
-    remaining = list(recipients)
+    results: queue.SimpleQueue = queue.SimpleQueue()
 
-    def send(message: dict) -> dict:
-        return client.send_message(message, channel_id)
+    def produce() -> None:
+        try:
+            if use_batch_api:
+                items = (
+                    (tuple(chunk), [build(r) for r in chunk])
+                    for chunk in _chunks(recipients, batch_size)
+                )
 
-    items = ((recipient, build(recipient)) for recipient in remaining)
-    results = client.map_concurrently(send, items, max_concurrency=max_concurrency, stop=stop)
-    done = 0
-    for recipient, answer, error in results:
-        done += 1
-        if error is None:
-            entry = {
-                "recipient": recipient,
-                "message_id": answer.get("id"),
-                "status": answer.get("status"),
-            }
-            report.accepted.append(entry)
-            if on_accepted:
-                on_accepted(recipient, entry)
-        else:
-            report.failures.append(Failure(recipient, error))
-            if isinstance(error, _ABORTING) and report.aborted_by is None:
-                report.aborted_by = error
-                stop.set()
-    report.not_attempted = len(remaining) - done
+                def call(messages: list[dict]) -> dict:
+                    return client.send_batch(messages, channel_id)
+            else:
+                items = ((recipient, build(recipient)) for recipient in recipients)
+
+                def call(message: dict) -> dict:
+                    return client.send_message(message, channel_id)
+
+            for outcome in client.map_concurrently(
+                call, items, max_concurrency=max_concurrency, stop=stop
+            ):
+                if isinstance(outcome[2], _ABORTING):
+                    stop.set()  # here, not on the consuming thread: submit nothing more
+                results.put(outcome)
+        except BaseException as exc:  # surfaced on the calling thread
+            results.put(exc)
+        finally:
+            results.put(_DONE)
+
+    producer = threading.Thread(target=produce, name="bird-sender", daemon=True)
+    producer.start()
+    unrecorded: list[dict] = []
+    attempted = 0
+    consecutive_failures = 0
+    last_flush = time.monotonic()
+    finished = False
+    try:
+        while not finished:
+            try:
+                outcome = results.get(timeout=flush_interval)
+            except queue.Empty:
+                outcome = None
+            while outcome is not None:
+                if outcome is _DONE:
+                    finished = True
+                elif isinstance(outcome, BaseException):
+                    raise outcome
+                else:
+                    key, answer, error = outcome
+                    keys = key if use_batch_api else (key,)
+                    attempted += len(keys)
+                    if error is None:
+                        consecutive_failures = 0
+                        entries = _accepted_entries(keys, answer, use_batch_api)
+                        if use_batch_api and answer.get("batchId"):
+                            report.batch_ids.append(answer["batchId"])
+                        report.accepted.extend(entries)
+                        unrecorded.extend(entries)
+                    else:
+                        report.failures.extend(Failure(r, error) for r in keys)
+                        consecutive_failures += 1
+                        if report.aborted_by is None:
+                            if isinstance(error, _ABORTING):
+                                report.aborted_by = error
+                            elif error.retryable and consecutive_failures >= threshold:
+                                report.aborted_by = BirdUnavailableError(
+                                    f"Bird failed {consecutive_failures} requests in a row; "
+                                    f"the last: {error}"
+                                )
+                            if report.aborted_by is not None:
+                                stop.set()
+                try:
+                    outcome = results.get_nowait()
+                except queue.Empty:
+                    outcome = None
+            now = time.monotonic()
+            if unrecorded and on_accepted and (finished or now - last_flush >= flush_interval):
+                on_accepted(unrecorded)
+                unrecorded = []
+                last_flush = now
+    finally:
+        stop.set()
+        producer.join()
+    report.not_attempted = len(recipients) - attempted
     return report
+
+
+def _accepted_entries(keys: Sequence[str], answer: dict, batch: bool) -> list[dict]:
+    if batch:
+        # Bird validates batch items asynchronously: accepted for processing, not yet final.
+        batch_id = answer.get("batchId")
+        return [
+            {"recipient": r, "message_id": None, "status": "submitted", "batch_id": batch_id}
+            for r in keys
+        ]
+    return [{"recipient": keys[0], "message_id": answer.get("id"), "status": answer.get("status")}]
+
+
+def confirm_batches(client: BirdClient, channel_id: str, report: SendReport) -> None:
+    """Replace the `submitted` entries of `report` with each message's id and status as
+    Bird lists them by batch id; messages Bird rejected become failures."""
+    from airflow_provider_sms.bird.errors import BirdValidationError
+
+    listed: dict[str, dict] = {}
+    for batch_id in report.batch_ids:
+        for message in client.iter_messages(channel_id, batchId=batch_id):
+            contacts = (message.get("receiver") or {}).get("contacts") or [{}]
+            listed[contacts[0].get("identifierValue")] = message
+    confirmed = []
+    for entry in report.accepted:
+        message = listed.get(entry["recipient"])
+        if message is None:
+            confirmed.append(entry)  # not validated yet: stays "submitted"
+        elif message.get("status") == "rejected":
+            failure = message.get("failure") or {}
+            report.failures.append(
+                Failure(
+                    entry["recipient"],
+                    BirdValidationError(
+                        failure.get("description") or message.get("reason") or "rejected",
+                        code=str(failure.get("code") or "rejected"),
+                        method="POST",
+                        path=f"batch {entry['batch_id']}",
+                    ),
+                )
+            )
+        else:
+            confirmed.append(
+                {**entry, "message_id": message.get("id"), "status": message["status"]}
+            )
+    report.accepted = confirmed

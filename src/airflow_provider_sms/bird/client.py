@@ -23,7 +23,7 @@ from airflow_provider_sms.bird.errors import (
     BirdRateLimitError,
     error_for_status,
 )
-from airflow_provider_sms.bird.ratelimit import SlidingWindowLimiter
+from airflow_provider_sms.bird.ratelimit import RateLimiter
 from airflow_provider_sms.bird.settings import ClientSettings
 
 USER_AGENT = f"airflow-provider-sms/{__version__} (+requests/{requests.__version__})"
@@ -54,7 +54,10 @@ class BirdClient:
     def __init__(self, settings: ClientSettings, *, pool_size: int = 16):
         self.settings = settings
         self.pool_size = pool_size
-        self._limiter = SlidingWindowLimiter(settings.max_requests_per_second)
+        self._limiters = {
+            "POST": RateLimiter(settings.max_requests_per_second),
+            "GET": RateLimiter(settings.max_get_requests_per_second),
+        }
         self._session: requests.Session | None = None
         self._session_lock = threading.Lock()
 
@@ -121,8 +124,8 @@ class BirdClient:
                 if isinstance(last_error, BirdRateLimitError) and last_error.retry_after:
                     delay = min(settings.retry_after_max, last_error.retry_after)
                 time.sleep(delay)
-            if method == "POST":
-                self._limiter.acquire()
+            if method in self._limiters:
+                self._limiters[method].acquire()
             try:
                 response = self.session.request(
                     method, url, data=data, params=params, timeout=timeout

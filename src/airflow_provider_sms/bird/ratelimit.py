@@ -4,30 +4,25 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
 
 
-class SlidingWindowLimiter:
-    """At most `limit` acquisitions in any window of `window` seconds, shared by threads.
+class RateLimiter:
+    """Spaces acquisitions evenly at `headroom` times `limit` per second, shared by threads.
 
-    A sliding window (not a token bucket) because Bird counts requests per second; the
-    window is a little longer than one second so that network jitter cannot push two
-    requests into the same server-side second."""
+    Even spacing (rather than letting a second's worth through in a burst) keeps Bird's
+    per-second count under the limit even when network jitter bunches requests up on arrival;
+    the headroom absorbs the rest of that jitter."""
 
-    def __init__(self, limit: float, window: float = 1.05):
-        self.limit = max(1, int(limit))
-        self.window = window
-        self._sent: deque[float] = deque()
+    def __init__(self, limit: float, headroom: float = 0.9):
+        self.interval = 1.0 / (limit * headroom)
+        self._next = 0.0
         self._lock = threading.Lock()
 
     def acquire(self) -> None:
-        while True:
-            with self._lock:
-                now = time.monotonic()
-                while self._sent and now - self._sent[0] >= self.window:
-                    self._sent.popleft()
-                if len(self._sent) < self.limit:
-                    self._sent.append(now)
-                    return
-                wait = self.window - (now - self._sent[0])
-            time.sleep(wait)
+        with self._lock:
+            now = time.monotonic()
+            slot = max(self._next, now)
+            self._next = slot + self.interval
+        delay = slot - now
+        if delay > 0:
+            time.sleep(delay)

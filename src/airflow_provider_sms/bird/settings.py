@@ -9,8 +9,9 @@ from urllib.parse import urlsplit
 from airflow_provider_sms.bird.errors import BirdError
 
 DEFAULT_BASE_URL = "https://api.bird.com"
-# Bird's documented default per-workspace POST limit.
+# Bird's documented default per-workspace limits.
 DEFAULT_MAX_REQUESTS_PER_SECOND = 500
+DEFAULT_MAX_GET_REQUESTS_PER_SECOND = 50
 
 
 class BirdConfigurationError(BirdError, ValueError):
@@ -60,6 +61,7 @@ class ClientSettings:
     # Longest Retry-After honoured; a longer one is cut to this.
     retry_after_max: float = 60.0
     max_requests_per_second: float = DEFAULT_MAX_REQUESTS_PER_SECOND
+    max_get_requests_per_second: float = DEFAULT_MAX_GET_REQUESTS_PER_SECOND
 
     def __post_init__(self):
         if not self.access_key:

@@ -12,13 +12,16 @@ from .messages import (
     template_payload,
     text_body,
 )
+from .references import content_key, default_reference
 from .segments import SegmentCount, count_segments
 
 __all__ = [
     "InvalidMessageError",
     "SegmentCount",
     "build_message",
+    "content_key",
     "count_segments",
+    "default_reference",
     "file_body",
     "image_body",
     "mask_phone",

@@ -14,9 +14,10 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_sms.hooks.bird import BirdHook
-    from airflow_provider_sms.sending import SendReport
 
 DEFAULT_MAX_CONCURRENCY = 16
+# Up to this many recipients the XCom lists one entry per recipient; above it, a summary.
+DEFAULT_XCOM_ENTRIES_LIMIT = 1000
 
 
 class _BirdSendOperator(BaseOperator):
@@ -45,6 +46,9 @@ class _BirdSendOperator(BaseOperator):
         default_region: str | None = None,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         fail_on_partial_failure: bool = True,
+        use_batch_api: bool = False,
+        check_batch_results: bool = False,
+        xcom_entries_limit: int = DEFAULT_XCOM_ENTRIES_LIMIT,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -58,6 +62,9 @@ class _BirdSendOperator(BaseOperator):
             raise ValueError(f"max_concurrency: must be at least 1, got {max_concurrency!r}")
         self.max_concurrency = max_concurrency
         self.fail_on_partial_failure = fail_on_partial_failure
+        self.use_batch_api = use_batch_api
+        self.check_batch_results = check_batch_results
+        self.xcom_entries_limit = xcom_entries_limit
 
     # -- subclass hooks ------------------------------------------------------------------
 
@@ -70,123 +77,49 @@ class _BirdSendOperator(BaseOperator):
 
     # -- execution -----------------------------------------------------------------------
 
-    def execute(self, context: Context) -> list[dict]:
-        from airflow.sdk.exceptions import AirflowFailException
+    def execute(self, context: Context) -> list[dict] | dict:
+        from airflow_provider_sms.operators._delivery import run_send
 
-        from airflow_provider_sms.bird.errors import BirdError
-        from airflow_provider_sms.hooks.bird import BirdHook
-        from airflow_provider_sms.model import (
-            InvalidMessageError,
-            build_message,
-            message_options,
-            normalize_recipients,
-        )
-
-        try:
-            recipients = normalize_recipients(self.recipients, default_region=self.default_region)
-            content = self._content()
-            options = message_options(reference=self.reference, tags=self.tags)
-        except InvalidMessageError as exc:
-            raise AirflowFailException(f"Invalid {self.message_kind}: {exc}") from None
-
-        hook = BirdHook(self.bird_conn_id, pool_size=self.max_concurrency)
-        try:
-            channel_id = self.channel_id or hook.default_channel_id
-            if not channel_id:
-                raise AirflowFailException(
-                    "channel_id: not given, and the connection "
-                    f"{self.bird_conn_id!r} has no default channel_id extra"
-                )
-            self._check_channel(hook, channel_id)
-        except BirdError as exc:
-            raise AirflowFailException(str(exc)) from None
-
-        def build(recipient: str) -> dict:
-            return build_message(recipient, options=options, **content)
-
-        self.log.info(
-            "Sending %s to %d recipient(s) on channel %s",
-            self.message_kind,
-            len(recipients),
-            channel_id,
-        )
-        from airflow_provider_sms.sending import send_each
-
-        try:
-            report = send_each(
-                hook.client, channel_id, recipients, build, max_concurrency=self.max_concurrency
-            )
-        finally:
-            hook.client.close()
-        return self._finish(report, len(recipients))
-
-    def _finish(self, report: SendReport, total: int) -> list[dict]:
-        from airflow.sdk.exceptions import AirflowException, AirflowFailException
-
-        from airflow_provider_sms.bird.errors import BirdAmbiguousError
-        from airflow_provider_sms.model import mask_phone, redact_phone
-
-        self.log.info("Bird accepted %d of %d message(s)", len(report.accepted), total)
-        results = list(report.accepted)
-        if report.ok:
-            return results
-        # Bird's error text may quote the request, and with it the full number.
-        reasons = [redact_phone(str(f.error), f.recipient) for f in report.failures]
-        lines = [
-            f"  {mask_phone(f.recipient)}: {reason}"
-            for f, reason in zip(report.failures[:20], reasons, strict=False)
-        ]
-        if len(report.failures) > 20:
-            lines.append(f"  ... and {len(report.failures) - 20} more")
-        summary = (
-            f"{len(report.accepted)} of {total} {self.message_kind}(s) accepted, "
-            f"{len(report.failures)} failed"
-        )
-        if report.aborted_by is not None:
-            summary += (
-                f", {report.not_attempted} not attempted (stopped: the error applies to "
-                "every recipient)"
-            )
-        message = summary + ":\n" + "\n".join(lines)
-        for failure, reason in zip(report.failures, reasons, strict=True):
-            self.log.warning("Not sent to %s: %s", mask_phone(failure.recipient), reason)
-        if report.aborted_by is None and not self.fail_on_partial_failure:
-            self.log.warning("%s; continuing (fail_on_partial_failure=False)", summary)
-            results.extend(
-                {
-                    "recipient": f.recipient,
-                    "message_id": None,
-                    "status": "failed",
-                    "error": reason,
-                }
-                for f, reason in zip(report.failures, reasons, strict=True)
-            )
-            return results
-        retryable = all(f.error.retryable for f in report.failures) and not any(
-            isinstance(f.error, BirdAmbiguousError) for f in report.failures
-        )
-        if retryable and report.aborted_by is None:
-            raise AirflowException(message)
-        raise AirflowFailException(message)
+        return run_send(self, context)
 
 
 class SendSmsOperator(_BirdSendOperator):
     """Send an SMS to one or many recipients through Bird's Channels API.
 
-    One Bird message per recipient. Returns (XCom) one ``{"recipient", "message_id",
-    "status"}`` per accepted recipient.
+    One Bird message per recipient, sent concurrently through one pooled session, under the
+    connection's rate limit (``max_requests_per_second``).
+
+    Returns (XCom), for up to ``xcom_entries_limit`` recipients, one entry per recipient:
+    ``{"recipient", "message_id", "status"}`` where status is Bird's (``accepted``), or
+    ``already_sent`` (an earlier try of this task sent it; ``message_id`` is the original),
+    or ``failed`` (with ``error``; only with ``fail_on_partial_failure=False``). With
+    ``use_batch_api`` entries also carry ``batch_id``, and status is ``submitted`` (Bird
+    validates batch items asynchronously) unless ``check_batch_results`` lists the batches
+    afterwards to fill in ``message_id`` and the real status. Above ``xcom_entries_limit``
+    recipients the XCom is a summary: ``{"total", "accepted", "already_sent", "failed",
+    "failures" (the first 20), "batch_ids", "entries_omitted"}`` (about 40 KB for 100,000
+    recipients in batch mode, well under 1 KB otherwise).
+
+    On Airflow 3.3+ each accepted recipient is recorded in the task state store, so a retry of
+    the task sends only to the recipients not yet accepted.
 
     :param recipients: a phone number, a list of them, or a comma-separated string (templated).
         Normalised to E.164; duplicates dropped.
     :param text: the message text (templated).
     :param channel_id: the Bird SMS channel; defaults to the connection's ``channel_id``.
     :param bird_conn_id: the Bird connection id.
-    :param reference: a reference stored on each message (templated).
+    :param reference: a reference stored on each message (templated). By default each
+        message gets a deterministic one (see ``model.default_reference``), the same on
+        every try, to reconcile messages in Bird.
     :param tags: up to 10 Bird tags (templated).
     :param default_region: region (e.g. ``"NL"``) for numbers written without a country code.
-    :param max_concurrency: requests in flight at once.
+    :param max_concurrency: requests in flight at once (default 16).
     :param fail_on_partial_failure: fail the task when some recipients fail (default); if
         False, succeed and return the failures alongside the accepted messages.
+    :param use_batch_api: send through Bird's batch endpoint, up to 100 messages a request.
+    :param check_batch_results: with ``use_batch_api``, list each batch afterwards and fail
+        for the messages Bird rejected during its asynchronous validation.
+    :param xcom_entries_limit: the most recipients listed one by one in the XCom.
     """
 
     template_fields: Sequence[str] = (*_BirdSendOperator.template_fields, "text")

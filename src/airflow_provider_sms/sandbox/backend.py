@@ -110,6 +110,8 @@ class Fault:
     status: int | None = None
     retry_after: str | None = None
     seconds: float = 30.0
+    # The fault waits until this many messages have been accepted (an outage mid-send).
+    after_messages: int = 0
 
 
 class ApiError(Exception):
@@ -289,7 +291,12 @@ def _decode_token(token: str) -> int:
 
 
 def _normalise_fault(
-    kind: str, count: Any = 1, status: Any = None, retry_after: Any = None, seconds: Any = 30.0
+    kind: str,
+    count: Any = 1,
+    status: Any = None,
+    retry_after: Any = None,
+    seconds: Any = 30.0,
+    after_messages: Any = 0,
 ) -> tuple[Fault, int]:
     if kind not in FAULT_KINDS:
         raise ValueError(f"fault kind must be one of {', '.join(FAULT_KINDS)}, got {kind!r}")
@@ -303,7 +310,13 @@ def _normalise_fault(
         retry_after = str(retry_after)
     if not isinstance(seconds, int | float) or seconds < 0:
         raise ValueError("seconds must be a non-negative number")
-    return Fault(kind, status, retry_after, float(seconds)), count
+    if (
+        not isinstance(after_messages, int)
+        or isinstance(after_messages, bool)
+        or after_messages < 0
+    ):
+        raise ValueError("after_messages must be a non-negative integer")
+    return Fault(kind, status, retry_after, float(seconds), after_messages), count
 
 
 def _fault_response(fault: Fault) -> JsonResponse:
@@ -398,6 +411,11 @@ class SandboxBackend:
         with self._lock:
             self._faults.append([fault, count])
 
+    def clear_faults(self) -> None:
+        """Drop every queued fault (the outage is over)."""
+        with self._lock:
+            self._faults.clear()
+
     # inspection --------------------------------------------------------------------------
 
     def messages(self) -> list[dict]:
@@ -440,6 +458,8 @@ class SandboxBackend:
             if not self._faults:
                 return None
             entry = self._faults[0]
+            if len(self._messages) < entry[0].after_messages:
+                return None
             entry[1] -= 1
             if entry[1] <= 0:
                 self._faults.popleft()
@@ -846,6 +866,9 @@ class SandboxBackend:
             if route == "faults" and method == "POST":
                 self.inject(**fields)
                 return (*ok, {"queued": fields.get("count", 1)})
+            if route == "faults" and method == "DELETE":
+                self.clear_faults()
+                return (*ok, {})
             if route == "config" and method in ("GET", "POST"):
                 return (*ok, self.configure(**fields) if method == "POST" else self.config())
             if route == "reset" and method == "POST":

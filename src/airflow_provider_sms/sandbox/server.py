@@ -344,9 +344,22 @@ class BirdSandbox:
         status: int | None = None,
         retry_after: str | None = None,
         seconds: float = 30.0,
+        after_messages: int = 0,
     ) -> None:
-        """Make the next ``count`` requests fail: ``"status"``, ``"drop"`` or ``"hang"``."""
-        self.backend.inject(kind, count, status=status, retry_after=retry_after, seconds=seconds)
+        """Make the next ``count`` requests fail: ``"status"``, ``"drop"`` or ``"hang"``;
+        with ``after_messages``, only once that many messages have been accepted."""
+        self.backend.inject(
+            kind,
+            count,
+            status=status,
+            retry_after=retry_after,
+            seconds=seconds,
+            after_messages=after_messages,
+        )
+
+    def clear_faults(self) -> None:
+        """Drop every queued fault."""
+        self.backend.clear_faults()
 
     @property
     def latency(self) -> float:

@@ -1,0 +1,206 @@
+"""What the send operators do at run time: validate, skip what an earlier try already sent,
+send, record, and shape the result. Imported inside `execute()`, never at DAG parse time."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+from airflow_provider_sms.bird.errors import BirdAmbiguousError, BirdError
+from airflow_provider_sms.hooks.bird import BirdHook
+from airflow_provider_sms.model import (
+    InvalidMessageError,
+    build_message,
+    content_key,
+    default_reference,
+    mask_phone,
+    message_options,
+    normalize_recipients,
+    redact_phone,
+)
+from airflow_provider_sms.sending import SendReport, confirm_batches, deliver
+
+if TYPE_CHECKING:
+    from airflow_provider_sms.operators.sms import _BirdSendOperator
+
+# How many failures an error message and the XCom summary list by name.
+_LISTED_FAILURES = 20
+
+
+class SentLedger:
+    """The recipients an earlier try of this task instance already sent this message to,
+    kept in Airflow's task state store (Airflow 3.3+).
+
+    Entries are written in groups under numbered keys (``bird-sent:<content>:<n>``): one
+    state-store write per group instead of one per recipient keeps the store from capping
+    the send rate. The content digest in the key means a changed message is sent again."""
+
+    def __init__(self, store: Any, content: str):
+        self.store = store
+        self.prefix = f"bird-sent:{content}"
+        self.next_group = 0
+
+    def load(self) -> dict[str, list]:
+        sent: dict[str, list] = {}
+        while (group := self.store.get(f"{self.prefix}:{self.next_group}")) is not None:
+            sent.update(group)
+            self.next_group += 1
+        return sent
+
+    def record(self, entries: list[dict]) -> None:
+        group = {e["recipient"]: [e["message_id"], e.get("batch_id")] for e in entries}
+        self.store.set(f"{self.prefix}:{self.next_group}", group)
+        self.next_group += 1
+
+
+def run_send(operator: _BirdSendOperator, context: Any) -> list[dict] | dict:
+    log = operator.log
+    try:
+        recipients = normalize_recipients(
+            operator.recipients, default_region=operator.default_region
+        )
+        content = operator._content()
+        options = message_options(reference=operator.reference, tags=operator.tags)
+    except InvalidMessageError as exc:
+        raise AirflowFailException(f"Invalid {operator.message_kind}: {exc}") from None
+
+    hook = BirdHook(operator.bird_conn_id, pool_size=operator.max_concurrency)
+    try:
+        channel_id = operator.channel_id or hook.default_channel_id
+        if not channel_id:
+            raise AirflowFailException(
+                "channel_id: not given, and the connection "
+                f"{operator.bird_conn_id!r} has no default channel_id extra"
+            )
+        operator._check_channel(hook, channel_id)
+    except BirdError as exc:
+        raise AirflowFailException(str(exc)) from None
+
+    ti = context.get("ti") if context else None
+    build = _builder(content, options, ti)
+    ledger = _ledger(context, content_key(channel_id, content, options), log)
+    already = ledger.load() if ledger else {}
+    to_send = [r for r in recipients if r not in already]
+    if already:
+        log.info(
+            "%d of %d recipient(s) already got this %s in an earlier try; sending to the other %d",
+            len(recipients) - len(to_send),
+            len(recipients),
+            operator.message_kind,
+            len(to_send),
+        )
+    log.info(
+        "Sending %s to %d recipient(s) on channel %s%s",
+        operator.message_kind,
+        len(to_send),
+        channel_id,
+        " through the batch API" if operator.use_batch_api else "",
+    )
+    try:
+        report = deliver(
+            hook.client,
+            channel_id,
+            to_send,
+            build,
+            max_concurrency=operator.max_concurrency,
+            use_batch_api=operator.use_batch_api,
+            on_accepted=ledger.record if ledger else None,
+        )
+        if operator.use_batch_api and operator.check_batch_results and report.batch_ids:
+            confirm_batches(hook.client, channel_id, report)
+    finally:
+        hook.client.close()
+    earlier = [
+        {"recipient": r, "message_id": already[r][0], "status": "already_sent"}
+        for r in recipients
+        if r in already
+    ]
+    return _finish(operator, report, earlier, len(recipients))
+
+
+def _builder(content: dict, options: dict, ti: Any):
+    if "reference" in options or ti is None:
+        return lambda recipient: build_message(recipient, options=options, **content)
+    ids = (ti.dag_id, ti.run_id, ti.task_id, getattr(ti, "map_index", -1))
+
+    def build(recipient: str) -> dict:
+        reference = default_reference(*ids, recipient)
+        return build_message(recipient, options={**options, "reference": reference}, **content)
+
+    return build
+
+
+def _ledger(context: Any, content: str, log: logging.Logger) -> SentLedger | None:
+    store = context.get("task_state_store") if context else None
+    if store is None:
+        log.warning(
+            "No task state store (it needs Airflow 3.3+): if this task is retried, recipients "
+            "already sent to may get the message again."
+        )
+        return None
+    return SentLedger(store, content)
+
+
+def _finish(
+    operator: _BirdSendOperator, report: SendReport, earlier: list[dict], total: int
+) -> list[dict] | dict:
+    log = operator.log
+    sent = len(report.accepted) + len(earlier)
+    log.info("Bird accepted %d of %d %s(s)", sent, total, operator.message_kind)
+    # Bird's error text may quote the request, and with it the full number.
+    reasons = [redact_phone(str(f.error), f.recipient) for f in report.failures]
+    for failure, reason in zip(report.failures, reasons, strict=True):
+        log.warning("Not sent to %s: %s", mask_phone(failure.recipient), reason)
+    failed = [
+        {"recipient": f.recipient, "message_id": None, "status": "failed", "error": reason}
+        for f, reason in zip(report.failures, reasons, strict=True)
+    ]
+    if not report.ok:
+        summary = (
+            f"{sent} of {total} {operator.message_kind}(s) accepted, {len(report.failures)} failed"
+        )
+        if report.not_attempted:
+            summary += f", {report.not_attempted} not attempted"
+        if report.aborted_by is not None:
+            summary += f" (stopped early: {_redacted(report.aborted_by, report)})"
+        lines = [
+            f"  {mask_phone(f.recipient)}: {reason}"
+            for f, reason in zip(report.failures[:_LISTED_FAILURES], reasons, strict=False)
+        ]
+        if len(report.failures) > _LISTED_FAILURES:
+            lines.append(f"  ... and {len(report.failures) - _LISTED_FAILURES} more")
+        message = summary + (":\n" + "\n".join(lines) if lines else "")
+        tolerable = report.aborted_by is None and not report.not_attempted
+        if not (tolerable and not operator.fail_on_partial_failure):
+            errors = [f.error for f in report.failures]
+            if report.aborted_by is not None:
+                errors.append(report.aborted_by)
+            retryable = all(e.retryable for e in errors) and not any(
+                isinstance(e, BirdAmbiguousError) for e in errors
+            )
+            # A retry sends only what was not accepted (see SentLedger), so it is safe.
+            raise (AirflowException if retryable else AirflowFailException)(message)
+        log.warning("%s; continuing (fail_on_partial_failure=False)", summary)
+    entries = earlier + report.accepted + failed
+    if total <= operator.xcom_entries_limit:
+        return entries
+    return {
+        "total": total,
+        "accepted": len(report.accepted),
+        "already_sent": len(earlier),
+        "failed": len(failed),
+        "failures": failed[:_LISTED_FAILURES],
+        "batch_ids": report.batch_ids,
+        "entries_omitted": f"more than xcom_entries_limit={operator.xcom_entries_limit} "
+        "recipients; per-recipient entries are not pushed to XCom",
+    }
+
+
+def _redacted(error: BirdError, report: SendReport) -> str:
+    text = str(error)
+    for failure in report.failures:
+        if failure.error is error:
+            text = redact_phone(text, failure.recipient)
+    return text
