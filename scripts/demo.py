@@ -5,14 +5,11 @@ runs each example DAG with `airflow dags test`, prints what the sandbox received
 
 from __future__ import annotations
 
-import json
-import shlex
-import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 
 from airflow_provider_sms.model import mask_phone
+from airflow_provider_sms.sandbox.process import SandboxProcess
 from airflow_provider_sms.testing import AirflowHome
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,26 +18,6 @@ EXAMPLE_DAGS = [
     "example_mms_daily_report",
     "example_template_reminder",
 ]
-
-
-def start_sandbox() -> tuple[subprocess.Popen, str, dict[str, str]]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "airflow_provider_sms.sandbox", "--port", "0"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    base_url = env = None
-    for line in process.stdout:
-        if line.startswith("Bird sandbox listening on "):
-            base_url = line.split()[-1]
-        elif line.startswith("export "):
-            name, _, value = shlex.split(line[len("export ") :])[0].partition("=")
-            env = {name: value}
-            break
-    if not (base_url and env):
-        process.kill()
-        raise SystemExit("the sandbox did not start")
-    return process, base_url, env
 
 
 def describe(message: dict) -> str:
@@ -58,10 +35,11 @@ def describe(message: dict) -> str:
 
 
 def main() -> int:
-    sandbox, base_url, conn_env = start_sandbox()
-    print(f"Bird sandbox running at {base_url}")
-    try:
-        home = AirflowHome(ROOT / ".demo" / "airflow_home", ROOT / "example_dags", env=conn_env)
+    with SandboxProcess() as sandbox:
+        print(f"Bird sandbox running at {sandbox.base_url}")
+        home = AirflowHome(
+            ROOT / ".demo" / "airflow_home", ROOT / "example_dags", env=sandbox.connection_env
+        )
         print("Preparing a throw-away Airflow home (embedded SQLite): airflow db migrate")
         home.migrate()
         for dag_id in EXAMPLE_DAGS:
@@ -72,17 +50,11 @@ def main() -> int:
                 print(f"FAILED: {dag_id} (exit {result.returncode})")
                 return 1
             print(f"  {dag_id}: success")
-        with urllib.request.urlopen(f"{base_url}/_sandbox/messages") as answer:
-            messages = json.load(answer)
-        if isinstance(messages, dict):
-            messages = messages.get("messages") or messages.get("results") or []
+        messages = sandbox.messages()
         print(f"\nThe sandbox accepted {len(messages)} message(s):")
         for message in messages:
             print(describe(message))
         return 0 if messages else 1
-    finally:
-        sandbox.terminate()
-        sandbox.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,38 @@
+"""`make bench`: prints throughput, memory and import-cost figures with their baselines."""
+
+from __future__ import annotations
+
+from benchmarks._env import prepare_airflow_env
+
+prepare_airflow_env()
+
+from airflow_provider_sms.sandbox.process import SandboxProcess  # noqa: E402
+from benchmarks import imports, memory, throughput  # noqa: E402
+
+
+def main() -> None:
+    print("Throughput against the sandbox, 50 ms latency per request")
+    for name, rate, ratio in throughput.run(SandboxProcess):
+        print(f"  {name:<72} {rate:8.0f} msg/s  {ratio}")
+
+    figures = memory.run(SandboxProcess)
+    growth_mb = (figures["peak_kb"] - figures["before_kb"]) / 1024
+    print(f"\nMemory, {memory.RECIPIENTS:,} recipients in batch mode")
+    print(f"  before sending: {figures['before_kb'] / 1024:.0f} MB resident")
+    print(
+        f"  peak growth:    {growth_mb:.0f} MB (goal <= 150 MB: "
+        f"{'met' if growth_mb <= 150 else 'MISSED'}); sandbox received {figures['messages']:,}"
+    )
+    print(f"  XCom value:     {figures['xcom_bytes'] / 1024:.1f} KB")
+
+    print(f"\nImport cost after airflow.sdk, median of {imports.RUNS} runs")
+    costs = imports.run()
+    ours = costs[imports.MODULES[0]]
+    for module, ms in costs.items():
+        ratio = "" if module == imports.MODULES[0] else f"  (ours is {ours / ms:.2f}x this)"
+        print(f"  {module:<45} {ms:6.1f} ms{ratio}")
+    print(f"  goal for ours <= 30 ms: {'met' if ours <= 30 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()

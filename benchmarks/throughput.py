@@ -1,0 +1,83 @@
+"""Messages per second against the sandbox answering each request after 50 ms.
+
+Baseline: what a user would otherwise write, `apache-airflow-providers-http`'s
+`HttpHook.run`, one request per recipient. Then our default mode (concurrent requests under
+the 500 POST/s limiter) and our batch mode (100 messages a request)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import Counter
+
+from benchmarks._env import numbers
+
+LATENCY = 0.05
+RATE_LIMIT = 500
+
+
+def _baseline(sandbox, count: int) -> float:
+    from airflow.providers.http.hooks.http import HttpHook
+
+    conn = sandbox.connection
+    host, _, port = conn["host"].removeprefix("http://").partition(":")
+    os.environ["AIRFLOW_CONN_BIRD_HTTP"] = json.dumps(
+        {"conn_type": "http", "host": host, "port": int(port), "schema": "http"}
+    )
+    workspace, channel = conn["extra"]["workspace_id"], conn["extra"]["channel_id"]
+    endpoint = f"/workspaces/{workspace}/channels/{channel}/messages"
+    headers = {"Authorization": f"AccessKey {conn['password']}", "Content-Type": "application/json"}
+    hook = HttpHook(method="POST", http_conn_id="bird_http")
+    started = time.perf_counter()
+    for recipient in numbers(count):
+        message = {
+            "receiver": {
+                "contacts": [{"identifierKey": "phonenumber", "identifierValue": recipient}]
+            },
+            "body": {"type": "text", "text": {"text": "Your parcel arrives today."}},
+        }
+        hook.run(endpoint, data=json.dumps(message), headers=headers)
+    return count / (time.perf_counter() - started)
+
+
+def _operator(sandbox, count: int, **kwargs) -> float:
+    from airflow_provider_sms.operators.sms import SendSmsOperator
+
+    os.environ.update(sandbox.connection_env)
+    op = SendSmsOperator(
+        task_id="bench", recipients=numbers(count), text="Your parcel arrives today.", **kwargs
+    )
+    started = time.perf_counter()
+    op.execute(context={})
+    return count / (time.perf_counter() - started)
+
+
+def run(sandbox_process) -> list[tuple[str, float, str]]:
+    from airflow_provider_sms.operators.sms import DEFAULT_MAX_CONCURRENCY
+
+    with sandbox_process(latency=LATENCY, max_posts_per_second=RATE_LIMIT) as sandbox:
+        baseline = _baseline(sandbox, 100)
+        assert len(sandbox.messages()) == 100
+        sandbox.reset()
+        default = _operator(sandbox, 3000)
+        statuses = Counter(r["status"] for r in sandbox.requests())
+        assert len(sandbox.messages()) == 3000
+        sandbox.reset()
+        batch = _operator(sandbox, 30000, use_batch_api=True)
+        assert len(sandbox.messages()) == 30000
+    return [
+        ("baseline: HttpHook.run, one request per recipient", baseline, "1.0x"),
+        (
+            f"default mode ({DEFAULT_MAX_CONCURRENCY} in flight, limiter at {RATE_LIMIT}/s; 429s: "
+            f"{statuses.get(429, 0)})",
+            default,
+            f"{default / baseline:.1f}x; goal >= {RATE_LIMIT * 2 / 3:.0f}/s: "
+            f"{'met' if default >= RATE_LIMIT * 2 / 3 else 'MISSED'}",
+        ),
+        (
+            "batch mode (100 messages a request)",
+            batch,
+            f"{batch / baseline:.1f}x; goal >= 5000/s: {'met' if batch >= 5000 else 'MISSED'}",
+        ),
+    ]

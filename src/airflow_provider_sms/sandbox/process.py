@@ -1,0 +1,71 @@
+"""The sandbox in a process of its own (for demos and benchmarks, where it must not share
+the client's interpreter), driven through its control API. Standard library only."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+import urllib.request
+from typing import Any
+
+
+class SandboxProcess:
+    """``with SandboxProcess(latency=0.05) as sandbox: ...`` starts
+    ``python -m airflow_provider_sms.sandbox`` on a free port and stops it on exit."""
+
+    def __init__(self, *, latency: float = 0.0, max_posts_per_second: int | None = None):
+        self.args = ["--port", "0", "--latency", str(latency)]
+        if max_posts_per_second:
+            self.args += ["--max-posts-per-second", str(max_posts_per_second)]
+        self.process: subprocess.Popen | None = None
+        self.base_url = ""
+        self.connection_env: dict[str, str] = {}
+
+    def __enter__(self) -> SandboxProcess:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "airflow_provider_sms.sandbox", *self.args],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for line in self.process.stdout:
+            if line.startswith("Bird sandbox listening on "):
+                self.base_url = line.split()[-1]
+            elif line.startswith("export "):
+                name, _, value = shlex.split(line[len("export ") :])[0].partition("=")
+                self.connection_env = {name: value}
+                break
+        if not (self.base_url and self.connection_env):
+            self.process.kill()
+            raise RuntimeError("the sandbox process did not start")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    @property
+    def connection(self) -> dict[str, Any]:
+        return json.loads(next(iter(self.connection_env.values())))
+
+    def control(self, method: str, route: str, body: dict | None = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            f"{self.base_url}/_sandbox/{route}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return json.load(answer)
+
+    def messages(self) -> list[dict]:
+        return self.control("GET", "messages")["results"]
+
+    def requests(self) -> list[dict]:
+        return self.control("GET", "requests")["results"]
+
+    def reset(self) -> None:
+        self.control("POST", "reset", {})
