@@ -17,6 +17,7 @@ from airflow_provider_sms.bird.errors import (
 )
 from airflow_provider_sms.bird.settings import BirdConfigurationError, ClientSettings
 
+WORKSPACE = "5d31ef73-de34-4006-a7ea-3b91aaa8ef9c"
 SMS = {
     "receiver": {"contacts": [{"identifierKey": "phonenumber", "identifierValue": "+31612345678"}]},
     "body": {"type": "text", "text": {"text": "hello"}},
@@ -81,10 +82,37 @@ def test_503_is_retried_then_succeeds(client, bird_sandbox):
     assert len(bird_sandbox.messages) == 1
 
 
-def test_dropped_connection_is_retried_then_succeeds(client, bird_sandbox):
+def test_connection_dropped_before_the_request_is_sent_is_retried(bird_sandbox):
+    with make_client(bird_sandbox, backoff_base=0.1, backoff_max=0.2) as client:
+        client.send_message(SMS)  # a pooled keep-alive connection is open now
+        bird_sandbox.refuse_connections(0.4)
+        started = time.monotonic()
+        assert client.send_message(SMS)["status"] == "accepted"
+    assert time.monotonic() - started >= 0.3  # waited for the server to come back
+    assert len(bird_sandbox.messages) == 2
+    assert len(bird_sandbox.requests) == 2
+
+
+def test_connection_dropped_after_the_request_is_sent_is_not_repeated(client, bird_sandbox):
     bird_sandbox.inject("drop", count=1)
-    assert client.send_message(SMS)["status"] == "accepted"
-    assert len(bird_sandbox.messages) == 1
+    with pytest.raises(BirdAmbiguousError) as e:
+        client.send_message(SMS)
+    assert "may have accepted" in str(e.value)
+    assert len(bird_sandbox.requests) == 1
+
+
+def test_reads_are_repeated_after_a_dropped_connection(client, bird_sandbox):
+    bird_sandbox.inject("drop", count=1)
+    assert client.get_channel()["id"] == bird_sandbox.mms_channel_id
+    assert [r.status for r in bird_sandbox.requests] == [0, 200]
+
+
+def test_access_key_with_trailing_newline_is_cleaned_and_never_echoed(bird_sandbox):
+    with make_client(bird_sandbox, access_key=bird_sandbox.access_key + "\n") as client:
+        assert client.send_message(SMS)["status"] == "accepted"
+    with pytest.raises(BirdConfigurationError) as e:
+        ClientSettings(access_key="secret key-123", workspace_id=bird_sandbox.workspace_id)
+    assert "secret" not in str(e.value)
 
 
 def test_server_errors_after_all_retries_raise_server_error(bird_sandbox):
@@ -142,6 +170,8 @@ def test_401_fails_at_once_without_showing_the_key(bird_sandbox):
     assert e.value.code == "Unauthorized"
     assert wrong_key not in str(e.value) and wrong_key not in repr(e.value.__dict__)
     assert len(bird_sandbox.requests) == 1
+    # The sandbox serves recorded requests without auth: a foreign key is never kept.
+    assert wrong_key not in str(bird_sandbox.requests[0].headers)
 
 
 def test_409_mms_on_sms_only_channel_maps_to_conflict(client, bird_sandbox):
@@ -167,7 +197,7 @@ def test_get_channel_and_message(client, bird_sandbox):
 )
 def test_plain_http_refused_for_non_loopback_hosts(host):
     with pytest.raises(BirdConfigurationError) as e:
-        ClientSettings(access_key="k" * 20, workspace_id="w", base_url=host)
+        ClientSettings(access_key="k" * 20, workspace_id=WORKSPACE, base_url=host)
     assert host in str(e.value)
 
 
@@ -184,11 +214,12 @@ def test_plain_http_refused_for_non_loopback_hosts(host):
     ],
 )
 def test_base_url_normalisation(host, expected):
-    assert ClientSettings(access_key="k", workspace_id="w", base_url=host).base_url == expected
+    settings = ClientSettings(access_key="k", workspace_id=WORKSPACE, base_url=host)
+    assert settings.base_url == expected
 
 
 def test_settings_repr_hides_access_key():
-    settings = ClientSettings(access_key="super-secret-key", workspace_id="w")
+    settings = ClientSettings(access_key="super-secret-key", workspace_id=WORKSPACE)
     assert "super-secret-key" not in repr(settings)
 
 
@@ -198,3 +229,12 @@ def test_retry_after_parsing():
     assert parse_retry_after("soon") is None
     future = email.utils.formatdate(time.time() + 30, usegmt=True)
     assert 25 < parse_retry_after(future) <= 30
+
+
+@pytest.mark.parametrize(
+    "workspace", ["", "my-workspace", "5d31ef73-de34-4006-a7ea-3b91aaa8ef9c/x"]
+)
+def test_workspace_id_must_be_a_uuid(workspace):
+    with pytest.raises(BirdConfigurationError) as e:
+        ClientSettings(access_key="k", workspace_id=workspace)
+    assert "workspace_id" in str(e.value)

@@ -18,11 +18,13 @@ from dataclasses import dataclass, field
 
 from airflow_provider_sms.bird.client import MAX_BATCH_SIZE, BirdClient
 from airflow_provider_sms.bird.errors import (
+    BirdAmbiguousError,
     BirdAuthenticationError,
     BirdConflictError,
     BirdError,
     BirdNotFoundError,
 )
+from airflow_provider_sms.model.errors import redact_phone
 
 # Errors that will repeat for every other recipient: stop submitting new sends.
 _ABORTING = (BirdAuthenticationError, BirdNotFoundError, BirdConflictError)
@@ -110,6 +112,7 @@ def deliver(
                 call, items, max_concurrency=max_concurrency, stop=stop
             ):
                 if isinstance(outcome[2], _ABORTING):
+                    report.aborted_by = report.aborted_by or outcome[2]
                     stop.set()  # here, not on the consuming thread: submit nothing more
                 results.put(outcome)
         except BaseException as exc:  # surfaced on the calling thread
@@ -119,10 +122,7 @@ def deliver(
 
     producer = threading.Thread(target=produce, name="bird-sender", daemon=True)
     producer.start()
-    unrecorded: list[dict] = []
-    attempted = 0
-    consecutive_failures = 0
-    last_flush = time.monotonic()
+    collector = _Collector(report, use_batch_api, threshold, stop, on_accepted)
     finished = False
     try:
         while not finished:
@@ -131,48 +131,79 @@ def deliver(
             except queue.Empty:
                 outcome = None
             while outcome is not None:
-                if outcome is _DONE:
-                    finished = True
-                elif isinstance(outcome, BaseException):
-                    raise outcome
-                else:
-                    key, answer, error = outcome
-                    keys = key if use_batch_api else (key,)
-                    attempted += len(keys)
-                    if error is None:
-                        consecutive_failures = 0
-                        entries = _accepted_entries(keys, answer, use_batch_api)
-                        if use_batch_api and answer.get("batchId"):
-                            report.batch_ids.append(answer["batchId"])
-                        report.accepted.extend(entries)
-                        unrecorded.extend(entries)
-                    else:
-                        report.failures.extend(Failure(r, error) for r in keys)
-                        consecutive_failures += 1
-                        if report.aborted_by is None:
-                            if isinstance(error, _ABORTING):
-                                report.aborted_by = error
-                            elif error.retryable and consecutive_failures >= threshold:
-                                report.aborted_by = BirdUnavailableError(
-                                    f"Bird failed {consecutive_failures} requests in a row; "
-                                    f"the last: {error}"
-                                )
-                            if report.aborted_by is not None:
-                                stop.set()
-                try:
-                    outcome = results.get_nowait()
-                except queue.Empty:
-                    outcome = None
-            now = time.monotonic()
-            if unrecorded and on_accepted and (finished or now - last_flush >= flush_interval):
-                on_accepted(unrecorded)
-                unrecorded = []
-                last_flush = now
+                finished = collector.take(outcome) or finished
+                outcome = _next_or_none(results)
+            collector.flush(finished or time.monotonic() - collector.flushed_at >= flush_interval)
     finally:
+        # Also when this thread is interrupted (a task timeout, a failed record): every send
+        # that Bird accepted must still reach `on_accepted`, or a retry would repeat it.
         stop.set()
         producer.join()
-    report.not_attempted = len(recipients) - attempted
+        while (outcome := _next_or_none(results)) is not None:
+            if outcome is not _DONE and not isinstance(outcome, BaseException):
+                collector.take(outcome)
+        collector.flush(True)
+    report.not_attempted = len(recipients) - collector.attempted
     return report
+
+
+def _next_or_none(results: queue.SimpleQueue):
+    try:
+        return results.get_nowait()
+    except queue.Empty:
+        return None
+
+
+class _Collector:
+    """Folds request outcomes into the report, on the calling thread."""
+
+    def __init__(self, report, batch, threshold, stop, on_accepted):
+        self.report = report
+        self.batch = batch
+        self.threshold = threshold
+        self.stop = stop
+        self.on_accepted = on_accepted
+        self.unrecorded: list[dict] = []
+        self.attempted = 0
+        self.consecutive_failures = 0
+        self.flushed_at = time.monotonic()
+
+    def take(self, outcome) -> bool:
+        """Record one outcome; True when the producer is done."""
+        if outcome is _DONE:
+            return True
+        if isinstance(outcome, BaseException):
+            raise outcome
+        key, answer, error = outcome
+        keys = key if self.batch else (key,)
+        self.attempted += len(keys)
+        report = self.report
+        if error is None:
+            self.consecutive_failures = 0
+            entries = _accepted_entries(keys, answer, self.batch)
+            if self.batch and answer.get("batchId"):
+                report.batch_ids.append(answer["batchId"])
+            report.accepted.extend(entries)
+            self.unrecorded.extend(entries)
+            return False
+        report.failures.extend(Failure(r, error) for r in keys)
+        if not (error.retryable or isinstance(error, BirdAmbiguousError)):
+            return False  # a problem with this message, not with Bird
+        self.consecutive_failures += 1
+        if report.aborted_by is None and self.consecutive_failures >= self.threshold:
+            report.aborted_by = BirdUnavailableError(
+                f"Bird failed {self.consecutive_failures} requests in a row; the last: "
+                + redact_phone(str(error), keys[-1])
+            )
+            self.stop.set()
+        return False
+
+    def flush(self, due: bool) -> None:
+        if self.unrecorded and self.on_accepted and due:
+            # Cleared only once recorded: a failed record is tried again at the end.
+            self.on_accepted(self.unrecorded)
+            self.unrecorded = []
+            self.flushed_at = time.monotonic()
 
 
 def _accepted_entries(keys: Sequence[str], answer: dict, batch: bool) -> list[dict]:

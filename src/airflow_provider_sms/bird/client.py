@@ -11,9 +11,11 @@ import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from airflow_provider_sms import __version__
 from airflow_provider_sms.bird.errors import (
@@ -102,7 +104,7 @@ class BirdClient:
     # -- one request ---------------------------------------------------------------------
 
     def _workspace_path(self, suffix: str) -> str:
-        return f"/workspaces/{self.settings.workspace_id}{suffix}"
+        return f"/workspaces/{quote(self.settings.workspace_id, safe='')}{suffix}"
 
     def _backoff(self, attempt: int) -> float:
         # Full jitter: spreads the retries of concurrent senders apart.
@@ -130,26 +132,17 @@ class BirdClient:
                 response = self.session.request(
                     method, url, data=data, params=params, timeout=timeout
                 )
-            except requests.exceptions.ReadTimeout as exc:
-                error = BirdAmbiguousError(
-                    f"no answer within {settings.read_timeout:g}s; Bird may have accepted "
-                    "the request, so it is not repeated automatically "
-                    f"({type(exc).__name__})",
-                    method=method,
-                    path=path,
-                )
-                if method != "GET":
-                    raise error from None
-                last_error = error
-                continue
-            except requests.exceptions.ConnectionError as exc:
-                # Refused, reset or dropped before any answer: Bird did not process it.
-                last_error = BirdConnectionError(
-                    f"connection failed: {_root_cause(exc)}", method=method, path=path
-                )
+            except requests.exceptions.RequestException as exc:
+                last_error = _transport_error(exc, method, path, settings.read_timeout)
+                # Only a failure before the request left, or a read-only request, is repeated:
+                # otherwise Bird may have accepted it, and a repeat could send it twice.
+                if isinstance(last_error, BirdAmbiguousError) and method != "GET":
+                    raise last_error from None
+                if not last_error.retryable and not isinstance(last_error, BirdAmbiguousError):
+                    raise last_error from None
                 continue
             if response.status_code < 300:
-                return response.json() if response.content else {}
+                return _decode(response, method, path)
             last_error = _error_from_response(response, method, path)
             if response.status_code not in RETRY_STATUSES:
                 raise last_error
@@ -164,7 +157,7 @@ class BirdClient:
             raise BirdError(
                 "channel_id: no channel given and the connection has no default channel_id"
             )
-        return channel
+        return quote(channel, safe="")
 
     def send_message(self, message: dict, channel_id: str | None = None) -> dict:
         path = self._workspace_path(f"/channels/{self._channel(channel_id)}/messages")
@@ -183,7 +176,9 @@ class BirdClient:
         return self.request("GET", self._workspace_path("/channels"), params={"limit": limit})
 
     def get_message(self, message_id: str, channel_id: str | None = None) -> dict:
-        path = self._workspace_path(f"/channels/{self._channel(channel_id)}/messages/{message_id}")
+        path = self._workspace_path(
+            f"/channels/{self._channel(channel_id)}/messages/{quote(message_id, safe='')}"
+        )
         return self.request("GET", path)
 
     def iter_messages(self, channel_id: str | None = None, **filters: Any) -> Iterator[dict]:
@@ -233,12 +228,61 @@ class BirdClient:
                         yield key, future.result(), None
                     except BirdError as error:
                         yield key, None, error
+                    except Exception as exc:  # never lose track of a send
+                        yield key, None, BirdAmbiguousError(f"unexpected {type(exc).__name__}")
 
 
-def _root_cause(exc: BaseException) -> str:
-    while exc.__context__ is not None and exc.__context__ is not exc:
-        exc = exc.__context__
-    return type(exc).__name__
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and what it wraps (requests wraps urllib3, which wraps socket errors)."""
+    seen: set[int] = set()
+    todo = [exc]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        todo.extend(arg for arg in current.args if isinstance(arg, BaseException))
+        for linked in (getattr(current, "reason", None), current.__cause__, current.__context__):
+            if isinstance(linked, BaseException):
+                todo.append(linked)
+
+
+def _transport_error(
+    exc: requests.exceptions.RequestException, method: str, path: str, read_timeout: float
+) -> BirdError:
+    """Classify a failure with no HTTP answer. The text names exception types only: the
+    exceptions' own messages can quote request headers, and so the access key."""
+    causes = list(_causes(exc))
+    names = " < ".join(dict.fromkeys(type(c).__name__ for c in causes))
+    if any(isinstance(c, NewConnectionError | ConnectTimeoutError) for c in causes):
+        return BirdConnectionError(
+            f"could not connect, the request was not sent ({names})", method=method, path=path
+        )
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        what = f"no answer within {read_timeout:g}s"
+    elif isinstance(exc, requests.exceptions.SSLError | requests.exceptions.InvalidHeader):
+        return BirdError(f"request failed: {names}", method=method, path=path)
+    else:
+        what = "the connection broke before an answer arrived"
+    return BirdAmbiguousError(
+        f"{what}; Bird may have accepted the request, so it is not repeated automatically "
+        f"({names})",
+        method=method,
+        path=path,
+    )
+
+
+def _decode(response: requests.Response, method: str, path: str) -> Any:
+    try:
+        return response.json() if response.content else {}
+    except ValueError:
+        if method == "POST":
+            # A 2xx means Bird accepted it, readable answer or not; never send it again.
+            return {}
+        raise BirdError(
+            f"HTTP {response.status_code} answer is not JSON", method=method, path=path
+        ) from None
 
 
 def _error_from_response(response: requests.Response, method: str, path: str) -> BirdError:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from airflow_provider_sms.bird.errors import BirdError
 
 DEFAULT_BASE_URL = "https://api.bird.com"
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # Bird's documented default per-workspace limits.
 DEFAULT_MAX_REQUESTS_PER_SECOND = 500
 DEFAULT_MAX_GET_REQUESTS_PER_SECOND = 50
@@ -64,10 +66,22 @@ class ClientSettings:
     max_get_requests_per_second: float = DEFAULT_MAX_GET_REQUESTS_PER_SECOND
 
     def __post_init__(self):
-        if not self.access_key:
+        # A key pasted with a trailing newline is common; header-unsafe characters would make
+        # the HTTP library quote the whole header, key included, in its error.
+        key = (self.access_key or "").strip()
+        object.__setattr__(self, "access_key", key)
+        if not key:
             raise BirdConfigurationError("password: the access key is empty")
-        if not self.workspace_id:
+        if any(ord(c) < 0x21 or ord(c) > 0x7E for c in key):
+            raise BirdConfigurationError(
+                "password: the access key contains spaces, control or non-ASCII characters"
+            )
+        workspace = (self.workspace_id or "").strip()
+        if not workspace:
             raise BirdConfigurationError("extra.workspace_id: is required")
+        if not _UUID.fullmatch(workspace):
+            raise BirdConfigurationError(f"extra.workspace_id: {workspace!r} is not a UUID")
+        object.__setattr__(self, "workspace_id", workspace)
         object.__setattr__(self, "base_url", normalize_base_url(self.base_url))
         if self.max_requests_per_second is None or self.max_requests_per_second <= 0:
             raise BirdConfigurationError(

@@ -5,6 +5,7 @@ from typing import Any
 from .errors import InvalidMessageError, mask_phone, redact_phone
 from .messages import (
     build_message,
+    channel_id,
     file_body,
     image_body,
     message_options,
@@ -19,6 +20,7 @@ __all__ = [
     "InvalidMessageError",
     "SegmentCount",
     "build_message",
+    "channel_id",
     "content_key",
     "count_segments",
     "default_reference",

@@ -422,3 +422,8 @@ def build_message(
                 raise InvalidMessageError(f"options.{key}", "not a Bird message option")
         message.update(options)
     return message
+
+
+def channel_id(value: Any, *, field: str = "channel_id") -> str:
+    """A Bird channel id (a UUID), stripped; it becomes part of the request path."""
+    return _uuid_str(value, field)

@@ -13,6 +13,7 @@ from airflow_provider_sms.hooks.bird import BirdHook
 from airflow_provider_sms.model import (
     InvalidMessageError,
     build_message,
+    channel_id,
     content_key,
     default_reference,
     mask_phone,
@@ -30,29 +31,39 @@ _LISTED_FAILURES = 20
 
 
 class SentLedger:
-    """The recipients an earlier try of this task instance already sent this message to,
-    kept in Airflow's task state store (Airflow 3.3+).
+    """The recipients an earlier, unfinished try of this task instance already sent this
+    message to, kept in Airflow's task state store (Airflow 3.3+).
 
-    Entries are written in groups under numbered keys (``bird-sent:<content>:<n>``): one
-    state-store write per group instead of one per recipient keeps the store from capping
-    the send rate. The content digest in the key means a changed message is sent again."""
+    Entries are written in groups under numbered keys: one state-store write per group
+    instead of one per recipient keeps the store (about 10 ms a write) from capping the send
+    rate. The content digest in the keys means a changed message is sent again. A try that
+    completes starts a new generation, so clearing a finished task sends the message again,
+    as whoever cleared it intends."""
 
     def __init__(self, store: Any, content: str):
         self.store = store
-        self.prefix = f"bird-sent:{content}"
+        self.base = f"bird-sent:{content}"
+        self.generation = 0
         self.next_group = 0
 
+    def _key(self, group: int) -> str:
+        return f"{self.base}:{self.generation}:{group}"
+
     def load(self) -> dict[str, list]:
+        self.generation = self.store.get(f"{self.base}:generation", 0)
         sent: dict[str, list] = {}
-        while (group := self.store.get(f"{self.prefix}:{self.next_group}")) is not None:
+        while (group := self.store.get(self._key(self.next_group))) is not None:
             sent.update(group)
             self.next_group += 1
         return sent
 
     def record(self, entries: list[dict]) -> None:
         group = {e["recipient"]: [e["message_id"], e.get("batch_id")] for e in entries}
-        self.store.set(f"{self.prefix}:{self.next_group}", group)
+        self.store.set(self._key(self.next_group), group)
         self.next_group += 1
+
+    def complete(self) -> None:
+        self.store.set(f"{self.base}:generation", self.generation + 1)
 
 
 def run_send(operator: _BirdSendOperator, context: Any) -> list[dict] | dict:
@@ -63,24 +74,26 @@ def run_send(operator: _BirdSendOperator, context: Any) -> list[dict] | dict:
         )
         content = operator._content()
         options = message_options(reference=operator.reference, tags=operator.tags)
-    except InvalidMessageError as exc:
-        raise AirflowFailException(f"Invalid {operator.message_kind}: {exc}") from None
-
-    hook = BirdHook(operator.bird_conn_id, pool_size=operator.max_concurrency)
-    try:
-        channel_id = operator.channel_id or hook.default_channel_id
-        if not channel_id:
-            raise AirflowFailException(
-                "channel_id: not given, and the connection "
-                f"{operator.bird_conn_id!r} has no default channel_id extra"
+        hook = BirdHook(operator.bird_conn_id, pool_size=operator.max_concurrency)
+        channel = operator.channel_id or hook.default_channel_id
+        if not channel:
+            raise InvalidMessageError(
+                "channel_id",
+                f"not given, and the connection {operator.bird_conn_id!r} has no default "
+                "channel_id extra",
             )
-        operator._check_channel(hook, channel_id)
+        channel = channel_id(channel)
+    except (InvalidMessageError, BirdError) as exc:
+        raise AirflowFailException(f"Invalid {operator.message_kind}: {exc}") from None
+    try:
+        operator._check_channel(hook, channel)
     except BirdError as exc:
-        raise AirflowFailException(str(exc)) from None
+        # A failed check sent nothing, so a passing outage may be retried by Airflow.
+        raise (AirflowException if exc.retryable else AirflowFailException)(str(exc)) from None
 
     ti = context.get("ti") if context else None
     build = _builder(content, options, ti)
-    ledger = _ledger(context, content_key(channel_id, content, options), log)
+    ledger = _ledger(context, content_key(channel, content, options), log)
     already = ledger.load() if ledger else {}
     to_send = [r for r in recipients if r not in already]
     if already:
@@ -95,13 +108,13 @@ def run_send(operator: _BirdSendOperator, context: Any) -> list[dict] | dict:
         "Sending %s to %d recipient(s) on channel %s%s",
         operator.message_kind,
         len(to_send),
-        channel_id,
+        channel,
         " through the batch API" if operator.use_batch_api else "",
     )
     try:
         report = deliver(
             hook.client,
-            channel_id,
+            channel,
             to_send,
             build,
             max_concurrency=operator.max_concurrency,
@@ -109,7 +122,7 @@ def run_send(operator: _BirdSendOperator, context: Any) -> list[dict] | dict:
             on_accepted=ledger.record if ledger else None,
         )
         if operator.use_batch_api and operator.check_batch_results and report.batch_ids:
-            confirm_batches(hook.client, channel_id, report)
+            confirm_batches(hook.client, channel, report)
     finally:
         hook.client.close()
     earlier = [
@@ -117,7 +130,10 @@ def run_send(operator: _BirdSendOperator, context: Any) -> list[dict] | dict:
         for r in recipients
         if r in already
     ]
-    return _finish(operator, report, earlier, len(recipients))
+    result = _finish(operator, report, earlier, len(recipients), durable=ledger is not None)
+    if ledger:
+        ledger.complete()
+    return result
 
 
 def _builder(content: dict, options: dict, ti: Any):
@@ -144,7 +160,12 @@ def _ledger(context: Any, content: str, log: logging.Logger) -> SentLedger | Non
 
 
 def _finish(
-    operator: _BirdSendOperator, report: SendReport, earlier: list[dict], total: int
+    operator: _BirdSendOperator,
+    report: SendReport,
+    earlier: list[dict],
+    total: int,
+    *,
+    durable: bool,
 ) -> list[dict] | dict:
     log = operator.log
     sent = len(report.accepted) + len(earlier)
@@ -177,10 +198,21 @@ def _finish(
             errors = [f.error for f in report.failures]
             if report.aborted_by is not None:
                 errors.append(report.aborted_by)
-            retryable = all(e.retryable for e in errors) and not any(
-                isinstance(e, BirdAmbiguousError) for e in errors
+            # An Airflow retry is worth it when an error may pass (429, 5xx, connection), and
+            # safe when the ledger stops it repeating what Bird accepted; messages whose fate
+            # is unknown (a timed-out send) must be looked up by reference, not resent.
+            aborted = report.aborted_by
+            retryable = (
+                (aborted is None or aborted.retryable)
+                and any(e.retryable for e in errors)
+                and not any(isinstance(e, BirdAmbiguousError) for e in errors)
             )
-            # A retry sends only what was not accepted (see SentLedger), so it is safe.
+            if retryable and not durable and report.accepted:
+                retryable = False
+                message += (
+                    "\nNot retried: without a task state store (Airflow 3.3+) a retry would "
+                    "send again to the recipients already accepted."
+                )
             raise (AirflowException if retryable else AirflowFailException)(message)
         log.warning("%s; continuing (fail_on_partial_failure=False)", summary)
     entries = earlier + report.accepted + failed

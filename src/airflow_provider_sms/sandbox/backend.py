@@ -466,7 +466,9 @@ class SandboxBackend:
             fault = entry[0]
             if fault.kind != "status":
                 self._requests.append(
-                    RecordedRequest(method, path, dict(query), dict(headers), None, 0, fault.kind)
+                    RecordedRequest(
+                        method, path, dict(query), self._safe_headers(headers), None, 0, fault.kind
+                    )
                 )
             return fault
 
@@ -501,7 +503,13 @@ class SandboxBackend:
             except ApiError as exc:
                 response = exc.response()
         recorded = RecordedRequest(
-            method, path, dict(query), dict(headers), payload, response[0], fault and fault.kind
+            method,
+            path,
+            dict(query),
+            self._safe_headers(headers),
+            payload,
+            response[0],
+            fault and fault.kind,
         )
         self._record(recorded)
         return response
@@ -509,6 +517,16 @@ class SandboxBackend:
     def _record(self, recorded: RecordedRequest) -> None:
         with self._lock:
             self._requests.append(recorded)
+
+    @staticmethod
+    def _safe_headers(headers: dict) -> dict:
+        """Headers as recorded: a key other than the sandbox's own (say, a real one used by
+        mistake) is never kept, since recorded requests are served without authentication."""
+        safe = dict(headers)
+        for name in safe:
+            if name.lower() == "authorization" and safe[name] != f"AccessKey {seed.ACCESS_KEY}":
+                safe[name] = "<not the sandbox key: redacted>"
+        return safe
 
     def _route(self, method, path, query, headers, body, payload) -> JsonResponse:
         parts = path.strip("/").split("/")
@@ -689,7 +707,8 @@ class SandboxBackend:
                 raise ApiError(
                     422,
                     "RecipientRejected",
-                    "The recipient cannot receive messages",
+                    # Echoes the number, as real APIs' messages do: clients must mask it.
+                    f"The recipient {contact['identifierValue']} cannot receive messages",
                     {f"receiver.contacts.{index}.identifierValue": ["recipient is rejected"]},
                 )
         message = self._message_shell(workspace_id, channel_id, payload, batch_id)

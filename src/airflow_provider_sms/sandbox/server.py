@@ -251,6 +251,8 @@ class BirdSandbox:
         if self._server is not None:
             return self
         server = _SandboxHTTPServer(self._address, self.backend)
+        # Keep the port: a restart after refuse_connections() must come back on it.
+        self._address = (self._address[0], server.server_address[1])
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -258,7 +260,7 @@ class BirdSandbox:
         self._thread.start()
         return self
 
-    def stop(self) -> None:
+    def _close_server(self) -> None:
         server, self._server = self._server, None
         if server is None:
             return
@@ -268,7 +270,22 @@ class BirdSandbox:
         server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+    def stop(self) -> None:
+        self._close_server()
         self.backend.close()
+
+    def refuse_connections(self, seconds: float) -> None:
+        """Stop listening for ``seconds``, closing idle keep-alive connections: until then
+        every connection attempt is refused, so no request reaches the server (a connection
+        dropped before the request was sent). Then listen again on the same port."""
+        self._close_server()
+
+        def reopen() -> None:
+            time.sleep(seconds)
+            self.start()
+
+        threading.Thread(target=reopen, name="sandbox-reopen", daemon=True).start()
 
     def __enter__(self) -> BirdSandbox:
         return self.start()
@@ -280,9 +297,9 @@ class BirdSandbox:
 
     @property
     def port(self) -> int:
-        if self._server is None:
+        if not self._address[1]:
             raise RuntimeError("the sandbox is not running; call start() first")
-        return self._server.server_address[1]
+        return self._address[1]
 
     @property
     def base_url(self) -> str:

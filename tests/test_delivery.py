@@ -1,0 +1,178 @@
+"""The send engine and the operators' bookkeeping: nothing accepted is ever forgotten,
+failing Bird is not hammered, and retries skip what was sent."""
+
+import json
+from types import SimpleNamespace
+
+import pytest
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+from airflow_provider_sms.bird.client import BirdClient
+from airflow_provider_sms.bird.settings import ClientSettings
+from airflow_provider_sms.model import build_message, text_body
+from airflow_provider_sms.operators._delivery import SentLedger
+from airflow_provider_sms.operators.sms import SendMmsOperator, SendSmsOperator
+from airflow_provider_sms.sending import BirdUnavailableError, deliver
+
+
+class MemoryStore:
+    """Stands in for Airflow's task state store, which only a running task instance has."""
+
+    def __init__(self):
+        self.values = {}
+
+    def get(self, key, default=None):
+        return self.values.get(key, default)
+
+    def set(self, key, value, **_):
+        self.values[key] = json.loads(json.dumps(value))
+
+
+def numbers(count, start=20000000):
+    return [f"+316{start + i}" for i in range(count)]
+
+
+def client_for(sandbox, **overrides):
+    settings = dict(
+        access_key=sandbox.access_key,
+        workspace_id=sandbox.workspace_id,
+        base_url=sandbox.base_url,
+        channel_id=sandbox.mms_channel_id,
+        backoff_base=0.001,
+        backoff_max=0.002,
+    )
+    settings.update(overrides)
+    return BirdClient(ClientSettings(**settings))
+
+
+def build(recipient):
+    return build_message(recipient, body=text_body("hello"))
+
+
+def test_accepted_sends_are_recorded_even_when_recording_fails_midway(bird_sandbox):
+    recorded, calls = [], []
+
+    def record(entries):
+        calls.append(len(entries))
+        if len(calls) == 2:
+            raise RuntimeError("state store unavailable for a moment")
+        recorded.extend(e["recipient"] for e in entries)
+
+    with client_for(bird_sandbox) as client, pytest.raises(RuntimeError):
+        deliver(
+            client, bird_sandbox.mms_channel_id, numbers(300), build,
+            max_concurrency=8, on_accepted=record, flush_interval=0.001,
+        )  # fmt: skip
+    accepted = {m["receiver"]["contacts"][0]["identifierValue"] for m in bird_sandbox.messages}
+    assert len(calls) >= 3, "the failed group was not recorded again"
+    assert set(recorded) == accepted
+
+
+def test_consecutive_timeouts_stop_the_send(bird_sandbox):
+    bird_sandbox.inject("hang", count=1000, seconds=0.5)
+    with client_for(bird_sandbox, read_timeout=0.1) as client:
+        report = deliver(
+            client, bird_sandbox.mms_channel_id, numbers(200), build,
+            max_concurrency=4, breaker_threshold=6,
+        )  # fmt: skip
+    assert isinstance(report.aborted_by, BirdUnavailableError)
+    assert report.not_attempted >= 180
+    assert len(bird_sandbox.requests) < 20
+
+
+def test_unavailable_summary_masks_numbers_echoed_by_bird(checked_sandbox):
+    checked_sandbox.reject_recipients = set(numbers(40))
+    with pytest.raises(AirflowFailException) as e:
+        SendSmsOperator(task_id="t", recipients=numbers(40), text="x").execute({})
+    assert not any(n in str(e.value) for n in numbers(40))
+    assert "cannot receive messages" in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "channel", ["sms-channel", " x\n", "6b52e9cb-2ddf-45b5-8aea-62882e999fb7?x=1"]
+)
+def test_channel_id_must_be_a_uuid_before_anything_is_sent(checked_sandbox, channel):
+    with pytest.raises(AirflowFailException) as e:
+        SendSmsOperator(task_id="t", recipients=numbers(1), text="x", channel_id=channel).execute(
+            {}
+        )
+    assert "channel_id" in str(e.value)
+    assert checked_sandbox.requests == []
+
+
+def test_outage_during_the_capability_check_is_retryable(checked_sandbox, monkeypatch):
+    checked_sandbox.inject("status", count=100, status=503)
+    conn = checked_sandbox.connection()
+    conn["extra"].update(max_retries=1, retry_backoff=0.01)
+    monkeypatch.setenv("AIRFLOW_CONN_BIRD_DEFAULT", json.dumps(conn))
+    op = SendMmsOperator(task_id="t", recipients="+14155552671", images="https://e.x/a.png")
+    with pytest.raises(AirflowException) as e:
+        op.execute({})
+    assert not isinstance(e.value, AirflowFailException)
+    assert not checked_sandbox.messages
+
+
+def test_partial_outage_without_state_store_is_not_retried(checked_sandbox, monkeypatch):
+    checked_sandbox.inject("status", count=10_000, status=503, after_messages=5)
+    conn = checked_sandbox.connection()
+    conn["extra"].update(max_retries=0)
+    monkeypatch.setenv("AIRFLOW_CONN_BIRD_DEFAULT", json.dumps(conn))
+    op = SendSmsOperator(task_id="t", recipients=numbers(40), text="x", max_concurrency=1)
+    with pytest.raises(AirflowFailException) as e:
+        op.execute({})
+    assert "without a task state store" in str(e.value)
+
+
+def context_with(store, try_number=1):
+    ti = SimpleNamespace(dag_id="d", run_id="r", task_id="t", map_index=-1, try_number=try_number)
+    return {"ti": ti, "task_state_store": store}
+
+
+def test_retry_sends_only_what_the_first_try_did_not(checked_sandbox):
+    store = MemoryStore()
+    recipients = numbers(30)
+    checked_sandbox.reject_recipients = set(recipients[10:12])
+    op = SendSmsOperator(task_id="t", recipients=recipients, text="Parcel today")
+    with pytest.raises(AirflowFailException):
+        op.execute(context_with(store))
+    first_ids = {
+        m["receiver"]["contacts"][0]["identifierValue"]: m["id"] for m in checked_sandbox.messages
+    }
+    checked_sandbox.reject_recipients = set()
+    results = op.execute(context_with(store, try_number=2))
+    counts = {}
+    for m in checked_sandbox.messages:
+        counts[m["receiver"]["contacts"][0]["identifierValue"]] = (
+            counts.get(m["receiver"]["contacts"][0]["identifierValue"], 0) + 1
+        )
+    assert counts == {r: 1 for r in recipients}
+    already = {r["recipient"]: r["message_id"] for r in results if r["status"] == "already_sent"}
+    assert already == first_ids
+
+
+def test_a_changed_message_is_sent_again(checked_sandbox):
+    store = MemoryStore()
+    SendSmsOperator(task_id="t", recipients=numbers(3), text="one").execute(context_with(store))
+    # Same task instance, finished; cleared and run again with other content.
+    SendSmsOperator(task_id="t", recipients=numbers(3), text="two").execute(context_with(store))
+    assert len(checked_sandbox.messages) == 6
+
+
+def test_clearing_a_finished_task_sends_again(checked_sandbox):
+    store = MemoryStore()
+    op = SendSmsOperator(task_id="t", recipients=numbers(3), text="same")
+    op.execute(context_with(store))
+    results = op.execute(context_with(store, try_number=2))
+    assert {r["status"] for r in results} == {"accepted"}
+    assert len(checked_sandbox.messages) == 6
+
+
+def test_ledger_groups_many_recipients_into_few_writes():
+    store = MemoryStore()
+    ledger = SentLedger(store, "abc")
+    ledger.load()
+    ledger.record([{"recipient": f"+1{i}", "message_id": str(i)} for i in range(500)])
+    ledger.record([{"recipient": "+2", "message_id": "x", "batch_id": "b"}])
+    assert len(store.values) == 2
+    again = SentLedger(store, "abc").load()
+    assert len(again) == 501 and again["+2"] == ["x", "b"]
