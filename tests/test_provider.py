@@ -31,3 +31,28 @@ def test_operator_module_import_loads_no_http_or_phone_libraries():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_connection_test_reads_the_channel_and_sends_nothing(airflow_home, bird_sandbox):
+    conn_var, conn_json = bird_sandbox.connection_env()
+    out = airflow_home.airflow(
+        "connections",
+        "test",
+        "bird_default",
+        AIRFLOW__CORE__TEST_CONNECTION="Enabled",
+        **{conn_var: conn_json},
+    ).stdout
+    assert "Connection success!" in out
+    assert [r.method for r in bird_sandbox.requests] == ["GET"]
+    assert not bird_sandbox.messages
+
+
+def test_connection_test_with_a_wrong_key_fails_without_showing_it(bird_sandbox, monkeypatch):
+    from airflow_provider_sms.hooks.bird import BirdHook
+
+    conn = bird_sandbox.connection()
+    conn["password"] = "not-the-right-key-42"
+    monkeypatch.setenv("AIRFLOW_CONN_BIRD_DEFAULT", json.dumps(conn))
+    ok, message = BirdHook().test_connection()
+    assert not ok
+    assert "401" in message and "not-the-right-key-42" not in message
