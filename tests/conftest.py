@@ -36,3 +36,30 @@ def checked_sandbox(bird_sandbox):
         if request.method == "POST" and isinstance(request.json, dict):
             for body in request.json.get("messageRequests", [request.json]):
                 assert_valid_create_message(body)
+
+
+@pytest.fixture
+def make_client(bird_sandbox):
+    """Build Bird clients against the sandbox, with fast retries; closed afterwards."""
+    from airflow_provider_sms.bird.client import BirdClient
+    from airflow_provider_sms.bird.settings import ClientSettings
+
+    clients = []
+
+    def make(**overrides):
+        settings = {
+            "access_key": bird_sandbox.access_key,
+            "workspace_id": bird_sandbox.workspace_id,
+            "base_url": bird_sandbox.base_url,
+            "channel_id": bird_sandbox.mms_channel_id,
+            "backoff_base": 0.01,
+            "backoff_max": 0.05,
+            "read_timeout": 2.0,
+            **overrides,
+        }
+        clients.append(BirdClient(ClientSettings(**settings)))
+        return clients[-1]
+
+    yield make
+    for client in clients:
+        client.close()

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from airflow_provider_sms.bird.client import BirdClient, parse_retry_after
+from airflow_provider_sms.bird.client import parse_retry_after
 from airflow_provider_sms.bird.errors import (
     BirdAmbiguousError,
     BirdAuthenticationError,
@@ -24,23 +24,9 @@ SMS = {
 }
 
 
-def make_client(sandbox, **overrides):
-    settings = dict(
-        access_key=sandbox.access_key,
-        workspace_id=sandbox.workspace_id,
-        base_url=sandbox.base_url,
-        channel_id=sandbox.mms_channel_id,
-        backoff_base=0.01,
-        backoff_max=0.05,
-        read_timeout=2.0,
-    )
-    settings.update(overrides)
-    return BirdClient(ClientSettings(**settings))
-
-
 @pytest.fixture
-def client(bird_sandbox):
-    with make_client(bird_sandbox) as client:
+def client(bird_sandbox, make_client):
+    with make_client() as client:
         yield client
 
 
@@ -82,8 +68,8 @@ def test_503_is_retried_then_succeeds(client, bird_sandbox):
     assert len(bird_sandbox.messages) == 1
 
 
-def test_connection_dropped_before_the_request_is_sent_is_retried(bird_sandbox):
-    with make_client(bird_sandbox, backoff_base=0.1, backoff_max=0.2) as client:
+def test_connection_dropped_before_the_request_is_sent_is_retried(bird_sandbox, make_client):
+    with make_client(backoff_base=0.1, backoff_max=0.2) as client:
         client.send_message(SMS)  # a pooled keep-alive connection is open now
         bird_sandbox.refuse_connections(0.4)
         started = time.monotonic()
@@ -107,34 +93,34 @@ def test_reads_are_repeated_after_a_dropped_connection(client, bird_sandbox):
     assert [r.status for r in bird_sandbox.requests] == [0, 200]
 
 
-def test_access_key_with_trailing_newline_is_cleaned_and_never_echoed(bird_sandbox):
-    with make_client(bird_sandbox, access_key=bird_sandbox.access_key + "\n") as client:
+def test_access_key_with_trailing_newline_is_cleaned_and_never_echoed(bird_sandbox, make_client):
+    with make_client(access_key=bird_sandbox.access_key + "\n") as client:
         assert client.send_message(SMS)["status"] == "accepted"
     with pytest.raises(BirdConfigurationError) as e:
         ClientSettings(access_key="secret key-123", workspace_id=bird_sandbox.workspace_id)
     assert "secret" not in str(e.value)
 
 
-def test_server_errors_after_all_retries_raise_server_error(bird_sandbox):
+def test_server_errors_after_all_retries_raise_server_error(bird_sandbox, make_client):
     bird_sandbox.inject("status", count=10, status=502)
-    with make_client(bird_sandbox, max_retries=2) as client, pytest.raises(BirdServerError) as e:
+    with make_client(max_retries=2) as client, pytest.raises(BirdServerError) as e:
         client.send_message(SMS)
     assert e.value.status == 502
     assert len(bird_sandbox.requests) == 3
     assert not bird_sandbox.messages
 
 
-def test_rate_limit_after_all_retries_raises_with_retry_after(bird_sandbox):
+def test_rate_limit_after_all_retries_raises_with_retry_after(bird_sandbox, make_client):
     bird_sandbox.inject("status", count=10, status=429, retry_after="0.01")
-    with make_client(bird_sandbox, max_retries=1) as client, pytest.raises(BirdRateLimitError) as e:
+    with make_client(max_retries=1) as client, pytest.raises(BirdRateLimitError) as e:
         client.send_message(SMS)
     assert e.value.retry_after == pytest.approx(0.01)
     assert e.value.retryable
 
 
-def test_read_timeout_on_send_is_ambiguous_and_not_repeated(bird_sandbox):
+def test_read_timeout_on_send_is_ambiguous_and_not_repeated(bird_sandbox, make_client):
     bird_sandbox.inject("hang", count=1, seconds=1.5)
-    with make_client(bird_sandbox, read_timeout=0.5) as client:
+    with make_client(read_timeout=0.5) as client:
         with pytest.raises(BirdAmbiguousError) as e:
             client.send_message(SMS)
     assert "may have accepted" in str(e.value)
@@ -161,9 +147,9 @@ def test_404_fails_at_once_with_bird_code_and_message(client, bird_sandbox):
     assert len(bird_sandbox.requests) == 1
 
 
-def test_401_fails_at_once_without_showing_the_key(bird_sandbox):
+def test_401_fails_at_once_without_showing_the_key(bird_sandbox, make_client):
     wrong_key = "wrong-access-key-123"
-    with make_client(bird_sandbox, access_key=wrong_key) as client:
+    with make_client(access_key=wrong_key) as client:
         with pytest.raises(BirdAuthenticationError) as e:
             client.send_message(SMS)
     assert e.value.status == 401

@@ -7,8 +7,6 @@ from types import SimpleNamespace
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from airflow_provider_sms.bird.client import BirdClient
-from airflow_provider_sms.bird.settings import ClientSettings
 from airflow_provider_sms.model import build_message, text_body
 from airflow_provider_sms.operators._delivery import SentLedger
 from airflow_provider_sms.operators.sms import SendMmsOperator, SendSmsOperator
@@ -32,24 +30,11 @@ def numbers(count, start=20000000):
     return [f"+316{start + i}" for i in range(count)]
 
 
-def client_for(sandbox, **overrides):
-    settings = dict(
-        access_key=sandbox.access_key,
-        workspace_id=sandbox.workspace_id,
-        base_url=sandbox.base_url,
-        channel_id=sandbox.mms_channel_id,
-        backoff_base=0.001,
-        backoff_max=0.002,
-    )
-    settings.update(overrides)
-    return BirdClient(ClientSettings(**settings))
-
-
 def build(recipient):
     return build_message(recipient, body=text_body("hello"))
 
 
-def test_accepted_sends_are_recorded_even_when_recording_fails_midway(bird_sandbox):
+def test_accepted_sends_are_recorded_even_when_recording_fails_midway(bird_sandbox, make_client):
     recorded, calls = [], []
 
     def record(entries):
@@ -58,7 +43,7 @@ def test_accepted_sends_are_recorded_even_when_recording_fails_midway(bird_sandb
             raise RuntimeError("state store unavailable for a moment")
         recorded.extend(e["recipient"] for e in entries)
 
-    with client_for(bird_sandbox) as client, pytest.raises(RuntimeError):
+    with make_client() as client, pytest.raises(RuntimeError):
         deliver(
             client, bird_sandbox.mms_channel_id, numbers(300), build,
             max_concurrency=8, on_accepted=record, flush_interval=0.001,
@@ -68,9 +53,9 @@ def test_accepted_sends_are_recorded_even_when_recording_fails_midway(bird_sandb
     assert set(recorded) == accepted
 
 
-def test_consecutive_timeouts_stop_the_send(bird_sandbox):
+def test_consecutive_timeouts_stop_the_send(bird_sandbox, make_client):
     bird_sandbox.inject("hang", count=1000, seconds=0.5)
-    with client_for(bird_sandbox, read_timeout=0.1) as client:
+    with make_client(read_timeout=0.1) as client:
         report = deliver(
             client, bird_sandbox.mms_channel_id, numbers(200), build,
             max_concurrency=4, breaker_threshold=6,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from airflow_provider_sms._net import is_loopback
 from airflow_provider_sms.bird.errors import BirdError
 
 DEFAULT_BASE_URL = "https://api.bird.com"
@@ -20,15 +20,6 @@ class BirdConfigurationError(BirdError, ValueError):
     """The connection settings cannot work; raised before any request is sent."""
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def normalize_base_url(value: str | None) -> str:
     """Accept `https://` anywhere and `http://` only for loopback hosts (the local sandbox)."""
     raw = (value or "").strip() or DEFAULT_BASE_URL
@@ -38,7 +29,7 @@ def normalize_base_url(value: str | None) -> str:
     host = parts.hostname or ""
     if not host:
         raise BirdConfigurationError(f"host: {raw!r} has no host name")
-    if parts.scheme == "http" and not _is_loopback(host):
+    if parts.scheme == "http" and not is_loopback(host):
         raise BirdConfigurationError(
             f"host: {raw!r} uses plain http:// for a non-loopback host; use https:// "
             "(http:// is only accepted for 127.0.0.1, ::1 or localhost, e.g. the local sandbox)"

@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import shlex
 import signal
 import sys
 import threading
 
+from .._net import is_loopback
 from .server import BirdSandbox
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     # The sandbox has a published access key and an unauthenticated control API.
-    if not _is_loopback(args.host):
+    if not is_loopback(args.host):
         parser.error(f"refusing to listen on non-loopback host {args.host!r}")
 
     stop = threading.Event()
