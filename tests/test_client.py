@@ -10,6 +10,7 @@ from airflow_provider_sms.bird.errors import (
     BirdAmbiguousError,
     BirdAuthenticationError,
     BirdConflictError,
+    BirdConnectionError,
     BirdNotFoundError,
     BirdRateLimitError,
     BirdServerError,
@@ -224,3 +225,24 @@ def test_workspace_id_must_be_a_uuid(workspace):
     with pytest.raises(BirdConfigurationError) as e:
         ClientSettings(access_key="k", workspace_id=workspace)
     assert "workspace_id" in str(e.value)
+
+
+def test_cancel_ends_retries_without_waiting(make_client, bird_sandbox):
+    import threading
+
+    bird_sandbox.inject("status", count=10, status=429, retry_after="4")
+    cancel = threading.Event()
+    threading.Timer(0.2, cancel.set).start()
+    started = time.monotonic()
+    with pytest.raises(BirdRateLimitError):
+        make_client().send_message(SMS, cancel=cancel)
+    assert time.monotonic() - started < 2
+    assert len(bird_sandbox.requests) == 1
+
+
+def test_reads_that_keep_timing_out_fail_as_retryable_connection_errors(make_client, bird_sandbox):
+    bird_sandbox.inject("hang", count=3, seconds=1.0)
+    with pytest.raises(BirdConnectionError) as e:
+        make_client(read_timeout=0.2, max_retries=1).get_channel()
+    assert e.value.retryable
+    assert "may have accepted" not in str(e.value)

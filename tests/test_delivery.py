@@ -161,3 +161,29 @@ def test_ledger_groups_many_recipients_into_few_writes():
     assert len(store.values) == 2
     again = SentLedger(store, "abc").load()
     assert len(again) == 501 and again["+2"] == ["x", "b"]
+
+
+def test_batch_rejections_are_sent_again_on_retry(checked_sandbox):
+    store = MemoryStore()
+    recipients = numbers(5)
+    checked_sandbox.reject_recipients = {recipients[2]}
+    op = SendSmsOperator(
+        task_id="t", recipients=recipients, text="x", use_batch_api=True, check_batch_results=True
+    )
+    with pytest.raises(AirflowFailException):
+        op.execute(context_with(store))
+    checked_sandbox.reject_recipients = set()
+    results = op.execute(context_with(store, try_number=2))
+    by_recipient = {r["recipient"]: r for r in results}
+    assert by_recipient[recipients[2]]["status"] == "accepted"
+    assert {by_recipient[r]["status"] for r in recipients if r != recipients[2]} == {"already_sent"}
+    # The ids learned by listing the batch were kept for the retry's report.
+    assert all(by_recipient[r]["message_id"] for r in recipients if r != recipients[2])
+
+
+def test_ledger_keeps_values_small():
+    store = MemoryStore()
+    ledger = SentLedger(store, "abc")
+    ledger.record([{"recipient": f"+1{i}", "message_id": str(i)} for i in range(2500)])
+    assert len(store.values) == 3
+    assert len(SentLedger(store, "abc").load()) == 2500

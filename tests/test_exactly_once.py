@@ -30,3 +30,23 @@ def test_retry_after_an_outage_sends_each_recipient_exactly_once(airflow_home, c
     # Every try used the same per-recipient references.
     references = {m["reference"] for m in checked_sandbox.messages}
     assert len(references) == 1000
+
+
+def test_tries_killed_by_execution_timeout_still_send_each_recipient_once(
+    airflow_home, checked_sandbox
+):
+    # 50 ms per answer, 8 in flight: about 160 messages a second, so each 3-second try is
+    # killed by Airflow part-way through the 1,000 recipients.
+    checked_sandbox.latency = 0.05
+    result = airflow_home.dags_test(
+        "bulk_send_timeout",
+        AIRFLOW__CORE__DAGS_FOLDER=str(TEST_DAGS),
+        **dict([checked_sandbox.connection_env()]),
+    )
+    receivers = Counter(
+        m["receiver"]["contacts"][0]["identifierValue"] for m in checked_sandbox.messages
+    )
+    assert len(receivers) == 1000
+    assert set(receivers.values()) == {1}
+    assert "AirflowTaskTimeout" in result.stdout, "no try was cut short"
+    assert "already got this SMS in an earlier try" in result.stdout

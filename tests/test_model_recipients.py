@@ -169,3 +169,16 @@ def test_100k_recipients_is_fast_and_deduplicated():
     assert len(result) == 10_000 + 50_000
     assert result[0] == "+14155550000" and result[-1] == "+31610049999"
     assert elapsed < 10, elapsed
+
+
+def test_redact_numbers_masks_any_number_but_not_ids():
+    from airflow_provider_sms.model import redact_numbers
+
+    text = (
+        "POST /workspaces/12345678-1234-4234-8234-123456789012/messages failed: "
+        "'messageRequests[1]': '+31620000001 is not reachable', also 31620000002 (code 11002)"
+    )
+    redacted = redact_numbers(text)
+    assert "+31620000001" not in redacted and "31620000002" not in redacted
+    assert "+316******01" in redacted
+    assert "12345678-1234-4234-8234-123456789012" in redacted and "11002" in redacted

@@ -24,7 +24,7 @@ from airflow_provider_sms.bird.errors import (
     BirdError,
     BirdNotFoundError,
 )
-from airflow_provider_sms.model.errors import redact_phone
+from airflow_provider_sms.model.errors import redact_numbers
 
 # Errors that will repeat for every other recipient: stop submitting new sends.
 _ABORTING = (BirdAuthenticationError, BirdNotFoundError, BirdConflictError)
@@ -101,12 +101,12 @@ def deliver(
                 )
 
                 def call(messages: list[dict]) -> dict:
-                    return client.send_batch(messages, channel_id)
+                    return client.send_batch(messages, channel_id, cancel=stop)
             else:
                 items = ((recipient, build(recipient)) for recipient in recipients)
 
                 def call(message: dict) -> dict:
-                    return client.send_message(message, channel_id)
+                    return client.send_message(message, channel_id, cancel=stop)
 
             for outcome in client.map_concurrently(
                 call, items, max_concurrency=max_concurrency, stop=stop
@@ -193,7 +193,7 @@ class _Collector:
         if report.aborted_by is None and self.consecutive_failures >= self.threshold:
             report.aborted_by = BirdUnavailableError(
                 f"Bird failed {self.consecutive_failures} requests in a row; the last: "
-                + redact_phone(str(error), keys[-1])
+                + redact_numbers(str(error))
             )
             self.stop.set()
         return False
@@ -217,9 +217,10 @@ def _accepted_entries(keys: Sequence[str], answer: dict, batch: bool) -> list[di
     return [{"recipient": keys[0], "message_id": answer.get("id"), "status": answer.get("status")}]
 
 
-def confirm_batches(client: BirdClient, channel_id: str, report: SendReport) -> None:
+def confirm_batches(client: BirdClient, channel_id: str, report: SendReport) -> list[str]:
     """Replace the `submitted` entries of `report` with each message's id and status as
-    Bird lists them by batch id; messages Bird rejected become failures."""
+    Bird lists them by batch id; messages Bird rejected become failures, and their
+    recipients are returned."""
     from airflow_provider_sms.bird.errors import BirdValidationError
 
     listed: dict[str, dict] = {}
@@ -227,12 +228,13 @@ def confirm_batches(client: BirdClient, channel_id: str, report: SendReport) -> 
         for message in client.iter_messages(channel_id, batchId=batch_id):
             contacts = (message.get("receiver") or {}).get("contacts") or [{}]
             listed[contacts[0].get("identifierValue")] = message
-    confirmed = []
+    confirmed, rejected = [], []
     for entry in report.accepted:
         message = listed.get(entry["recipient"])
         if message is None:
             confirmed.append(entry)  # not validated yet: stays "submitted"
         elif message.get("status") == "rejected":
+            rejected.append(entry["recipient"])
             failure = message.get("failure") or {}
             report.failures.append(
                 Failure(
@@ -250,3 +252,4 @@ def confirm_batches(client: BirdClient, channel_id: str, report: SendReport) -> 
                 {**entry, "message_id": message.get("id"), "status": message["status"]}
             )
     report.accepted = confirmed
+    return rejected

@@ -112,9 +112,17 @@ class BirdClient:
         return random.uniform(ceiling / 2, ceiling)
 
     def request(
-        self, method: str, path: str, *, body: Any = None, params: dict | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        params: dict | None = None,
+        cancel: threading.Event | None = None,
     ) -> Any:
-        """Send one request with retries; returns the decoded JSON answer."""
+        """Send one request with retries; returns the decoded JSON answer.
+
+        Setting `cancel` ends the retries: the last error is raised instead of waiting."""
         settings = self.settings
         url = settings.base_url + path
         data = None if body is None else json.dumps(body, separators=(",", ":"))
@@ -125,7 +133,10 @@ class BirdClient:
                 delay = self._backoff(attempt - 1)
                 if isinstance(last_error, BirdRateLimitError) and last_error.retry_after:
                     delay = min(settings.retry_after_max, last_error.retry_after)
-                time.sleep(delay)
+                if cancel is None:
+                    time.sleep(delay)
+                elif cancel.wait(delay):
+                    break
             if method in self._limiters:
                 self._limiters[method].acquire()
             try:
@@ -136,9 +147,7 @@ class BirdClient:
                 last_error = _transport_error(exc, method, path, settings.read_timeout)
                 # Only a failure before the request left, or a read-only request, is repeated:
                 # otherwise Bird may have accepted it, and a repeat could send it twice.
-                if isinstance(last_error, BirdAmbiguousError) and method != "GET":
-                    raise last_error from None
-                if not last_error.retryable and not isinstance(last_error, BirdAmbiguousError):
+                if not last_error.retryable:
                     raise last_error from None
                 continue
             if response.status_code < 300:
@@ -159,15 +168,23 @@ class BirdClient:
             )
         return quote(channel, safe="")
 
-    def send_message(self, message: dict, channel_id: str | None = None) -> dict:
+    def send_message(
+        self, message: dict, channel_id: str | None = None, *, cancel: threading.Event | None = None
+    ) -> dict:
         path = self._workspace_path(f"/channels/{self._channel(channel_id)}/messages")
-        return self.request("POST", path, body=message)
+        return self.request("POST", path, body=message, cancel=cancel)
 
-    def send_batch(self, messages: list[dict], channel_id: str | None = None) -> dict:
+    def send_batch(
+        self,
+        messages: list[dict],
+        channel_id: str | None = None,
+        *,
+        cancel: threading.Event | None = None,
+    ) -> dict:
         if not 1 <= len(messages) <= MAX_BATCH_SIZE:
             raise ValueError(f"a batch holds 1 to {MAX_BATCH_SIZE} messages, got {len(messages)}")
         path = self._workspace_path(f"/channels/{self._channel(channel_id)}/batch/messages")
-        return self.request("POST", path, body={"messageRequests": messages})
+        return self.request("POST", path, body={"messageRequests": messages}, cancel=cancel)
 
     def get_channel(self, channel_id: str | None = None) -> dict:
         return self.request("GET", self._workspace_path(f"/channels/{self._channel(channel_id)}"))
@@ -259,12 +276,15 @@ def _transport_error(
         return BirdConnectionError(
             f"could not connect, the request was not sent ({names})", method=method, path=path
         )
+    if isinstance(exc, requests.exceptions.SSLError | requests.exceptions.InvalidHeader):
+        return BirdError(f"request failed: {names}", method=method, path=path)
     if isinstance(exc, requests.exceptions.ReadTimeout):
         what = f"no answer within {read_timeout:g}s"
-    elif isinstance(exc, requests.exceptions.SSLError | requests.exceptions.InvalidHeader):
-        return BirdError(f"request failed: {names}", method=method, path=path)
     else:
         what = "the connection broke before an answer arrived"
+    if method == "GET":
+        # A read changes nothing at Bird: safe to repeat, and worth an Airflow retry.
+        return BirdConnectionError(f"{what} ({names})", method=method, path=path)
     return BirdAmbiguousError(
         f"{what}; Bird may have accepted the request, so it is not repeated automatically "
         f"({names})",

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from .errors import InvalidMessageError, mask_phone, redact_phone
+from .errors import InvalidMessageError, mask_phone, redact_numbers
 from .messages import (
     build_message,
     channel_id,
@@ -30,7 +30,7 @@ __all__ = [
     "message_options",
     "mms_body",
     "normalize_recipients",
-    "redact_phone",
+    "redact_numbers",
     "template_payload",
     "text_body",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 _MAX_MASK = 15
@@ -45,10 +46,11 @@ def mask_phone(value: Any) -> str:
     return f"{plus}{rest[:head]}{'*' * hidden}{rest[n - tail :] if tail else ''}"
 
 
-def redact_phone(text: str, number: str) -> str:
-    """`text` (e.g. an API error that quotes the request) with `number` masked, in both its
-    E.164 and digits-only spellings."""
-    for spelling in (number, number.lstrip("+")):
-        if len(spelling) >= 5:
-            text = text.replace(spelling, mask_phone(spelling))
-    return text
+# A run of 8 to 15 digits, maybe after "+", not inside a word, UUID or longer number.
+_PHONE_LIKE = re.compile(r"(?<![\w+-])\+?\d{8,15}(?![\w-])")
+
+
+def redact_numbers(text: str) -> str:
+    """`text` (e.g. an API error that quotes the request) with every phone-number-like run of
+    digits masked, whoever's number it is."""
+    return _PHONE_LIKE.sub(lambda match: mask_phone(match.group()), text)

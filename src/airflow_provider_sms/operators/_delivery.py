@@ -19,7 +19,7 @@ from airflow_provider_sms.model import (
     mask_phone,
     message_options,
     normalize_recipients,
-    redact_phone,
+    redact_numbers,
 )
 from airflow_provider_sms.sending import SendReport, confirm_batches, deliver
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 # How many failures an error message and the XCom summary list by name.
 _LISTED_FAILURES = 20
+_LEDGER_GROUP_MAX = 1000
 
 
 class SentLedger:
@@ -53,14 +54,25 @@ class SentLedger:
         self.generation = self.store.get(f"{self.base}:generation", 0)
         sent: dict[str, list] = {}
         while (group := self.store.get(self._key(self.next_group))) is not None:
-            sent.update(group)
+            for recipient, entry in group.items():
+                if entry is None:
+                    sent.pop(recipient, None)
+                else:
+                    sent[recipient] = entry
             self.next_group += 1
         return sent
 
-    def record(self, entries: list[dict]) -> None:
-        group = {e["recipient"]: [e["message_id"], e.get("batch_id")] for e in entries}
-        self.store.set(self._key(self.next_group), group)
-        self.next_group += 1
+    def record(self, entries: list[dict], *, forget: list[str] = ()) -> None:
+        """Add `entries` (later groups win); `forget` removes recipients recorded before."""
+        group: dict[str, list | None] = dict.fromkeys(forget)
+        group.update({e["recipient"]: [e["message_id"], e.get("batch_id")] for e in entries})
+        items = list(group.items())
+        # Keep each value small (the store warns above 64 KB): ~1,000 entries a key.
+        for start in range(0, len(items), _LEDGER_GROUP_MAX):
+            self.store.set(
+                self._key(self.next_group), dict(items[start : start + _LEDGER_GROUP_MAX])
+            )
+            self.next_group += 1
 
     def complete(self) -> None:
         self.store.set(f"{self.base}:generation", self.generation + 1)
@@ -122,7 +134,10 @@ def run_send(operator: _BirdSendOperator, context: Any) -> list[dict] | dict:
             on_accepted=ledger.record if ledger else None,
         )
         if operator.use_batch_api and operator.check_batch_results and report.batch_ids:
-            confirm_batches(hook.client, channel, report)
+            rejected = confirm_batches(hook.client, channel, report)
+            if ledger:
+                # Rejected messages were never sent: a retry must send them.
+                ledger.record(report.accepted, forget=rejected)
     finally:
         hook.client.close()
     earlier = [
@@ -171,7 +186,7 @@ def _finish(
     sent = len(report.accepted) + len(earlier)
     log.info("Bird accepted %d of %d %s(s)", sent, total, operator.message_kind)
     # Bird's error text may quote the request, and with it the full number.
-    reasons = [redact_phone(str(f.error), f.recipient) for f in report.failures]
+    reasons = [redact_numbers(str(f.error)) for f in report.failures]
     for failure, reason in zip(report.failures, reasons, strict=True):
         log.warning("Not sent to %s: %s", mask_phone(failure.recipient), reason)
     failed = [
@@ -185,7 +200,7 @@ def _finish(
         if report.not_attempted:
             summary += f", {report.not_attempted} not attempted"
         if report.aborted_by is not None:
-            summary += f" (stopped early: {_redacted(report.aborted_by, report)})"
+            summary += f" (stopped early: {redact_numbers(str(report.aborted_by))})"
         lines = [
             f"  {mask_phone(f.recipient)}: {reason}"
             for f, reason in zip(report.failures[:_LISTED_FAILURES], reasons, strict=False)
@@ -228,11 +243,3 @@ def _finish(
         "entries_omitted": f"more than xcom_entries_limit={operator.xcom_entries_limit} "
         "recipients; per-recipient entries are not pushed to XCom",
     }
-
-
-def _redacted(error: BirdError, report: SendReport) -> str:
-    text = str(error)
-    for failure in report.failures:
-        if failure.error is error:
-            text = redact_phone(text, failure.recipient)
-    return text
