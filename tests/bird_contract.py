@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-BIRD_DIR = Path(__file__).resolve().parents[2] / "shared" / "bird"
+# Beside the project by default; BIRD_REFERENCE_DIR points elsewhere.
+BIRD_DIR = Path(
+    os.environ.get("BIRD_REFERENCE_DIR") or Path(__file__).resolve().parents[2] / "shared" / "bird"
+)
 OPENAPI_FILE = BIRD_DIR / "create-channel-message.openapi.json"
 _BASE_URI = "urn:bird:create-channel-message"
 

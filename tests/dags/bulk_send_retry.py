@@ -7,11 +7,9 @@ import os
 import urllib.request
 from datetime import datetime, timedelta
 
-from airflow.sdk import DAG
+from airflow.sdk import DAG, task
 
 from airflow_provider_sms.operators.sms import SendSmsOperator
-
-RECIPIENTS = [f"+316{20000000 + i}" for i in range(1000)]
 
 
 def end_outage(context):
@@ -22,9 +20,14 @@ def end_outage(context):
 
 
 with DAG(dag_id="bulk_send_retry", schedule=None, start_date=datetime(2026, 1, 1)):
+
+    @task
+    def customers() -> list[str]:
+        return [f"+316{20000000 + i}" for i in range(1000)]
+
     SendSmsOperator(
         task_id="send",
-        recipients=RECIPIENTS,
+        recipients=customers(),
         text="Your parcel arrives today between 10:00 and 12:00.",
         retries=1,
         retry_delay=timedelta(seconds=1),
