@@ -187,3 +187,19 @@ def test_ledger_keeps_values_small():
     ledger.record([{"recipient": f"+1{i}", "message_id": str(i)} for i in range(2500)])
     assert len(store.values) == 3
     assert len(SentLedger(store, "abc").load()) == 2500
+
+
+def test_a_send_without_answer_fails_for_good_and_says_how_to_reconcile(
+    checked_sandbox, monkeypatch
+):
+    checked_sandbox.inject("hang", count=1, seconds=1.0)
+    conn = checked_sandbox.connection()
+    conn["extra"].update(timeout=0.3)
+    monkeypatch.setenv("AIRFLOW_CONN_BIRD_DEFAULT", json.dumps(conn))
+    op = SendSmsOperator(task_id="t", recipients=numbers(3), text="x", max_concurrency=1)
+    with pytest.raises(AirflowFailException) as e:
+        op.execute(context_with(MemoryStore()))
+    assert "1 message(s) may have been accepted" in str(e.value)
+    assert "by their reference" in str(e.value)
+    # The unanswered one was sent once; the others still went out.
+    assert len([r for r in checked_sandbox.requests if r.method == "POST"]) == 3

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 # How many failures an error message and the XCom summary list by name.
 _LISTED_FAILURES = 20
+_LOGGED_FAILURES = 100
 _LEDGER_GROUP_MAX = 1000
 
 
@@ -185,51 +186,25 @@ def _finish(
     log = operator.log
     sent = len(report.accepted) + len(earlier)
     log.info("Bird accepted %d of %d %s(s)", sent, total, operator.message_kind)
-    # Bird's error text may quote the request, and with it the full number.
+    # Bird's error text may quote the request, and with it full numbers.
     reasons = [redact_numbers(str(f.error)) for f in report.failures]
-    for failure, reason in zip(report.failures, reasons, strict=True):
+    for failure, reason in zip(report.failures[:_LOGGED_FAILURES], reasons, strict=False):
         log.warning("Not sent to %s: %s", mask_phone(failure.recipient), reason)
+    if len(report.failures) > _LOGGED_FAILURES:
+        log.warning("... and %d more not sent", len(report.failures) - _LOGGED_FAILURES)
     failed = [
         {"recipient": f.recipient, "message_id": None, "status": "failed", "error": reason}
         for f, reason in zip(report.failures, reasons, strict=True)
     ]
     if not report.ok:
-        summary = (
-            f"{sent} of {total} {operator.message_kind}(s) accepted, {len(report.failures)} failed"
-        )
-        if report.not_attempted:
-            summary += f", {report.not_attempted} not attempted"
-        if report.aborted_by is not None:
-            summary += f" (stopped early: {redact_numbers(str(report.aborted_by))})"
-        lines = [
-            f"  {mask_phone(f.recipient)}: {reason}"
-            for f, reason in zip(report.failures[:_LISTED_FAILURES], reasons, strict=False)
-        ]
-        if len(report.failures) > _LISTED_FAILURES:
-            lines.append(f"  ... and {len(report.failures) - _LISTED_FAILURES} more")
-        message = summary + (":\n" + "\n".join(lines) if lines else "")
         tolerable = report.aborted_by is None and not report.not_attempted
-        if not (tolerable and not operator.fail_on_partial_failure):
-            errors = [f.error for f in report.failures]
-            if report.aborted_by is not None:
-                errors.append(report.aborted_by)
-            # An Airflow retry is worth it when an error may pass (429, 5xx, connection), and
-            # safe when the ledger stops it repeating what Bird accepted; messages whose fate
-            # is unknown (a timed-out send) must be looked up by reference, not resent.
-            aborted = report.aborted_by
-            retryable = (
-                (aborted is None or aborted.retryable)
-                and any(e.retryable for e in errors)
-                and not any(isinstance(e, BirdAmbiguousError) for e in errors)
-            )
-            if retryable and not durable and report.accepted:
-                retryable = False
-                message += (
-                    "\nNot retried: without a task state store (Airflow 3.3+) a retry would "
-                    "send again to the recipients already accepted."
-                )
-            raise (AirflowException if retryable else AirflowFailException)(message)
-        log.warning("%s; continuing (fail_on_partial_failure=False)", summary)
+        if not tolerable or operator.fail_on_partial_failure:
+            _fail(operator, report, reasons, sent, total, durable)
+        log.warning(
+            "%d %s(s) not sent; continuing (fail_on_partial_failure=False)",
+            len(failed),
+            operator.message_kind,
+        )
     entries = earlier + report.accepted + failed
     if total <= operator.xcom_entries_limit:
         return entries
@@ -243,3 +218,46 @@ def _finish(
         "entries_omitted": f"more than xcom_entries_limit={operator.xcom_entries_limit} "
         "recipients; per-recipient entries are not pushed to XCom",
     }
+
+
+def _fail(operator, report: SendReport, reasons: list[str], sent: int, total: int, durable):
+    """Raise the task's failure: a summary, and whether an Airflow retry may help."""
+    lines = [
+        f"{sent} of {total} {operator.message_kind}(s) accepted, {len(report.failures)} failed"
+        + (f", {report.not_attempted} not attempted" if report.not_attempted else "")
+        + (
+            f" (stopped early: {redact_numbers(str(report.aborted_by))})"
+            if report.aborted_by is not None
+            else ""
+        )
+        + (":" if report.failures else "")
+    ]
+    lines += [
+        f"  {mask_phone(f.recipient)}: {reason}"
+        for f, reason in zip(report.failures[:_LISTED_FAILURES], reasons, strict=False)
+    ]
+    if len(report.failures) > _LISTED_FAILURES:
+        lines.append(f"  ... and {len(report.failures) - _LISTED_FAILURES} more")
+    errors = [f.error for f in report.failures]
+    if report.aborted_by is not None:
+        errors.append(report.aborted_by)
+    unknown = sum(isinstance(f.error, BirdAmbiguousError) for f in report.failures)
+    if unknown:
+        lines.append(
+            f"{unknown} message(s) may have been accepted although no answer came: look them "
+            "up in Bird by their reference before sending them again."
+        )
+    # An Airflow retry is worth it when an error may pass (429, 5xx, connection), and safe
+    # when the ledger stops it repeating what Bird accepted; a message whose fate is unknown
+    # is never sent again automatically.
+    aborted = report.aborted_by
+    retryable = (
+        (aborted is None or aborted.retryable) and any(e.retryable for e in errors) and not unknown
+    )
+    if retryable and not durable and report.accepted:
+        retryable = False
+        lines.append(
+            "Not retried: without a task state store (Airflow 3.3+) a retry would send again "
+            "to the recipients already accepted."
+        )
+    raise (AirflowException if retryable else AirflowFailException)("\n".join(lines))
