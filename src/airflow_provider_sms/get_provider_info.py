@@ -25,6 +25,7 @@ def get_provider_info():
                 "python-modules": ["airflow_provider_sms.operators.sms"],
             }
         ],
+        "notifications": ["airflow_provider_sms.notifications.sms.SmsNotifier"],
         "connection-types": [
             {
                 "connection-type": "bird",

@@ -79,7 +79,11 @@ class SentLedger:
         self.store.set(f"{self.base}:generation", self.generation + 1)
 
 
-def run_send(operator: _BirdSendOperator, context: Any) -> list[dict] | dict:
+def run_send(
+    operator: _BirdSendOperator, context: Any, *, remember_sent: bool = True
+) -> list[dict] | dict:
+    """Validate, send and report. With `remember_sent`, what is accepted is recorded so that a
+    retry of the task instance does not send it again."""
     log = operator.log
     try:
         recipients = normalize_recipients(
@@ -106,7 +110,9 @@ def run_send(operator: _BirdSendOperator, context: Any) -> list[dict] | dict:
 
     ti = context.get("ti") if context else None
     build = _builder(content, options, ti)
-    ledger = _ledger(context, content_key(channel, content, options), log)
+    ledger = (
+        _ledger(context, content_key(channel, content, options), log) if remember_sent else None
+    )
     already = ledger.load() if ledger else {}
     to_send = [r for r in recipients if r not in already]
     if already:
