@@ -113,7 +113,8 @@ def test_custom_field_name_is_used():
         (["+31612345678", 3.1e10], "recipients[1]", "got float"),
         ([True], "recipients[0]", "got bool"),
         ([{"number": "+31612345678"}], "recipients[0]", "got dict"),
-        ("['+31612345678', '+14155550132']", "recipients", "looks like a rendered list"),
+        ("['+31612345678', '+1415555", "recipients", "cannot be read as one"),
+        ("[{'to': '+31612345678'}]", "recipients[0]", "got dict"),
     ],
 )
 def test_bad_recipient_values(value, field, fragment):
@@ -182,3 +183,8 @@ def test_redact_numbers_masks_any_number_but_not_ids():
     assert "+31620000001" not in redacted and "31620000002" not in redacted
     assert "+316******01" in redacted
     assert "12345678-1234-4234-8234-123456789012" in redacted and "11002" in redacted
+
+
+def test_a_list_rendered_as_text_is_read_back():
+    rendered = str(["+31612345678", "0612345679", "+31612345678"])
+    assert normalize_recipients(rendered, default_region="NL") == ["+31612345678", "+31612345679"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -56,6 +57,20 @@ def _type_error(field: str, value: Any) -> InvalidMessageError:
     )
 
 
+def _rendered_list(text: str, field: str) -> list:
+    try:
+        value = ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        value = None
+    if not isinstance(value, list):
+        raise InvalidMessageError(
+            field,
+            "got a string that looks like a list but cannot be read as one; pass a real list "
+            "(render_template_as_native_obj=True) or a comma-separated string",
+        )
+    return value
+
+
 def _entries(value: Any, field: str, international_ints: bool) -> list[str]:
     """Flatten the accepted input shapes into stripped, non-empty strings."""
     # An int cannot carry a leading "+" (nor a national leading 0), so without a default
@@ -63,13 +78,10 @@ def _entries(value: Any, field: str, international_ints: bool) -> list[str]:
     int_prefix = "+" if international_ints else ""
     if isinstance(value, str):
         if value.lstrip().startswith("["):
-            # A list rendered by Jinja as text: splitting it would give quoted garbage.
-            raise InvalidMessageError(
-                field,
-                "got a string that looks like a rendered list; pass a real list "
-                "(render_template_as_native_obj=True) or a comma-separated string",
-            )
-        return [p for p in (s.strip() for s in _SEPARATORS.split(value)) if p]
+            # A list rendered as text by Jinja ("{{ ti.xcom_pull(...) }}"): read it back.
+            value = _rendered_list(value, field)
+        else:
+            return [p for p in (s.strip() for s in _SEPARATORS.split(value)) if p]
     if isinstance(value, int) and not isinstance(value, bool):
         return [f"{int_prefix}{value}"]
     # bytes and dicts are iterable but never a list of numbers.
