@@ -18,14 +18,12 @@ import uuid
 from collections import deque
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from http import HTTPStatus
 from typing import Any
 
 from . import schema, seed
+from .faults import Fault, JsonResponse, fault_response, normalise_fault
+from .validation import validation_details
 
-JsonResponse = tuple[int, dict[str, str], Any]
-
-FAULT_KINDS = ("status", "drop", "hang")
 DEFAULT_LIST_LIMIT = 10
 MAX_LIST_LIMIT = 100
 MAX_SCHEDULE_AHEAD = timedelta(days=35)
@@ -104,16 +102,6 @@ class RecordedRequest:
         return default
 
 
-@dataclass(frozen=True)
-class Fault:
-    kind: str
-    status: int | None = None
-    retry_after: str | None = None
-    seconds: float = 30.0
-    # The fault waits until this many messages have been accepted (an outage mid-send).
-    after_messages: int = 0
-
-
 class ApiError(Exception):
     """An error answer in Bird's shape: ``{"code", "message"[, "details"]}``."""
 
@@ -136,104 +124,6 @@ class ApiError(Exception):
 
 def _invalid(details: dict[str, list[str]]) -> ApiError:
     return ApiError(422, "InvalidPayload", "The message payload is invalid", details)
-
-
-# --- schema validation ------------------------------------------------------------------------
-
-_VALIDATORS: dict[str, Any] = {}
-_VALIDATORS_LOCK = threading.Lock()
-
-
-def _schema_for(name: str) -> dict:
-    if name.startswith("body:"):
-        return schema.BODY_SCHEMAS[name[len("body:") :]]
-    return {
-        "create_message": schema.CREATE_MESSAGE_SCHEMA,
-        "create_batch": schema.CREATE_BATCH_MESSAGES_SCHEMA,
-    }[name]
-
-
-def _validator(name: str):
-    # Built once per process: compiling a validator costs far more than running it.
-    validator = _VALIDATORS.get(name)
-    if validator is None:
-        with _VALIDATORS_LOCK:
-            validator = _VALIDATORS.get(name)
-            if validator is None:
-                from jsonschema import Draft202012Validator
-
-                doc = _schema_for(name)
-                Draft202012Validator.check_schema(doc)
-                validator = _VALIDATORS[name] = Draft202012Validator(doc)
-    return validator
-
-
-def _dotted(parts) -> str:
-    return ".".join(str(p) for p in parts)
-
-
-def _problems(error, prefix: tuple) -> list[tuple[str, str]]:
-    """Turn one jsonschema error into ``(dotted field path, problem)`` pairs."""
-    path = [*prefix, *error.absolute_path]
-    kind, value, instance = error.validator, error.validator_value, error.instance
-    if kind == "required":
-        missing = [p for p in value if isinstance(instance, dict) and p not in instance]
-        return [(_dotted([*path, p]), "is required") for p in missing]
-    if kind == "additionalProperties":
-        known = error.schema.get("properties", {})
-        return [(_dotted([*path, k]), "is not a known field") for k in instance if k not in known]
-    if kind == "anyOf" and path[-2:-1] == ["contacts"]:
-        return [(_dotted(path), "needs identifierValue, id, identifiers or platformAddress")]
-    where = _dotted(path) or "request"
-    if kind == "minLength":
-        return [(where, "must not be empty" if value == 1 else f"needs {value}+ characters")]
-    if kind == "maxLength":
-        return [(where, f"must be at most {value} characters")]
-    if kind == "minItems":
-        return [(where, f"must contain at least {value} item(s)")]
-    if kind == "maxItems":
-        return [(where, f"must contain at most {value} items")]
-    if kind == "type":
-        expected = value if isinstance(value, str) else " or ".join(value)
-        return [(where, f"must be of type {expected}")]
-    if kind in ("enum", "const"):
-        options = value if kind == "enum" else [value]
-        return [(where, "must be one of: " + ", ".join(str(v) for v in options))]
-    if kind == "pattern":
-        return [(where, f"must match {value}")]
-    if kind == "minimum":
-        return [(where, f"must be at least {value}")]
-    return [(where, error.message)]
-
-
-def _collect(name: str, instance: Any, prefix: tuple, details: dict[str, list[str]]) -> None:
-    for error in _validator(name).iter_errors(instance):
-        for where, problem in _problems(error, prefix):
-            problems = details.setdefault(where, [])
-            if problem not in problems:
-                problems.append(problem)
-
-
-def validation_details(name: str, instance: Any) -> dict[str, list[str]]:
-    """Problems with ``instance`` as ``{dotted.field: [problem, ...]}``; empty when valid.
-
-    ``name`` is "create_message" (including the rules the schema cannot express cheaply) or
-    "create_batch" (the batch envelope only).
-    """
-    details: dict[str, list[str]] = {}
-    _collect(name, instance, (), details)
-    if name != "create_message" or not isinstance(instance, dict):
-        return details
-    if "body" in instance and "template" in instance:
-        problem = "body and template cannot be combined; set exactly one"
-        details.setdefault("body", []).append(problem)
-        details.setdefault("template", []).append(problem)
-    elif "body" not in instance and "template" not in instance:
-        details.setdefault("body", []).append("either body or template is required")
-    content = instance.get("body")
-    if isinstance(content, dict) and content.get("type") in schema.BODY_SCHEMAS:
-        _collect(f"body:{content['type']}", content, ("body",), details)
-    return details
 
 
 # --- small utilities --------------------------------------------------------------------------
@@ -288,47 +178,6 @@ def _decode_token(token: str) -> int:
     except ValueError as exc:
         raise ApiError(400, "InvalidPageToken", "pageToken is not valid") from exc
     return offset
-
-
-def _normalise_fault(
-    kind: str,
-    count: Any = 1,
-    status: Any = None,
-    retry_after: Any = None,
-    seconds: Any = 30.0,
-    after_messages: Any = 0,
-) -> tuple[Fault, int]:
-    if kind not in FAULT_KINDS:
-        raise ValueError(f"fault kind must be one of {', '.join(FAULT_KINDS)}, got {kind!r}")
-    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
-        raise ValueError("count must be a positive integer")
-    if kind == "status":
-        status = 503 if status is None else status
-        if not isinstance(status, int) or not 400 <= status <= 599:
-            raise ValueError("status must be an HTTP error status (400-599)")
-    if retry_after is not None:
-        retry_after = str(retry_after)
-    if not isinstance(seconds, int | float) or seconds < 0:
-        raise ValueError("seconds must be a non-negative number")
-    if (
-        not isinstance(after_messages, int)
-        or isinstance(after_messages, bool)
-        or after_messages < 0
-    ):
-        raise ValueError("after_messages must be a non-negative integer")
-    return Fault(kind, status, retry_after, float(seconds), after_messages), count
-
-
-def _fault_response(fault: Fault) -> JsonResponse:
-    try:
-        phrase = HTTPStatus(fault.status).phrase
-    except ValueError:
-        phrase = "Error"
-    code = "".join(word[:1].upper() + word[1:] for word in re.split(r"[^A-Za-z]+", phrase))
-    headers = dict(_JSON_HEADERS)
-    if fault.retry_after:
-        headers["Retry-After"] = fault.retry_after
-    return fault.status, headers, {"code": code, "message": f"{phrase} (injected by the sandbox)"}
 
 
 # --- the backend ------------------------------------------------------------------------------
@@ -407,7 +256,7 @@ class SandboxBackend:
 
     def inject(self, kind: str, count: int = 1, **params: Any) -> None:
         """Queue a fault for the next ``count`` requests under ``/workspaces``."""
-        fault, count = _normalise_fault(kind, count, **params)
+        fault, count = normalise_fault(kind, count, **params)
         with self._lock:
             self._faults.append([fault, count])
 
@@ -496,7 +345,7 @@ class SandboxBackend:
             except ValueError:
                 payload = None
         if fault is not None:
-            response = _fault_response(fault)
+            response = fault_response(fault)
         else:
             try:
                 response = self._route(method, path, query, headers, body, payload)
