@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from airflow_provider_sms.bird.client import parse_retry_after
+from airflow_provider_sms.bird.client import BirdClient, parse_retry_after
 from airflow_provider_sms.bird.errors import (
     BirdAmbiguousError,
     BirdAuthenticationError,
@@ -246,3 +246,17 @@ def test_reads_that_keep_timing_out_fail_as_retryable_connection_errors(make_cli
         make_client(read_timeout=0.2, max_retries=1).get_channel()
     assert e.value.retryable
     assert "may have accepted" not in str(e.value)
+
+
+def test_a_netrc_entry_does_not_replace_the_access_key(tmp_path, monkeypatch):
+    import requests
+
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("machine api.bird.com login someone password other-secret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    client = BirdClient(ClientSettings(access_key="the-key-123", workspace_id=WORKSPACE))
+    # Prepared only (nothing is sent): what would go to Bird, environment applied.
+    prepared = client.session.prepare_request(requests.Request("POST", client.settings.base_url))
+    assert prepared.headers["Authorization"] == "AccessKey the-key-123"
+    assert "the-key-123" not in repr(client.session.auth)

@@ -11,13 +11,15 @@ import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
+import requests.auth
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from airflow_provider_sms import __version__
+from airflow_provider_sms._net import is_loopback
 from airflow_provider_sms.bird.errors import (
     BirdAmbiguousError,
     BirdConnectionError,
@@ -34,6 +36,20 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_BATCH_SIZE = 100
 
 K = TypeVar("K")
+
+
+class _AccessKeyAuth(requests.auth.AuthBase):
+    """Bird's ``Authorization: AccessKey <key>``; its repr never shows the key."""
+
+    def __init__(self, key: str):
+        self._key = key
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"AccessKey {self._key}"
+        return request
+
+    def __repr__(self) -> str:
+        return "_AccessKeyAuth(<hidden>)"
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -78,14 +94,16 @@ class BirdClient:
                 session.mount("http://", adapter)
                 session.headers.update(
                     {
-                        "Authorization": f"AccessKey {self.settings.access_key}",
                         "Accept": "application/json",
                         "Content-Type": "application/json",
                         "User-Agent": USER_AGENT,
                     }
                 )
-                # Proxies and .netrc from the environment must not replace our auth header.
-                session.trust_env = False
+                # As session auth (not a plain header) so that a ~/.netrc entry cannot
+                # replace it, while proxies from the environment still apply.
+                session.auth = _AccessKeyAuth(self.settings.access_key)
+                # A proxy from the environment cannot reach this machine's loopback sandbox.
+                session.trust_env = not is_loopback(urlsplit(self.settings.base_url).hostname)
                 self._session = session
             return self._session
 
