@@ -1,9 +1,8 @@
 import copy
-import json
 import math
-from pathlib import Path
 
 import pytest
+from bird_contract import load_create_message_validator
 
 from airflow_provider_sms.model import (
     InvalidMessageError,
@@ -20,8 +19,6 @@ PROJECT = "3f8f23b5-e9a5-4e10-9c36-93c27d1578d6"
 VERSION = "aeccf807-8f52-439f-b720-fcf65b483adb"
 IMG = "https://cdn.example.com/a.jpg"
 PDF = "https://cdn.example.com/docs/report.pdf"
-BIRD_DIR = Path(__file__).resolve().parents[2] / "shared" / "bird"
-SPEC = BIRD_DIR / "create-channel-message.openapi.json"
 
 
 # -- body builders: exact output -------------------------------------------------------
@@ -413,33 +410,12 @@ def test_bad_input(call, field, fragment):
 # -- contract: full requests validate against Bird's CreateMessage ----------------------
 
 
-def _openapi_to_jsonschema(node):
-    """OpenAPI 3.0 ``nullable: true`` becomes a JSON Schema type union with "null"."""
-    if isinstance(node, list):
-        return [_openapi_to_jsonschema(n) for n in node]
-    if not isinstance(node, dict):
-        return node
-    out = {k: _openapi_to_jsonschema(v) for k, v in node.items() if k != "nullable"}
-    if node.get("nullable") is True:
-        if "type" in out:
-            types = out["type"] if isinstance(out["type"], list) else [out["type"]]
-            out["type"] = [*types, "null"]
-        if "enum" in out:
-            out["enum"] = [*out["enum"], None]
-    return out
-
-
 @pytest.fixture(scope="module")
 def create_message_validator():
-    if not SPEC.is_file():
-        pytest.skip(f"Bird reference schema not present ({SPEC})")
-    jsonschema = pytest.importorskip("jsonschema")
-    document = _openapi_to_jsonschema(json.loads(SPEC.read_text()))
-    # The whole document is the root so "#/components/schemas/..." refs resolve.
-    root = {**document, "$ref": "#/components/schemas/CreateMessage"}
-    validator_cls = jsonschema.Draft202012Validator
-    validator_cls.check_schema(root)
-    return validator_cls(root)
+    validator = load_create_message_validator()
+    if validator is None:
+        pytest.skip("Bird reference schema not present")
+    return validator
 
 
 def _assert_valid(validator, payload):
