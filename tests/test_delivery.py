@@ -203,3 +203,34 @@ def test_a_send_without_answer_fails_for_good_and_says_how_to_reconcile(
     assert "by their reference" in str(e.value)
     # The unanswered one was sent once; the others still went out.
     assert len([r for r in checked_sandbox.requests if r.method == "POST"]) == 3
+
+
+def test_batches_left_unchecked_by_a_failed_try_are_checked_before_skipping(checked_sandbox):
+    store = MemoryStore()
+    recipients = numbers(5)
+    checked_sandbox.reject_recipients = {recipients[2]}
+    # Only the listing that checks the batch fails; the batch itself is accepted.
+    checked_sandbox.inject("status", count=100, status=503, method="GET")
+    conn = checked_sandbox.connection()
+    conn["extra"].update(max_retries=0)
+    op = SendSmsOperator(
+        task_id="t", recipients=recipients, text="x", use_batch_api=True, check_batch_results=True
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AIRFLOW_CONN_BIRD_DEFAULT", json.dumps(conn))
+        with pytest.raises(AirflowException) as e:
+            op.execute(context_with(store))
+    assert not isinstance(e.value, AirflowFailException)
+    assert "listing the batches to check them failed" in str(e.value)
+    checked_sandbox.clear_faults()
+    checked_sandbox.reject_recipients = set()
+    results = op.execute(context_with(store, try_number=2))
+    statuses = {r["recipient"]: r["status"] for r in results}
+    assert statuses[recipients[2]] == "accepted"  # rejected before, so sent again
+    assert {statuses[r] for r in recipients if r != recipients[2]} == {"already_sent"}
+    accepted = [
+        m["receiver"]["contacts"][0]["identifierValue"]
+        for m in checked_sandbox.messages
+        if m["status"] != "rejected"
+    ]
+    assert sorted(accepted) == sorted(recipients)

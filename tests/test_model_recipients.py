@@ -113,8 +113,10 @@ def test_custom_field_name_is_used():
         (["+31612345678", 3.1e10], "recipients[1]", "got float"),
         ([True], "recipients[0]", "got bool"),
         ([{"number": "+31612345678"}], "recipients[0]", "got dict"),
-        ("['+31612345678', '+1415555", "recipients", "cannot be read as one"),
-        ("[{'to': '+31612345678'}]", "recipients[0]", "got dict"),
+        ("['+31612345678', '+1415555", "recipients", "list of quoted numbers"),
+        ("[{'to': '+31612345678'}]", "recipients", "list of quoted numbers"),
+        # Unquoted, the "+" would be lost and the digits read as a national number.
+        ("[+4915112345678]", "recipients", "list of quoted numbers"),
     ],
 )
 def test_bad_recipient_values(value, field, fragment):
@@ -188,3 +190,14 @@ def test_redact_numbers_masks_any_number_but_not_ids():
 def test_a_list_rendered_as_text_is_read_back():
     rendered = str(["+31612345678", "0612345679", "+31612345678"])
     assert normalize_recipients(rendered, default_region="NL") == ["+31612345678", "+31612345679"]
+
+
+@pytest.mark.parametrize(
+    "number", ["+31 612 345 678", "+44-7700-900123", "+1 (555) 010-0199", "%2B31612345678"]
+)
+def test_redact_numbers_masks_numbers_written_with_separators(number):
+    from airflow_provider_sms.model import redact_numbers
+
+    redacted = redact_numbers(f"recipient {number} rejected")
+    assert number not in redacted
+    assert redacted.startswith("recipient ") and redacted.endswith(" rejected")

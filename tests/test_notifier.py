@@ -24,12 +24,20 @@ def test_notifier_renders_and_sends(checked_sandbox):
     assert texts(checked_sandbox) == [("+31612345678", "load failed")]
 
 
-def test_async_notify_sends_from_the_event_loop(checked_sandbox):
-    notifier = SmsNotifier(recipients=["+31612345678", "+31612345679"], text="deadline missed")
-    asyncio.run(notifier.async_notify({}))
+def test_awaited_notifier_renders_and_sends_from_the_event_loop(checked_sandbox):
+    notifier = SmsNotifier(
+        recipients=["+31612345678", "+31612345679"],
+        text="{{ dag_run.dag_id }} deadline missed",
+        context={"dag_run": SimpleNamespace(dag_id="nightly")},
+    )
+
+    async def deadline_alert():
+        await notifier
+
+    asyncio.run(deadline_alert())
     assert sorted(texts(checked_sandbox)) == [
-        ("+31612345678", "deadline missed"),
-        ("+31612345679", "deadline missed"),
+        ("+31612345678", "nightly deadline missed"),
+        ("+31612345679", "nightly deadline missed"),
     ]
 
 

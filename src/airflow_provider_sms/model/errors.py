@@ -46,8 +46,10 @@ def mask_phone(value: Any) -> str:
     return f"{plus}{rest[:head]}{'*' * hidden}{rest[n - tail :] if tail else ''}"
 
 
-# A run of 8 to 15 digits, maybe after "+", not inside a word, UUID or longer number.
-_PHONE_LIKE = re.compile(r"(?<![\w+-])\+?\d{8,15}(?![\w-])")
+# An international number, "+" (or URL-encoded "%2B") then digits with the separators people
+# write; or a bare run of 8 to 15 digits that is not part of a word, UUID or longer number.
+# Masking an id that merely looks like a number is the price of never showing a phone number.
+_PHONE_LIKE = re.compile(r"(?:\+|%2B)\d(?:[\s().\-]{0,2}\d){6,14}|(?<![\w.-])\d{8,15}(?![\w-])")
 
 
 def redact_numbers(text: str) -> str:

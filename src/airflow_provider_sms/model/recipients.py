@@ -62,11 +62,14 @@ def _rendered_list(text: str, field: str) -> list:
         value = ast.literal_eval(text.strip())
     except (ValueError, SyntaxError, MemoryError, RecursionError):
         value = None
-    if not isinstance(value, list):
+    # Strings only: `[+4915112345678]` would read back as an int, its "+" lost, and with a
+    # default_region that int is a different, national, number.
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise InvalidMessageError(
             field,
-            "got a string that looks like a list but cannot be read as one; pass a real list "
-            "(render_template_as_native_obj=True) or a comma-separated string",
+            "got a string that looks like a list but cannot be read as a list of quoted "
+            "numbers; pass a real list (render_template_as_native_obj=True) or a "
+            "comma-separated string",
         )
     return value
 

@@ -113,24 +113,28 @@ def run_send(
     ledger = (
         _ledger(context, content_key(channel, content, options), log) if remember_sent else None
     )
-    already = ledger.load() if ledger else {}
-    to_send = [r for r in recipients if r not in already]
-    if already:
+    checking = operator.use_batch_api and operator.check_batch_results
+    try:
+        already = ledger.load() if ledger else {}
+        if checking and already:
+            already = _recheck_batches(hook, channel, ledger, already, durable=True)
+        to_send = [r for r in recipients if r not in already]
+        if already:
+            log.info(
+                "%d of %d recipient(s) already got this %s in an earlier try; sending to the "
+                "other %d",
+                len(recipients) - len(to_send),
+                len(recipients),
+                operator.message_kind,
+                len(to_send),
+            )
         log.info(
-            "%d of %d recipient(s) already got this %s in an earlier try; sending to the other %d",
-            len(recipients) - len(to_send),
-            len(recipients),
+            "Sending %s to %d recipient(s) on channel %s%s",
             operator.message_kind,
             len(to_send),
+            channel,
+            " through the batch API" if operator.use_batch_api else "",
         )
-    log.info(
-        "Sending %s to %d recipient(s) on channel %s%s",
-        operator.message_kind,
-        len(to_send),
-        channel,
-        " through the batch API" if operator.use_batch_api else "",
-    )
-    try:
         report = deliver(
             hook.client,
             channel,
@@ -140,11 +144,8 @@ def run_send(
             use_batch_api=operator.use_batch_api,
             on_accepted=ledger.record if ledger else None,
         )
-        if operator.use_batch_api and operator.check_batch_results and report.batch_ids:
-            rejected = confirm_batches(hook.client, channel, report)
-            if ledger:
-                # Rejected messages were never sent: a retry must send them.
-                ledger.record(report.accepted, forget=rejected)
+        if checking and report.batch_ids:
+            _check_batches(hook, channel, ledger, report, durable=ledger is not None)
     finally:
         hook.client.close()
     earlier = [
@@ -156,6 +157,38 @@ def run_send(
     if ledger:
         ledger.complete()
     return result
+
+
+def _check_batches(hook, channel: str, ledger, report: SendReport, *, durable: bool) -> None:
+    """List the batches just sent; rejected messages become failures (and are forgotten by
+    the ledger, so a retry sends them)."""
+    try:
+        rejected = confirm_batches(hook.client, channel, report)
+    except BirdError as exc:
+        # The ledger still holds these batches as unchecked: a retry checks them first.
+        retry = exc.retryable and durable
+        raise (AirflowException if retry else AirflowFailException)(
+            f"{len(report.accepted)} message(s) were accepted in batches, but listing the "
+            f"batches to check them failed: {redact_numbers(str(exc))}"
+        ) from None
+    if ledger:
+        ledger.record(report.accepted, forget=rejected)
+
+
+def _recheck_batches(hook, channel: str, ledger, already: dict, *, durable: bool) -> dict:
+    """Before skipping what an earlier try sent in batches but never checked, check it."""
+    unchecked = [
+        {"recipient": r, "message_id": None, "status": "submitted", "batch_id": entry[1]}
+        for r, entry in already.items()
+        if entry[1] and not entry[0]
+    ]
+    if not unchecked:
+        return already
+    report = SendReport(accepted=unchecked, batch_ids=sorted({e["batch_id"] for e in unchecked}))
+    _check_batches(hook, channel, ledger, report, durable=durable)
+    still_sent = {r: entry for r, entry in already.items() if not (entry[1] and not entry[0])}
+    still_sent.update({e["recipient"]: [e["message_id"], e["batch_id"]] for e in report.accepted})
+    return still_sent
 
 
 def _builder(content: dict, options: dict, ti: Any):

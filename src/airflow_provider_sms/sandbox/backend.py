@@ -309,6 +309,8 @@ class SandboxBackend:
             entry = self._faults[0]
             if len(self._messages) < entry[0].after_messages:
                 return None
+            if entry[0].method and entry[0].method != method:
+                return None
             entry[1] -= 1
             if entry[1] <= 0:
                 self._faults.popleft()

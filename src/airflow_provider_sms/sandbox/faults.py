@@ -21,6 +21,8 @@ class Fault:
     seconds: float = 30.0
     # The fault waits until this many messages have been accepted (an outage mid-send).
     after_messages: int = 0
+    # Only requests with this method get the fault (e.g. "GET": reads fail, sends work).
+    method: str | None = None
 
 
 def normalise_fault(
@@ -30,6 +32,7 @@ def normalise_fault(
     retry_after: Any = None,
     seconds: Any = 30.0,
     after_messages: Any = 0,
+    method: Any = None,
 ) -> tuple[Fault, int]:
     if kind not in FAULT_KINDS:
         raise ValueError(f"fault kind must be one of {', '.join(FAULT_KINDS)}, got {kind!r}")
@@ -49,7 +52,9 @@ def normalise_fault(
         or after_messages < 0
     ):
         raise ValueError("after_messages must be a non-negative integer")
-    return Fault(kind, status, retry_after, float(seconds), after_messages), count
+    if method is not None and method not in ("GET", "POST"):
+        raise ValueError("method must be GET, POST or None")
+    return Fault(kind, status, retry_after, float(seconds), after_messages, method), count
 
 
 def fault_response(fault: Fault) -> JsonResponse:

@@ -362,9 +362,11 @@ class BirdSandbox:
         retry_after: str | None = None,
         seconds: float = 30.0,
         after_messages: int = 0,
+        method: str | None = None,
     ) -> None:
         """Make the next ``count`` requests fail: ``"status"``, ``"drop"`` or ``"hang"``;
-        with ``after_messages``, only once that many messages have been accepted."""
+        with ``after_messages``, only once that many messages have been accepted; with
+        ``method``, only requests of that method."""
         self.backend.inject(
             kind,
             count,
@@ -372,6 +374,7 @@ class BirdSandbox:
             retry_after=retry_after,
             seconds=seconds,
             after_messages=after_messages,
+            method=method,
         )
 
     def clear_faults(self) -> None:
