@@ -132,3 +132,8 @@ def test_server_outage_fails_with_retryable_airflow_exception(checked_sandbox, m
         run(SendSmsOperator(task_id="sms", recipients=NUMBERS[0], text="x"))
     assert not isinstance(e.value, AirflowFailException)
     assert "503" in str(e.value)
+
+
+def test_segment_count_is_logged(checked_sandbox, capsys):
+    run(SendSmsOperator(task_id="sms", recipients=NUMBERS[0], text="ą" * 71))
+    assert "71 character(s): 2 UCS-2 segment(s) per message" in capsys.readouterr().out

@@ -131,9 +131,18 @@ class SendSmsOperator(_BirdSendOperator):
         self.text = text
 
     def _content(self) -> dict[str, dict]:
-        from airflow_provider_sms.model import text_body
+        from airflow_provider_sms.model import count_segments, text_body
 
-        return {"body": text_body(self.text)}
+        body = text_body(self.text)
+        count = count_segments(self.text)
+        # Bird bills per segment: worth seeing before ten thousand of them go out.
+        self.log.info(
+            "Text of %d character(s): %d %s segment(s) per message",
+            count.characters,
+            count.segments,
+            count.encoding,
+        )
+        return {"body": body}
 
 
 class SendMmsOperator(_BirdSendOperator):
