@@ -23,8 +23,8 @@ from airflow_provider_sms.bird.errors import (
     BirdConflictError,
     BirdError,
     BirdNotFoundError,
+    BirdValidationError,
 )
-from airflow_provider_sms.model.errors import redact_numbers
 
 # Errors that will repeat for every other recipient: stop submitting new sends.
 _ABORTING = (BirdAuthenticationError, BirdNotFoundError, BirdConflictError)
@@ -112,7 +112,6 @@ def deliver(
                 call, items, max_concurrency=max_concurrency, stop=stop
             ):
                 if isinstance(outcome[2], _ABORTING):
-                    report.aborted_by = report.aborted_by or outcome[2]
                     stop.set()  # here, not on the consuming thread: submit nothing more
                 results.put(outcome)
         except BaseException as exc:  # surfaced on the calling thread
@@ -187,13 +186,15 @@ class _Collector:
             self.unrecorded.extend(entries)
             return False
         report.failures.extend(Failure(r, error) for r in keys)
+        if isinstance(error, _ABORTING):
+            report.aborted_by = report.aborted_by or error
+            return False
         if not (error.retryable or isinstance(error, BirdAmbiguousError)):
             return False  # a problem with this message, not with Bird
         self.consecutive_failures += 1
         if report.aborted_by is None and self.consecutive_failures >= self.threshold:
             report.aborted_by = BirdUnavailableError(
-                f"Bird failed {self.consecutive_failures} requests in a row; the last: "
-                + redact_numbers(str(error))
+                f"Bird failed {self.consecutive_failures} requests in a row; the last: {error}"
             )
             self.stop.set()
         return False
@@ -221,8 +222,6 @@ def confirm_batches(client: BirdClient, channel_id: str, report: SendReport) -> 
     """Replace the `submitted` entries of `report` with each message's id and status as
     Bird lists them by batch id; messages Bird rejected become failures, and their
     recipients are returned."""
-    from airflow_provider_sms.bird.errors import BirdValidationError
-
     listed: dict[str, dict] = {}
     for batch_id in report.batch_ids:
         for message in client.iter_messages(channel_id, batchId=batch_id):

@@ -1,9 +1,12 @@
 """Typed errors for Bird API failures. They carry status, Bird's code/message/details and the
-request's method and path, never the access key."""
+request's method and path, never the access key; their text masks any phone number Bird's
+answer quotes (the attributes keep Bird's words as they were)."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from airflow_provider_sms._redact import redact_numbers
 
 
 class BirdError(Exception):
@@ -28,7 +31,7 @@ class BirdError(Exception):
         self.details = details
         self.method = method
         self.path = path
-        super().__init__(self._describe())
+        super().__init__(redact_numbers(self._describe()))
 
     def _describe(self) -> str:
         where = f"{self.method} {self.path}" if self.method else "request"

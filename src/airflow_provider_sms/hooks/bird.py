@@ -48,7 +48,7 @@ class BirdHook(BaseHook):
         try:
             return ClientSettings(
                 access_key=conn.password or "",
-                workspace_id=(extra.get("workspace_id") or "").strip(),
+                workspace_id=extra.get("workspace_id") or "",
                 base_url=conn.host,
                 channel_id=(extra.get("channel_id") or "").strip() or None,
                 **_numeric_extras(extra),

@@ -19,7 +19,6 @@ from airflow_provider_sms.model import (
     mask_phone,
     message_options,
     normalize_recipients,
-    redact_numbers,
 )
 from airflow_provider_sms.sending import SendReport, confirm_batches, deliver
 
@@ -169,7 +168,7 @@ def _check_batches(hook, channel: str, ledger, report: SendReport, *, durable: b
         retry = exc.retryable and durable
         raise (AirflowException if retry else AirflowFailException)(
             f"{len(report.accepted)} message(s) were accepted in batches, but listing the "
-            f"batches to check them failed: {redact_numbers(str(exc))}"
+            f"batches to check them failed: {exc}"
         ) from None
     if ledger:
         ledger.record(report.accepted, forget=rejected)
@@ -225,8 +224,8 @@ def _finish(
     log = operator.log
     sent = len(report.accepted) + len(earlier)
     log.info("Bird accepted %d of %d %s(s)", sent, total, operator.message_kind)
-    # Bird's error text may quote the request, and with it full numbers.
-    reasons = [redact_numbers(str(f.error)) for f in report.failures]
+    # A BirdError's text already masks any number Bird's answer quoted.
+    reasons = [str(f.error) for f in report.failures]
     for failure, reason in zip(report.failures[:_LOGGED_FAILURES], reasons, strict=False):
         log.warning("Not sent to %s: %s", mask_phone(failure.recipient), reason)
     if len(report.failures) > _LOGGED_FAILURES:
@@ -264,11 +263,7 @@ def _fail(operator, report: SendReport, reasons: list[str], sent: int, total: in
     lines = [
         f"{sent} of {total} {operator.message_kind}(s) accepted, {len(report.failures)} failed"
         + (f", {report.not_attempted} not attempted" if report.not_attempted else "")
-        + (
-            f" (stopped early: {redact_numbers(str(report.aborted_by))})"
-            if report.aborted_by is not None
-            else ""
-        )
+        + (f" (stopped early: {report.aborted_by})" if report.aborted_by is not None else "")
         + (":" if report.failures else "")
     ]
     lines += [
