@@ -260,3 +260,11 @@ def test_a_netrc_entry_does_not_replace_the_access_key(tmp_path, monkeypatch):
     prepared = client.session.prepare_request(requests.Request("POST", client.settings.base_url))
     assert prepared.headers["Authorization"] == "AccessKey the-key-123"
     assert "the-key-123" not in repr(client.session.auth)
+
+
+def test_bird_errors_mask_numbers_that_bird_quotes(client, bird_sandbox):
+    bird_sandbox.reject_recipients = {"+31612345678"}
+    with pytest.raises(BirdValidationError) as e:
+        client.send_message(SMS)
+    assert "+31612345678" in e.value.message  # Bird's words, kept for programs
+    assert "+31612345678" not in str(e.value) and "+316******78" in str(e.value)
