@@ -1,0 +1,139 @@
+"""What Bird's Channels API allows, in one place: the message model, the client and the sandbox
+all read it from here. Standard library only.
+
+Facts that Bird's published schema states (vendored in ``schema/``) are checked against it by
+the test suite; the others cite the page that documents them."""
+
+from __future__ import annotations
+
+import re
+
+DEFAULT_BASE_URL = "https://api.bird.com"
+
+# -- identifiers ----------------------------------------------------------------------------
+
+# Workspace, channel, template project and version ids are UUIDs (path parameters
+# `format: uuid`, https://docs.bird.com/api/channels-api/api-reference/messaging).
+UUID_PATTERN = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
+
+# -- CreateMessage (schema: components.schemas.CreateMessage) ---------------------------------
+
+# Every top-level field of CreateMessage. `receiver` is required; exactly one of `body` and
+# `template` is sent (the schema's anyOf, tightened by the docs: "set body for every outbound
+# message except template sends").
+MESSAGE_FIELDS = frozenset(
+    {
+        "sender",
+        "receiver",
+        "reference",
+        "template",
+        "meta",
+        "replyTo",
+        "body",
+        "notification",
+        "capFrequency",
+        "enableLinkTracking",
+        "ignoreQuietHours",
+        "ignoreGlobalHoldout",
+        "tags",
+        "shortLinks",
+        "scheduledFor",
+        "validity",
+    }
+)
+# The fields a caller may add beside the receiver and the content.
+MESSAGE_OPTION_FIELDS = MESSAGE_FIELDS - {"receiver", "body", "template"}
+
+# Body types (schema: BodyTypes); SMS channels send text, and MMS media.
+BODY_TYPES = frozenset(
+    {
+        "text",
+        "html",
+        "image",
+        "file",
+        "gif",
+        "location",
+        "carousel",
+        "list",
+        "section",
+        "authentication",
+        "template",
+        "action",
+    }
+)
+MMS_BODY_TYPES = frozenset({"image", "file", "gif"})
+
+# Up to 10 media URLs per message, the MMS attachment limit too. Not in the schema, whose
+# `minLength` on the media arrays constrains nothing
+# (https://docs.bird.com/api/channels-api/supported-channels/programmable-sms/sending-sms-messages,
+# https://docs.bird.com/applications/enable-channels/sms/mms).
+MAX_MEDIA = 10
+
+# Tags (schema: Tags, Name-3): at most 10 a message, each 1 to 50 characters. Bird writes the
+# character class as [a-zA-Z0-9-_ ], where "9-_" is a range that also admits ":;<=>?@[\]^";
+# the description says "alphanumeric characters, hyphens, underscores, and spaces", which is
+# what TAG_PATTERN allows: anything it accepts, Bird's pattern accepts too.
+MAX_TAGS = 10
+MAX_TAG_LENGTH = 50
+BIRD_TAG_PATTERN = "^[a-zA-Z0-9-_ ]+$"
+TAG_PATTERN = re.compile(r"[A-Za-z0-9_\- ]+")
+
+# `reference` is a free string in the schema; the provider keeps it to this length so that
+# it stays usable as a lookup key.
+MAX_REFERENCE_LENGTH = 256
+
+# Template parameter types (schema: TemplateParameter, a oneOf keyed on `type`); the scalar
+# ones carry a JSON value of that type, all others an object.
+TEMPLATE_PARAMETER_SCALAR_TYPES = frozenset({"string", "number", "boolean"})
+TEMPLATE_PARAMETER_TYPES = frozenset(
+    {
+        *TEMPLATE_PARAMETER_SCALAR_TYPES,
+        "object",
+        "sectionList",
+        "timeslotList",
+        "productSections",
+        "productList",
+        "shippingMethodList",
+        "lineItemList",
+        "whatsappProductSections",
+        "whatsappProductItems",
+    }
+)
+TEMPLATE_PARAMETER_FIELDS = frozenset({"type", "key", "value"})
+
+# `scheduledFor` more than 35 days ahead is rejected (schema: ScheduledFor, description).
+MAX_SCHEDULE_AHEAD_DAYS = 35
+
+# Message statuses (schema: Status-3).
+MESSAGE_STATUSES = frozenset(
+    {
+        "accepted",
+        "rejected",
+        "processing",
+        "scheduled",
+        "sent",
+        "sending_failed",
+        "delivered",
+        "delivery_failed",
+        "deleted",
+        "skipped",
+    }
+)
+
+# -- other endpoints --------------------------------------------------------------------------
+
+# POST .../batch/messages takes 1 to 100 messageRequests
+# (https://docs.bird.com/api/channels-api/send-batch-messages).
+MAX_BATCH_SIZE = 100
+
+# Listing messages or channels: `limit` defaults to 10, at most 100, paged by `pageToken`
+# (https://docs.bird.com/api/api-access/common-api-usage).
+DEFAULT_LIST_LIMIT = 10
+MAX_LIST_LIMIT = 100
+
+# Per-workspace rate limits; a 429 means the request was not processed
+# (https://docs.bird.com/api/channels-api/rate-limit).
+MAX_POSTS_PER_SECOND = 500
+MAX_GETS_PER_SECOND = 50
