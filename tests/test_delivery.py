@@ -7,10 +7,12 @@ from types import SimpleNamespace
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from airflow_provider_sms.model import build_message, text_body
-from airflow_provider_sms.operators._delivery import SentLedger
+from airflow_provider_sms.bird.errors import BirdUnavailableError
+from airflow_provider_sms.bird.fanout import fan_out
+from airflow_provider_sms.model import Outgoing, text_body
+from airflow_provider_sms.operators._ledger import SentLedger
 from airflow_provider_sms.operators.sms import SendMmsOperator, SendSmsOperator
-from airflow_provider_sms.sending import BirdUnavailableError, deliver
+from airflow_provider_sms.sandbox import MMS_CHANNEL_ID
 
 
 class MemoryStore:
@@ -30,8 +32,7 @@ def numbers(count, start=20000000):
     return [f"+316{start + i}" for i in range(count)]
 
 
-def build(recipient):
-    return build_message(recipient, body=text_body("hello"))
+build = Outgoing("SMS", (), MMS_CHANNEL_ID, {"body": text_body("hello")}).request
 
 
 def test_accepted_sends_are_recorded_even_when_recording_fails_midway(bird_sandbox, make_client):
@@ -44,7 +45,7 @@ def test_accepted_sends_are_recorded_even_when_recording_fails_midway(bird_sandb
         recorded.extend(e["recipient"] for e in entries)
 
     with make_client() as client, pytest.raises(RuntimeError):
-        deliver(
+        fan_out(
             client, bird_sandbox.mms_channel_id, numbers(300), build,
             max_concurrency=8, on_accepted=record, flush_interval=0.001,
         )  # fmt: skip
@@ -56,7 +57,7 @@ def test_accepted_sends_are_recorded_even_when_recording_fails_midway(bird_sandb
 def test_consecutive_timeouts_stop_the_send(bird_sandbox, make_client):
     bird_sandbox.inject("hang", count=1000, seconds=0.5)
     with make_client(read_timeout=0.1) as client:
-        report = deliver(
+        report = fan_out(
             client, bird_sandbox.mms_channel_id, numbers(200), build,
             max_concurrency=4, breaker_threshold=6,
         )  # fmt: skip
@@ -154,12 +155,12 @@ def test_clearing_a_finished_task_sends_again(checked_sandbox):
 
 def test_ledger_groups_many_recipients_into_few_writes():
     store = MemoryStore()
-    ledger = SentLedger(store, "abc")
+    ledger = SentLedger(store, Outgoing("SMS", (), MMS_CHANNEL_ID, {"body": text_body("a")}))
     ledger.load()
     ledger.record([{"recipient": f"+1{i}", "message_id": str(i)} for i in range(500)])
     ledger.record([{"recipient": "+2", "message_id": "x", "batch_id": "b"}])
     assert len(store.values) == 2
-    again = SentLedger(store, "abc").load()
+    again = SentLedger(store, Outgoing("SMS", (), MMS_CHANNEL_ID, {"body": text_body("a")})).load()
     assert len(again) == 501 and again["+2"] == ["x", "b"]
 
 
@@ -183,10 +184,13 @@ def test_batch_rejections_are_sent_again_on_retry(checked_sandbox):
 
 def test_ledger_keeps_values_small():
     store = MemoryStore()
-    ledger = SentLedger(store, "abc")
+    ledger = SentLedger(store, Outgoing("SMS", (), MMS_CHANNEL_ID, {"body": text_body("a")}))
     ledger.record([{"recipient": f"+1{i}", "message_id": str(i)} for i in range(2500)])
     assert len(store.values) == 3
-    assert len(SentLedger(store, "abc").load()) == 2500
+    assert (
+        len(SentLedger(store, Outgoing("SMS", (), MMS_CHANNEL_ID, {"body": text_body("a")})).load())
+        == 2500
+    )
 
 
 def test_a_send_without_answer_fails_for_good_and_says_how_to_reconcile(

@@ -6,7 +6,8 @@ from bird_contract import load_create_message_validator
 
 from airflow_provider_sms.model import (
     InvalidMessageError,
-    build_message,
+    Outgoing,
+    default_reference,
     file_body,
     image_body,
     message_options,
@@ -15,6 +16,7 @@ from airflow_provider_sms.model import (
     text_body,
 )
 
+CHANNEL = "6b52e9cb-2ddf-45b5-8aea-62882e999fb7"
 PROJECT = "3f8f23b5-e9a5-4e10-9c36-93c27d1578d6"
 VERSION = "aeccf807-8f52-439f-b720-fcf65b483adb"
 IMG = "https://cdn.example.com/a.jpg"
@@ -128,7 +130,21 @@ def test_message_options():
     assert message_options(reference="r" * 256)["reference"] == "r" * 256
 
 
-def test_build_message_shares_content_and_merges_options():
+def build_message(recipient, *, options=None, **content):
+    return Outgoing("SMS", (recipient,), CHANNEL, content, options or {}).request(recipient)
+
+
+def outgoing(**arguments):
+    defaults = {
+        "kind": "SMS",
+        "recipients": "+31612345678",
+        "channel_id": CHANNEL,
+        "content": {"body": text_body("Hi")},
+    }
+    return Outgoing.build(**{**defaults, **arguments})
+
+
+def test_request_shares_content_and_merges_options():
     body = text_body("Hi")
     msg = build_message("+31612345678", body=body, options={"reference": "r"})
     assert msg == {
@@ -144,6 +160,22 @@ def test_build_message_shares_content_and_merges_options():
         "receiver": {"contacts": [{"identifierKey": "phonenumber", "identifierValue": "+1"}]},
         "template": tpl,
     }
+
+
+def test_default_references_differ_per_recipient_and_yield_to_a_given_one():
+    seed = ("dag", "run", "task", "-1")
+    message = outgoing(recipients="+31612345678, +31612345679", reference_seed=seed)
+    first, second = (message.request(r)["reference"] for r in message.recipients)
+    assert first != second and first.startswith("airflow-")
+    assert first == default_reference("dag", "run", "task", -1, "+31612345678")
+    given = outgoing(reference="mine", reference_seed=seed)
+    assert given.request("+31612345678")["reference"] == "mine"
+
+
+def test_digest_follows_the_content_not_the_recipients():
+    assert outgoing().digest == outgoing(recipients="+31612345679").digest
+    assert outgoing().digest != outgoing(content={"body": text_body("Hi!")}).digest
+    assert outgoing().digest != outgoing(tags=["a"]).digest
 
 
 def test_builders_do_not_mutate_inputs():
@@ -378,21 +410,17 @@ BAD = [
     ("blank reference", lambda: message_options(reference="  "), "reference", "empty"),
     ("long reference", lambda: message_options(reference="r" * 257), "reference", "at most 256"),
     ("int reference", lambda: message_options(reference=5), "reference", "got int"),
-    # build_message
+    # Outgoing.build
     (
         "body and template",
-        lambda: build_message("+1", body={}, template={}),
+        lambda: outgoing(content={"body": {}, "template": {}}),
         "body/template",
         "exactly one",
     ),
-    ("neither", lambda: build_message("+1"), "body/template", "exactly one"),
-    (
-        "unknown option",
-        lambda: build_message("+1", body={}, options={"statusCallback": "x"}),
-        "options.statusCallback",
-        "not a Bird",
-    ),
-    ("empty recipient", lambda: build_message("", body={}), "recipient", "phone number"),
+    ("neither", lambda: outgoing(content={}), "body/template", "exactly one"),
+    ("no recipient", lambda: outgoing(recipients=[]), "recipients", "at least one"),
+    ("bad channel", lambda: outgoing(channel_id="sms"), "channel_id", "UUID"),
+    ("bad tags", lambda: outgoing(tags=["no!"]), "tags[0]", "'no!'"),
 ]
 
 

@@ -1,11 +1,14 @@
 """SmsNotifier: callbacks that text someone, sync and async, and in a real DAG run."""
 
 import asyncio
+import json
 from types import SimpleNamespace
 
 import pytest
+from airflow.sdk.exceptions import AirflowException
 from conftest import TEST_DAGS
 
+from airflow_provider_sms.model import default_reference, mask_phone, reference_for, task_seed
 from airflow_provider_sms.notifications.sms import SmsNotifier
 
 
@@ -22,6 +25,37 @@ def test_notifier_renders_and_sends(checked_sandbox):
     )
     notifier({"ti": SimpleNamespace(task_id="load")})
     assert texts(checked_sandbox) == [("+31612345678", "load failed")]
+
+
+def alert_reference(dag_id, run_id, task_id, try_number, recipient):
+    return reference_for(
+        task_seed(dag_id, run_id, task_id, -1, "notification", try_number), recipient
+    )
+
+
+def test_alerts_carry_a_reference_derived_from_the_task_instance_and_try(checked_sandbox):
+    ti = SimpleNamespace(dag_id="d", run_id="r", task_id="t", map_index=-1, try_number=2)
+    notifier = SmsNotifier(recipients="+31612345678", text="t failed")
+    notifier({"ti": ti})
+    ti.try_number = 3
+    notifier({"ti": ti})
+    references = [m["reference"] for m in checked_sandbox.messages]
+    assert references == [
+        alert_reference("d", "r", "t", 2, "+31612345678"),
+        alert_reference("d", "r", "t", 3, "+31612345678"),
+    ]
+    # Apart from what the task itself sends to the same number.
+    assert default_reference("d", "r", "t", -1, "+31612345678") not in references
+
+
+def test_refused_alert_raises_a_summary_with_masked_numbers(checked_sandbox):
+    checked_sandbox.reject_recipients = {"+31612345679"}
+    notifier = SmsNotifier(recipients=["+31612345678", "+31612345679"], text="down")
+    with pytest.raises(AirflowException) as e:
+        notifier.notify({})
+    assert "1 of 2 SMS(s) accepted, 1 failed" in str(e.value)
+    assert f"{mask_phone('+31612345679')}: " in str(e.value)
+    assert "+31612345679" not in str(e.value)
 
 
 def test_awaited_notifier_renders_and_sends_from_the_event_loop(checked_sandbox):
@@ -60,6 +94,13 @@ def test_failure_callback_texts_the_on_call_engineer(airflow_home, checked_sandb
     assert texts(checked_sandbox) == [
         ("+31612345678", "notify_on_failure.load_warehouse failed (try 1)")
     ]
+    runs = airflow_home.airflow("dags", "list-runs", "notify_on_failure", "-o", "json").stdout
+    [run] = next(json.loads(line) for line in runs.splitlines() if line.startswith("["))
+    run_id = run["run_id"]
+    [message] = checked_sandbox.messages
+    assert message["reference"] == alert_reference(
+        "notify_on_failure", run_id, "load_warehouse", 1, "+31612345678"
+    )
 
 
 def test_notifier_is_registered(airflow_home):

@@ -27,13 +27,12 @@ from airflow_provider_sms.bird.errors import (
     BirdRateLimitError,
     error_for_status,
 )
+from airflow_provider_sms.bird.facts import MAX_BATCH_SIZE, MAX_LIST_LIMIT
 from airflow_provider_sms.bird.ratelimit import RateLimiter
 from airflow_provider_sms.bird.settings import ClientSettings
 
 USER_AGENT = f"airflow-provider-sms/{__version__} (+requests/{requests.__version__})"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-# Bird documents at most 100 messages per batch request.
-MAX_BATCH_SIZE = 100
 
 K = TypeVar("K")
 
@@ -178,48 +177,39 @@ class BirdClient:
 
     # -- Bird endpoints --------------------------------------------------------------------
 
-    def _channel(self, channel_id: str | None) -> str:
-        channel = channel_id or self.settings.channel_id
-        if not channel:
-            raise BirdError(
-                "channel_id: no channel given and the connection has no default channel_id"
-            )
-        return quote(channel, safe="")
+    def _channel_path(self, channel_id: str, suffix: str = "") -> str:
+        return self._workspace_path(f"/channels/{quote(channel_id, safe='')}{suffix}")
 
     def send_message(
-        self, message: dict, channel_id: str | None = None, *, cancel: threading.Event | None = None
+        self, channel_id: str, message: dict, *, cancel: threading.Event | None = None
     ) -> dict:
-        path = self._workspace_path(f"/channels/{self._channel(channel_id)}/messages")
+        """POST one CreateMessage body; Bird's message object (status ``accepted``)."""
+        path = self._channel_path(channel_id, "/messages")
         return self.request("POST", path, body=message, cancel=cancel)
 
     def send_batch(
-        self,
-        messages: list[dict],
-        channel_id: str | None = None,
-        *,
-        cancel: threading.Event | None = None,
+        self, channel_id: str, messages: list[dict], *, cancel: threading.Event | None = None
     ) -> dict:
+        """POST up to 100 CreateMessage bodies at once; ``{"batchId": ...}``."""
         if not 1 <= len(messages) <= MAX_BATCH_SIZE:
             raise ValueError(f"a batch holds 1 to {MAX_BATCH_SIZE} messages, got {len(messages)}")
-        path = self._workspace_path(f"/channels/{self._channel(channel_id)}/batch/messages")
+        path = self._channel_path(channel_id, "/batch/messages")
         return self.request("POST", path, body={"messageRequests": messages}, cancel=cancel)
 
-    def get_channel(self, channel_id: str | None = None) -> dict:
-        return self.request("GET", self._workspace_path(f"/channels/{self._channel(channel_id)}"))
+    def get_channel(self, channel_id: str) -> dict:
+        return self.request("GET", self._channel_path(channel_id))
 
     def list_channels(self, limit: int = 10) -> dict:
         return self.request("GET", self._workspace_path("/channels"), params={"limit": limit})
 
-    def get_message(self, message_id: str, channel_id: str | None = None) -> dict:
-        path = self._workspace_path(
-            f"/channels/{self._channel(channel_id)}/messages/{quote(message_id, safe='')}"
-        )
+    def get_message(self, channel_id: str, message_id: str) -> dict:
+        path = self._channel_path(channel_id, f"/messages/{quote(message_id, safe='')}")
         return self.request("GET", path)
 
-    def iter_messages(self, channel_id: str | None = None, **filters: Any) -> Iterator[dict]:
+    def iter_messages(self, channel_id: str, **filters: Any) -> Iterator[dict]:
         """All messages of a channel matching `filters` (e.g. batchId), page by page."""
-        path = self._workspace_path(f"/channels/{self._channel(channel_id)}/messages")
-        params = {"limit": 100, **filters}
+        path = self._channel_path(channel_id, "/messages")
+        params = {"limit": MAX_LIST_LIMIT, **filters}
         while True:
             page = self.request("GET", path, params=params)
             yield from page.get("results", [])

@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from airflow_provider_sms._net import is_loopback
-from airflow_provider_sms.bird.errors import BirdError
-
-DEFAULT_BASE_URL = "https://api.bird.com"
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-# Bird's documented default per-workspace limits.
-DEFAULT_MAX_REQUESTS_PER_SECOND = 500
-DEFAULT_MAX_GET_REQUESTS_PER_SECOND = 50
-
-
-class BirdConfigurationError(BirdError, ValueError):
-    """The connection settings cannot work; raised before any request is sent."""
+from airflow_provider_sms.bird import facts
+from airflow_provider_sms.bird.errors import BirdConfigurationError
 
 
 def normalize_base_url(value: str | None) -> str:
     """Accept `https://` anywhere and `http://` only for loopback hosts (the local sandbox)."""
-    raw = (value or "").strip() or DEFAULT_BASE_URL
+    raw = (value or "").strip() or facts.DEFAULT_BASE_URL
     if "://" not in raw:
         raw = "https://" + raw
     parts = urlsplit(raw)
@@ -43,7 +33,7 @@ def normalize_base_url(value: str | None) -> str:
 class ClientSettings:
     access_key: str = field(repr=False)
     workspace_id: str
-    base_url: str = DEFAULT_BASE_URL
+    base_url: str = facts.DEFAULT_BASE_URL
     channel_id: str | None = None
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
@@ -53,8 +43,8 @@ class ClientSettings:
     backoff_max: float = 20.0
     # Longest Retry-After honoured; a longer one is cut to this.
     retry_after_max: float = 60.0
-    max_requests_per_second: float = DEFAULT_MAX_REQUESTS_PER_SECOND
-    max_get_requests_per_second: float = DEFAULT_MAX_GET_REQUESTS_PER_SECOND
+    max_requests_per_second: float = facts.MAX_POSTS_PER_SECOND
+    max_get_requests_per_second: float = facts.MAX_GETS_PER_SECOND
 
     def __post_init__(self):
         # A key pasted with a trailing newline is common; header-unsafe characters would make
@@ -70,7 +60,7 @@ class ClientSettings:
         workspace = (self.workspace_id or "").strip()
         if not workspace:
             raise BirdConfigurationError("extra.workspace_id: is required")
-        if not _UUID.fullmatch(workspace):
+        if not facts.UUID_PATTERN.fullmatch(workspace):
             raise BirdConfigurationError(f"extra.workspace_id: {workspace!r} is not a UUID")
         object.__setattr__(self, "workspace_id", workspace)
         object.__setattr__(self, "base_url", normalize_base_url(self.base_url))

@@ -1,7 +1,8 @@
-"""BirdHook: turns an Airflow connection of type `bird` into a Bird client."""
+"""BirdHook: an Airflow connection of type `bird`, and what operators and notifiers do with it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -9,7 +10,9 @@ from airflow.sdk import BaseHook
 
 if TYPE_CHECKING:
     from airflow_provider_sms.bird.client import BirdClient
+    from airflow_provider_sms.bird.fanout import SendReport
     from airflow_provider_sms.bird.settings import ClientSettings
+    from airflow_provider_sms.model import Outgoing
 
 
 class BirdHook(BaseHook):
@@ -20,6 +23,9 @@ class BirdHook(BaseHook):
     (default channel), and optionally ``max_requests_per_second`` (client-side POST cap,
     default 500), ``timeout`` (read timeout in seconds, default 30), ``max_retries`` (default 5)
     and ``retry_backoff`` (first backoff in seconds, default 0.5).
+
+    One pooled HTTP session serves every call; ``close()`` (or ``with BirdHook(...) as hook``)
+    releases it.
 
     :param bird_conn_id: the Airflow connection id.
     :param pool_size: HTTP connections kept open; sends run concurrently up to this many.
@@ -39,7 +45,8 @@ class BirdHook(BaseHook):
     def settings(self) -> ClientSettings:
         from airflow.sdk.log import mask_secret
 
-        from airflow_provider_sms.bird.settings import BirdConfigurationError, ClientSettings
+        from airflow_provider_sms.bird.errors import BirdConfigurationError
+        from airflow_provider_sms.bird.settings import ClientSettings
 
         conn = self.get_connection(self.bird_conn_id)
         if conn.password:
@@ -67,34 +74,87 @@ class BirdHook(BaseHook):
     def get_conn(self) -> BirdClient:
         return self.client
 
-    @property
-    def default_channel_id(self) -> str | None:
-        return self.settings.channel_id
+    def close(self) -> None:
+        """Close the pooled HTTP session (a later call opens a new one)."""
+        if "client" in self.__dict__:
+            self.client.close()
 
-    def send_message(self, message: dict, channel_id: str | None = None) -> dict:
-        """Send one CreateMessage body; returns Bird's message object (status ``accepted``)."""
-        return self.client.send_message(message, channel_id)
+    def __enter__(self) -> BirdHook:
+        return self
 
-    def send_batch(self, messages: list[dict], channel_id: str | None = None) -> dict:
-        """Send up to 100 messages in one request; returns ``{"batchId": ...}``."""
-        return self.client.send_batch(messages, channel_id)
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the verbs ---------------------------------------------------------------------
+
+    def channel_id(self, channel_id: str | None = None) -> str:
+        """The channel to use: `channel_id`, else the connection's default; checked."""
+        from airflow_provider_sms.model import channel_id as checked_channel_id
+
+        chosen = channel_id or self.settings.channel_id
+        if not chosen:
+            from airflow_provider_sms.bird.errors import InvalidMessageError
+
+            raise InvalidMessageError(
+                "channel_id",
+                f"not given, and the connection {self.bird_conn_id!r} has no default "
+                "channel_id extra",
+            )
+        return checked_channel_id(chosen)
+
+    def send(
+        self,
+        outgoing: Outgoing,
+        recipients: Sequence[str] | None = None,
+        *,
+        max_concurrency: int,
+        use_batch_api: bool = False,
+        on_accepted: Callable[[list[dict]], None] | None = None,
+    ) -> SendReport:
+        """Send `outgoing` to `recipients` (default: all of its own), one request each or in
+        batches of 100; every recipient is accounted for in the report.
+
+        :param on_accepted: called on this thread with each group of newly accepted entries.
+        """
+        from airflow_provider_sms.bird.fanout import fan_out
+
+        return fan_out(
+            self.client,
+            outgoing.channel_id,
+            outgoing.recipients if recipients is None else recipients,
+            outgoing.request,
+            max_concurrency=max_concurrency,
+            use_batch_api=use_batch_api,
+            on_accepted=on_accepted,
+        )
+
+    def confirm_batches(self, channel_id: str, report: SendReport) -> list[str]:
+        """List the batches of `report` and fill in each message's id and status; messages
+        Bird rejected become failures, and their recipients are returned."""
+        from airflow_provider_sms.bird.fanout import confirm_batches
+
+        return confirm_batches(self.client, channel_id, report)
 
     def get_channel(self, channel_id: str | None = None) -> dict:
-        return self.client.get_channel(channel_id)
+        """Bird's channel object (default: the connection's channel)."""
+        return self.client.get_channel(self.channel_id(channel_id))
 
     def get_message(self, channel_id: str | None, message_id: str) -> dict:
-        return self.client.get_message(message_id, channel_id)
+        """Bird's message object, with its current status."""
+        return self.client.get_message(self.channel_id(channel_id), message_id)
 
     def test_connection(self) -> tuple[bool, str]:
         """Read-only check: fetches the default channel (or lists channels); sends nothing."""
         try:
             if self.settings.channel_id:
-                channel = self.client.get_channel()
+                channel = self.get_channel()
                 return True, f"Connected; channel {channel.get('name') or channel.get('id')!r}"
             self.client.list_channels(limit=1)
             return True, "Connected to the workspace"
         except Exception as exc:  # reported to the UI, never raised
             return False, str(exc)
+        finally:
+            self.close()
 
 
 # Optional connection extras tuning the client: extra name -> (settings field, type).
@@ -107,7 +167,7 @@ _NUMERIC_EXTRAS = {
 
 
 def _numeric_extras(extra: dict) -> dict[str, Any]:
-    from airflow_provider_sms.bird.settings import BirdConfigurationError
+    from airflow_provider_sms.bird.errors import BirdConfigurationError
 
     values: dict[str, Any] = {}
     for name, (setting, kind) in _NUMERIC_EXTRAS.items():

@@ -2,9 +2,10 @@
 
 from typing import Any
 
-from .errors import InvalidMessageError, mask_phone, redact_numbers
+from airflow_provider_sms._redact import mask_phone, redact_numbers
+from airflow_provider_sms.bird.errors import InvalidMessageError
+
 from .messages import (
-    build_message,
     channel_id,
     file_body,
     image_body,
@@ -13,15 +14,15 @@ from .messages import (
     template_payload,
     text_body,
 )
-from .references import content_key, default_reference
+from .outgoing import Outgoing
+from .references import default_reference, reference_for, task_seed
 from .segments import SegmentCount, count_segments
 
 __all__ = [
     "InvalidMessageError",
+    "Outgoing",
     "SegmentCount",
-    "build_message",
     "channel_id",
-    "content_key",
     "count_segments",
     "default_reference",
     "file_body",
@@ -31,6 +32,8 @@ __all__ = [
     "mms_body",
     "normalize_recipients",
     "redact_numbers",
+    "reference_for",
+    "task_seed",
     "template_payload",
     "text_body",
 ]

@@ -1,7 +1,7 @@
 """Request bodies for Bird's ``createChannelMessage``, validated before anything is sent.
 
 Shapes follow Bird's OpenAPI ``CreateMessage`` schema: ``body`` (text, image, file) or
-``template``, plus a whitelist of top-level options (the schema forbids unknown keys).
+``template``, plus top-level options; ``Outgoing.request`` puts them together per recipient.
 """
 
 from __future__ import annotations
@@ -14,14 +14,9 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from .errors import InvalidMessageError
+from airflow_provider_sms.bird import facts
+from airflow_provider_sms.bird.errors import InvalidMessageError
 
-MAX_MEDIA = 10  # MMS limit, and Bird's limit on media URLs per message
-MAX_TAGS = 10
-MAX_TAG_LENGTH = 50
-MAX_REFERENCE_LENGTH = 256
-
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # BCP 47 language tag: language, optional script, region, variants, extensions, private use.
 _BCP47 = re.compile(
     r"[A-Za-z]{2,3}"
@@ -32,50 +27,8 @@ _BCP47 = re.compile(
     r"(-[xX](-[A-Za-z0-9]{1,8})+)?"
 )
 _CONTENT_TYPE = re.compile(r"[A-Za-z0-9][\w!#$&^.+-]*/[A-Za-z0-9][\w!#$&^.+-]*", re.ASCII)
-# Bird documents ^[a-zA-Z0-9-_ ]+$, where "9-_" is literally a range that also admits
-# ":;<=>?@[\]^"; the intent (letters, digits, hyphen, underscore, space) is stricter,
-# so anything accepted here is accepted by Bird too.
-_TAG = re.compile(r"[A-Za-z0-9_\- ]+")
-
-# Bird's Template parameter type enum; the last group all carry an object value.
-_PARAMETER_TYPES = frozenset(
-    {
-        "string",
-        "number",
-        "boolean",
-        "object",
-        "sectionList",
-        "timeslotList",
-        "productSections",
-        "productList",
-        "shippingMethodList",
-        "lineItemList",
-        "whatsappProductSections",
-        "whatsappProductItems",
-    }
-)
-_PARAMETER_KEYS = frozenset({"type", "key", "value"})
 _IMAGE_KEYS = frozenset({"url", "alt_text"})
 _FILE_KEYS = frozenset({"url", "content_type", "filename"})
-# Top-level CreateMessage properties an options dict may add (receiver/body/template
-# are set by build_message itself).
-_OPTION_KEYS = frozenset(
-    {
-        "sender",
-        "reference",
-        "meta",
-        "replyTo",
-        "notification",
-        "capFrequency",
-        "enableLinkTracking",
-        "ignoreQuietHours",
-        "ignoreGlobalHoldout",
-        "tags",
-        "shortLinks",
-        "scheduledFor",
-        "validity",
-    }
-)
 
 # A private table built from Python's own defaults: the module-level functions also read
 # the host's mime.types, which would make the guess differ between machines.
@@ -131,8 +84,10 @@ def _media_items(items: Any, field: str) -> list[tuple[Any, str]]:
     listed = list(items)
     if not listed:
         raise InvalidMessageError(field, "at least one item is required")
-    if len(listed) > MAX_MEDIA:
-        raise InvalidMessageError(field, f"at most {MAX_MEDIA} items allowed (got {len(listed)})")
+    if len(listed) > facts.MAX_MEDIA:
+        raise InvalidMessageError(
+            field, f"at most {facts.MAX_MEDIA} items allowed (got {len(listed)})"
+        )
     return [(item, f"{field}[{i}]") for i, item in enumerate(listed)]
 
 
@@ -230,7 +185,7 @@ def mms_body(*, images: Any = None, files: Any = None, text: Any = None, title: 
 
 
 def _uuid_str(value: Any, field: str, alternative: str = "") -> str:
-    if not isinstance(value, str) or not _UUID.fullmatch(value.strip()):
+    if not isinstance(value, str) or not facts.UUID_PATTERN.fullmatch(value.strip()):
         shown = repr(value) if isinstance(value, str) else _type_name(value)
         raise InvalidMessageError(field, f"expected {alternative}a UUID, got {shown}")
     return value.strip()
@@ -281,16 +236,17 @@ def _list_parameters(parameters: list | tuple) -> list:
         field = f"parameters[{i}]"
         if not isinstance(item, dict):
             raise InvalidMessageError(field, f"expected a dict, got {_type_name(item)}")
-        unknown = [k for k in item if k not in _PARAMETER_KEYS]
+        unknown = [k for k in item if k not in facts.TEMPLATE_PARAMETER_FIELDS]
         if unknown:
             raise InvalidMessageError(
                 field, f"unknown key(s) {', '.join(map(repr, unknown))}; allowed: key, type, value"
             )
         ptype = item.get("type")
-        if ptype not in _PARAMETER_TYPES:
+        if ptype not in facts.TEMPLATE_PARAMETER_TYPES:
             raise InvalidMessageError(
                 f"{field}.type",
-                f"{ptype!r} is not a Bird parameter type ({', '.join(sorted(_PARAMETER_TYPES))})",
+                f"{ptype!r} is not a Bird parameter type "
+                f"({', '.join(sorted(facts.TEMPLATE_PARAMETER_TYPES))})",
             )
         key = item.get("key")
         if not isinstance(key, str) or not key:
@@ -353,8 +309,10 @@ def _tags(tags: Any) -> list[str]:
         raise InvalidMessageError(
             "tags", f"expected a list or a comma-separated string, got {_type_name(tags)}"
         )
-    if len(listed) > MAX_TAGS:
-        raise InvalidMessageError("tags", f"at most {MAX_TAGS} tags allowed (got {len(listed)})")
+    if len(listed) > facts.MAX_TAGS:
+        raise InvalidMessageError(
+            "tags", f"at most {facts.MAX_TAGS} tags allowed (got {len(listed)})"
+        )
     out = []
     for i, tag in enumerate(listed):
         field = f"tags[{i}]"
@@ -363,11 +321,11 @@ def _tags(tags: Any) -> list[str]:
         tag = tag.strip()
         if not tag:
             raise InvalidMessageError(field, "must not be empty")
-        if len(tag) > MAX_TAG_LENGTH:
+        if len(tag) > facts.MAX_TAG_LENGTH:
             raise InvalidMessageError(
-                field, f"at most {MAX_TAG_LENGTH} characters allowed (got {len(tag)})"
+                field, f"at most {facts.MAX_TAG_LENGTH} characters allowed (got {len(tag)})"
             )
-        if not _TAG.fullmatch(tag):
+        if not facts.TAG_PATTERN.fullmatch(tag):
             raise InvalidMessageError(
                 field, f"{tag!r} may only contain letters, digits, '-', '_' and spaces"
             )
@@ -380,10 +338,10 @@ def message_options(*, reference: Any = None, tags: Any = None) -> dict:
     options: dict = {}
     if reference is not None:
         _non_empty_str(reference, "reference")
-        if len(reference) > MAX_REFERENCE_LENGTH:
+        if len(reference) > facts.MAX_REFERENCE_LENGTH:
             raise InvalidMessageError(
                 "reference",
-                f"at most {MAX_REFERENCE_LENGTH} characters allowed (got {len(reference)})",
+                f"at most {facts.MAX_REFERENCE_LENGTH} characters allowed (got {len(reference)})",
             )
         options["reference"] = reference
     if tags is not None:
@@ -391,37 +349,6 @@ def message_options(*, reference: Any = None, tags: Any = None) -> dict:
         if checked:
             options["tags"] = checked
     return options
-
-
-def build_message(
-    recipient: str,
-    *,
-    body: dict | None = None,
-    template: dict | None = None,
-    options: dict | None = None,
-) -> dict:
-    """Full ``CreateMessage`` request for one recipient (an E.164 number).
-
-    Called once per recipient, so ``body``/``template``/``options`` values are shared,
-    not copied: they are only serialised afterwards and must not be mutated.
-    """
-    if not isinstance(recipient, str) or not recipient:
-        raise InvalidMessageError("recipient", "expected a phone number string")
-    if (body is None) == (template is None):
-        raise InvalidMessageError("body/template", "give exactly one of body or template")
-    message: dict = {
-        "receiver": {"contacts": [{"identifierKey": "phonenumber", "identifierValue": recipient}]}
-    }
-    if body is not None:
-        message["body"] = body
-    else:
-        message["template"] = template
-    if options:
-        for key in options:
-            if key not in _OPTION_KEYS:
-                raise InvalidMessageError(f"options.{key}", "not a Bird message option")
-        message.update(options)
-    return message
 
 
 def channel_id(value: Any, *, field: str = "channel_id") -> str:

@@ -10,7 +10,8 @@ from typing import Any
 import phonenumbers
 from phonenumbers import NumberParseException, ValidationResult
 
-from .errors import InvalidMessageError, mask_phone
+from airflow_provider_sms._redact import mask_phone
+from airflow_provider_sms.bird.errors import InvalidMessageError
 
 # A rendered template gives one string; people separate numbers with any of these.
 _SEPARATORS = re.compile(r"[,;\r\n]+")

@@ -12,15 +12,42 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
+# Alerts go to a handful of people.
+_MAX_CONCURRENCY = 4
+
+
+def _reference_seed(context: Any) -> tuple | None:
+    """An alert's references derive from the task instance (or DAG run) it is about, and the
+    try, so each alert can be found in Bird, apart from what the task itself sends."""
+    from airflow_provider_sms.model import task_seed
+
+    context = context or {}
+    ti, dag_run = context.get("ti"), context.get("dag_run")
+    if getattr(ti, "run_id", None) and getattr(ti, "dag_id", None):
+        return task_seed(
+            ti.dag_id,
+            ti.run_id,
+            getattr(ti, "task_id", ""),
+            getattr(ti, "map_index", -1),
+            "notification",
+            getattr(ti, "try_number", 0),
+        )
+    if getattr(dag_run, "run_id", None) and getattr(dag_run, "dag_id", None):
+        return task_seed(dag_run.dag_id, dag_run.run_id, "", -1, "notification")
+    return None
+
+
 class SmsNotifier(BaseNotifier):
     """Send an SMS through Bird from a callback.
 
     ``on_failure_callback=SmsNotifier(recipients="+31612345678",
     text="{{ ti.dag_id }}.{{ ti.task_id }} failed on {{ ds }}")``
 
-    Recipients, validation, error handling and masking are those of
-    :class:`~airflow_provider_sms.operators.sms.SendSmsOperator`; a failed send raises, so the
-    callback's failure shows in the logs.
+    Recipients, validation and masking are those of
+    :class:`~airflow_provider_sms.operators.sms.SendSmsOperator`. Each message carries a
+    reference derived from the task instance (or DAG run) and try the callback is about, so
+    it can be found in Bird. When Bird refuses any recipient, the notifier raises with a
+    summary, so the callback's failure shows in the logs.
 
     :param recipients: a phone number, a list of them, or a comma-separated string (templated).
     :param text: the message text (templated).
@@ -49,21 +76,30 @@ class SmsNotifier(BaseNotifier):
         self.default_region = default_region
 
     def notify(self, context: Context) -> None:
-        from airflow_provider_sms.operators._delivery import run_send
-        from airflow_provider_sms.operators.sms import SendSmsOperator
+        from airflow.sdk.exceptions import AirflowException
 
-        # The operator's own send path, without its per-task-instance retry bookkeeping:
-        # a callback runs once per event.
-        sender = SendSmsOperator(
-            task_id="sms_notifier",
-            recipients=self.recipients,
-            text=self.text,
-            channel_id=self.channel_id,
-            bird_conn_id=self.bird_conn_id,
-            default_region=self.default_region,
-            max_concurrency=4,
+        from airflow_provider_sms.hooks.bird import BirdHook
+        from airflow_provider_sms.model import Outgoing, text_body
+        from airflow_provider_sms.operators import _delivery as delivery
+
+        with BirdHook(self.bird_conn_id, pool_size=_MAX_CONCURRENCY) as hook:
+            with delivery.invalid_input("SMS"):
+                outgoing = Outgoing.build(
+                    kind="SMS",
+                    recipients=self.recipients,
+                    default_region=self.default_region,
+                    channel_id=hook.channel_id(self.channel_id),
+                    content={"body": text_body(self.text)},
+                    reference_seed=_reference_seed(context),
+                )
+            report = hook.send(outgoing, max_concurrency=_MAX_CONCURRENCY)
+        # A callback runs once per event: nothing to remember for a retry, but a refusal must
+        # show in the logs.
+        if not report.ok:
+            raise AirflowException(f"SmsNotifier: {delivery.summary(outgoing.kind, report)}")
+        self.log.info(
+            "SmsNotifier: Bird accepted the SMS for %d recipient(s)", len(report.accepted)
         )
-        run_send(sender, {}, remember_sent=False)
 
     async def async_notify(self, context: Context) -> None:
         # The client is synchronous; a worker thread keeps the triggerer's loop free.

@@ -79,9 +79,33 @@ class _BirdSendOperator(BaseOperator):
     # -- execution -----------------------------------------------------------------------
 
     def execute(self, context: Context) -> list[dict] | dict:
-        from airflow_provider_sms.operators._delivery import run_send
+        from airflow_provider_sms.hooks.bird import BirdHook
+        from airflow_provider_sms.model import Outgoing
+        from airflow_provider_sms.operators import _delivery as delivery
 
-        return run_send(self, context)
+        with BirdHook(self.bird_conn_id, pool_size=self.max_concurrency) as hook:
+            with delivery.invalid_input(self.message_kind):
+                outgoing = Outgoing.build(
+                    kind=self.message_kind,
+                    recipients=self.recipients,
+                    default_region=self.default_region,
+                    channel_id=hook.channel_id(self.channel_id),
+                    content=self._content(),
+                    reference=self.reference,
+                    tags=self.tags,
+                    reference_seed=delivery.reference_seed(context),
+                )
+            with delivery.pre_send_check():
+                self._check_channel(hook, outgoing.channel_id)
+            policy = delivery.SendPolicy(
+                max_concurrency=self.max_concurrency,
+                use_batch_api=self.use_batch_api,
+                check_batch_results=self.check_batch_results,
+                fail_on_partial_failure=self.fail_on_partial_failure,
+                xcom_entries_limit=self.xcom_entries_limit,
+            )
+            store = context.get("task_state_store") if context else None
+            return delivery.send(hook, outgoing, policy, store=store, log=self.log)
 
 
 class SendSmsOperator(_BirdSendOperator):

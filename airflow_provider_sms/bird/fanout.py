@@ -16,15 +16,17 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from airflow_provider_sms.bird.client import MAX_BATCH_SIZE, BirdClient
+from airflow_provider_sms.bird.client import BirdClient
 from airflow_provider_sms.bird.errors import (
     BirdAmbiguousError,
     BirdAuthenticationError,
     BirdConflictError,
     BirdError,
     BirdNotFoundError,
+    BirdUnavailableError,
     BirdValidationError,
 )
+from airflow_provider_sms.bird.facts import MAX_BATCH_SIZE
 
 # Errors that will repeat for every other recipient: stop submitting new sends.
 _ABORTING = (BirdAuthenticationError, BirdNotFoundError, BirdConflictError)
@@ -50,21 +52,12 @@ class SendReport:
         return not self.failures and self.aborted_by is None and not self.not_attempted
 
 
-class BirdUnavailableError(BirdError):
-    """Bird failed many requests in a row even after retries; the rest were not attempted."""
-
-    retryable = True
-
-    def _describe(self) -> str:
-        return self.message
-
-
 def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
 
-def deliver(
+def fan_out(
     client: BirdClient,
     channel_id: str,
     recipients: Sequence[str],
@@ -101,12 +94,12 @@ def deliver(
                 )
 
                 def call(messages: list[dict]) -> dict:
-                    return client.send_batch(messages, channel_id, cancel=stop)
+                    return client.send_batch(channel_id, messages, cancel=stop)
             else:
                 items = ((recipient, build(recipient)) for recipient in recipients)
 
                 def call(message: dict) -> dict:
-                    return client.send_message(message, channel_id, cancel=stop)
+                    return client.send_message(channel_id, message, cancel=stop)
 
             for outcome in client.map_concurrently(
                 call, items, max_concurrency=max_concurrency, stop=stop
