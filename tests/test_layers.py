@@ -1,0 +1,139 @@
+"""The package's layers: who may import whom, and no import circles (imports inside functions
+and under TYPE_CHECKING count too)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import airflow_provider_sms
+
+PACKAGE = Path(airflow_provider_sms.__file__).parent
+NAME = "airflow_provider_sms"
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def _imports(module: str) -> set[str]:
+    """Modules of the package that `module` imports, anywhere in its code."""
+    path = MODULES[module]
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([base] if base else []))
+            # `from pkg import sub` imports the submodule when there is one.
+            names = [
+                f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base for a in node.names
+            ]
+        else:
+            continue
+        found.update(n for n in names if n in MODULES and n != module)
+    return found
+
+
+GRAPH = {module: _imports(module) for module in MODULES}
+
+
+def _cycles() -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index, low, stack, on_stack, result = {}, {}, [], set(), []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in GRAPH[node]:
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                result.append(sorted(component))
+
+    for module in sorted(GRAPH):
+        if module not in index:
+            visit(module)
+    return result
+
+
+def test_the_graph_sees_imports_inside_functions():
+    assert f"{NAME}.operators._delivery" in GRAPH[f"{NAME}.operators.sms"]
+    assert f"{NAME}.bird.fanout" in GRAPH[f"{NAME}.hooks.bird"]
+
+
+def test_no_two_modules_import_each_other_directly_or_in_a_loop():
+    assert _cycles() == []
+
+
+# Which parts of the package each layer may import (besides itself).
+ALLOWED = {
+    "bird": {"_net", "_redact", "__init__"},
+    "model": {"bird.facts", "bird.errors", "_redact"},
+    "hooks": {"bird", "model"},
+    "operators": {"bird", "model", "hooks"},
+    "notifications": {"bird", "model", "hooks", "operators._delivery"},
+    "sandbox": {"bird.facts", "bird.schema", "_net"},
+}
+
+
+def _layer(module: str) -> str:
+    return module.removeprefix(NAME + ".").split(".")[0] if module != NAME else "__init__"
+
+
+def _allowed(source: str, target: str) -> bool:
+    layer, inner = _layer(source), target.removeprefix(NAME + ".")
+    if target == NAME:
+        inner = "__init__"
+    return _layer(target) == layer or any(
+        inner == part or inner.startswith(part + ".") for part in ALLOWED[layer]
+    )
+
+
+@pytest.mark.parametrize("layer", sorted(ALLOWED))
+def test_layers_import_only_what_is_below_them(layer):
+    wrong = [
+        f"{source} -> {target}"
+        for source, targets in GRAPH.items()
+        if _layer(source) == layer
+        for target in targets
+        if not _allowed(source, target)
+    ]
+    assert wrong == []
+
+
+@pytest.mark.parametrize("layer", ["bird", "model", "sandbox"])
+def test_bird_model_and_sandbox_never_import_airflow(layer):
+    for module, path in MODULES.items():
+        if _layer(module) != layer:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            else:
+                continue
+            assert not [n for n in names if n.split(".")[0] == "airflow"], module
