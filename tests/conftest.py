@@ -1,3 +1,6 @@
+"""Fixtures for every tier. Tests in tests/e2e/ are marked `e2e` here, once, so that
+`pytest -m "not e2e"` skips every test that runs real Airflow processes."""
+
 import os
 import tempfile
 from pathlib import Path
@@ -9,10 +12,15 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 
 import pytest  # noqa: E402
+from support import EXAMPLE_DAGS  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE_DAGS = ROOT / "example_dags"
-TEST_DAGS = Path(__file__).resolve().parent / "dags"
+E2E = Path(__file__).resolve().parent / "e2e"
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if E2E in Path(item.path).parents:
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(scope="session")

@@ -85,6 +85,9 @@ class BirdError(Exception):
 class BirdConfigurationError(BirdError, ValueError):
     """The connection settings cannot work; raised before any request is sent."""
 
+    def _describe(self) -> str:
+        return f"{self.message} (nothing was sent)"
+
 
 class BirdValidationError(BirdError):
     """400 or 422: Bird rejected the request body."""

@@ -1,9 +1,5 @@
 """Example DAGs run end to end by real Airflow (`airflow dags test`) against the sandbox."""
 
-import pytest
-
-pytestmark = pytest.mark.e2e
-
 
 def test_sms_reminders_dag(airflow_home, checked_sandbox):
     conn_var, conn_json = checked_sandbox.connection_env()

@@ -6,31 +6,13 @@ from types import SimpleNamespace
 
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from support import MemoryStore, numbers
 
 from airflow_provider_sms.bird.errors import BirdUnavailableError
 from airflow_provider_sms.bird.fanout import fan_out
 from airflow_provider_sms.model import Outgoing, text_body
-from airflow_provider_sms.operators._ledger import SentLedger
 from airflow_provider_sms.operators.sms import SendMmsOperator, SendSmsOperator
 from airflow_provider_sms.sandbox import MMS_CHANNEL_ID
-
-
-class MemoryStore:
-    """Stands in for Airflow's task state store, which only a running task instance has."""
-
-    def __init__(self):
-        self.values = {}
-
-    def get(self, key, default=None):
-        return self.values.get(key, default)
-
-    def set(self, key, value, **_):
-        self.values[key] = json.loads(json.dumps(value))
-
-
-def numbers(count, start=20000000):
-    return [f"+316{start + i}" for i in range(count)]
-
 
 build = Outgoing("SMS", (), MMS_CHANNEL_ID, {"body": text_body("hello")}).request
 
@@ -153,17 +135,6 @@ def test_clearing_a_finished_task_sends_again(checked_sandbox):
     assert len(checked_sandbox.messages) == 6
 
 
-def test_ledger_groups_many_recipients_into_few_writes():
-    store = MemoryStore()
-    ledger = SentLedger(store, Outgoing("SMS", (), MMS_CHANNEL_ID, {"body": text_body("a")}))
-    ledger.load()
-    ledger.record([{"recipient": f"+1{i}", "message_id": str(i)} for i in range(500)])
-    ledger.record([{"recipient": "+2", "message_id": "x", "batch_id": "b"}])
-    assert len(store.values) == 2
-    again = SentLedger(store, Outgoing("SMS", (), MMS_CHANNEL_ID, {"body": text_body("a")})).load()
-    assert len(again) == 501 and again["+2"] == ["x", "b"]
-
-
 def test_batch_rejections_are_sent_again_on_retry(checked_sandbox):
     store = MemoryStore()
     recipients = numbers(5)
@@ -180,17 +151,6 @@ def test_batch_rejections_are_sent_again_on_retry(checked_sandbox):
     assert {by_recipient[r]["status"] for r in recipients if r != recipients[2]} == {"already_sent"}
     # The ids learned by listing the batch were kept for the retry's report.
     assert all(by_recipient[r]["message_id"] for r in recipients if r != recipients[2])
-
-
-def test_ledger_keeps_values_small():
-    store = MemoryStore()
-    ledger = SentLedger(store, Outgoing("SMS", (), MMS_CHANNEL_ID, {"body": text_body("a")}))
-    ledger.record([{"recipient": f"+1{i}", "message_id": str(i)} for i in range(2500)])
-    assert len(store.values) == 3
-    assert (
-        len(SentLedger(store, Outgoing("SMS", (), MMS_CHANNEL_ID, {"body": text_body("a")})).load())
-        == 2500
-    )
 
 
 def test_a_send_without_answer_fails_for_good_and_says_how_to_reconcile(

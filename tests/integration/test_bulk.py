@@ -2,11 +2,9 @@
 
 from collections import Counter
 
+from support import numbers
+
 from airflow_provider_sms.operators.sms import SendSmsOperator
-
-
-def numbers(count, start=20000000):
-    return [f"+316{start + i}" for i in range(count)]
 
 
 def receivers(sandbox):

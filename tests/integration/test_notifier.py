@@ -1,22 +1,14 @@
 """SmsNotifier: callbacks that text someone, sync and async, and in a real DAG run."""
 
 import asyncio
-import json
 from types import SimpleNamespace
 
 import pytest
 from airflow.sdk.exceptions import AirflowException
-from conftest import TEST_DAGS
+from support import alert_reference, texts
 
-from airflow_provider_sms.model import default_reference, mask_phone, reference_for, task_seed
+from airflow_provider_sms.model import default_reference, mask_phone
 from airflow_provider_sms.notifications.sms import SmsNotifier
-
-
-def texts(sandbox):
-    return [
-        (m["receiver"]["contacts"][0]["identifierValue"], m["body"]["text"]["text"])
-        for m in sandbox.messages
-    ]
 
 
 def test_notifier_renders_and_sends(checked_sandbox):
@@ -25,12 +17,6 @@ def test_notifier_renders_and_sends(checked_sandbox):
     )
     notifier({"ti": SimpleNamespace(task_id="load")})
     assert texts(checked_sandbox) == [("+31612345678", "load failed")]
-
-
-def alert_reference(dag_id, run_id, task_id, try_number, recipient):
-    return reference_for(
-        task_seed(dag_id, run_id, task_id, -1, "notification", try_number), recipient
-    )
 
 
 def test_alerts_carry_a_reference_derived_from_the_task_instance_and_try(checked_sandbox):
@@ -79,30 +65,3 @@ def test_notifier_bad_input_raises_and_sends_nothing(checked_sandbox):
     with pytest.raises(Exception, match="recipients"):
         SmsNotifier(recipients="not a number", text="x")({})
     assert checked_sandbox.requests == []
-
-
-@pytest.mark.e2e
-def test_failure_callback_texts_the_on_call_engineer(airflow_home, checked_sandbox):
-    conn_var, conn_json = checked_sandbox.connection_env()
-    result = airflow_home.dags_test(
-        "notify_on_failure",
-        check=False,
-        AIRFLOW__CORE__DAGS_FOLDER=str(TEST_DAGS),
-        **{conn_var: conn_json},
-    )
-    assert result.returncode != 0  # the run failed, as the DAG intends
-    assert texts(checked_sandbox) == [
-        ("+31612345678", "notify_on_failure.load_warehouse failed (try 1)")
-    ]
-    runs = airflow_home.airflow("dags", "list-runs", "notify_on_failure", "-o", "json").stdout
-    [run] = next(json.loads(line) for line in runs.splitlines() if line.startswith("["))
-    run_id = run["run_id"]
-    [message] = checked_sandbox.messages
-    assert message["reference"] == alert_reference(
-        "notify_on_failure", run_id, "load_warehouse", 1, "+31612345678"
-    )
-
-
-def test_notifier_is_registered(airflow_home):
-    out = airflow_home.airflow("providers", "notifications").stdout
-    assert "airflow_provider_sms.notifications.sms.SmsNotifier" in out

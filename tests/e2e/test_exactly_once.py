@@ -3,10 +3,7 @@
 import json
 from collections import Counter
 
-import pytest
-from conftest import TEST_DAGS
-
-pytestmark = pytest.mark.e2e
+from support import TEST_DAGS
 
 
 def test_retry_after_an_outage_sends_each_recipient_exactly_once(airflow_home, checked_sandbox):

@@ -1,0 +1,31 @@
+"""SmsNotifier in a real failed DAG run, and registered with Airflow."""
+
+import json
+
+from support import TEST_DAGS, alert_reference, texts
+
+
+def test_failure_callback_texts_the_on_call_engineer(airflow_home, checked_sandbox):
+    conn_var, conn_json = checked_sandbox.connection_env()
+    result = airflow_home.dags_test(
+        "notify_on_failure",
+        check=False,
+        AIRFLOW__CORE__DAGS_FOLDER=str(TEST_DAGS),
+        **{conn_var: conn_json},
+    )
+    assert result.returncode != 0  # the run failed, as the DAG intends
+    assert texts(checked_sandbox) == [
+        ("+31612345678", "notify_on_failure.load_warehouse failed (try 1)")
+    ]
+    runs = airflow_home.airflow("dags", "list-runs", "notify_on_failure", "-o", "json").stdout
+    [run] = next(json.loads(line) for line in runs.splitlines() if line.startswith("["))
+    run_id = run["run_id"]
+    [message] = checked_sandbox.messages
+    assert message["reference"] == alert_reference(
+        "notify_on_failure", run_id, "load_warehouse", 1, "+31612345678"
+    )
+
+
+def test_notifier_is_registered(airflow_home):
+    out = airflow_home.airflow("providers", "notifications").stdout
+    assert "airflow_provider_sms.notifications.sms.SmsNotifier" in out

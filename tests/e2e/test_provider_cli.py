@@ -1,0 +1,26 @@
+"""The provider as Airflow's CLI sees it: registration and the connection test."""
+
+import json
+
+
+def test_providers_list_and_hooks_show_the_provider(airflow_home):
+    listed = airflow_home.airflow("providers", "list", "-o", "json").stdout
+    assert "airflow-provider-sms" in listed
+    hooks = airflow_home.airflow("providers", "hooks", "-o", "json").stdout
+    entry = next(h for h in json.loads(hooks[hooks.index("[") :]) if h["connection_type"] == "bird")
+    assert entry["class"] == "airflow_provider_sms.hooks.bird.BirdHook"
+    assert entry["hook_name"] == "Bird"
+
+
+def test_connection_test_reads_the_channel_and_sends_nothing(airflow_home, bird_sandbox):
+    conn_var, conn_json = bird_sandbox.connection_env()
+    out = airflow_home.airflow(
+        "connections",
+        "test",
+        "bird_default",
+        AIRFLOW__CORE__TEST_CONNECTION="Enabled",
+        **{conn_var: conn_json},
+    ).stdout
+    assert "Connection success!" in out
+    assert [r.method for r in bird_sandbox.requests] == ["GET"]
+    assert not bird_sandbox.messages
