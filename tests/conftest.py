@@ -35,15 +35,19 @@ def airflow_home(tmp_path_factory):
 
 @pytest.fixture
 def checked_sandbox(bird_sandbox):
-    """The sandbox; afterwards, every message body the provider sent to it must validate
-    against Bird's own CreateMessage schema (when the reference folder is present)."""
+    """The sandbox; afterwards, every body the provider POSTed to it must validate against
+    Bird's own schema, vendored in the package: each message against CreateMessage, each
+    batch against CreateBatchMessages (whose items are CreateMessage)."""
     yield bird_sandbox
-    from bird_contract import assert_valid_create_message
+    from bird_contract import assert_valid_create_batch, assert_valid_create_message
 
     for request in bird_sandbox.requests:
-        if request.method == "POST" and isinstance(request.json, dict):
-            for body in request.json.get("messageRequests", [request.json]):
-                assert_valid_create_message(body)
+        if request.method != "POST" or request.fault in ("drop", "hang"):
+            continue  # a dropped or hung request's body was never read
+        if request.path.endswith("/batch/messages"):
+            assert_valid_create_batch(request.json)
+        else:
+            assert_valid_create_message(request.json)
 
 
 @pytest.fixture
