@@ -10,11 +10,14 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import bird_contract
 import pytest
 import requests
 
+from airflow_provider_sms.bird import facts
+from airflow_provider_sms.bird import schema as bird_schema
 from airflow_provider_sms.sandbox import (
     ACCESS_KEY,
     INACTIVE_TEMPLATE_VERSION_ID,
@@ -26,6 +29,7 @@ from airflow_provider_sms.sandbox import (
     WORKSPACE_ID,
     BirdSandbox,
 )
+from airflow_provider_sms.sandbox.validation import validation_details
 
 AUTH = {"Authorization": f"AccessKey {ACCESS_KEY}"}
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
@@ -170,7 +174,7 @@ INVALID = {
     "body and template": ({**template_message(), **text_message()}, "template"),
     "neither body nor template": ({"receiver": text_message()["receiver"]}, "body"),
     "empty text": (text_message(text=""), "body.text.text"),
-    "eleven images": (image_message(11), "body.image.images"),
+    "eleven images": (image_message(facts.MAX_MEDIA + 1), "body.image.images"),
     "missing receiver": ({"body": text_message()["body"]}, "receiver"),
     "no contacts": ({**text_message(), "receiver": {"contacts": []}}, "receiver.contacts"),
     "bad tag": (text_message(tags=["no/slash"]), "tags.0"),
@@ -182,6 +186,55 @@ INVALID = {
         "body.file.files.0.contentType",
     ),
 }
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _with_body(body: dict) -> dict:
+    return {**text_message(), "body": body}
+
+
+INVALID.update(
+    {
+        "relative media URL": (
+            _with_body({"type": "image", "image": {"images": [{"mediaUrl": "/a.jpg"}]}}),
+            "body.image.images.0.mediaUrl",
+        ),
+        "no images": (
+            _with_body({"type": "image", "image": {"images": []}}),
+            "body.image.images",
+        ),
+        "scheduled too far ahead": (
+            text_message(
+                scheduledFor=_rfc3339(
+                    datetime.now(UTC) + timedelta(days=facts.MAX_SCHEDULE_AHEAD_DAYS + 1)
+                )
+            ),
+            "scheduledFor",
+        ),
+        "scheduledFor not RFC 3339": (text_message(scheduledFor="tomorrow"), "scheduledFor"),
+        "template without projectId": (
+            {"receiver": text_message()["receiver"], "template": {"version": "latest"}},
+            "template.projectId",
+        ),
+        "contact naming no one": (
+            {**text_message(), "receiver": {"contacts": [{"identifierKey": "phonenumber"}]}},
+            "receiver.contacts.0",
+        ),
+        "body type no branch takes": (_with_body({"type": "template"}), "body.type"),
+        "unknown body type": (_with_body({"type": "sms", "text": {"text": "x"}}), "body.type"),
+        "number parameter given a string": (
+            template_message(parameters=[{"type": "number", "key": "n", "value": "1"}]),
+            "template.parameters.0.value",
+        ),
+        "unknown field in the text body": (
+            _with_body({"type": "text", "text": {"text": "x", "subject": "y"}}),
+            "body.text.subject",
+        ),
+    }
+)
 
 
 @pytest.mark.parametrize("payload, field", INVALID.values(), ids=INVALID.keys())
@@ -201,7 +254,7 @@ def test_mms_on_sms_only_channel_is_409(sandbox, http):
     assert response.json()["code"] == "ConflictingConditions"
     assert "MMS" in response.json()["message"]
     # The same MMS goes through on the MMS-capable channel.
-    assert send(sandbox, http, image_message(10)).status_code == 202
+    assert send(sandbox, http, image_message(facts.MAX_MEDIA)).status_code == 202
 
 
 def test_get_channel_reports_mms_capability(sandbox, http):
@@ -510,7 +563,7 @@ VALID_SAMPLES = [
     text_message(reference="ref-1", tags=["a", "b c"], validity=600, ignoreQuietHours=True),
     text_message(meta={"extraInformation": {"useCase": "transactional"}}),
     image_message(),
-    image_message(10),
+    image_message(facts.MAX_MEDIA),
     {
         "receiver": {"contacts": [{"identifierValue": "+12025550199"}]},
         "body": {
@@ -524,6 +577,7 @@ VALID_SAMPLES = [
     template_message(),
     template_message(TEMPLATE_VERSION_ID, "nl"),
     text_message(scheduledFor="2030-01-01T00:00:00.000Z", shortLinks={"domain": "default"}),
+    text_message(meta={"sms": {"smartEncoding": True}}),
 ]
 
 # Invalid for both: Bird's schema can tell these apart too.
@@ -535,6 +589,8 @@ INVALID_SAMPLES = [
     text_message(tags=["x"] * 11),
     text_message(tags=["bad/tag"]),
     {**text_message(), "body": {"type": "image", "image": {"images": [{"altText": "x"}]}}},
+    text_message(meta={"sms": {"smartEncoding": "yes"}}),
+    {**text_message(), "body": {"type": "template"}},
 ]
 
 
@@ -581,3 +637,99 @@ def test_concurrent_clients_each_get_their_message_stored(sandbox):
     assert errors == []
     messages = sandbox.messages
     assert len(messages) == 200 and len({m["id"] for m in messages}) == 200
+
+
+# --- Bird's schema and the sandbox's own rules ---------------------------------------------
+
+
+def test_sms_smart_encoding_is_accepted_as_bird_documents_it(sandbox, http):
+    response = send(sandbox, http, text_message(meta={"sms": {"smartEncoding": True}}))
+    assert response.status_code == 202, response.text
+    assert response.json()["meta"]["sms"] == {"smartEncoding": True}
+    for sms, field in [
+        ({"smartEncoding": "yes"}, "meta.sms.smartEncoding"),
+        ({"encoding": "gsm7"}, "meta.sms.encoding"),
+    ]:
+        rejected = send(sandbox, http, text_message(meta={"sms": sms}))
+        assert rejected.status_code == 422 and field in rejected.json()["details"], rejected.text
+    assert send(sandbox, http, text_message(meta={"email": {}})).status_code == 202
+    # Bird's published Meta does not list `sms`: an overlay adds it, citing Bird's page.
+    published = bird_schema.read_vendored(bird_schema.CREATE_MESSAGE_FILE)
+    assert "sms" not in published["components"]["schemas"]["Meta"]["properties"]
+    [overlay] = [o for o in bird_schema.OVERLAYS if (o.schema, o.field) == ("Meta", "sms")]
+    assert overlay.source == bird_schema.SMART_ENCODING_DOCS
+    assert (
+        overlay.source.startswith("https://docs.bird.com/") and "smart-encoding" in overlay.source
+    )
+
+
+def test_body_or_template_given_as_null_counts_as_absent(sandbox, http):
+    with_null_template = {**text_message(), "template": None}
+    assert send(sandbox, http, with_null_template).status_code == 202
+    assert "template" not in sandbox.messages[0]
+    only_null = {"receiver": text_message()["receiver"], "template": None}
+    response = send(sandbox, http, only_null)
+    assert response.status_code == 422 and "body" in response.json()["details"]
+
+
+def _schema_errors(validator, instance) -> list[str]:
+    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(instance)]
+
+
+def test_answers_match_birds_response_schemas(sandbox, http):
+    message_schema = bird_schema.validator(bird_schema.ref("Message"))
+    error_schema = bird_schema.validator(bird_schema.ref("ValidationError"))
+    for payload in (
+        text_message(tags=["Ops"], meta={"sms": {"smartEncoding": True}}),
+        image_message(),
+        template_message(),
+        text_message(scheduledFor=_rfc3339(datetime.now(UTC) + timedelta(days=1))),
+    ):
+        answer = send(sandbox, http, payload)
+        assert answer.status_code == 202, answer.text
+        assert _schema_errors(message_schema, answer.json()) == []
+    assert sandbox.messages[-1]["status"] == "scheduled"
+    # A batch item rejected for its recipient (one rejected for its content keeps that
+    # content, which need not be a valid message).
+    sandbox.reject_recipients = {"+15550000002"}
+    batch = {"messageRequests": [text_message(), text_message(to="+15550000002")]}
+    assert http.post(channel_url(sandbox, suffix="/batch/messages"), json=batch).ok
+    assert [m["status"] for m in sandbox.messages[-2:]] == ["accepted", "rejected"]
+    for message in sandbox.messages:
+        assert _schema_errors(message_schema, message) == [], message
+    invalid = send(sandbox, http, text_message(text=""))
+    assert invalid.status_code == 422
+    assert _schema_errors(error_schema, invalid.json()) == []
+
+
+def test_remembered_verdicts_still_check_each_receiver():
+    assert validation_details("create_message", text_message(to="+31600000001")) == {}
+    bad = text_message()
+    bad["receiver"]["contacts"][0]["identifierValue"] = 31600000002
+    assert validation_details("create_message", bad) == {
+        "receiver.contacts.0.identifierValue": ["must be of type string"]
+    }
+    assert validation_details("create_message", {"body": text_message()["body"]}) == {
+        "receiver": ["is required"]
+    }
+    # And the part that is remembered keeps its problems, whatever the receiver.
+    for to in ("+31600000003", "+31600000004"):
+        assert validation_details("create_message", text_message(text="", to=to)) == {
+            "body.text.text": ["must not be empty"]
+        }
+
+
+def test_the_schedule_limit_is_checked_on_every_message(monkeypatch):
+    from airflow_provider_sms.sandbox import validation
+
+    ahead = datetime.now(UTC) + timedelta(days=facts.MAX_SCHEDULE_AHEAD_DAYS - 1)
+    message = text_message(scheduledFor=_rfc3339(ahead))
+    assert validation_details("create_message", message) == {}
+
+    class TwoDaysEarlier(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.now(tz) - timedelta(days=2)
+
+    monkeypatch.setattr(validation, "datetime", TwoDaysEarlier)
+    assert list(validation_details("create_message", message)) == ["scheduledFor"]

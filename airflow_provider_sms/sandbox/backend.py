@@ -17,16 +17,14 @@ import time
 import uuid
 from collections import deque
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from . import schema, seed
+from ..bird.facts import DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, MMS_BODY_TYPES
+from . import seed
 from .faults import Fault, JsonResponse, fault_response, normalise_fault
-from .validation import validation_details
+from .validation import parse_date_time, validation_details
 
-DEFAULT_LIST_LIMIT = 10
-MAX_LIST_LIMIT = 100
-MAX_SCHEDULE_AHEAD = timedelta(days=35)
 # How long a list by batchId waits for that batch's items to be processed, so that a client
 # listing right after the 202 sees a complete batch (processing takes milliseconds).
 BATCH_SETTLE_TIMEOUT = 5.0
@@ -527,30 +525,22 @@ class SandboxBackend:
         if details:
             raise _invalid(details)
         status = "accepted"
-        if "scheduledFor" in payload:
-            try:
-                when = datetime.fromisoformat(payload["scheduledFor"].upper())
-            except ValueError:
-                raise _invalid({"scheduledFor": ["must be an RFC 3339 date-time"]}) from None
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=UTC)
-            now = datetime.now(UTC)
-            if when - now > MAX_SCHEDULE_AHEAD:
-                raise _invalid({"scheduledFor": ["must be at most 35 days in the future"]})
-            if when > now:
+        if payload.get("scheduledFor") is not None:
+            when = parse_date_time(payload["scheduledFor"])  # valid: validated above
+            if when is not None and when > datetime.now(UTC):
                 status = "scheduled"
         rendered = None
-        if "template" in payload:
+        if payload.get("template") is not None:
             rendered = self._render_template(payload["template"])
         else:
             content = payload["body"]
-            if content["type"] in schema.MMS_BODY_TYPES and not CHANNELS[channel_id]["mms"]:
+            if content["type"] in MMS_BODY_TYPES and not CHANNELS[channel_id]["mms"]:
                 raise ApiError(
                     409,
                     "ConflictingConditions",
                     f"channel {channel_id} does not support MMS ({content['type']} body)",
                 )
-            rendered = content.get(content["type"], {}).get("text")
+            rendered = (content.get(content["type"]) or {}).get("text")
         rejected = self.reject_recipients
         contacts = payload["receiver"]["contacts"]
         for index, contact in enumerate(contacts):
@@ -603,12 +593,12 @@ class SandboxBackend:
         # The payload was parsed for this request alone, so its parts can be shared; only
         # ``meta`` is extended later and gets copied there.
         for key in ("body", "template", "reference", "meta", "replyTo", "shortLinks"):
-            if key in payload:
+            if payload.get(key) is not None:
                 message[key] = payload[key]
         if isinstance(payload.get("tags"), list):
             # Bird stores tags lower-cased.
             message["tags"] = [t.lower() if isinstance(t, str) else t for t in payload["tags"]]
-        if "scheduledFor" in payload:
+        if payload.get("scheduledFor") is not None:
             message["scheduledFor"] = payload["scheduledFor"]
         if batch_id is not None:
             message["batchId"] = batch_id
@@ -649,7 +639,7 @@ class SandboxBackend:
             raise ApiError(
                 404, "NotFound", "The requested resource does not exist: template project not found"
             )
-        version_id = template.get("version", "latest")
+        version_id = template.get("version") or "latest"
         if version_id == "latest":
             version = next(v for v in project["versions"].values() if v["active"])
         else:
@@ -664,7 +654,7 @@ class SandboxBackend:
                 raise ApiError(
                     409, "ConflictingConditions", f"template version {version_id} is not active"
                 )
-        locale = template.get("locale", "en")
+        locale = template.get("locale") or "en"
         text = version["texts"].get(locale) or version["texts"].get(locale.split("-")[0].lower())
         if text is None:
             available = ", ".join(sorted(version["texts"]))
