@@ -1,4 +1,5 @@
-"""The Bird sandbox over real HTTP: API behaviour, faults, rate limit, batches, control API, CLI."""
+"""The Bird sandbox: its backend's operations called directly, and the whole sandbox over real
+HTTP (API behaviour, faults, rate limit, batches, control API, CLI)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,9 @@ from airflow_provider_sms.sandbox import (
     TEMPLATE_VERSION_ID,
     WORKSPACE_ID,
     BirdSandbox,
+    SandboxBackend,
 )
+from airflow_provider_sms.sandbox.backend import ApiError
 from airflow_provider_sms.sandbox.validation import validation_details
 
 AUTH = {"Authorization": f"AccessKey {ACCESS_KEY}"}
@@ -639,6 +642,170 @@ def test_concurrent_clients_each_get_their_message_stored(sandbox):
     assert len(messages) == 200 and len({m["id"] for m in messages}) == 200
 
 
+# --- the backend, called without HTTP ------------------------------------------------------
+
+
+@pytest.fixture
+def backend():
+    running = SandboxBackend()
+    yield running
+    running.close()
+
+
+def receivers(messages: list[dict]) -> list[str]:
+    return [m["receiver"]["contacts"][0]["identifierValue"] for m in messages]
+
+
+def test_backend_operations_answer_like_bird(backend):
+    sent = backend.create_message(WORKSPACE_ID, MMS_CHANNEL_ID, text_message(reference="r-1"))
+    assert (sent["status"], sent["reference"], sent["channelId"]) == (
+        "accepted",
+        "r-1",
+        MMS_CHANNEL_ID,
+    )
+    assert backend.get_message(WORKSPACE_ID, MMS_CHANNEL_ID, sent["id"]) == sent
+    assert backend.list_messages(WORKSPACE_ID, MMS_CHANNEL_ID) == {"results": [sent]}
+    assert backend.list_messages(WORKSPACE_ID, SMS_CHANNEL_ID) == {"results": []}
+
+    sms = backend.get_channel(WORKSPACE_ID, SMS_CHANNEL_ID)
+    assert sms["capabilities"]["messaging"]["outgoing"]["mms"]["status"] == "inactive"
+    first = backend.list_channels(WORKSPACE_ID, limit=1)
+    second = backend.list_channels(WORKSPACE_ID, limit=1, page_token=first["nextPageToken"])
+    assert "nextPageToken" not in second
+    assert [c["id"] for c in first["results"] + second["results"]] == [
+        MMS_CHANNEL_ID,
+        SMS_CHANNEL_ID,
+    ]
+    assert backend.list_channels(WORKSPACE_ID) == {"results": first["results"] + second["results"]}
+
+    # Answers are copies: changing one changes nothing stored.
+    sent["status"] = "delivered"
+    assert backend.get_message(WORKSPACE_ID, MMS_CHANNEL_ID, sent["id"])["status"] == "accepted"
+    assert backend.messages()[0]["status"] == "accepted"
+
+
+def test_backend_batch_items_are_validated_after_the_answer(backend):
+    backend.reject_recipients = {"+15550000002"}
+    items = [text_message(to="+15550000001"), text_message(to="+15550000002")]
+    answer = backend.create_batch_messages(WORKSPACE_ID, MMS_CHANNEL_ID, {"messageRequests": items})
+    uuid.UUID(answer["batchId"])
+    # Listing by batch waits for the batch's items to be processed.
+    listed = backend.list_messages(WORKSPACE_ID, MMS_CHANNEL_ID, batch_id=answer["batchId"])
+    assert [(receivers([m])[0], m["status"]) for m in listed["results"]] == [
+        ("+15550000001", "accepted"),
+        ("+15550000002", "rejected"),
+    ]
+    # A batch belongs to the channel it was sent on.
+    other = backend.list_messages(WORKSPACE_ID, SMS_CHANNEL_ID, batch_id=answer["batchId"])
+    assert other == {"results": []}
+    assert backend.wait_idle(1) and backend.message_count() == 2
+
+
+def test_backend_reset_forgets_messages_and_rejections(backend):
+    backend.reject_recipients = {TO}
+    backend.create_message(WORKSPACE_ID, MMS_CHANNEL_ID, text_message(to="+15550000001"))
+    backend.reset()
+    assert backend.messages() == [] and backend.reject_recipients == frozenset()
+    assert backend.create_message(WORKSPACE_ID, MMS_CHANNEL_ID, text_message())["id"]
+
+
+BACKEND_ERRORS = {
+    "unknown workspace": (
+        lambda b: b.create_message(str(uuid.uuid4()), MMS_CHANNEL_ID, text_message()),
+        404,
+        "NotFound",
+    ),
+    "unknown channel": (
+        lambda b: b.create_message(WORKSPACE_ID, str(uuid.uuid4()), text_message()),
+        404,
+        "NotFound",
+    ),
+    "invalid message": (
+        lambda b: b.create_message(WORKSPACE_ID, MMS_CHANNEL_ID, text_message(text="")),
+        422,
+        "InvalidPayload",
+    ),
+    "not an object": (
+        lambda b: b.create_message(WORKSPACE_ID, MMS_CHANNEL_ID, ["not", "a", "message"]),
+        422,
+        "InvalidPayload",
+    ),
+    "MMS on an SMS-only channel": (
+        lambda b: b.create_message(WORKSPACE_ID, SMS_CHANNEL_ID, image_message()),
+        409,
+        "ConflictingConditions",
+    ),
+    "unknown message": (
+        lambda b: b.get_message(WORKSPACE_ID, MMS_CHANNEL_ID, str(uuid.uuid4())),
+        404,
+        "NotFound",
+    ),
+    "empty batch": (
+        lambda b: b.create_batch_messages(WORKSPACE_ID, MMS_CHANNEL_ID, {"messageRequests": []}),
+        422,
+        "InvalidPayload",
+    ),
+    "limit 0": (lambda b: b.list_messages(WORKSPACE_ID, MMS_CHANNEL_ID, limit=0), 422, None),
+    "limit above the maximum": (
+        lambda b: b.list_messages(WORKSPACE_ID, MMS_CHANNEL_ID, limit=facts.MAX_LIST_LIMIT + 1),
+        422,
+        None,
+    ),
+    "limit not a number": (
+        lambda b: b.list_channels(WORKSPACE_ID, limit="ten"),
+        422,
+        None,
+    ),
+    "bad page token": (
+        lambda b: b.list_messages(WORKSPACE_ID, MMS_CHANNEL_ID, page_token="garbage!"),
+        400,
+        "InvalidPageToken",
+    ),
+    "a channel token for messages": (
+        lambda b: b.list_messages(
+            WORKSPACE_ID,
+            MMS_CHANNEL_ID,
+            page_token=b.list_channels(WORKSPACE_ID, limit=1)["nextPageToken"],
+        ),
+        400,
+        "InvalidPageToken",
+    ),
+}
+
+
+@pytest.mark.parametrize("call, status, code", BACKEND_ERRORS.values(), ids=BACKEND_ERRORS)
+def test_backend_errors_are_birds(backend, call, status, code):
+    with pytest.raises(ApiError) as raised:
+        call(backend)
+    assert raised.value.status == status
+    assert code is None or raised.value.code == code
+    body = raised.value.body()
+    assert set(body) <= {"code", "message", "details"} and body["message"]
+    assert backend.messages() == []
+
+
+# --- listing -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("limit", [0, facts.MAX_LIST_LIMIT + 1, "ten", ""])
+def test_list_limit_outside_1_to_100_is_422(sandbox, http, limit):
+    response = http.get(channel_url(sandbox, suffix="/messages"), params={"limit": limit})
+    assert response.status_code == 422 and "limit" in response.json()["details"]
+    channels = http.get(f"{sandbox.base_url}/workspaces/{WORKSPACE_ID}/channels?limit={limit}")
+    assert channels.status_code == 422
+
+
+def test_channels_are_listed_and_paged(sandbox, http):
+    url = f"{sandbox.base_url}/workspaces/{WORKSPACE_ID}/channels"
+    first = http.get(url, params={"limit": 1}).json()
+    second = http.get(url, params={"limit": 1, "pageToken": first["nextPageToken"]}).json()
+    assert [c["id"] for c in first["results"] + second["results"]] == [
+        MMS_CHANNEL_ID,
+        SMS_CHANNEL_ID,
+    ]
+    assert "nextPageToken" not in second
+
+
 # --- Bird's schema and the sandbox's own rules ---------------------------------------------
 
 
@@ -733,3 +900,19 @@ def test_the_schedule_limit_is_checked_on_every_message(monkeypatch):
 
     monkeypatch.setattr(validation, "datetime", TwoDaysEarlier)
     assert list(validation_details("create_message", message)) == ["scheduledFor"]
+
+
+def test_importing_the_sandbox_package_stays_cheap():
+    code = (
+        "import sys, airflow_provider_sms.sandbox, airflow_provider_sms.sandbox.pytest_plugin;"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('jsonschema', 'airflow')"
+        " or m.startswith('airflow_provider_sms.sandbox.')"
+        " or m.startswith('airflow_provider_sms.bird.')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.split() == [
+        "['airflow_provider_sms.sandbox.catalogue',",
+        "'airflow_provider_sms.sandbox.pytest_plugin']",
+    ]

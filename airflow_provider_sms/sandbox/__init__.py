@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .seed import (
+from .catalogue import (
     ACCESS_KEY,
     INACTIVE_TEMPLATE_VERSION_ID,
     MMS_CHANNEL_ID,
@@ -25,8 +25,8 @@ from .seed import (
 )
 
 if TYPE_CHECKING:
-    from .backend import RecordedRequest, SandboxBackend
-    from .server import BirdSandbox
+    from .backend import SandboxBackend
+    from .server import BirdSandbox, RecordedRequest
 
 __all__ = [
     "ACCESS_KEY",
@@ -46,7 +46,7 @@ __all__ = [
 
 _LAZY = {
     "BirdSandbox": "server",
-    "RecordedRequest": "backend",
+    "RecordedRequest": "server",
     "SandboxBackend": "backend",
 }
 

@@ -1,4 +1,7 @@
-"""Thin HTTP/1.1 front for :class:`~.backend.SandboxBackend` and the public :class:`BirdSandbox`."""
+"""The sandbox's front: HTTP, routing, the AccessKey check, the workspace's POST rate limit,
+injected faults, recorded requests and the ``/_sandbox/`` control API; and the public
+:class:`BirdSandbox`. What Bird does with a request is the backend's
+(:class:`~.backend.SandboxBackend`)."""
 
 from __future__ import annotations
 
@@ -8,17 +11,342 @@ import socket
 import struct
 import threading
 import time
+from collections import deque
+from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from socketserver import TCPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from . import seed
-from .backend import Fault, RecordedRequest, SandboxBackend
+from .backend import ApiError, SandboxBackend
+from .catalogue import ACCESS_KEY, MMS_CHANNEL_ID, SMS_CHANNEL_ID, WORKSPACE_ID
+from .faults import Fault, JsonResponse, fault_response, normalise_fault
 
 _MAX_BODY = 10 * 1024 * 1024
 _MAX_HEADER_LINE = 65536
 _MAX_HEADERS = 100
+_JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+@dataclass
+class RecordedRequest:
+    """One request the sandbox received under ``/workspaces`` (control calls are not recorded).
+
+    ``status`` is what was answered; 0 when a ``drop``/``hang`` fault meant no answer.
+    """
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    json: Any
+    status: int
+    fault: str | None = None
+    received_at: float = field(default_factory=time.time)
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        """Case-insensitive header lookup."""
+        lowered = name.lower()
+        for key, value in self.headers.items():
+            if key.lower() == lowered:
+                return value
+        return default
+
+
+def _error(exc: ApiError, headers: dict[str, str] | None = None) -> JsonResponse:
+    return exc.status, {**_JSON_HEADERS, **(headers or {})}, exc.body()
+
+
+def _ok(payload: Any, status: int = 200) -> JsonResponse:
+    return status, dict(_JSON_HEADERS), payload
+
+
+def _paging(query: dict[str, str]) -> dict[str, Any]:
+    """``limit`` and ``pageToken`` as keyword arguments of a list operation; a limit that is
+    not an integer is handed on as is, for Bird's 422."""
+    paging: dict[str, Any] = {"page_token": query.get("pageToken") or None}
+    if "limit" in query:
+        try:
+            paging["limit"] = int(query["limit"])
+        except ValueError:
+            paging["limit"] = query["limit"]
+    return paging
+
+
+class Gateway:
+    """Everything between an HTTP request and Bird's operations: routing, authentication,
+    the per-workspace POST rate limit, injected faults, latency, recorded requests and the
+    control API. Thread-safe."""
+
+    def __init__(
+        self,
+        backend: SandboxBackend,
+        *,
+        latency: float = 0.0,
+        max_posts_per_second: int | None = None,
+    ):
+        self.backend = backend
+        self._lock = threading.Lock()
+        self._defaults = (float(latency), max_posts_per_second)
+        with self._lock:
+            self._reset_locked()
+
+    # configuration -----------------------------------------------------------------------
+
+    def _reset_locked(self) -> None:
+        self._requests: list[RecordedRequest] = []
+        self._faults: deque[list] = deque()  # [Fault, remaining]
+        self._post_times: dict[str, deque[float]] = {}
+        self.latency, self._max_posts = self._defaults
+
+    def reset(self) -> None:
+        """Forget messages, requests, faults and rejections; restore the initial configuration."""
+        with self._lock:
+            self._reset_locked()
+        self.backend.reset()
+
+    @property
+    def max_posts_per_second(self) -> int | None:
+        return self._max_posts
+
+    @max_posts_per_second.setter
+    def max_posts_per_second(self, value: int | None) -> None:
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or value < 1
+        ):
+            raise ValueError("max_posts_per_second must be a positive integer or None")
+        self._max_posts = value
+
+    def configure(self, **config: Any) -> dict:
+        """Update ``latency``, ``max_posts_per_second`` and/or ``reject_recipients``."""
+        unknown = set(config) - {"latency", "max_posts_per_second", "reject_recipients"}
+        if unknown:
+            raise ValueError(f"unknown config field(s): {', '.join(sorted(unknown))}")
+        if "latency" in config:
+            latency = config["latency"]
+            if not isinstance(latency, int | float) or isinstance(latency, bool) or latency < 0:
+                raise ValueError("latency must be a non-negative number of seconds")
+        if "reject_recipients" in config:
+            self.backend.reject_recipients = config["reject_recipients"]
+        with self._lock:
+            if "max_posts_per_second" in config:
+                self.max_posts_per_second = config["max_posts_per_second"]
+            if "latency" in config:
+                self.latency = float(config["latency"])
+        return self.config()
+
+    def config(self) -> dict:
+        return {
+            "latency": self.latency,
+            "max_posts_per_second": self._max_posts,
+            "reject_recipients": sorted(self.backend.reject_recipients),
+        }
+
+    def inject(self, kind: str, count: int = 1, **params: Any) -> None:
+        """Queue a fault for the next ``count`` requests under ``/workspaces``."""
+        fault, count = normalise_fault(kind, count, **params)
+        with self._lock:
+            self._faults.append([fault, count])
+
+    def clear_faults(self) -> None:
+        """Drop every queued fault (the outage is over)."""
+        with self._lock:
+            self._faults.clear()
+
+    def requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._requests)
+
+    # request handling --------------------------------------------------------------------
+
+    def take_fault(self, method: str, path: str, query: dict, headers: dict) -> Fault | None:
+        """Consume the next queued fault for a ``/workspaces`` request, if any.
+
+        ``drop``/``hang`` faults are recorded here (status 0), since the request is never
+        answered; a ``status`` fault is recorded by :meth:`handle`.
+        """
+        if not path.startswith("/workspaces"):
+            return None
+        with self._lock:
+            if not self._faults:
+                return None
+            entry = self._faults[0]
+            if self.backend.message_count() < entry[0].after_messages:
+                return None
+            if entry[0].method is not None and entry[0].method != method:
+                return None
+            entry[1] -= 1
+            if entry[1] <= 0:
+                self._faults.popleft()
+            fault = entry[0]
+            if fault.kind != "status":
+                self._requests.append(
+                    RecordedRequest(
+                        method, path, dict(query), self._safe_headers(headers), None, 0, fault.kind
+                    )
+                )
+            return fault
+
+    def handle(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        headers: dict[str, str],
+        body: bytes,
+        fault: Any = ...,
+    ) -> JsonResponse:
+        """Answer one request. ``fault`` is what :meth:`take_fault` returned (taken here if
+        omitted); a ``drop``/``hang`` fault yields status 0, meaning "do not answer"."""
+        if path.startswith("/_sandbox/"):
+            return self._control(method, path, body)
+        if fault is ...:
+            fault = self.take_fault(method, path, query, headers)
+        if fault is not None and fault.kind != "status":
+            return 0, {}, None
+        payload: Any = None
+        parsed = False
+        if body:
+            with contextlib.suppress(ValueError):
+                payload, parsed = json.loads(body), True
+        if fault is not None:
+            response = fault_response(fault)
+        else:
+            try:
+                response = self._route(method, path, query, headers, payload, parsed)
+            except ApiError as exc:
+                response = _error(exc)
+        recorded = RecordedRequest(
+            method,
+            path,
+            dict(query),
+            self._safe_headers(headers),
+            payload,
+            response[0],
+            fault and fault.kind,
+        )
+        with self._lock:
+            self._requests.append(recorded)
+        return response
+
+    @staticmethod
+    def _safe_headers(headers: dict) -> dict:
+        """Headers as recorded: a key other than the sandbox's own (say, a real one used by
+        mistake) is never kept, since recorded requests are served without authentication."""
+        safe = dict(headers)
+        for name in safe:
+            if name.lower() == "authorization" and safe[name] != f"AccessKey {ACCESS_KEY}":
+                safe[name] = "<not the sandbox key: redacted>"
+        return safe
+
+    def _route(self, method, path, query, headers, payload, parsed: bool) -> JsonResponse:
+        parts = path.strip("/").split("/")
+        if parts[0] != "workspaces":
+            raise ApiError(
+                404, "NotFound", "The requested resource does not exist: route not found"
+            )
+        auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+        scheme, _, key = auth.strip().partition(" ")
+        if scheme.lower() != "accesskey" or key.strip() != ACCESS_KEY:
+            raise ApiError(401, "Unauthorized", "Missing or invalid AccessKey authorization")
+        backend = self.backend
+        workspace_id = parts[1] if len(parts) > 1 else ""
+        backend.require(workspace_id)
+        rest = parts[2:]
+        if not rest or rest[0] != "channels":
+            raise ApiError(
+                404, "NotFound", "The requested resource does not exist: route not found"
+            )
+        if len(rest) == 1:
+            self._allow(method, "GET")
+            return _ok(backend.list_channels(workspace_id, **_paging(query)))
+        backend.require(workspace_id, rest[1])
+        channel_id, tail = rest[1], rest[2:]
+        if not tail:
+            self._allow(method, "GET")
+            return _ok(backend.get_channel(workspace_id, channel_id))
+        if tail == ["messages"]:
+            self._allow(method, "GET", "POST")
+            if method == "GET":
+                batch_id = query.get("batchId") or None
+                return _ok(
+                    backend.list_messages(
+                        workspace_id, channel_id, batch_id=batch_id, **_paging(query)
+                    )
+                )
+            self._post(workspace_id, parsed)
+            return _ok(backend.create_message(workspace_id, channel_id, payload), 202)
+        if tail == ["batch", "messages"]:
+            self._allow(method, "POST")
+            self._post(workspace_id, parsed)
+            return _ok(backend.create_batch_messages(workspace_id, channel_id, payload), 202)
+        if len(tail) == 2 and tail[0] == "messages":
+            self._allow(method, "GET")
+            return _ok(backend.get_message(workspace_id, channel_id, tail[1]))
+        raise ApiError(404, "NotFound", "The requested resource does not exist: route not found")
+
+    @staticmethod
+    def _allow(method: str, *allowed: str) -> None:
+        if method not in allowed:
+            raise ApiError(405, "MethodNotAllowed", f"{method} is not allowed here")
+
+    def _post(self, workspace_id: str, parsed: bool) -> None:
+        """What a POST passes before Bird's operation sees it: the workspace is under its rate
+        limit, and the body is JSON."""
+        self._throttle(workspace_id)
+        if not parsed:
+            raise ApiError(400, "InvalidRequest", "The request body must be a JSON object")
+
+    def _throttle(self, workspace_id: str) -> None:
+        # Sliding one-second window per workspace over admitted POSTs, like Bird's per-workspace
+        # POST limit. Bird documents no Retry-After header, so none is sent.
+        with self._lock:
+            limit = self._max_posts
+            if limit is None:
+                return
+            now = time.monotonic()
+            window = self._post_times.setdefault(workspace_id, deque())
+            while window and now - window[0] >= 1.0:
+                window.popleft()
+            if len(window) >= limit:
+                raise ApiError(
+                    429, "TooManyRequests", "Too many requests: workspace POST rate limit exceeded"
+                )
+            window.append(now)
+
+    # control API -------------------------------------------------------------------------
+
+    def _control(self, method: str, path: str, body: bytes) -> JsonResponse:
+        """``/_sandbox/...``: inspection and configuration, unauthenticated, never recorded."""
+        route = path[len("/_sandbox/") :].strip("/")
+        try:
+            fields = json.loads(body) if body else {}
+        except ValueError:
+            return _error(ApiError(400, "InvalidRequest", "body must be JSON"))
+        if not isinstance(fields, dict):
+            return _error(ApiError(400, "InvalidRequest", "body must be a JSON object"))
+        try:
+            if route == "health" and method == "GET":
+                return _ok({"status": "ok"})
+            if route == "messages" and method == "GET":
+                self.backend.wait_idle()
+                return _ok({"results": self.backend.messages()})
+            if route == "requests" and method == "GET":
+                return _ok({"results": [asdict(r) for r in self.requests()]})
+            if route == "faults" and method == "POST":
+                self.inject(**fields)
+                return _ok({"queued": fields.get("count", 1)})
+            if route == "faults" and method == "DELETE":
+                self.clear_faults()
+                return _ok({})
+            if route == "config" and method in ("GET", "POST"):
+                return _ok(self.configure(**fields) if method == "POST" else self.config())
+            if route == "reset" and method == "POST":
+                self.reset()
+                return _ok({})
+        except (TypeError, ValueError) as exc:
+            return _error(ApiError(400, "InvalidRequest", str(exc)))
+        return _error(ApiError(404, "NotFound", f"no control route {method} {path}"))
 
 
 class _Headers:
@@ -110,26 +438,26 @@ class _Handler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
 
     def _dispatch(self) -> None:
-        backend = self.server.backend
+        gateway = self.server.gateway
         if "?" in self.path:
             url = urlsplit(self.path)
             path, query = url.path, dict(parse_qsl(url.query, keep_blank_values=True))
         else:
             path, query = self.path, {}
         headers = dict(self.headers.items())
-        fault = backend.take_fault(self.command, path, query, headers)
+        fault = gateway.take_fault(self.command, path, query, headers)
         if fault is not None and fault.kind != "status":
             self._abort(fault)
             return
         body = self._read_body()
         if body is None:
             return
-        status, response_headers, payload = backend.handle(
+        status, response_headers, payload = gateway.handle(
             self.command, path, query, headers, body, fault=fault
         )
-        if path.startswith("/workspaces") and backend.latency > 0:
+        if path.startswith("/workspaces") and gateway.latency > 0:
             # Latency counts from receipt, so processing time is not added on top of it.
-            delay = backend.latency - (time.monotonic() - self.received)
+            delay = gateway.latency - (time.monotonic() - self.received)
             if delay > 0:
                 time.sleep(delay)
         self._respond(status, response_headers, payload)
@@ -182,8 +510,8 @@ class _SandboxHTTPServer(ThreadingHTTPServer):
     request_queue_size = 256
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], backend: SandboxBackend):
-        self.backend = backend
+    def __init__(self, address: tuple[str, int], gateway: Gateway):
+        self.gateway = gateway
         self.stopping = threading.Event()
         self._connections: set[socket.socket] = set()
         self._aborted: set[socket.socket] = set()
@@ -241,7 +569,11 @@ class BirdSandbox:
         max_posts_per_second: int | None = None,
     ):
         self._address = (host, port)
-        self.backend = SandboxBackend(latency=latency, max_posts_per_second=max_posts_per_second)
+        # Bird's side (operations callable without HTTP), and what stands in front of it.
+        self.backend = SandboxBackend()
+        self.gateway = Gateway(
+            self.backend, latency=latency, max_posts_per_second=max_posts_per_second
+        )
         self._server: _SandboxHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -250,7 +582,7 @@ class BirdSandbox:
     def start(self) -> BirdSandbox:
         if self._server is not None:
             return self
-        server = _SandboxHTTPServer(self._address, self.backend)
+        server = _SandboxHTTPServer(self._address, self.gateway)
         # Keep the port: a restart after refuse_connections() must come back on it.
         self._address = (self._address[0], server.server_address[1])
         self._thread = threading.Thread(
@@ -305,10 +637,10 @@ class BirdSandbox:
     def base_url(self) -> str:
         return f"http://{self._address[0]}:{self.port}"
 
-    access_key = seed.ACCESS_KEY
-    workspace_id = seed.WORKSPACE_ID
-    mms_channel_id = seed.MMS_CHANNEL_ID
-    sms_channel_id = seed.SMS_CHANNEL_ID
+    access_key = ACCESS_KEY
+    workspace_id = WORKSPACE_ID
+    mms_channel_id = MMS_CHANNEL_ID
+    sms_channel_id = SMS_CHANNEL_ID
 
     def connection(self, channel_id: str | None = None) -> dict:
         """An Airflow connection (JSON form) pointing at this sandbox."""
@@ -338,12 +670,12 @@ class BirdSandbox:
 
     @property
     def requests(self) -> list[RecordedRequest]:
-        return self.backend.requests()
+        return self.gateway.requests()
 
     def posts_received(self, path_suffix: str = "/messages") -> int:
         return sum(
             1
-            for r in self.backend.requests()
+            for r in self.gateway.requests()
             if r.method == "POST" and r.path.endswith(path_suffix)
         )
 
@@ -367,7 +699,7 @@ class BirdSandbox:
         """Make the next ``count`` requests fail: ``"status"``, ``"drop"`` or ``"hang"``;
         with ``after_messages``, only once that many messages have been accepted; with
         ``method``, only requests of that method."""
-        self.backend.inject(
+        self.gateway.inject(
             kind,
             count,
             status=status,
@@ -379,23 +711,23 @@ class BirdSandbox:
 
     def clear_faults(self) -> None:
         """Drop every queued fault."""
-        self.backend.clear_faults()
+        self.gateway.clear_faults()
 
     @property
     def latency(self) -> float:
-        return self.backend.latency
+        return self.gateway.latency
 
     @latency.setter
     def latency(self, seconds: float) -> None:
-        self.backend.configure(latency=seconds)
+        self.gateway.configure(latency=seconds)
 
     @property
     def max_posts_per_second(self) -> int | None:
-        return self.backend.max_posts_per_second
+        return self.gateway.max_posts_per_second
 
     @max_posts_per_second.setter
     def max_posts_per_second(self, value: int | None) -> None:
-        self.backend.configure(max_posts_per_second=value)
+        self.gateway.configure(max_posts_per_second=value)
 
     @property
     def reject_recipients(self) -> set[str]:
@@ -403,8 +735,8 @@ class BirdSandbox:
 
     @reject_recipients.setter
     def reject_recipients(self, numbers) -> None:
-        self.backend.configure(reject_recipients=list(numbers))
+        self.gateway.configure(reject_recipients=list(numbers))
 
     def reset(self) -> None:
         """Clear messages, requests, faults and rejections; restore constructor settings."""
-        self.backend.reset()
+        self.gateway.reset()
