@@ -8,8 +8,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Iterator
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
@@ -217,44 +216,6 @@ class BirdClient:
             if not token:
                 return
             params["pageToken"] = token
-
-    # -- many requests -------------------------------------------------------------------
-
-    def map_concurrently(
-        self,
-        call,
-        items: Iterable[tuple[K, Any]],
-        *,
-        max_concurrency: int,
-        stop: threading.Event | None = None,
-    ) -> Iterator[tuple[K, Any, BirdError | None]]:
-        """Run `call(item)` for each `(key, item)` on up to `max_concurrency` threads sharing
-        the pooled session; yields `(key, result, error)` as each finishes.
-
-        At most `max_concurrency` calls are pending at once, so a list of 100,000 messages
-        is never turned into 100,000 futures, and setting `stop` submits no more."""
-        workers = max(1, min(max_concurrency, self.pool_size))
-        pending: dict[Future, K] = {}
-        source = iter(items)
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bird") as pool:
-            while True:
-                while len(pending) < workers and not (stop and stop.is_set()):
-                    try:
-                        key, item = next(source)
-                    except StopIteration:
-                        break
-                    pending[pool.submit(call, item)] = key
-                if not pending:
-                    return
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    key = pending.pop(future)
-                    try:
-                        yield key, future.result(), None
-                    except BirdError as error:
-                        yield key, None, error
-                    except Exception as exc:  # never lose track of a send
-                        yield key, None, BirdAmbiguousError(f"unexpected {type(exc).__name__}")
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:

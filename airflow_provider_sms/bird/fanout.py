@@ -4,17 +4,22 @@ Every recipient is attempted unless an error shows that no send can succeed (a w
 key, an unknown channel, or Bird failing request after request); the report says which
 recipients were accepted and which failed and why.
 
-Requests run on worker threads; the calling thread receives the accepted recipients in groups
-(`on_accepted`), so a slow durable record of them (Airflow's task state store is only usable
-from the task's own thread) never stalls the sending."""
+Requests run on worker threads. The calling thread keeps the books, so that a slow durable
+record (Airflow's task state store is only usable from the task's own thread) never stalls
+the sending: it is told of each group of recipients before any of them is sent
+(`before_send`, a write-ahead record), and of what Bird accepted or refused as answers
+arrive (`on_settled`). A recipient whose request left but whose answer never came is in
+neither: in doubt."""
 
 from __future__ import annotations
 
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from typing import Any
 
 from airflow_provider_sms.bird.client import BirdClient
 from airflow_provider_sms.bird.errors import (
@@ -31,6 +36,11 @@ from airflow_provider_sms.bird.facts import MAX_BATCH_SIZE
 # Errors that will repeat for every other recipient: stop submitting new sends.
 _ABORTING = (BirdAuthenticationError, BirdNotFoundError, BirdConflictError)
 _DONE = object()
+# Recipients released to the senders per write-ahead record: few enough that one record
+# stays well under the task state store's 64 KB guidance once their message ids are in it.
+DEFAULT_GROUP_SIZE = 800
+
+Settled = Callable[[list[dict], list[str]], None]
 
 
 @dataclass
@@ -51,10 +61,34 @@ class SendReport:
     def ok(self) -> bool:
         return not self.failures and self.aborted_by is None and not self.not_attempted
 
+    @property
+    def in_doubt(self) -> list[str]:
+        """Recipients whose request left but whose answer never came."""
+        return [f.recipient for f in self.failures if isinstance(f.error, BirdAmbiguousError)]
+
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+class _Gate:
+    """How many recipients (a prefix of the list) the senders may send."""
+
+    def __init__(self, released: int):
+        self.released = released
+        self._changed = threading.Condition()
+
+    def release(self, count: int) -> None:
+        with self._changed:
+            self.released = count
+            self._changed.notify_all()
+
+    def wait_for(self, count: int, stop: threading.Event) -> bool:
+        with self._changed:
+            while self.released < count and not stop.is_set():
+                self._changed.wait(0.05)
+            return not stop.is_set()
 
 
 def fan_out(
@@ -66,43 +100,56 @@ def fan_out(
     max_concurrency: int,
     use_batch_api: bool = False,
     batch_size: int = MAX_BATCH_SIZE,
-    on_accepted: Callable[[list[dict]], None] | None = None,
+    before_send: Callable[[list[str]], None] | None = None,
+    on_settled: Settled | None = None,
+    group_size: int = DEFAULT_GROUP_SIZE,
     flush_interval: float = 0.1,
     breaker_threshold: int | None = None,
+    drain_timeout: float = 5.0,
 ) -> SendReport:
     """Send `build(recipient)` to each recipient: one request each, or batches of up to
     `batch_size` through Bird's batch endpoint.
 
-    :param on_accepted: called on this thread with the newly accepted entries, at most every
-        `flush_interval` seconds and once more at the end.
+    :param before_send: called on this thread with each group of up to `group_size`
+        recipients, in order, before any request carrying them leaves.
+    :param on_settled: called on this thread with the newly accepted entries and the
+        recipients Bird certainly did not accept (refused, or never sent), at most every
+        `flush_interval` seconds and once more at the end, also when interrupted.
     :param breaker_threshold: consecutive failed requests (after the client's own retries)
         after which the rest are not attempted; default twice `max_concurrency`, at least 10.
+    :param drain_timeout: when this thread is interrupted, how long answers still on their
+        way are waited for; the recipients of any later answer stay in doubt.
     """
     if not 1 <= batch_size <= MAX_BATCH_SIZE:
         raise ValueError(f"batch_size: must be 1 to {MAX_BATCH_SIZE}, got {batch_size}")
+    size = batch_size if use_batch_api else 1
+    group_size = max(size, group_size - group_size % size)
     threshold = breaker_threshold or max(10, 2 * max_concurrency)
     report = SendReport()
     stop = threading.Event()
     results: queue.SimpleQueue = queue.SimpleQueue()
+    gate = _Gate(0 if before_send else len(recipients))
+    submitted = [0]  # recipients handed to the senders, a prefix of the list
+
+    def items() -> Iterator[tuple[tuple[str, ...], Any]]:
+        for chunk in _chunks(recipients, size):
+            if not gate.wait_for(submitted[0] + len(chunk), stop):
+                return
+            submitted[0] += len(chunk)
+            if use_batch_api:
+                yield tuple(chunk), [build(r) for r in chunk]
+            else:
+                yield tuple(chunk), build(chunk[0])
+
+    def call(item: Any) -> dict:
+        if use_batch_api:
+            return client.send_batch(channel_id, item, cancel=stop)
+        return client.send_message(channel_id, item, cancel=stop)
 
     def produce() -> None:
         try:
-            if use_batch_api:
-                items = (
-                    (tuple(chunk), [build(r) for r in chunk])
-                    for chunk in _chunks(recipients, batch_size)
-                )
-
-                def call(messages: list[dict]) -> dict:
-                    return client.send_batch(channel_id, messages, cancel=stop)
-            else:
-                items = ((recipient, build(recipient)) for recipient in recipients)
-
-                def call(message: dict) -> dict:
-                    return client.send_message(channel_id, message, cancel=stop)
-
-            for outcome in client.map_concurrently(
-                call, items, max_concurrency=max_concurrency, stop=stop
+            for outcome in concurrently(
+                call, items(), workers=min(max_concurrency, client.pool_size), stop=stop
             ):
                 if isinstance(outcome[2], _ABORTING):
                     stop.set()  # here, not on the consuming thread: submit nothing more
@@ -114,10 +161,19 @@ def fan_out(
 
     producer = threading.Thread(target=produce, name="bird-sender", daemon=True)
     producer.start()
-    collector = _Collector(report, use_batch_api, threshold, stop, on_accepted)
+    collector = _Collector(report, use_batch_api, threshold, stop, on_settled)
     finished = False
+    released = gate.released
     try:
         while not finished:
+            # Write ahead: keep up to two groups released beyond what is being sent.
+            while before_send and released < len(recipients) and not stop.is_set():
+                if released - submitted[0] >= 2 * group_size:
+                    break
+                group = list(recipients[released : released + group_size])
+                before_send(group)
+                released += len(group)
+                gate.release(released)
             try:
                 outcome = results.get(timeout=flush_interval)
             except queue.Empty:
@@ -127,16 +183,64 @@ def fan_out(
                 outcome = _next_or_none(results)
             collector.flush(finished or time.monotonic() - collector.flushed_at >= flush_interval)
     finally:
-        # Also when this thread is interrupted (a task timeout, a failed record): every send
-        # that Bird accepted must still reach `on_accepted`, or a retry would repeat it.
+        # Also when this thread is interrupted (a task timeout, a failed record): every
+        # answer that arrives in time is recorded, and whatever was released but never
+        # sent is said to be so. Bounded: a hung request cannot hold the task.
         stop.set()
-        producer.join()
+        producer.join(drain_timeout)
         while (outcome := _next_or_none(results)) is not None:
             if outcome is not _DONE and not isinstance(outcome, BaseException):
                 collector.take(outcome)
+        if not producer.is_alive():
+            collector.refused.extend(recipients[submitted[0] : released])
         collector.flush(True)
-    report.not_attempted = len(recipients) - collector.attempted
+    report.not_attempted = len(recipients) - submitted[0]
     return report
+
+
+def concurrently(
+    call: Callable[[Any], Any],
+    items: Iterable[tuple[Any, Any]],
+    *,
+    workers: int,
+    stop: threading.Event,
+) -> Iterator[tuple[Any, Any, BirdError | None]]:
+    """Run `call(item)` for each `(key, item)` on up to `workers` threads; yields
+    `(key, result, error)` as each finishes.
+
+    At most `workers` calls are pending at once, so a list of 100,000 messages is never
+    turned into 100,000 futures, and setting `stop` submits no more. When submitting fails
+    (no thread can be started, say), the calls already submitted are still waited for and
+    reported before the failure is raised: none of their answers is lost."""
+    workers = max(1, workers)
+    pending: dict[Future, Any] = {}
+    source = iter(items)
+    failure: BaseException | None = None
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bird") as pool:
+        while True:
+            while failure is None and len(pending) < workers and not stop.is_set():
+                try:
+                    key, item = next(source)
+                    pending[pool.submit(call, item)] = key
+                except StopIteration:
+                    break
+                except BaseException as exc:
+                    # A submit that raised may still have queued the call: Bird may get it.
+                    failure = exc
+                    stop.set()
+            if not pending:
+                break
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                key = pending.pop(future)
+                try:
+                    yield key, future.result(), None
+                except BirdError as error:
+                    yield key, None, error
+                except Exception as exc:  # never lose track of a send
+                    yield key, None, BirdAmbiguousError(f"unexpected {type(exc).__name__}")
+    if failure is not None:
+        raise failure
 
 
 def _next_or_none(results: queue.SimpleQueue):
@@ -149,14 +253,14 @@ def _next_or_none(results: queue.SimpleQueue):
 class _Collector:
     """Folds request outcomes into the report, on the calling thread."""
 
-    def __init__(self, report, batch, threshold, stop, on_accepted):
+    def __init__(self, report: SendReport, batch: bool, threshold: int, stop, on_settled):
         self.report = report
         self.batch = batch
         self.threshold = threshold
         self.stop = stop
-        self.on_accepted = on_accepted
-        self.unrecorded: list[dict] = []
-        self.attempted = 0
+        self.on_settled = on_settled
+        self.accepted: list[dict] = []
+        self.refused: list[str] = []
         self.consecutive_failures = 0
         self.flushed_at = time.monotonic()
 
@@ -166,19 +270,19 @@ class _Collector:
             return True
         if isinstance(outcome, BaseException):
             raise outcome
-        key, answer, error = outcome
-        keys = key if self.batch else (key,)
-        self.attempted += len(keys)
+        keys, answer, error = outcome
         report = self.report
         if error is None:
             self.consecutive_failures = 0
             entries = _accepted_entries(keys, answer, self.batch)
-            if self.batch and answer.get("batchId"):
-                report.batch_ids.append(answer["batchId"])
+            if entries[0].get("batch_id"):
+                report.batch_ids.append(entries[0]["batch_id"])
             report.accepted.extend(entries)
-            self.unrecorded.extend(entries)
+            self.accepted.extend(entries)
             return False
         report.failures.extend(Failure(r, error) for r in keys)
+        if not isinstance(error, BirdAmbiguousError):
+            self.refused.extend(keys)
         if isinstance(error, _ABORTING):
             report.aborted_by = report.aborted_by or error
             return False
@@ -193,22 +297,26 @@ class _Collector:
         return False
 
     def flush(self, due: bool) -> None:
-        if self.unrecorded and self.on_accepted and due:
+        if (self.accepted or self.refused) and self.on_settled and due:
             # Cleared only once recorded: a failed record is tried again at the end.
-            self.on_accepted(self.unrecorded)
-            self.unrecorded = []
+            self.on_settled(self.accepted, self.refused)
+            self.accepted, self.refused = [], []
             self.flushed_at = time.monotonic()
 
 
-def _accepted_entries(keys: Sequence[str], answer: dict, batch: bool) -> list[dict]:
+def _accepted_entries(keys: Sequence[str], answer: Any, batch: bool) -> list[dict]:
+    # A 2xx means accepted, whatever its body says; an unreadable body only loses the id.
+    answer = answer if isinstance(answer, dict) else {}
     if batch:
         # Bird validates batch items asynchronously: accepted for processing, not yet final.
-        batch_id = answer.get("batchId")
+        batch_id = answer.get("batchId") if isinstance(answer.get("batchId"), str) else None
         return [
             {"recipient": r, "message_id": None, "status": "submitted", "batch_id": batch_id}
             for r in keys
         ]
-    return [{"recipient": keys[0], "message_id": answer.get("id"), "status": answer.get("status")}]
+    message_id = answer.get("id") if isinstance(answer.get("id"), str) else None
+    status = answer.get("status") if isinstance(answer.get("status"), str) else "accepted"
+    return [{"recipient": keys[0], "message_id": message_id, "status": status}]
 
 
 def confirm_batches(client: BirdClient, channel_id: str, report: SendReport) -> list[str]:
@@ -218,8 +326,7 @@ def confirm_batches(client: BirdClient, channel_id: str, report: SendReport) -> 
     listed: dict[str, dict] = {}
     for batch_id in report.batch_ids:
         for message in client.iter_messages(channel_id, batchId=batch_id):
-            contacts = (message.get("receiver") or {}).get("contacts") or [{}]
-            listed[contacts[0].get("identifierValue")] = message
+            listed[recipient_of(message)] = message
     confirmed, rejected = [], []
     for entry in report.accepted:
         message = listed.get(entry["recipient"])
@@ -245,3 +352,8 @@ def confirm_batches(client: BirdClient, channel_id: str, report: SendReport) -> 
             )
     report.accepted = confirmed
     return rejected
+
+
+def recipient_of(message: dict) -> str | None:
+    contacts = (message.get("receiver") or {}).get("contacts") or [{}]
+    return contacts[0].get("identifierValue")

@@ -109,12 +109,16 @@ class BirdHook(BaseHook):
         *,
         max_concurrency: int,
         use_batch_api: bool = False,
-        on_accepted: Callable[[list[dict]], None] | None = None,
+        before_send: Callable[[list[str]], None] | None = None,
+        on_settled: Callable[[list[dict], list[str]], None] | None = None,
     ) -> SendReport:
         """Send `outgoing` to `recipients` (default: all of its own), one request each or in
         batches of 100; every recipient is accounted for in the report.
 
-        :param on_accepted: called on this thread with each group of newly accepted entries.
+        :param before_send: called on this thread with each group of recipients before any
+            of them is sent (a write-ahead record).
+        :param on_settled: called on this thread with newly accepted entries and the
+            recipients Bird certainly did not accept.
         """
         from airflow_provider_sms.bird.fanout import fan_out
 
@@ -125,8 +129,23 @@ class BirdHook(BaseHook):
             outgoing.request,
             max_concurrency=max_concurrency,
             use_batch_api=use_batch_api,
-            on_accepted=on_accepted,
+            before_send=before_send,
+            on_settled=on_settled,
         )
+
+    def find_sent(
+        self, outgoing: Outgoing, recipients: Sequence[str], since: float
+    ) -> dict[str, dict]:
+        """Bird's messages of `outgoing` to `recipients` created after `since` (UNIX time),
+        found by their default references: recipient -> message. Needs default references
+        (``outgoing.reference_seed``), the only ones unique to a recipient."""
+        from airflow_provider_sms.bird.reconcile import find_sent
+        from airflow_provider_sms.model import reference_for
+
+        if outgoing.reference_seed is None:
+            raise ValueError("find_sent needs default references (no reference was given)")
+        expected = {reference_for(outgoing.reference_seed, r): r for r in recipients}
+        return find_sent(self.client, outgoing.channel_id, expected, since)
 
     def confirm_batches(self, channel_id: str, report: SendReport) -> list[str]:
         """List the batches of `report` and fill in each message's id and status; messages

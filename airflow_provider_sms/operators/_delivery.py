@@ -5,6 +5,7 @@ time; it never imports the operators."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,11 +17,15 @@ from airflow_provider_sms.bird.errors import BirdAmbiguousError, BirdError, Inva
 from airflow_provider_sms.bird.fanout import SendReport
 from airflow_provider_sms.hooks.bird import BirdHook
 from airflow_provider_sms.model import Outgoing, mask_phone, task_seed
-from airflow_provider_sms.operators._ledger import SentLedger
+from airflow_provider_sms.operators._ledger import Earlier, Ledger
 
 # How many failures an error message and the XCom summary list by name.
 _LISTED_FAILURES = 20
 _LOGGED_FAILURES = 100
+# How far back to look for in-flight messages when the first try's start is unknown, and how
+# long Bird is given to list a message it accepted.
+RECONCILE_LOOKBACK = 24 * 3600.0
+RECONCILE_SETTLE = 2.0
 
 
 @dataclass(frozen=True)
@@ -62,22 +67,51 @@ def reference_seed(context: Any) -> tuple | None:
 
 
 def send(
-    hook: BirdHook, outgoing: Outgoing, policy: SendPolicy, *, store: Any, log: logging.Logger
+    hook: BirdHook,
+    outgoing: Outgoing,
+    policy: SendPolicy,
+    *,
+    store: Any,
+    generation: int,
+    log: logging.Logger,
 ) -> list[dict] | dict:
-    """Send `outgoing` to each recipient not already sent to, and report. With a task state
-    `store`, what is accepted is recorded so that a retry of the task instance does not send
-    it again."""
-    ledger = _ledger(store, outgoing, log)
+    """Send `outgoing` to each recipient not already sent to, and report.
+
+    With a task state `store`, recipients are recorded in flight before they are sent and
+    as sent once Bird accepts them, so that a later try of this run of the task instance
+    (`generation`) never sends twice: it skips what was sent and reconciles with Bird what
+    was in flight."""
+    ledger = Ledger(store, generation) if store is not None else None
+    if ledger is None:
+        log.warning(
+            "No task state store (it needs Airflow 3.3+): if this task is retried, recipients "
+            "already sent to may get the message again."
+        )
+    earlier = ledger.load() if ledger else Earlier()
+    if ledger:
+        ledger.begin(started=time.time(), digest=outgoing.digest, earlier=earlier)
+    if earlier.digest and earlier.digest != outgoing.digest:
+        log.warning(
+            "This %s renders differently from the first try's; recipients an earlier try "
+            "sent it to are not sent it again (clear the task to send the new one to all)",
+            outgoing.kind,
+        )
+    wanted = set(outgoing.recipients)
+    already = {r: entry for r, entry in earlier.sent.items() if r in wanted}
+    unknown: dict[str, str] = {}
+    in_doubt = [r for r in earlier.in_flight if r in wanted]
+    if in_doubt:
+        found, unknown = _reconcile(hook, outgoing, ledger, in_doubt, earlier.started, log)
+        already.update(found)
     checking = policy.use_batch_api and policy.check_batch_results
-    already = ledger.load() if ledger else {}
     if checking and already:
-        already = _recheck_batches(hook, outgoing.channel_id, ledger, already, durable=True)
+        already = _recheck_batches(hook, outgoing.channel_id, ledger, already)
     recipients = outgoing.recipients
-    to_send = [r for r in recipients if r not in already]
+    to_send = [r for r in recipients if r not in already and r not in unknown]
     if already:
         log.info(
             "%d of %d recipient(s) already got this %s in an earlier try; sending to the other %d",
-            len(recipients) - len(to_send),
+            len(already),
             len(recipients),
             outgoing.kind,
             len(to_send),
@@ -89,43 +123,110 @@ def send(
         outgoing.channel_id,
         " through the batch API" if policy.use_batch_api else "",
     )
-    report = hook.send(
-        outgoing,
-        to_send,
-        max_concurrency=policy.max_concurrency,
-        use_batch_api=policy.use_batch_api,
-        on_accepted=ledger.record if ledger else None,
-    )
+    accepted_unrecorded = [0]
+
+    def count(accepted: list[dict], refused: list[str]) -> None:
+        accepted_unrecorded[0] += len(accepted)
+
+    try:
+        report = hook.send(
+            outgoing,
+            to_send,
+            max_concurrency=policy.max_concurrency,
+            use_batch_api=policy.use_batch_api,
+            before_send=ledger.before_send if ledger else None,
+            on_settled=ledger.settle if ledger else count,
+        )
+    except BaseException as exc:
+        if ledger is None and accepted_unrecorded[0]:
+            # Nothing would stop a retry from sending these again.
+            raise AirflowFailException(
+                f"{accepted_unrecorded[0]} {outgoing.kind}(s) were accepted before the send "
+                f"was cut short ({type(exc).__name__}); not retried: without a task state "
+                "store (Airflow 3.3+) a retry would send them again."
+            ) from exc
+        raise
     if checking and report.batch_ids:
-        _check_batches(hook, outgoing.channel_id, ledger, report, durable=ledger is not None)
-    earlier = [
+        _check_batches(hook, outgoing.channel_id, ledger, report)
+    earlier_entries = [
         {"recipient": r, "message_id": already[r][0], "status": "already_sent"}
         for r in recipients
         if r in already
     ]
-    result = _finish(outgoing, policy, report, earlier, log, durable=ledger is not None)
-    if ledger:
-        ledger.complete()
-    return result
+    return _finish(outgoing, policy, report, earlier_entries, unknown, log, durable=ledger)
 
 
-def _check_batches(hook, channel: str, ledger, report: SendReport, *, durable: bool) -> None:
+def _reconcile(
+    hook: BirdHook,
+    outgoing: Outgoing,
+    ledger: Ledger,
+    in_doubt: list[str],
+    started: float | None,
+    log: logging.Logger,
+) -> tuple[dict[str, list], dict[str, str]]:
+    """Settle recipients an earlier try left in flight: found in Bird, they count as sent
+    (with Bird's id); not found after a settle time, they are sent again; when Bird cannot
+    tell, they are `unknown` and nothing is sent to them."""
+    log.info(
+        "%d recipient(s) were in flight when an earlier try ended; looking them up in Bird",
+        len(in_doubt),
+    )
+    if outgoing.reference_seed is None:
+        reason = (
+            "the task sets its own `reference`, which is not unique to a recipient, so "
+            "Bird's messages cannot be matched to them"
+        )
+        return {}, dict.fromkeys(in_doubt, reason)
+    since = started if started is not None else time.time() - RECONCILE_LOOKBACK
+    found: dict[str, dict] = {}
+    missing = in_doubt
+    try:
+        for attempt in range(2):
+            if attempt:
+                # Bird may list a just-accepted message a moment later.
+                time.sleep(RECONCILE_SETTLE)
+            found.update(hook.find_sent(outgoing, missing, since))
+            missing = [r for r in missing if r not in found]
+            if not missing:
+                break
+    except BirdError as exc:
+        reason = f"listing the channel's messages failed: {exc}"
+        unknown = {r: reason for r in in_doubt if r not in found}
+        ledger.settle(_entries(found), [])
+        return {r: [m.get("id"), m.get("batchId")] for r, m in found.items()}, unknown
+    ledger.settle(_entries(found), missing)
+    log.info(
+        "Of them, %d were found in Bird (not sent again) and %d were not (sent now)",
+        len(found),
+        len(missing),
+    )
+    return {r: [m.get("id"), m.get("batchId")] for r, m in found.items()}, {}
+
+
+def _entries(found: dict[str, dict]) -> list[dict]:
+    return [
+        {"recipient": r, "message_id": m.get("id"), "batch_id": m.get("batchId")}
+        for r, m in found.items()
+    ]
+
+
+def _check_batches(hook, channel: str, ledger, report: SendReport) -> None:
     """List the batches just sent; rejected messages become failures (and are forgotten by
     the ledger, so a retry sends them)."""
     try:
         rejected = hook.confirm_batches(channel, report)
     except BirdError as exc:
         # The ledger still holds these batches as unchecked: a retry checks them first.
-        retry = exc.retryable and durable
+        retry = exc.retryable and ledger is not None
         raise (AirflowException if retry else AirflowFailException)(
             f"{len(report.accepted)} message(s) were accepted in batches, but listing the "
             f"batches to check them failed: {exc}"
         ) from None
     if ledger:
-        ledger.record(report.accepted, forget=rejected)
+        ledger.settle(report.accepted, rejected)
 
 
-def _recheck_batches(hook, channel: str, ledger, already: dict, *, durable: bool) -> dict:
+def _recheck_batches(hook, channel: str, ledger, already: dict) -> dict:
     """Before skipping what an earlier try sent in batches but never checked, check it."""
     unchecked = [
         {"recipient": r, "message_id": None, "status": "submitted", "batch_id": entry[1]}
@@ -135,20 +236,10 @@ def _recheck_batches(hook, channel: str, ledger, already: dict, *, durable: bool
     if not unchecked:
         return already
     report = SendReport(accepted=unchecked, batch_ids=sorted({e["batch_id"] for e in unchecked}))
-    _check_batches(hook, channel, ledger, report, durable=durable)
+    _check_batches(hook, channel, ledger, report)
     still_sent = {r: entry for r, entry in already.items() if not (entry[1] and not entry[0])}
     still_sent.update({e["recipient"]: [e["message_id"], e["batch_id"]] for e in report.accepted})
     return still_sent
-
-
-def _ledger(store: Any, outgoing: Outgoing, log: logging.Logger) -> SentLedger | None:
-    if store is None:
-        log.warning(
-            "No task state store (it needs Airflow 3.3+): if this task is retried, recipients "
-            "already sent to may get the message again."
-        )
-        return None
-    return SentLedger(store, outgoing)
 
 
 def _finish(
@@ -156,11 +247,14 @@ def _finish(
     policy: SendPolicy,
     report: SendReport,
     earlier: list[dict],
+    unknown: dict[str, str],
     log: logging.Logger,
     *,
-    durable: bool,
+    durable: Any,
 ) -> list[dict] | dict:
     total = len(outgoing.recipients)
+    # With a ledger and default references, a retry looks up in Bird what got no answer.
+    reconcilable = bool(durable) and outgoing.reference_seed is not None
     sent = len(report.accepted) + len(earlier)
     log.info("Bird accepted %d of %d %s(s)", sent, total, outgoing.kind)
     # A BirdError's text already masks any number Bird's answer quoted.
@@ -173,10 +267,17 @@ def _finish(
         {"recipient": f.recipient, "message_id": None, "status": "failed", "error": reason}
         for f, reason in zip(report.failures, reasons, strict=True)
     ]
+    if unknown:
+        raise AirflowFailException(
+            summary(outgoing.kind, report, len(earlier), reconcilable=reconcilable)
+            + "\n"
+            + _unknown_summary(outgoing, unknown)
+        )
     if not report.ok:
         tolerable = report.aborted_by is None and not report.not_attempted
         if not tolerable or policy.fail_on_partial_failure:
-            _fail(report, summary(outgoing.kind, report, len(earlier)), durable)
+            text = summary(outgoing.kind, report, len(earlier), reconcilable=reconcilable)
+            _fail(report, text, durable=bool(durable), reconcilable=reconcilable)
         log.warning(
             "%d %s(s) not sent; continuing (fail_on_partial_failure=False)",
             len(failed),
@@ -197,7 +298,26 @@ def _finish(
     }
 
 
-def summary(kind: str, report: SendReport, already_sent: int = 0) -> str:
+def _unknown_summary(outgoing: Outgoing, unknown: dict[str, str]) -> str:
+    reasons = sorted(set(unknown.values()))
+    lines = [
+        f"{len(unknown)} recipient(s) were in flight when an earlier try ended and may or may "
+        f"not have received this {outgoing.kind}; nothing was sent to them again, because "
+        + "; ".join(reasons)
+        + ". Look them up in Bird (GET /workspaces/<workspace>/channels/"
+        f"{outgoing.channel_id}/messages, by recipient and reference) and send to those "
+        "missing in a new run. Not retried: a retry could not tell either:"
+    ]
+    listed = list(unknown)[:_LISTED_FAILURES]
+    lines += [f"  {mask_phone(r)}: unknown" for r in listed]
+    if len(unknown) > len(listed):
+        lines.append(f"  ... and {len(unknown) - len(listed)} more")
+    return "\n".join(lines)
+
+
+def summary(
+    kind: str, report: SendReport, already_sent: int = 0, *, reconcilable: bool = False
+) -> str:
     """What was accepted and what failed and why (numbers masked), for a task's or a
     callback's failure."""
     total = len(report.accepted) + len(report.failures) + report.not_attempted + already_sent
@@ -212,32 +332,34 @@ def summary(kind: str, report: SendReport, already_sent: int = 0) -> str:
     lines += [f"  {mask_phone(f.recipient)}: {f.error}" for f in report.failures[:_LISTED_FAILURES]]
     if len(report.failures) > _LISTED_FAILURES:
         lines.append(f"  ... and {len(report.failures) - _LISTED_FAILURES} more")
-    unknown = _unknown(report)
-    if unknown:
+    in_doubt = len(report.in_doubt)
+    if in_doubt and reconcilable:
         lines.append(
-            f"{unknown} message(s) may have been accepted although no answer came: look them "
+            f"{in_doubt} message(s) got no answer and may have been accepted: a retry looks "
+            "them up in Bird by their reference before sending to them."
+        )
+    elif in_doubt:
+        lines.append(
+            f"{in_doubt} message(s) may have been accepted although no answer came: look them "
             "up in Bird by their reference before sending them again."
         )
     return "\n".join(lines)
 
 
-def _unknown(report: SendReport) -> int:
-    return sum(isinstance(f.error, BirdAmbiguousError) for f in report.failures)
-
-
-def _fail(report: SendReport, text: str, durable: bool):
+def _fail(report: SendReport, text: str, *, durable: bool, reconcilable: bool):
     """Raise the task's failure: a summary, and whether an Airflow retry may help."""
     errors = [f.error for f in report.failures]
     if report.aborted_by is not None:
         errors.append(report.aborted_by)
-    # An Airflow retry is worth it when an error may pass (429, 5xx, connection), and safe
-    # when the ledger stops it repeating what Bird accepted; a message whose fate is unknown
-    # is never sent again automatically.
+    # An Airflow retry is worth it when an error may pass (429, 5xx, connection, no answer),
+    # and safe when the ledger stops it repeating what Bird accepted; a message whose fate is
+    # unknown is only sent again once the retry has looked it up in Bird.
     aborted = report.aborted_by
+    in_doubt = bool(report.in_doubt)
     retryable = (
-        (aborted is None or aborted.retryable)
-        and any(e.retryable for e in errors)
-        and not _unknown(report)
+        (aborted is None or aborted.retryable or isinstance(aborted, BirdAmbiguousError))
+        and any(e.retryable or isinstance(e, BirdAmbiguousError) for e in errors)
+        and (reconcilable or not in_doubt)
     )
     if retryable and not durable and report.accepted:
         retryable = False

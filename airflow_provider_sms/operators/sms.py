@@ -82,6 +82,7 @@ class _BirdSendOperator(BaseOperator):
         from airflow_provider_sms.hooks.bird import BirdHook
         from airflow_provider_sms.model import Outgoing
         from airflow_provider_sms.operators import _delivery as delivery
+        from airflow_provider_sms.operators._ledger import generation_of
 
         with BirdHook(self.bird_conn_id, pool_size=self.max_concurrency) as hook:
             with delivery.invalid_input(self.message_kind):
@@ -104,8 +105,14 @@ class _BirdSendOperator(BaseOperator):
                 fail_on_partial_failure=self.fail_on_partial_failure,
                 xcom_entries_limit=self.xcom_entries_limit,
             )
-            store = context.get("task_state_store") if context else None
-            return delivery.send(hook, outgoing, policy, store=store, log=self.log)
+            return delivery.send(
+                hook,
+                outgoing,
+                policy,
+                store=context.get("task_state_store") if context else None,
+                generation=generation_of(context.get("ti") if context else None),
+                log=self.log,
+            )
 
 
 class SendSmsOperator(_BirdSendOperator):

@@ -2,15 +2,17 @@
 failing Bird is not hammered, and retries skip what was sent."""
 
 import json
+from collections import Counter
 from types import SimpleNamespace
 
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
-from support import MemoryStore, numbers
+from support import MemoryStore, numbers, receiver
 
 from airflow_provider_sms.bird.errors import BirdUnavailableError
 from airflow_provider_sms.bird.fanout import fan_out
 from airflow_provider_sms.model import Outgoing, text_body
+from airflow_provider_sms.operators._ledger import Ledger
 from airflow_provider_sms.operators.sms import SendMmsOperator, SendSmsOperator
 from airflow_provider_sms.sandbox import MMS_CHANNEL_ID
 
@@ -20,7 +22,7 @@ build = Outgoing("SMS", (), MMS_CHANNEL_ID, {"body": text_body("hello")}).reques
 def test_accepted_sends_are_recorded_even_when_recording_fails_midway(bird_sandbox, make_client):
     recorded, calls = [], []
 
-    def record(entries):
+    def record(entries, refused):
         calls.append(len(entries))
         if len(calls) == 2:
             raise RuntimeError("state store unavailable for a moment")
@@ -29,7 +31,7 @@ def test_accepted_sends_are_recorded_even_when_recording_fails_midway(bird_sandb
     with make_client() as client, pytest.raises(RuntimeError):
         fan_out(
             client, bird_sandbox.mms_channel_id, numbers(300), build,
-            max_concurrency=8, on_accepted=record, flush_interval=0.001,
+            max_concurrency=8, on_settled=record, flush_interval=0.001,
         )  # fmt: skip
     accepted = {m["receiver"]["contacts"][0]["identifierValue"] for m in bird_sandbox.messages}
     assert len(calls) >= 3, "the failed group was not recorded again"
@@ -91,8 +93,18 @@ def test_partial_outage_without_state_store_is_not_retried(checked_sandbox, monk
     assert "without a task state store" in str(e.value)
 
 
-def context_with(store, try_number=1):
-    ti = SimpleNamespace(dag_id="d", run_id="r", task_id="t", map_index=-1, try_number=try_number)
+def context_with(store, try_number=1, cleared_after=0):
+    """A task instance with 3 retries; `cleared_after` tries it was cleared (Airflow then
+    raises max_tries to the try number plus the retries)."""
+    ti = SimpleNamespace(
+        dag_id="d",
+        run_id="r",
+        task_id="t",
+        map_index=-1,
+        try_number=try_number,
+        max_tries=3 + cleared_after,
+        task=SimpleNamespace(retries=3),
+    )
     return {"ti": ti, "task_state_store": store}
 
 
@@ -103,36 +115,105 @@ def test_retry_sends_only_what_the_first_try_did_not(checked_sandbox):
     op = SendSmsOperator(task_id="t", recipients=recipients, text="Parcel today")
     with pytest.raises(AirflowFailException):
         op.execute(context_with(store))
-    first_ids = {
-        m["receiver"]["contacts"][0]["identifierValue"]: m["id"] for m in checked_sandbox.messages
-    }
+    first_ids = {receiver(m): m["id"] for m in checked_sandbox.messages}
     checked_sandbox.reject_recipients = set()
     results = op.execute(context_with(store, try_number=2))
-    counts = {}
-    for m in checked_sandbox.messages:
-        counts[m["receiver"]["contacts"][0]["identifierValue"]] = (
-            counts.get(m["receiver"]["contacts"][0]["identifierValue"], 0) + 1
-        )
-    assert counts == {r: 1 for r in recipients}
+    assert Counter(receiver(m) for m in checked_sandbox.messages) == dict.fromkeys(recipients, 1)
     already = {r["recipient"]: r["message_id"] for r in results if r["status"] == "already_sent"}
     assert already == first_ids
 
 
-def test_a_changed_message_is_sent_again(checked_sandbox):
+def test_a_retry_never_resends_even_when_the_text_renders_differently(checked_sandbox, capsys):
     store = MemoryStore()
-    SendSmsOperator(task_id="t", recipients=numbers(3), text="one").execute(context_with(store))
-    # Same task instance, finished; cleared and run again with other content.
-    SendSmsOperator(task_id="t", recipients=numbers(3), text="two").execute(context_with(store))
-    assert len(checked_sandbox.messages) == 6
+    recipients = numbers(3)
+    SendSmsOperator(task_id="t", recipients=recipients, text="try 1").execute(context_with(store))
+    # Something after execute() failed, so Airflow retries; the text now renders otherwise.
+    results = SendSmsOperator(task_id="t", recipients=recipients, text="try 2").execute(
+        context_with(store, try_number=2)
+    )
+    assert {r["status"] for r in results} == {"already_sent"}
+    assert len(checked_sandbox.messages) == 3
+    assert "renders differently from the first try" in capsys.readouterr().out
 
 
-def test_clearing_a_finished_task_sends_again(checked_sandbox):
+def test_clearing_the_task_instance_sends_again(checked_sandbox):
     store = MemoryStore()
     op = SendSmsOperator(task_id="t", recipients=numbers(3), text="same")
     op.execute(context_with(store))
-    results = op.execute(context_with(store, try_number=2))
+    results = op.execute(context_with(store, try_number=2, cleared_after=1))
     assert {r["status"] for r in results} == {"accepted"}
     assert len(checked_sandbox.messages) == 6
+
+
+class StoreThatDies(MemoryStore):
+    """A task state store whose process is killed at the first record after the write-ahead
+    one: what was in flight stays recorded as in flight, nothing as sent."""
+
+    def __init__(self, writes_before_death=1):
+        super().__init__()
+        self.writes_left = writes_before_death
+
+    def set(self, key, value, **kwargs):
+        if ":meta" not in key:
+            if self.writes_left == 0:
+                raise SystemExit("killed")
+            self.writes_left -= 1
+        super().set(key, value, **kwargs)
+
+
+def test_a_try_killed_after_the_write_ahead_record_is_reconciled_with_bird(
+    checked_sandbox, monkeypatch
+):
+    recipients = numbers(200)
+    checked_sandbox.latency = 0.05  # 4 in flight: about 80 a second, so the kill lands early
+    dying = StoreThatDies()
+    op = SendSmsOperator(task_id="t", recipients=recipients, text="x", max_concurrency=4)
+    with pytest.raises(SystemExit):
+        op.execute(context_with(dying))
+    checked_sandbox.latency = 0
+    first = {receiver(m): m["id"] for m in checked_sandbox.messages}
+    assert 0 < len(first) < 100, "the kill should land part-way"
+    store = MemoryStore()
+    store.values = dict(dying.values)
+    assert any("in_flight" in v for v in store.values.values() if isinstance(v, dict))
+    results = op.execute(context_with(store, try_number=2))
+    assert Counter(receiver(m) for m in checked_sandbox.messages) == dict.fromkeys(recipients, 1)
+    already = {r["recipient"]: r["message_id"] for r in results if r["status"] == "already_sent"}
+    assert already == first
+
+
+def test_reconciliation_that_cannot_list_sends_nothing_in_doubt_and_fails_for_good(
+    checked_sandbox, monkeypatch
+):
+    recipients = numbers(200)
+    checked_sandbox.latency = 0.05  # 4 in flight: about 80 a second, so the kill lands early
+    dying = StoreThatDies()
+    op = SendSmsOperator(task_id="t", recipients=recipients, text="x", max_concurrency=4)
+    with pytest.raises(SystemExit):
+        op.execute(context_with(dying))
+    checked_sandbox.latency = 0
+    posts_before = Counter(receiver(r.json) for r in checked_sandbox.requests if r.method == "POST")
+    store = MemoryStore()
+    store.values = dict(dying.values)
+    in_doubt = Ledger(store, 1).load().in_flight
+    assert in_doubt == recipients
+    checked_sandbox.inject("status", count=100, status=503, method="GET")
+    conn = checked_sandbox.connection()
+    conn["extra"].update(max_retries=0)
+    monkeypatch.setenv("AIRFLOW_CONN_BIRD_DEFAULT", json.dumps(conn))
+    with pytest.raises(AirflowFailException) as e:
+        op.execute(context_with(store, try_number=2))
+    in_doubt = [
+        r
+        for r in recipients[:800]
+        if r in set(store.values.get("bird-ledger:1:0", {}).get("in_flight", []))
+    ]
+    assert in_doubt
+    posts_after = Counter(receiver(r.json) for r in checked_sandbox.requests if r.method == "POST")
+    assert all(posts_after[r] == posts_before[r] for r in in_doubt)
+    assert f"{len(in_doubt)} recipient(s) were in flight" in str(e.value)
+    assert "listing the channel's messages failed" in str(e.value)
+    assert not any(r in str(e.value) for r in recipients)
 
 
 def test_batch_rejections_are_sent_again_on_retry(checked_sandbox):
@@ -153,19 +234,25 @@ def test_batch_rejections_are_sent_again_on_retry(checked_sandbox):
     assert all(by_recipient[r]["message_id"] for r in recipients if r != recipients[2])
 
 
-def test_a_send_without_answer_fails_for_good_and_says_how_to_reconcile(
+def test_sends_without_answer_are_retried_after_looking_them_up_in_bird(
     checked_sandbox, monkeypatch
 ):
-    checked_sandbox.inject("hang", count=1, seconds=1.0)
+    # Bird accepts each message but answers after the client stopped waiting.
+    checked_sandbox.latency = 1.0
     conn = checked_sandbox.connection()
     conn["extra"].update(timeout=0.3)
     monkeypatch.setenv("AIRFLOW_CONN_BIRD_DEFAULT", json.dumps(conn))
-    op = SendSmsOperator(task_id="t", recipients=numbers(3), text="x", max_concurrency=1)
-    with pytest.raises(AirflowFailException) as e:
-        op.execute(context_with(MemoryStore()))
-    assert "1 message(s) may have been accepted" in str(e.value)
-    assert "by their reference" in str(e.value)
-    # The unanswered one was sent once; the others still went out.
+    store = MemoryStore()
+    op = SendSmsOperator(task_id="t", recipients=numbers(3), text="x", max_concurrency=3)
+    with pytest.raises(AirflowException) as e:
+        op.execute(context_with(store))
+    assert not isinstance(e.value, AirflowFailException), "a retry can settle it"
+    assert "a retry looks them up in Bird" in str(e.value)
+    checked_sandbox.latency = 0
+    ids = {receiver(m): m["id"] for m in checked_sandbox.messages}
+    results = op.execute(context_with(store, try_number=2))
+    assert {r["recipient"]: r["message_id"] for r in results} == ids
+    assert {r["status"] for r in results} == {"already_sent"}
     assert len([r for r in checked_sandbox.requests if r.method == "POST"]) == 3
 
 

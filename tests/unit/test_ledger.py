@@ -1,29 +1,72 @@
-"""The retry ledger's storage: few writes, small values."""
+"""The write-ahead ledger's storage: few writes, small values, later records win."""
+
+import json
 
 from support import MemoryStore
 
-from airflow_provider_sms.model import Outgoing, text_body
-from airflow_provider_sms.operators._ledger import SentLedger
-from airflow_provider_sms.sandbox import MMS_CHANNEL_ID
+from airflow_provider_sms.operators._ledger import Earlier, Ledger, generation_of
 
 
-def test_ledger_groups_many_recipients_into_few_writes():
+def sent(recipients, prefix="m"):
+    return [{"recipient": r, "message_id": f"{prefix}{r}"} for r in recipients]
+
+
+def test_recipients_go_from_in_flight_to_sent_or_forgotten():
     store = MemoryStore()
-    ledger = SentLedger(store, Outgoing("SMS", (), MMS_CHANNEL_ID, {"body": text_body("a")}))
+    ledger = Ledger(store, 1)
     ledger.load()
-    ledger.record([{"recipient": f"+1{i}", "message_id": str(i)} for i in range(500)])
-    ledger.record([{"recipient": "+2", "message_id": "x", "batch_id": "b"}])
-    assert len(store.values) == 2
-    again = SentLedger(store, Outgoing("SMS", (), MMS_CHANNEL_ID, {"body": text_body("a")})).load()
-    assert len(again) == 501 and again["+2"] == ["x", "b"]
+    ledger.before_send(["+1", "+2", "+3", "+4"])
+    assert Ledger(store, 1).load().in_flight == ["+1", "+2", "+3", "+4"]
+    ledger.settle(sent(["+1"]), ["+2"])
+    ledger.settle([{"recipient": "+3", "message_id": None, "batch_id": "b1"}], [])
+    earlier = Ledger(store, 1).load()
+    assert earlier.sent == {"+1": ["m+1", None], "+3": [None, "b1"]}
+    assert earlier.in_flight == ["+4"]
+    assert len(store.values) == 1
 
 
-def test_ledger_keeps_values_small():
+def test_a_recipient_sent_again_in_a_later_group_takes_its_latest_state():
     store = MemoryStore()
-    ledger = SentLedger(store, Outgoing("SMS", (), MMS_CHANNEL_ID, {"body": text_body("a")}))
-    ledger.record([{"recipient": f"+1{i}", "message_id": str(i)} for i in range(2500)])
-    assert len(store.values) == 3
-    assert (
-        len(SentLedger(store, Outgoing("SMS", (), MMS_CHANNEL_ID, {"body": text_body("a")})).load())
-        == 2500
-    )
+    first = Ledger(store, 1)
+    first.load()
+    first.before_send(["+1", "+2"])
+    second = Ledger(store, 1)
+    assert second.load().in_flight == ["+1", "+2"]
+    second.settle([], ["+1"])  # not found in Bird: forgotten, then sent again
+    second.before_send(["+1"])
+    second.settle(sent(["+1"], "new"), [])
+    assert Ledger(store, 1).load().sent == {"+1": ["new+1", None]}
+
+
+def test_generations_do_not_see_each_other():
+    store = MemoryStore()
+    ledger = Ledger(store, 1)
+    ledger.load()
+    ledger.before_send(["+1"])
+    assert Ledger(store, 2).load() == Earlier()
+
+
+def test_a_100000_recipient_send_is_read_back_from_few_small_keys():
+    store = MemoryStore()
+    ledger = Ledger(store, 1)
+    ledger.load()
+    ledger.begin(started=1.0, digest="d", earlier=Earlier())
+    recipients = [f"+3161{i:07d}" for i in range(100_000)]
+    for start in range(0, len(recipients), 800):
+        group = recipients[start : start + 800]
+        ledger.before_send(group)
+        ledger.settle(sent(group, "6f1c0d2e-8a3b-4c5d-9e7f-"), [])
+    assert len(store.values) <= 130
+    assert max(len(json.dumps(v)) for v in store.values.values()) < 60_000
+    earlier = Ledger(store, 1).load()
+    assert len(earlier.sent) == 100_000 and earlier.started == 1.0
+
+
+def test_generation_is_airflows_first_try_of_the_current_run():
+    class Ti:
+        def __init__(self, max_tries, retries):
+            self.max_tries, self.task = max_tries, type("T", (), {"retries": retries})()
+
+    assert generation_of(Ti(3, 3)) == 1  # tries 1..4 of the first run
+    assert generation_of(Ti(5, 3)) == 3  # cleared after try 2: tries 3..6
+    assert generation_of(None) == 1
