@@ -1,5 +1,5 @@
 """The Bird sandbox: its backend's operations called directly, and the whole sandbox over real
-HTTP (API behaviour, faults, rate limit, batches, control API, CLI)."""
+HTTP (API behaviour, faults, rate limit, batches, paging, control API, CLI)."""
 
 from __future__ import annotations
 
@@ -403,7 +403,8 @@ def test_batch_accepts_then_rejects_asynchronously_and_lists_by_batch(sandbox, h
     ).json()
     assert len(second["results"]) == 2 and not second.get("nextPageToken")
 
-    messages = first["results"] + second["results"]
+    # Listed newest first: reversed, the batch's items in the order they were sent.
+    messages = (first["results"] + second["results"])[::-1]
     assert all(m["batchId"] == batch_id for m in messages)
     assert [m["receiver"]["contacts"][0]["identifierValue"] for m in messages] == [
         "+15550000001",
@@ -692,8 +693,8 @@ def test_backend_batch_items_are_validated_after_the_answer(backend):
     # Listing by batch waits for the batch's items to be processed.
     listed = backend.list_messages(WORKSPACE_ID, MMS_CHANNEL_ID, batch_id=answer["batchId"])
     assert [(receivers([m])[0], m["status"]) for m in listed["results"]] == [
-        ("+15550000001", "accepted"),
         ("+15550000002", "rejected"),
+        ("+15550000001", "accepted"),
     ]
     # A batch belongs to the channel it was sent on.
     other = backend.list_messages(WORKSPACE_ID, SMS_CHANNEL_ID, batch_id=answer["batchId"])
@@ -784,7 +785,40 @@ def test_backend_errors_are_birds(backend, call, status, code):
     assert backend.messages() == []
 
 
-# --- listing -------------------------------------------------------------------------------
+# --- listing: newest first, paged ----------------------------------------------------------
+
+
+def ids(page: dict) -> list[str]:
+    return [m["id"] for m in page["results"]]
+
+
+def test_messages_are_listed_newest_first_and_tokens_survive_new_messages(sandbox, http):
+    sent = [send(sandbox, http, text_message(text=f"message {n}")).json()["id"] for n in range(25)]
+    assert send(sandbox, http, text_message(), channel_id=SMS_CHANNEL_ID).status_code == 202
+    newest_first = sent[::-1]
+    url = channel_url(sandbox, suffix="/messages")
+
+    first = http.get(url).json()
+    assert len(first["results"]) == facts.DEFAULT_LIST_LIMIT
+    assert ids(first) == newest_first[:10]
+    # Newer messages arrive between pages: the next page goes on where the first ended.
+    newer = [send(sandbox, http, text_message(text=f"new {n}")).json()["id"] for n in range(5)]
+    second = http.get(url, params={"pageToken": first["nextPageToken"]}).json()
+    assert ids(second) == newest_first[10:20]
+    third = http.get(url, params={"pageToken": second["nextPageToken"], "limit": 100}).json()
+    assert ids(third) == newest_first[20:] and "nextPageToken" not in third
+
+    assert ids(http.get(url, params={"limit": 5}).json()) == newer[::-1]
+    everything = http.get(url, params={"limit": facts.MAX_LIST_LIMIT}).json()
+    assert ids(everything) == (sent + newer)[::-1] and "nextPageToken" not in everything
+    # Exactly a page's worth left: no token pointing at an empty page.
+    exact = http.get(url, params={"limit": 30}).json()
+    assert len(exact["results"]) == 30 and "nextPageToken" not in exact
+
+    # A token from before a reset names positions that are gone.
+    sandbox.reset()
+    stale = http.get(url, params={"pageToken": first["nextPageToken"]})
+    assert stale.status_code == 400 and stale.json()["code"] == "InvalidPageToken"
 
 
 @pytest.mark.parametrize("limit", [0, facts.MAX_LIST_LIMIT + 1, "ten", ""])

@@ -15,6 +15,7 @@ import re
 import threading
 import time
 import uuid
+from bisect import bisect_left
 from datetime import UTC, datetime
 from typing import Any
 
@@ -107,7 +108,9 @@ def _channel_resource(channel_id: str) -> dict:
     }
 
 
-# Page tokens are opaque to clients: base64 of a kind and numbers.
+# Page tokens name the position a page ends at: "the messages stored before this one". New
+# messages are stored after every existing one, so a token stays valid while they arrive.
+# The generation makes a token from before reset() invalid instead of wrong.
 
 
 def _encode_token(*parts: object) -> str:
@@ -276,25 +279,31 @@ class SandboxBackend:
         page_token: str | None = None,
         batch_id: str | None = None,
     ) -> dict:
-        """listChannelMessages: the channel's messages, oldest first, ``limit`` a page;
-        ``nextPageToken`` while more remain. ``batch_id`` keeps one batch's messages
+        """listChannelMessages: the channel's messages, newest first, ``limit`` a page;
+        ``nextPageToken`` while older ones remain. ``batch_id`` keeps one batch's messages
         (waiting, up to a few seconds, for its items to be processed)."""
         self.require(workspace_id, channel_id)
         limit = _check_limit(limit)
         if batch_id:
             self.wait_idle(BATCH_SETTLE_TIMEOUT, batch_id=batch_id)
-        [start] = _decode_token(page_token, "offset", 1) if page_token else [0]
         with self._lock:
+            if page_token:
+                generation, end = _decode_token(page_token, "messages", 2)
+                if generation != self._generation:
+                    raise ApiError(400, "InvalidPageToken", "pageToken has expired")
+            else:
+                end = len(self._messages)
             if batch_id:
                 same = self._batch_channel.get(batch_id) == channel_id
                 positions = self._by_batch.get(batch_id, []) if same else []
             else:
                 positions = self._by_channel.get(channel_id, [])
-            chosen = positions[start : start + limit]
+            stop = bisect_left(positions, end)
+            chosen = positions[max(0, stop - limit) : stop][::-1]
             page = copy.deepcopy([self._messages[p] for p in chosen])
             result: dict[str, Any] = {"results": page}
-            if start + limit < len(positions):
-                result["nextPageToken"] = _encode_token("offset", start + limit)
+            if stop > limit:
+                result["nextPageToken"] = _encode_token("messages", self._generation, chosen[-1])
         return result
 
     # helpers -----------------------------------------------------------------------------
