@@ -156,9 +156,13 @@ class BirdClient:
             if method in self._limiters:
                 self._limiters[method].acquire()
             try:
+                # The read timeout bounds each socket read; the deadline bounds the whole
+                # answer, which a slow trickle of bytes could otherwise stretch forever.
+                deadline = time.monotonic() + settings.connect_timeout + settings.read_timeout
                 response = self.session.request(
-                    method, url, data=data, params=params, timeout=timeout
+                    method, url, data=data, params=params, timeout=timeout, stream=True
                 )
+                _read_before(response, deadline)
             except requests.exceptions.RequestException as exc:
                 last_error = _transport_error(exc, method, path, settings.read_timeout)
                 # Only a failure before the request left, or a read-only request, is repeated:
@@ -260,6 +264,18 @@ def _transport_error(
         method=method,
         path=path,
     )
+
+
+def _read_before(response: requests.Response, deadline: float) -> None:
+    """Read the whole body, or raise ReadTimeout once `deadline` (monotonic) has passed."""
+    chunks = []
+    for chunk in response.iter_content(16384):
+        chunks.append(chunk)
+        if time.monotonic() > deadline:
+            response.close()
+            raise requests.exceptions.ReadTimeout("the answer did not complete in time")
+    response._content = b"".join(chunks)  # what `response.content` would have read
+    response._content_consumed = True
 
 
 def _decode(response: requests.Response, method: str, path: str) -> Any:

@@ -17,7 +17,6 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -211,34 +210,49 @@ def concurrently(
     At most `workers` calls are pending at once, so a list of 100,000 messages is never
     turned into 100,000 futures, and setting `stop` submits no more. When submitting fails
     (no thread can be started, say), the calls already submitted are still waited for and
-    reported before the failure is raised: none of their answers is lost."""
-    workers = max(1, workers)
-    pending: dict[Future, Any] = {}
+    reported before the failure is raised: none of their answers is lost. The threads are
+    daemons: a request hanging after the task gave up on it cannot keep the process alive."""
+    work: queue.SimpleQueue = queue.SimpleQueue()
+    finished: queue.SimpleQueue = queue.SimpleQueue()
+    threads: list[threading.Thread] = []
+
+    def serve() -> None:
+        while (job := work.get()) is not None:
+            key, item = job
+            try:
+                finished.put((key, call(item), None))
+            except BirdError as error:
+                finished.put((key, None, error))
+            except Exception as exc:  # never lose track of a send
+                finished.put((key, None, BirdAmbiguousError(f"unexpected {type(exc).__name__}")))
+
+    pending = 0
     source = iter(items)
     failure: BaseException | None = None
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bird") as pool:
+    try:
         while True:
-            while failure is None and len(pending) < workers and not stop.is_set():
+            while failure is None and pending < max(1, workers) and not stop.is_set():
                 try:
                     key, item = next(source)
-                    pending[pool.submit(call, item)] = key
+                    if len(threads) < pending + 1:
+                        thread = threading.Thread(target=serve, name="bird-send", daemon=True)
+                        thread.start()
+                        threads.append(thread)
                 except StopIteration:
                     break
                 except BaseException as exc:
-                    # A submit that raised may still have queued the call: Bird may get it.
                     failure = exc
                     stop.set()
+                    break
+                work.put((key, item))
+                pending += 1
             if not pending:
                 break
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                key = pending.pop(future)
-                try:
-                    yield key, future.result(), None
-                except BirdError as error:
-                    yield key, None, error
-                except Exception as exc:  # never lose track of a send
-                    yield key, None, BirdAmbiguousError(f"unexpected {type(exc).__name__}")
+            yield finished.get()
+            pending -= 1
+    finally:
+        for _ in threads:
+            work.put(None)
     if failure is not None:
         raise failure
 

@@ -1,9 +1,27 @@
 """Across Airflow retries each recipient gets the message exactly once (task state store)."""
 
 import json
+import time
 from collections import Counter
 
-from support import TEST_DAGS
+from support import TEST_DAGS, receiver
+
+
+def run(airflow_home, sandbox, dag_id, conn=None, *, check=True):
+    conn = conn or sandbox.connection()
+    return airflow_home.dags_test(
+        dag_id,
+        check=check,
+        AIRFLOW__CORE__DAGS_FOLDER=str(TEST_DAGS),
+        AIRFLOW_CONN_BIRD_DEFAULT=json.dumps(conn),
+    )
+
+
+def once_each(sandbox) -> Counter:
+    """How many messages each recipient got; every recipient must appear once."""
+    counts = Counter(receiver(m) for m in sandbox.messages)
+    assert set(counts.values()) == {1}, f"sent twice: {[r for r, n in counts.items() if n > 1]}"
+    return counts
 
 
 def test_retry_after_an_outage_sends_each_recipient_exactly_once(airflow_home, checked_sandbox):
@@ -47,3 +65,34 @@ def test_tries_killed_by_execution_timeout_still_send_each_recipient_once(
     assert set(receivers.values()) == {1}
     assert "AirflowTaskTimeout" in result.stdout, "no try was cut short"
     assert "already got this SMS in an earlier try" in result.stdout
+
+
+def test_a_retry_after_execute_returned_sends_nothing_again(airflow_home, checked_sandbox):
+    # The first try sends to all 200, then post_execute fails; the retry's text differs.
+    result = run(airflow_home, checked_sandbox, "post_execute_fails")
+    assert len(once_each(checked_sandbox)) == 200
+    assert "something after the send failed" in result.stdout
+    assert "renders differently from the first try" in result.stdout
+    assert "200 of 200 recipient(s) already got this SMS" in result.stdout
+
+
+def test_answers_that_come_after_the_timeout_are_not_sent_again(airflow_home, checked_sandbox):
+    # Bird accepts at once but answers after 3 s; the client waits 2 s; Airflow stops the
+    # try after 1 s. The retry (Bird prompt again) must find all 20 in Bird.
+    checked_sandbox.latency = 3.0
+    conn = checked_sandbox.connection()
+    conn["extra"].update(timeout=2)
+    result = run(airflow_home, checked_sandbox, "unanswered_at_timeout", conn)
+    assert len(once_each(checked_sandbox)) == 20
+    assert "AirflowTaskTimeout" in result.stdout
+
+
+def test_a_try_cut_off_while_sends_hang_ends_within_seconds(airflow_home, checked_sandbox):
+    checked_sandbox.inject("hang", count=1000, seconds=120, method="POST")
+    started = time.monotonic()
+    result = run(airflow_home, checked_sandbox, "hung_sends", check=False)
+    elapsed = time.monotonic() - started
+    assert result.returncode != 0 and "AirflowTaskTimeout" in result.stdout
+    # `airflow dags test` itself takes about 10 s here; the try may add its 3 s timeout and
+    # the bounded drain (5 s), not the 30 s read timeout of each hung request.
+    assert elapsed < 28, f"the try held on for {elapsed:.0f} s"

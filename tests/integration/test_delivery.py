@@ -285,3 +285,35 @@ def test_batches_left_unchecked_by_a_failed_try_are_checked_before_skipping(chec
         if m["status"] != "rejected"
     ]
     assert sorted(accepted) == sorted(recipients)
+
+
+def test_a_sender_that_cannot_start_threads_loses_no_accepted_send(checked_sandbox, monkeypatch):
+    import threading
+
+    from airflow_provider_sms.bird import fanout
+
+    started, original = [], threading.Thread
+
+    class ScarceThread(original):  # only the send threads are scarce
+        def start(self):
+            sender = self.name.startswith("bird") and self.name != "bird-sender"
+            if sender and len(started) >= 6:
+                raise RuntimeError("can't start new thread")
+            started.append(self.name)
+            super().start()
+
+    monkeypatch.setattr(fanout.threading, "Thread", ScarceThread)
+    checked_sandbox.latency = 0.05
+    recipients = numbers(100)
+    store = MemoryStore()
+    op = SendSmsOperator(task_id="t", recipients=recipients, text="x", max_concurrency=50)
+    with pytest.raises(RuntimeError, match="can't start new thread"):
+        op.execute(context_with(store))
+    first = {receiver(m): m["id"] for m in checked_sandbox.messages}
+    assert first, "some sends should have gone out on the threads that started"
+    assert Ledger(store, 1).load().sent == {r: [i, None] for r, i in first.items()}
+    monkeypatch.setattr(fanout.threading, "Thread", original)
+    checked_sandbox.latency = 0
+    results = op.execute(context_with(store, try_number=2))
+    assert Counter(receiver(m) for m in checked_sandbox.messages) == dict.fromkeys(recipients, 1)
+    assert sum(r["status"] == "already_sent" for r in results) == len(first)
