@@ -39,7 +39,7 @@ def checked_sandbox(bird_sandbox):
     Bird's own schema, vendored in the package: each message against CreateMessage, each
     batch against CreateBatchMessages (whose items are CreateMessage)."""
     yield bird_sandbox
-    from bird_contract import assert_valid_create_batch, assert_valid_create_message
+    from support import assert_valid_create_batch, assert_valid_create_message
 
     for request in bird_sandbox.requests:
         if request.method != "POST" or request.fault in ("drop", "hang"):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+from airflow_provider_sms.bird import schema as bird_schema
 from airflow_provider_sms.model import reference_for, task_seed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,3 +46,46 @@ def alert_reference(dag_id: str, run_id: str, task_id: str, try_number: int, rec
     """The reference SmsNotifier puts on an alert about that task instance's try."""
     seed = task_seed(dag_id, run_id, task_id, -1, "notification", try_number)
     return reference_for(seed, recipient)
+
+
+# -- Bird's own schemas, vendored in the package: the whole schema, unions tried branch by
+# branch, as a plain validator would (the sandbox's checks are a separate implementation).
+
+
+def load_create_message_validator():
+    """A jsonschema validator for Bird's ``CreateMessage``."""
+    return bird_schema.create_message_validator()
+
+
+def load_create_batch_validator():
+    """A jsonschema validator for Bird's ``CreateBatchMessages`` (items: ``CreateMessage``)."""
+    return bird_schema.create_batch_validator()
+
+
+def _errors(validator, payload: Any) -> list[str]:
+    return [
+        f"{'.'.join(str(p) for p in error.absolute_path) or '<root>'}: {error.message}"
+        for error in validator.iter_errors(payload)
+    ]
+
+
+def bird_errors(payload: Any) -> list[str]:
+    """Bird-schema violations of a ``CreateMessage`` payload; empty when valid."""
+    return _errors(load_create_message_validator(), payload)
+
+
+def bird_batch_errors(payload: Any) -> list[str]:
+    """Bird-schema violations of a ``CreateBatchMessages`` payload; empty when valid."""
+    return _errors(load_create_batch_validator(), payload)
+
+
+def assert_valid_create_message(payload: Any) -> None:
+    """Fail the test when Bird's schema rejects ``payload``."""
+    errors = bird_errors(payload)
+    assert not errors, "payload violates Bird's CreateMessage schema:\n" + "\n".join(errors)
+
+
+def assert_valid_create_batch(payload: Any) -> None:
+    """Fail the test when Bird's schema rejects a batch ``payload`` or any of its items."""
+    errors = bird_batch_errors(payload)
+    assert not errors, "payload violates Bird's CreateBatchMessages schema:\n" + "\n".join(errors)

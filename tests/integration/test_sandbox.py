@@ -13,9 +13,9 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import bird_contract
 import pytest
 import requests
+import support
 
 from airflow_provider_sms.bird import facts
 from airflow_provider_sms.bird import schema as bird_schema
@@ -604,10 +604,10 @@ def test_sandbox_agrees_with_bird_schema(sandbox, http):
         if "scheduledFor" in payload:
             payload["scheduledFor"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         assert send(sandbox, http, payload).status_code == 202, payload
-        bird_contract.assert_valid_create_message(payload)
+        support.assert_valid_create_message(payload)
     for payload in INVALID_SAMPLES:
         assert send(sandbox, http, payload).status_code == 422, payload
-        assert bird_contract.bird_errors(payload), payload
+        assert support.bird_errors(payload), payload
 
 
 def test_malformed_batch_items_are_rejected_not_lost(sandbox, http):
