@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint demo bench clean
+.PHONY: venv test lint demo bench stress clean
 
 venv: $(STAMP)
 
@@ -26,6 +26,10 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+# Not in CI: the killed-try send 20 times in a row, counting duplicates (goal: 0).
+stress: $(STAMP)
+	$(BIN)/python scripts/stress.py --runs 20
 
 clean:
 	rm -rf $(VENV) .demo

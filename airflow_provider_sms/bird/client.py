@@ -14,6 +14,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 import requests.auth
+import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
@@ -267,15 +268,24 @@ def _transport_error(
 
 
 def _read_before(response: requests.Response, deadline: float) -> None:
-    """Read the whole body, or raise ReadTimeout once `deadline` (monotonic) has passed."""
+    """Read the whole body, or raise ReadTimeout once `deadline` (monotonic) has passed.
+
+    `read1` returns what one socket read brings, so the deadline is checked as bytes come."""
     chunks = []
-    for chunk in response.iter_content(16384):
-        chunks.append(chunk)
-        if time.monotonic() > deadline:
-            response.close()
-            raise requests.exceptions.ReadTimeout("the answer did not complete in time")
+    raw = response.raw
+    try:
+        while chunk := raw.read1(65536, decode_content=True):
+            chunks.append(chunk)
+            if time.monotonic() > deadline:
+                response.close()
+                raise requests.exceptions.ReadTimeout("the answer did not complete in time")
+    except urllib3.exceptions.ReadTimeoutError as exc:
+        raise requests.exceptions.ReadTimeout(exc) from exc
+    except urllib3.exceptions.HTTPError as exc:
+        raise requests.exceptions.ConnectionError(exc) from exc
     response._content = b"".join(chunks)  # what `response.content` would have read
     response._content_consumed = True
+    raw.release_conn()
 
 
 def _decode(response: requests.Response, method: str, path: str) -> Any:

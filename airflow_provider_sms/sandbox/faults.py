@@ -1,5 +1,7 @@
 """Faults the sandbox can inject in place of a normal answer: an error status (optionally with
-Retry-After), a dropped connection, or no answer at all."""
+Retry-After), a dropped connection, or no answer at all; or, for a request it processes as
+usual, an odd answer: a body that is not what Bird answers (``body``), or the answer sent a
+few bytes at a time (``drip``)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,9 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
-FAULT_KINDS = ("status", "drop", "hang")
+FAULT_KINDS = ("status", "drop", "hang", "body", "drip")
+# Faults that leave the request unanswered (and unprocessed).
+UNANSWERED = ("drop", "hang")
 _JSON_HEADERS = {"Content-Type": "application/json"}
 JsonResponse = tuple[int, dict[str, str], Any]
 
@@ -23,6 +27,8 @@ class Fault:
     after_messages: int = 0
     # Only requests with this method get the fault (e.g. "GET": reads fail, sends work).
     method: str | None = None
+    # For "body": the raw JSON text answered in place of Bird's answer (e.g. "null").
+    body: str | None = None
 
 
 def normalise_fault(
@@ -33,6 +39,7 @@ def normalise_fault(
     seconds: Any = 30.0,
     after_messages: Any = 0,
     method: Any = None,
+    body: Any = None,
 ) -> tuple[Fault, int]:
     if kind not in FAULT_KINDS:
         raise ValueError(f"fault kind must be one of {', '.join(FAULT_KINDS)}, got {kind!r}")
@@ -54,7 +61,10 @@ def normalise_fault(
         raise ValueError("after_messages must be a non-negative integer")
     if method is not None and method not in ("GET", "POST"):
         raise ValueError("method must be GET, POST or None")
-    return Fault(kind, status, retry_after, float(seconds), after_messages, method), count
+    if kind == "body" and not isinstance(body, str):
+        raise ValueError('a "body" fault needs body: the raw JSON text to answer')
+    fault = Fault(kind, status, retry_after, float(seconds), after_messages, method, body)
+    return fault, count
 
 
 def fault_response(fault: Fault) -> JsonResponse:

@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from .backend import ApiError, SandboxBackend
 from .catalogue import ACCESS_KEY, MMS_CHANNEL_ID, SMS_CHANNEL_ID, WORKSPACE_ID
-from .faults import Fault, JsonResponse, fault_response, normalise_fault
+from .faults import UNANSWERED, Fault, JsonResponse, fault_response, normalise_fault
 
 _MAX_BODY = 10 * 1024 * 1024
 _MAX_HEADER_LINE = 65536
@@ -179,7 +179,7 @@ class Gateway:
             if entry[1] <= 0:
                 self._faults.popleft()
             fault = entry[0]
-            if fault.kind != "status":
+            if fault.kind in UNANSWERED:
                 self._requests.append(
                     RecordedRequest(
                         method, path, dict(query), self._safe_headers(headers), None, 0, fault.kind
@@ -202,20 +202,22 @@ class Gateway:
             return self._control(method, path, body)
         if fault is ...:
             fault = self.take_fault(method, path, query, headers)
-        if fault is not None and fault.kind != "status":
+        if fault is not None and fault.kind in UNANSWERED:
             return 0, {}, None
         payload: Any = None
         parsed = False
         if body:
             with contextlib.suppress(ValueError):
                 payload, parsed = json.loads(body), True
-        if fault is not None:
+        if fault is not None and fault.kind == "status":
             response = fault_response(fault)
         else:
             try:
                 response = self._route(method, path, query, headers, payload, parsed)
             except ApiError as exc:
                 response = _error(exc)
+            if fault is not None and fault.kind == "body":
+                response = (response[0], response[1], RawBody(fault.body))
         recorded = RecordedRequest(
             method,
             path,
@@ -446,7 +448,7 @@ class _Handler(BaseHTTPRequestHandler):
             path, query = self.path, {}
         headers = dict(self.headers.items())
         fault = gateway.take_fault(self.command, path, query, headers)
-        if fault is not None and fault.kind != "status":
+        if fault is not None and fault.kind in UNANSWERED:
             self._abort(fault)
             return
         body = self._read_body()
@@ -460,7 +462,8 @@ class _Handler(BaseHTTPRequestHandler):
             delay = gateway.latency - (time.monotonic() - self.received)
             if delay > 0:
                 time.sleep(delay)
-        self._respond(status, response_headers, payload)
+        drip = fault.seconds if fault is not None and fault.kind == "drip" else 0.0
+        self._respond(status, response_headers, payload, drip=drip)
 
     def _read_body(self) -> bytes | None:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -483,15 +486,31 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         return self.rfile.read(length) if length else b""
 
-    def _respond(self, status: int, headers: dict[str, str], payload: Any) -> None:
-        data = b"" if payload is None else json.dumps(payload).encode()
+    def _respond(
+        self, status: int, headers: dict[str, str], payload: Any, *, drip: float = 0.0
+    ) -> None:
+        if isinstance(payload, RawBody):
+            data = payload.encode()
+        else:
+            data = b"" if payload is None else json.dumps(payload).encode()
         lines = [f"HTTP/1.1 {status} {self.responses.get(status, ('Error',))[0]}"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
         lines.append(f"Content-Length: {len(data)}")
         if self.close_connection:
             lines.append("Connection: close")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        self.wfile.write(head + data)  # a single send: no delayed-ACK stall between parts
+        if drip:
+            # The head at once, then the body a byte at a time over `drip` seconds: each
+            # socket read gets something, the whole answer takes long.
+            self.wfile.write(head)
+            self.wfile.flush()
+            for index in range(len(data)):
+                if self.server.stopping.wait(drip / max(1, len(data))):
+                    return
+                self.wfile.write(data[index : index + 1])
+                self.wfile.flush()
+        else:
+            self.wfile.write(head + data)  # one send: no delayed-ACK stall between parts
         self.log_request(status)
 
     def _abort(self, fault: Fault) -> None:
@@ -503,6 +522,10 @@ class _Handler(BaseHTTPRequestHandler):
         # it could mistake for an empty response.
         self.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.server.abort(self.request)
+
+
+class RawBody(str):
+    """An answer body sent as it is, not as JSON of a value (a ``body`` fault)."""
 
 
 class _SandboxHTTPServer(ThreadingHTTPServer):
@@ -695,10 +718,13 @@ class BirdSandbox:
         seconds: float = 30.0,
         after_messages: int = 0,
         method: str | None = None,
+        body: str | None = None,
     ) -> None:
         """Make the next ``count`` requests fail: ``"status"``, ``"drop"`` or ``"hang"``;
-        with ``after_messages``, only once that many messages have been accepted; with
-        ``method``, only requests of that method."""
+        or process them as usual and answer oddly: ``"body"`` (answer `body`, raw JSON
+        text, in place of Bird's) or ``"drip"`` (the answer over `seconds`, a byte at a
+        time). With ``after_messages``, only once that many messages have been accepted;
+        with ``method``, only requests of that method."""
         self.gateway.inject(
             kind,
             count,
@@ -707,6 +733,7 @@ class BirdSandbox:
             seconds=seconds,
             after_messages=after_messages,
             method=method,
+            body=body,
         )
 
     def clear_faults(self) -> None:

@@ -204,3 +204,15 @@ def test_bird_errors_mask_numbers_that_bird_quotes(client, bird_sandbox):
         client.send_message(MMS_CHANNEL_ID, SMS)
     assert "+31612345678" in e.value.message  # Bird's words, kept for programs
     assert "+31612345678" not in str(e.value) and "+316******78" in str(e.value)
+
+
+def test_an_answer_trickling_in_is_cut_off_by_its_deadline_not_per_read(bird_sandbox, make_client):
+    # Each socket read gets a byte within the read timeout; the whole answer takes 4 s.
+    bird_sandbox.inject("drip", seconds=4.0)
+    started = time.monotonic()
+    with make_client(read_timeout=1.0, connect_timeout=0.5) as client:
+        with pytest.raises(BirdAmbiguousError):
+            client.send_message(MMS_CHANNEL_ID, SMS)
+    assert time.monotonic() - started < 3.0
+    assert len(bird_sandbox.messages) == 1  # Bird did accept it: not repeated
+    assert len(bird_sandbox.requests) == 1

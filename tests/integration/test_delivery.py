@@ -317,3 +317,18 @@ def test_a_sender_that_cannot_start_threads_loses_no_accepted_send(checked_sandb
     results = op.execute(context_with(store, try_number=2))
     assert Counter(receiver(m) for m in checked_sandbox.messages) == dict.fromkeys(recipients, 1)
     assert sum(r["status"] == "already_sent" for r in results) == len(first)
+
+
+@pytest.mark.parametrize("body", ["null", "[]", '"ok"', "{}"])
+def test_a_202_that_is_not_a_message_object_still_counts_as_sent(checked_sandbox, body):
+    checked_sandbox.inject("body", count=5, body=body, method="POST")
+    recipients = numbers(20)
+    store = MemoryStore()
+    op = SendSmsOperator(task_id="t", recipients=recipients, text="x", max_concurrency=4)
+    results = op.execute(context_with(store))
+    assert {r["status"] for r in results} == {"accepted"}
+    assert sum(r["message_id"] is None for r in results) == 5
+    assert len(Ledger(store, 1).load().sent) == 20
+    again = op.execute(context_with(store, try_number=2))
+    assert {r["status"] for r in again} == {"already_sent"}
+    assert len(checked_sandbox.messages) == 20
