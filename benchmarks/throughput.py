@@ -11,7 +11,7 @@ import os
 import time
 from collections import Counter
 
-from benchmarks._env import numbers
+from benchmarks._env import SlowStore, numbers, task_context
 
 LATENCY = 0.05
 RATE_LIMIT = 500
@@ -41,7 +41,7 @@ def _baseline(sandbox, count: int) -> float:
     return count / (time.perf_counter() - started)
 
 
-def _operator(sandbox, count: int, **kwargs) -> float:
+def _operator(sandbox, count: int, context: dict | None = None, **kwargs) -> float:
     from airflow_provider_sms.operators.sms import SendSmsOperator
 
     os.environ.update(sandbox.connection_env)
@@ -49,7 +49,7 @@ def _operator(sandbox, count: int, **kwargs) -> float:
         task_id="bench", recipients=numbers(count), text="Your parcel arrives today.", **kwargs
     )
     started = time.perf_counter()
-    op.execute(context={})
+    op.execute(context=context or {})
     return count / (time.perf_counter() - started)
 
 
@@ -64,7 +64,15 @@ def run(sandbox_process) -> list[tuple[str, float, str]]:
         statuses = Counter(r["status"] for r in sandbox.requests())
         assert len(sandbox.messages()) == 3000
         sandbox.reset()
+        ledger = SlowStore()
+        default_ledger = _operator(sandbox, 3000, task_context(ledger))
+        assert len(sandbox.messages()) == 3000
+        sandbox.reset()
         batch = _operator(sandbox, 30000, use_batch_api=True)
+        assert len(sandbox.messages()) == 30000
+        sandbox.reset()
+        batch_store = SlowStore()
+        batch_ledger = _operator(sandbox, 30000, task_context(batch_store), use_batch_api=True)
         assert len(sandbox.messages()) == 30000
     return [
         ("baseline: HttpHook.run, one request per recipient", baseline, "1.0x"),
@@ -76,8 +84,18 @@ def run(sandbox_process) -> list[tuple[str, float, str]]:
             f"{'met' if default >= RATE_LIMIT * 2 / 3 else 'MISSED'}",
         ),
         (
+            f"  with the write-ahead ledger ({ledger.writes} store writes of 11 ms)",
+            default_ledger,
+            f"{default_ledger / baseline:.1f}x; {default_ledger / default:.2f}x without",
+        ),
+        (
             "batch mode (100 messages a request)",
             batch,
             f"{batch / baseline:.1f}x; goal >= 5000/s: {'met' if batch >= 5000 else 'MISSED'}",
+        ),
+        (
+            f"  with the write-ahead ledger ({batch_store.writes} store writes of 11 ms)",
+            batch_ledger,
+            f"{batch_ledger / baseline:.1f}x; {batch_ledger / batch:.2f}x without",
         ),
     ]

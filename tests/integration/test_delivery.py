@@ -161,21 +161,25 @@ class StoreThatDies(MemoryStore):
         super().set(key, value, **kwargs)
 
 
-def test_a_try_killed_after_the_write_ahead_record_is_reconciled_with_bird(
-    checked_sandbox, monkeypatch
-):
-    recipients = numbers(200)
-    checked_sandbox.latency = 0.05  # 4 in flight: about 80 a second, so the kill lands early
+def killed_first_try(sandbox, recipients):
+    """The operator, and the store its first try left when killed part-way through."""
+    sandbox.latency = 0.05  # 4 in flight: about 80 a second, so the kill lands early
     dying = StoreThatDies()
     op = SendSmsOperator(task_id="t", recipients=recipients, text="x", max_concurrency=4)
     with pytest.raises(SystemExit):
         op.execute(context_with(dying))
-    checked_sandbox.latency = 0
-    first = {receiver(m): m["id"] for m in checked_sandbox.messages}
-    assert 0 < len(first) < 100, "the kill should land part-way"
+    sandbox.latency = 0
     store = MemoryStore()
     store.values = dict(dying.values)
-    assert any("in_flight" in v for v in store.values.values() if isinstance(v, dict))
+    assert Ledger(store, 1).load().in_flight == recipients
+    return op, store
+
+
+def test_a_try_killed_after_the_write_ahead_record_is_reconciled_with_bird(checked_sandbox):
+    recipients = numbers(200)
+    op, store = killed_first_try(checked_sandbox, recipients)
+    first = {receiver(m): m["id"] for m in checked_sandbox.messages}
+    assert 0 < len(first) < 100, "the kill should land part-way"
     results = op.execute(context_with(store, try_number=2))
     assert Counter(receiver(m) for m in checked_sandbox.messages) == dict.fromkeys(recipients, 1)
     already = {r["recipient"]: r["message_id"] for r in results if r["status"] == "already_sent"}
@@ -186,17 +190,9 @@ def test_reconciliation_that_cannot_list_sends_nothing_in_doubt_and_fails_for_go
     checked_sandbox, monkeypatch
 ):
     recipients = numbers(200)
-    checked_sandbox.latency = 0.05  # 4 in flight: about 80 a second, so the kill lands early
-    dying = StoreThatDies()
-    op = SendSmsOperator(task_id="t", recipients=recipients, text="x", max_concurrency=4)
-    with pytest.raises(SystemExit):
-        op.execute(context_with(dying))
-    checked_sandbox.latency = 0
+    op, store = killed_first_try(checked_sandbox, recipients)
+    in_doubt = recipients
     posts_before = Counter(receiver(r.json) for r in checked_sandbox.requests if r.method == "POST")
-    store = MemoryStore()
-    store.values = dict(dying.values)
-    in_doubt = Ledger(store, 1).load().in_flight
-    assert in_doubt == recipients
     checked_sandbox.inject("status", count=100, status=503, method="GET")
     conn = checked_sandbox.connection()
     conn["extra"].update(max_retries=0)
