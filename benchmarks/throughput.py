@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import time
 from collections import Counter
 
 from benchmarks._env import SlowStore, numbers, task_context
 
 LATENCY = 0.05
+BATCH_RUNS = 3
 RATE_LIMIT = 500
 
 
@@ -53,6 +55,20 @@ def _operator(sandbox, count: int, context: dict | None = None, **kwargs) -> flo
     return count / (time.perf_counter() - started)
 
 
+def _median_batch(sandbox, store=None, runs: int = BATCH_RUNS) -> float:
+    """Batch mode varies from run to run on a busy machine: the median of a few runs, each
+    started once the sandbox has stored the previous one's messages."""
+    rates = []
+    for _ in range(runs):
+        sandbox.reset()
+        context = task_context(store) if store is not None else None
+        if store is not None:
+            store.values.clear()
+        rates.append(_operator(sandbox, 30000, context, use_batch_api=True))
+        assert len(sandbox.messages()) == 30000
+    return statistics.median(rates)
+
+
 def run(sandbox_process) -> list[tuple[str, float, str]]:
     from airflow_provider_sms.operators.sms import DEFAULT_MAX_CONCURRENCY
 
@@ -67,13 +83,9 @@ def run(sandbox_process) -> list[tuple[str, float, str]]:
         ledger = SlowStore()
         default_ledger = _operator(sandbox, 3000, task_context(ledger))
         assert len(sandbox.messages()) == 3000
-        sandbox.reset()
-        batch = _operator(sandbox, 30000, use_batch_api=True)
-        assert len(sandbox.messages()) == 30000
-        sandbox.reset()
+        batch = _median_batch(sandbox)
         batch_store = SlowStore()
-        batch_ledger = _operator(sandbox, 30000, task_context(batch_store), use_batch_api=True)
-        assert len(sandbox.messages()) == 30000
+        batch_ledger = _median_batch(sandbox, batch_store)
     return [
         ("baseline: HttpHook.run, one request per recipient", baseline, "1.0x"),
         (
@@ -89,12 +101,12 @@ def run(sandbox_process) -> list[tuple[str, float, str]]:
             f"{default_ledger / baseline:.1f}x; {default_ledger / default:.2f}x without",
         ),
         (
-            "batch mode (100 messages a request)",
+            f"batch mode (100 messages a request; median of {BATCH_RUNS} runs)",
             batch,
             f"{batch / baseline:.1f}x; goal >= 5000/s: {'met' if batch >= 5000 else 'MISSED'}",
         ),
         (
-            f"  with the write-ahead ledger ({batch_store.writes} store writes of 11 ms)",
+            f"  with the write-ahead ledger ({batch_store.writes // BATCH_RUNS} writes of 11 ms)",
             batch_ledger,
             f"{batch_ledger / baseline:.1f}x; {batch_ledger / batch:.2f}x without",
         ),

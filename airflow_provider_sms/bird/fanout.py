@@ -167,7 +167,7 @@ def fan_out(
         while not finished:
             # Write ahead: keep up to two groups released beyond what is being sent.
             while before_send and released < len(recipients) and not stop.is_set():
-                if released - submitted[0] >= 2 * group_size:
+                if released - submitted[0] >= 4 * group_size:
                     break
                 group = list(recipients[released : released + group_size])
                 before_send(group)
