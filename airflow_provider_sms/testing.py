@@ -38,10 +38,15 @@ class AirflowHome:
         env.update(overrides)
         return env
 
+    @staticmethod
+    def airflow_command() -> list[str]:
+        """The `airflow` executable beside this interpreter (or on PATH)."""
+        airflow_bin = Path(sys.executable).with_name("airflow")
+        return [str(airflow_bin) if airflow_bin.exists() else "airflow"]
+
     def airflow(self, *args: str, check: bool = True, timeout: float = 600, **env: str):
         """Run `airflow ARGS...`; returns the CompletedProcess (stdout and stderr merged)."""
-        airflow_bin = Path(sys.executable).with_name("airflow")
-        command = [str(airflow_bin) if airflow_bin.exists() else "airflow", *args]
+        command = [*self.airflow_command(), *args]
         result = subprocess.run(
             command,
             env=self.environ(**env),

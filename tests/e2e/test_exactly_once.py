@@ -1,6 +1,9 @@
 """Across Airflow retries each recipient gets the message exactly once (task state store)."""
 
 import json
+import os
+import signal
+import subprocess
 import time
 from collections import Counter
 
@@ -96,3 +99,41 @@ def test_a_try_cut_off_while_sends_hang_ends_within_seconds(airflow_home, checke
     # `airflow dags test` itself takes about 10 s here; the try may add its 3 s timeout and
     # the bounded drain (5 s), not the 30 s read timeout of each hung request.
     assert elapsed < 28, f"the try held on for {elapsed:.0f} s"
+
+
+def test_a_task_killed_without_warning_then_run_again_sends_each_recipient_once(
+    airflow_home, checked_sandbox
+):
+    # 50 ms per answer, 8 in flight: about 160 a second; SIGKILL lands at about 300 of 1,000.
+    checked_sandbox.latency = 0.05
+    logical_date = "2026-03-01T00:00:00+00:00"
+    env = airflow_home.environ(
+        AIRFLOW__CORE__DAGS_FOLDER=str(TEST_DAGS),
+        AIRFLOW_CONN_BIRD_DEFAULT=json.dumps(checked_sandbox.connection()),
+    )
+    airflow = airflow_home.airflow_command()
+    first = subprocess.Popen(
+        [*airflow, "dags", "test", "bulk_send_killed", logical_date],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while len(checked_sandbox.backend.messages()) < 300 and time.monotonic() < deadline:
+        assert first.poll() is None, "the send finished before it could be killed"
+        time.sleep(0.01)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    killed_at = len(checked_sandbox.backend.messages())
+    assert 300 <= killed_at < 1000
+    again = subprocess.run(
+        [*airflow, "tasks", "test", "bulk_send_killed", "send", logical_date],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert len(once_each(checked_sandbox)) == 1000
+    assert "were in flight when an earlier try ended" in again.stdout + again.stderr
