@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint demo bench stress clean
+.PHONY: venv test lint demo bench stress deploy-test clean
 
 venv: $(STAMP)
 
@@ -27,9 +27,14 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
+# A deployed Airflow (PostgreSQL, scheduler with LocalExecutor, API server, DAG processor,
+# triggerer) against the sandbox; also part of `make test`.
+deploy-test: $(STAMP)
+	$(BIN)/pytest tests/e2e/test_deployed.py
+
 # Not in CI: the killed-try send 20 times in a row, counting duplicates (goal: 0).
 stress: $(STAMP)
 	$(BIN)/python scripts/stress.py --runs 20
 
 clean:
-	rm -rf $(VENV) .demo
+	rm -rf $(VENV) .demo .artifacts

@@ -72,11 +72,20 @@ class BirdClient:
         self.settings = settings
         self.pool_size = pool_size
         self._limiters = {
-            "POST": RateLimiter(settings.max_requests_per_second),
-            "GET": RateLimiter(settings.max_get_requests_per_second),
+            method: RateLimiter(limit, shared_by=self._host_key(method))
+            for method, limit in (
+                ("POST", settings.max_requests_per_second),
+                ("GET", settings.max_get_requests_per_second),
+            )
         }
         self._session: requests.Session | None = None
         self._session_lock = threading.Lock()
+
+    def _host_key(self, method: str) -> str | None:
+        """Bird's limits are per workspace: processes on this host sending to one share them."""
+        if not self.settings.share_rate_limit_on_host:
+            return None
+        return f"{self.settings.base_url}|{self.settings.workspace_id}|{method}"
 
     # -- session -------------------------------------------------------------------------
 
@@ -144,18 +153,31 @@ class BirdClient:
         url = settings.base_url + path
         data = None if body is None else json.dumps(body, separators=(",", ":"))
         timeout = (settings.connect_timeout, settings.read_timeout)
+        limiter = self._limiters.get(method)
         last_error: BirdError | None = None
-        for attempt in range(settings.max_retries + 1):
-            if attempt:
-                delay = self._backoff(attempt - 1)
-                if isinstance(last_error, BirdRateLimitError) and last_error.retry_after:
-                    delay = min(settings.retry_after_max, last_error.retry_after)
+        failures = 0  # other than 429s
+        throttled_since: float | None = None
+        while True:
+            if last_error is not None:
+                if isinstance(last_error, BirdRateLimitError):
+                    # Bird did not process it: always safe to repeat, at the pace the limiter
+                    # slowed to, for as long as the patience lasts.
+                    now = time.monotonic()
+                    throttled_since = throttled_since or now
+                    if now - throttled_since > settings.rate_limit_patience:
+                        raise last_error
+                    delay = min(settings.retry_after_max, last_error.retry_after or 0.0)
+                else:
+                    failures += 1
+                    if failures > settings.max_retries:
+                        raise last_error
+                    delay = self._backoff(failures - 1)
                 if cancel is None:
                     time.sleep(delay)
                 elif cancel.wait(delay):
-                    break
-            if method in self._limiters:
-                self._limiters[method].acquire()
+                    raise last_error
+            if limiter is not None and not limiter.acquire(cancel):
+                raise last_error or BirdError("cancelled before it was sent", method=method)
             try:
                 # The read timeout bounds each socket read; the deadline bounds the whole
                 # answer, which a slow trickle of bytes could otherwise stretch forever.
@@ -174,10 +196,10 @@ class BirdClient:
             if response.status_code < 300:
                 return _decode(response, method, path)
             last_error = _error_from_response(response, method, path)
+            if response.status_code == 429 and limiter is not None:
+                limiter.throttled()
             if response.status_code not in RETRY_STATUSES:
                 raise last_error
-        assert last_error is not None
-        raise last_error
 
     # -- Bird endpoints --------------------------------------------------------------------
 

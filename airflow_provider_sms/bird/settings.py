@@ -43,6 +43,10 @@ class ClientSettings:
     backoff_max: float = 20.0
     # Longest Retry-After honoured; a longer one is cut to this.
     retry_after_max: float = 60.0
+    # How long one request keeps being retried while Bird answers 429 (it did not process it).
+    rate_limit_patience: float = 300.0
+    # Processes on this host sending to the same workspace space their requests together.
+    share_rate_limit_on_host: bool = True
     max_requests_per_second: float = facts.MAX_POSTS_PER_SECOND
     max_get_requests_per_second: float = facts.MAX_GETS_PER_SECOND
 

@@ -21,8 +21,9 @@ class BirdHook(BaseHook):
     Connection: password = access key; host = API base URL (default ``https://api.bird.com``;
     ``http://`` only for loopback hosts); extras ``workspace_id`` (required), ``channel_id``
     (default channel), and optionally ``max_requests_per_second`` (client-side POST cap,
-    default 500), ``timeout`` (read timeout in seconds, default 30), ``max_retries`` (default 5)
-    and ``retry_backoff`` (first backoff in seconds, default 0.5).
+    default 500), ``timeout`` (read timeout in seconds, default 30), ``max_retries`` (default 5),
+    ``retry_backoff`` (first backoff in seconds, default 0.5) and ``share_rate_limit_on_host``
+    (default true: tasks on one host sending to one workspace space their requests together).
 
     One pooled HTTP session serves every call; ``close()`` (or ``with BirdHook(...) as hook``)
     releases it.
@@ -58,6 +59,7 @@ class BirdHook(BaseHook):
                 workspace_id=extra.get("workspace_id") or "",
                 base_url=conn.host,
                 channel_id=(extra.get("channel_id") or "").strip() or None,
+                share_rate_limit_on_host=_flag(extra, "share_rate_limit_on_host", True),
                 **_numeric_extras(extra),
             )
         except BirdConfigurationError as exc:
@@ -201,3 +203,19 @@ def _numeric_extras(extra: dict) -> dict[str, Any]:
             raise BirdConfigurationError(f"extra.{name}: must be positive, got {raw!r}")
         values[setting] = value
     return values
+
+
+def _flag(extra: dict, name: str, default: bool) -> bool:
+    from airflow_provider_sms.bird.errors import BirdConfigurationError
+
+    raw = extra.get(name)
+    if raw in (None, ""):
+        return default
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise BirdConfigurationError(f"extra.{name}: must be true or false, got {raw!r}")

@@ -110,12 +110,22 @@ def test_server_errors_after_all_retries_raise_server_error(bird_sandbox, make_c
     assert not bird_sandbox.messages
 
 
-def test_rate_limit_after_all_retries_raises_with_retry_after(bird_sandbox, make_client):
-    bird_sandbox.inject("status", count=10, status=429, retry_after="0.01")
-    with make_client(max_retries=1) as client, pytest.raises(BirdRateLimitError) as e:
+def test_429s_are_retried_beyond_max_retries_as_bird_did_not_process_them(
+    bird_sandbox, make_client
+):
+    bird_sandbox.inject("status", count=3, status=429)
+    with make_client(max_retries=0) as client:
+        assert client.send_message(MMS_CHANNEL_ID, SMS)["status"] == "accepted"
+    assert [r.status for r in bird_sandbox.requests] == [429, 429, 429, 202]
+
+
+def test_429s_that_outlast_the_patience_raise_with_retry_after(bird_sandbox, make_client):
+    bird_sandbox.inject("status", count=100, status=429, retry_after="0.01")
+    with make_client(rate_limit_patience=0.5) as client, pytest.raises(BirdRateLimitError) as e:
         client.send_message(MMS_CHANNEL_ID, SMS)
     assert e.value.retry_after == pytest.approx(0.01)
     assert e.value.retryable
+    assert len(bird_sandbox.requests) < 5, "the limiter paused after the first 429"
 
 
 def test_read_timeout_on_send_is_ambiguous_and_not_repeated(bird_sandbox, make_client):

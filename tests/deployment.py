@@ -1,0 +1,280 @@
+"""A deployed Airflow on this machine, for tests that `airflow dags test` cannot show: a real
+scheduler with LocalExecutor running tasks in parallel, PostgreSQL as the metadata database,
+the API server (the tasks' Execution API), the DAG processor and the triggerer.
+
+PostgreSQL comes from Debian's packages (installed with apt-get when absent) and runs from a
+temporary data directory on a free loopback port. Every process started here is stopped by
+its PID when the deployment closes, also after a failure; the logs of every process stay in
+the deployment's folder (`Deployment.logs`), and are copied to `artifacts` when asked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import json
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+AIRFLOW_PROCESSES = ("api-server", "scheduler", "dag-processor", "triggerer")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _postgres_bin() -> Path:
+    """Debian's PostgreSQL server programs, installed from Debian's packages if absent."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    if not found:
+        if os.geteuid() != 0:
+            raise RuntimeError("PostgreSQL is not installed: apt-get install postgresql")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-q"], check=True, env=env, capture_output=True)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-q", "--no-install-recommends", "postgresql"],
+            check=True,
+            env=env,
+            capture_output=True,
+        )
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    return Path(found[-1]).parent
+
+
+class Postgres:
+    """A throw-away PostgreSQL server: temporary data directory, loopback port, trust auth.
+
+    The server refuses to run as root, so as root it runs as Debian's `postgres` user."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.data = folder / "pgdata"
+        self.port = free_port()
+        self.bin = _postgres_bin()
+        self.user = "postgres" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
+        self.log = folder / "postgres.log"
+
+    def _run(self, *command: str) -> subprocess.CompletedProcess:
+        if os.geteuid() == 0:
+            command = ("runuser", "-u", "postgres", "--", *command)
+        return subprocess.run(command, check=True, capture_output=True, text=True)
+
+    def start(self) -> Postgres:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, "postgres")
+        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", self.user)
+        self._run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log),
+            "-o",
+            f"-p {self.port} -h 127.0.0.1 -k {self.folder} -c max_connections=200",
+            "-w",
+            "start",
+        )
+        self._run(
+            str(self.bin / "psql"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            self.user,
+            "-d",
+            "postgres",
+            "-c",
+            "CREATE DATABASE airflow",
+        )
+        return self
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg2://{self.user}@127.0.0.1:{self.port}/airflow"
+
+    def query(self, sql: str, *args) -> list[tuple]:
+        import psycopg2
+
+        with (
+            contextlib.closing(
+                psycopg2.connect(host="127.0.0.1", port=self.port, user=self.user, dbname="airflow")
+            ) as conn,
+            conn.cursor() as cursor,
+        ):
+            cursor.execute(sql, args)
+            return cursor.fetchall()
+
+    def stop(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError, FileNotFoundError):
+            self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
+
+
+class Deployment:
+    """PostgreSQL plus Airflow's own processes with LocalExecutor and `parallelism` task
+    slots, reading DAGs from `dags_folder`; `env` is added to every process (connections)."""
+
+    def __init__(self, dags_folder: Path, env: dict[str, str], *, parallelism: int = 8):
+        self.folder = Path(tempfile.mkdtemp(prefix="sms-deploy-"))
+        self.folder.chmod(0o755)  # PostgreSQL's own user must reach its folder inside
+        self.logs = self.folder / "logs"
+        self.logs.mkdir()
+        self.postgres = Postgres(self.folder / "postgres")
+        self.api_port = free_port()
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+        self.env.update(
+            {
+                "AIRFLOW_HOME": str(self.folder / "airflow"),
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.postgres.url,
+                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+                "AIRFLOW__CORE__PARALLELISM": str(parallelism),
+                "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": (
+                    f"http://127.0.0.1:{self.api_port}/execution/"
+                ),
+                "AIRFLOW__API__HOST": "127.0.0.1",
+                "AIRFLOW__API__PORT": str(self.api_port),
+                "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+                "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+                "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+                "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+                **env,
+            }
+        )
+        self.processes: dict[str, subprocess.Popen] = {}
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> Deployment:
+        try:
+            self.postgres.start()
+            self.airflow("db", "migrate")
+            for name in AIRFLOW_PROCESSES:
+                self.processes[name] = subprocess.Popen(
+                    [AIRFLOW, name],
+                    env=self.env,
+                    stdout=(self.logs / f"{name}.log").open("w"),
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            self._wait_for_api()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_for_api(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        url = f"http://127.0.0.1:{self.api_port}/api/v2/monitor/health"
+        while time.monotonic() < deadline:
+            for name, process in self.processes.items():
+                if process.poll() is not None:
+                    raise RuntimeError(f"airflow {name} exited:\n{self.tail(name)}")
+            with contextlib.suppress(OSError):
+                with urllib.request.urlopen(url, timeout=2) as answer:
+                    if answer.status == 200:
+                        return
+            time.sleep(0.5)
+        raise RuntimeError(f"the API server did not answer in {timeout:.0f} s")
+
+    def stop(self) -> None:
+        """Stop every process this deployment started, by its PID (its whole group)."""
+        for process in self.processes.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for process in self.processes.values():
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        self.postgres.stop()
+
+    def keep_logs(self, artifacts: Path) -> Path:
+        """Copy every process's log (and Airflow's task logs) to `artifacts`."""
+        target = artifacts / self.folder.name
+        shutil.copytree(self.logs, target / "processes", dirs_exist_ok=True)
+        task_logs = self.folder / "airflow" / "logs"
+        if task_logs.exists():
+            shutil.copytree(task_logs, target / "airflow-logs", dirs_exist_ok=True)
+        if self.postgres.log.exists():
+            shutil.copy(self.postgres.log, target / "postgres.log")
+        return target
+
+    def tail(self, name: str, lines: int = 40) -> str:
+        path = self.logs / f"{name}.log"
+        return "\n".join(path.read_text().splitlines()[-lines:]) if path.exists() else ""
+
+    # -- using it ----------------------------------------------------------------------
+
+    def airflow(self, *args: str) -> str:
+        result = subprocess.run(
+            [AIRFLOW, *args], env=self.env, capture_output=True, text=True, timeout=300
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"airflow {' '.join(args)}: {result.stdout}{result.stderr}")
+        return result.stdout
+
+    def wait_for_dag(self, dag_id: str, timeout: float = 180) -> None:
+        """Until the DAG processor has parsed `dag_id` into the database."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.postgres.query("SELECT 1 FROM dag WHERE dag_id = %s", dag_id):
+                return
+            time.sleep(1)
+        raise RuntimeError(f"DAG {dag_id} was not parsed in {timeout:.0f} s")
+
+    def trigger(self, dag_id: str, conf: dict | None = None) -> str:
+        """Trigger a run (as the CLI does); returns its run_id."""
+        self.wait_for_dag(dag_id)
+        run_id = f"deploy__{secrets.token_hex(6)}"
+        args = ["dags", "trigger", dag_id, "--run-id", run_id]
+        if conf:
+            args += ["--conf", json.dumps(conf)]
+        self.airflow(*args)
+        return run_id
+
+    def run_state(self, dag_id: str, run_id: str) -> str | None:
+        rows = self.postgres.query(
+            "SELECT state FROM dag_run WHERE dag_id = %s AND run_id = %s", dag_id, run_id
+        )
+        return rows[0][0] if rows else None
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 600) -> str:
+        """Until the run is finished; its final state."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = self.run_state(dag_id, run_id)
+            if state in ("success", "failed"):
+                return state
+            time.sleep(1)
+        raise RuntimeError(f"run {run_id} of {dag_id} did not finish in {timeout:.0f} s")
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
+        rows = self.postgres.query(
+            "SELECT task_id, map_index, state, try_number, pid, start_date, end_date "
+            "FROM task_instance WHERE dag_id = %s AND run_id = %s ORDER BY task_id, map_index",
+            dag_id,
+            run_id,
+        )
+        keys = ("task_id", "map_index", "state", "try_number", "pid", "start_date", "end_date")
+        return [dict(zip(keys, row, strict=True)) for row in rows]

@@ -1,0 +1,98 @@
+"""In a deployed Airflow (PostgreSQL, scheduler with LocalExecutor, API server, DAG processor,
+triggerer), against the sandbox in a process of its own enforcing Bird's 500 POST/s per
+workspace: what `airflow dags test` cannot show. `make deploy-test` runs these alone."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from deployment import Deployment
+from support import ROOT, receiver
+
+from airflow_provider_sms.sandbox.process import SandboxProcess
+
+DAGS = Path(__file__).resolve().parent / "deploy_dags"
+ARTIFACTS = ROOT / ".artifacts"
+LATENCY = 0.05
+WORKSPACE_POSTS_PER_SECOND = 500
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with SandboxProcess(
+        latency=LATENCY, max_posts_per_second=WORKSPACE_POSTS_PER_SECOND
+    ) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture(scope="module")
+def deployment(request, sandbox):
+    deployment = Deployment(DAGS, sandbox.connection_env).start()
+    failed = request.session.testsfailed
+    try:
+        yield deployment
+    finally:
+        deployment.stop()
+        if request.session.testsfailed > failed:
+            kept = deployment.keep_logs(ARTIFACTS)
+            print(f"\nLogs of every process kept in {kept}")
+
+
+@pytest.fixture
+def fresh(sandbox):
+    sandbox.reset()
+    return sandbox
+
+
+def once_each(messages: list[dict]) -> Counter:
+    counts = Counter(receiver(m) for m in messages)
+    twice = [r for r, n in counts.items() if n > 1]
+    assert not twice, f"{len(twice)} recipient(s) got the SMS more than once"
+    return counts
+
+
+def test_four_mapped_tasks_share_the_workspace_limit(deployment, fresh):
+    run_id = deployment.trigger("mapped_send")
+    state = deployment.wait_for_run("mapped_send", run_id, timeout=900)
+    tis = [t for t in deployment.task_instances("mapped_send", run_id) if t["task_id"] == "send"]
+    posts = [r for r in fresh.requests() if r["method"] == "POST"]
+    throttled = sum(r["status"] == 429 for r in posts)
+    accepted = sorted(r["received_at"] for r in posts if r["status"] == 202)
+    rate = len(accepted) / (accepted[-1] - accepted[0])
+    overlap = min(t["end_date"] for t in tis) - max(t["start_date"] for t in tis)
+    print(
+        f"\n20,000 recipients over {len(tis)} mapped tasks: run {state}; {len(posts)} POSTs, "
+        f"{throttled} answered 429 ({throttled / len(posts):.2%}); aggregate "
+        f"{rate:.0f} msg/s; the tasks sent side by side for {overlap.total_seconds():.0f} s"
+    )
+    assert state == "success"
+    assert len(tis) == 4 and overlap.total_seconds() > 5, "the tasks did not run at once"
+    assert len(once_each(fresh.messages())) == 20000
+    assert throttled <= 0.01 * len(posts)
+    assert rate >= 0.8 * WORKSPACE_POSTS_PER_SECOND
+
+
+def test_a_task_killed_without_warning_is_retried_and_sends_each_recipient_once(deployment, fresh):
+    run_id = deployment.trigger("killed_send")
+    deadline = time.monotonic() + 300
+    while len(fresh.messages()) < 850:
+        assert time.monotonic() < deadline, "the send did not get going"
+        time.sleep(0.2)
+    [ti] = deployment.task_instances("killed_send", run_id)
+    assert ti["state"] == "running" and ti["pid"]
+    os.kill(ti["pid"], signal.SIGKILL)
+    killed_at = len(fresh.messages())
+    state = deployment.wait_for_run("killed_send", run_id, timeout=600)
+    [ti] = deployment.task_instances("killed_send", run_id)
+    print(
+        f"\nSIGKILL after {killed_at} of 3,000 messages; the run ended {state} on try "
+        f"{ti['try_number']}"
+    )
+    assert killed_at < 3000
+    assert state == "success" and ti["try_number"] == 2
+    assert len(once_each(fresh.messages())) == 3000
