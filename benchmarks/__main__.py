@@ -7,13 +7,20 @@ from benchmarks._env import prepare_airflow_env
 prepare_airflow_env()
 
 from airflow_provider_sms.sandbox.process import SandboxProcess  # noqa: E402
-from benchmarks import imports, memory, throughput  # noqa: E402
+from benchmarks import fanout, imports, memory, throughput  # noqa: E402
 
 
 def main() -> None:
     print("Throughput against the sandbox, 50 ms latency per request")
     for name, rate, ratio in throughput.run(SandboxProcess):
         print(f"  {name:<72} {rate:8.0f} msg/s  {ratio}")
+
+    print(
+        f"\n{fanout.SENDERS} senders at once to one workspace (500 POST/s), "
+        f"{fanout.EACH:,} recipients each, 50 ms latency"
+    )
+    for name, rate, throttled, ratio in fanout.run(SandboxProcess):
+        print(f"  {name:<50} {rate:8.0f} msg/s  {throttled:6.2%} 429s  {ratio}")
 
     figures = memory.run(SandboxProcess)
     growth_mb = (figures["peak_kb"] - figures["before_kb"]) / 1024
