@@ -22,7 +22,10 @@ def get_provider_info():
         "operators": [
             {
                 "integration-name": "Bird",
-                "python-modules": ["airflow_provider_sms.operators.sms"],
+                "python-modules": [
+                    "airflow_provider_sms.operators.sms",
+                    "airflow_provider_sms.operators.chunks",
+                ],
             }
         ],
         "notifications": ["airflow_provider_sms.notifications.sms.SmsNotifier"],
@@ -57,16 +60,25 @@ def get_provider_info():
                         "under Bird's workspace limit (default 500).",
                         "schema": {"type": ["integer", "null"], "minimum": 1},
                     },
+                    "share_rate_limit_on_host": {
+                        "label": "Share the rate limit on this host",
+                        "description": "Optional (default on). Tasks on one host sending to "
+                        "this workspace take turns under its limit; tasks on other hosts "
+                        "adapt to Bird's 429s.",
+                        "schema": {"type": ["boolean", "null"], "default": True},
+                    },
                     "timeout": {
                         "label": "Read timeout (seconds)",
                         "description": "Optional. How long to wait for Bird's answer (default "
-                        "30). A send that times out is reported, never repeated blindly.",
+                        "30). A send that gets no answer is looked up in Bird before a retry "
+                        "sends it again.",
                         "schema": {"type": ["number", "null"], "minimum": 1},
                     },
                     "max_retries": {
                         "label": "Max retries",
-                        "description": "Optional. Retries on 429, 5xx and connection "
-                        "failures, with jittered exponential backoff (default 5).",
+                        "description": "Optional. Retries on 5xx and connection failures, "
+                        "with jittered exponential backoff (default 5); a 429 is always "
+                        "retried, at a slower pace.",
                         "schema": {"type": ["integer", "null"], "minimum": 0},
                     },
                     "retry_backoff": {

@@ -96,3 +96,17 @@ def test_unit_tests_cannot_open_sockets():
 
     with pytest.raises(AssertionError, match="network connection"):
         socket.create_connection(("127.0.0.1", 9))
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [(None, True), (False, False), ("false", False), ("true", True)]
+)
+def test_sharing_the_rate_limit_on_the_host_is_on_unless_turned_off(monkeypatch, raw, expected):
+    use_connection(monkeypatch, extra={"share_rate_limit_on_host": raw})
+    assert BirdHook().settings.share_rate_limit_on_host is expected
+
+
+def test_a_flag_that_is_not_a_boolean_is_an_error(monkeypatch):
+    use_connection(monkeypatch, extra={"share_rate_limit_on_host": "sometimes"})
+    with pytest.raises(BirdConfigurationError, match="share_rate_limit_on_host: must be true"):
+        BirdHook().settings  # noqa: B018
