@@ -328,3 +328,26 @@ def test_a_202_that_is_not_a_message_object_still_counts_as_sent(checked_sandbox
     again = op.execute(context_with(store, try_number=2))
     assert {r["status"] for r in again} == {"already_sent"}
     assert len(checked_sandbox.messages) == 20
+
+
+def test_without_a_store_a_send_cut_off_by_a_timeout_fails_for_good(checked_sandbox):
+    import signal
+
+    from airflow.sdk.exceptions import AirflowTaskTimeout
+
+    def time_out(*_):
+        raise AirflowTaskTimeout("execution_timeout")
+
+    checked_sandbox.latency = 0.05
+    previous = signal.signal(signal.SIGALRM, time_out)
+    signal.setitimer(signal.ITIMER_REAL, 0.5)  # as Airflow's execution_timeout does
+    try:
+        op = SendSmsOperator(task_id="t", recipients=numbers(200), text="x", max_concurrency=4)
+        with pytest.raises(AirflowFailException) as e:
+            op.execute({})
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert isinstance(e.value.__cause__, AirflowTaskTimeout)
+    assert "were accepted before the send was cut short (AirflowTaskTimeout)" in str(e.value)
+    assert 0 < len(checked_sandbox.messages) < 200
