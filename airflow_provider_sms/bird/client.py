@@ -6,6 +6,7 @@ from __future__ import annotations
 import email.utils
 import json
 import random
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ import requests
 import requests.auth
 import urllib3
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
 from airflow_provider_sms import __version__
 from airflow_provider_sms._net import is_loopback
@@ -187,7 +188,7 @@ class BirdClient:
                 )
                 _read_before(response, deadline)
             except requests.exceptions.RequestException as exc:
-                last_error = _transport_error(exc, method, path, settings.read_timeout)
+                last_error = _transport_error(exc, method, url, settings.read_timeout)
                 # Only a failure before the request left, or a read-only request, is repeated:
                 # otherwise Bird may have accepted it, and a repeat could send it twice.
                 if not last_error.retryable:
@@ -262,31 +263,55 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
 
 
 def _transport_error(
-    exc: requests.exceptions.RequestException, method: str, path: str, read_timeout: float
+    exc: requests.exceptions.RequestException, method: str, url: str, read_timeout: float
 ) -> BirdError:
-    """Classify a failure with no HTTP answer. The text names exception types only: the
-    exceptions' own messages can quote request headers, and so the access key."""
+    """Classify a failure with no HTTP answer, naming the URL tried and what failed. The text
+    names exception types only: the exceptions' own messages can quote request headers, and
+    so the access key."""
     causes = list(_causes(exc))
     names = " < ".join(dict.fromkeys(type(c).__name__ for c in causes))
-    if any(isinstance(c, NewConnectionError | ConnectTimeoutError) for c in causes):
+    reason = _connect_failure(causes)
+    if reason is not None:
         return BirdConnectionError(
-            f"could not connect, the request was not sent ({names})", method=method, path=path
+            f"could not connect: {reason}; the request was not sent ({names})",
+            method=method,
+            path=url,
         )
-    if isinstance(exc, requests.exceptions.SSLError | requests.exceptions.InvalidHeader):
-        return BirdError(f"request failed: {names}", method=method, path=path)
+    if isinstance(exc, requests.exceptions.SSLError):
+        return BirdError(
+            f"the TLS handshake failed (is the host's scheme right?); the request was not "
+            f"sent ({names})",
+            method=method,
+            path=url,
+        )
+    if isinstance(exc, requests.exceptions.InvalidHeader):
+        return BirdError(f"the request could not be made ({names})", method=method, path=url)
     if isinstance(exc, requests.exceptions.ReadTimeout):
         what = f"no answer within {read_timeout:g}s"
     else:
         what = "the connection broke before an answer arrived"
     if method == "GET":
         # A read changes nothing at Bird: safe to repeat, and worth an Airflow retry.
-        return BirdConnectionError(f"{what} ({names})", method=method, path=path)
+        return BirdConnectionError(f"{what} ({names})", method=method, path=url)
     return BirdAmbiguousError(
         f"{what}; Bird may have accepted the request, so it is not repeated automatically "
         f"({names})",
         method=method,
-        path=path,
+        path=url,
     )
+
+
+def _connect_failure(causes: list[BaseException]) -> str | None:
+    """Why no connection could be made, when none could."""
+    if not any(isinstance(c, NewConnectionError | ConnectTimeoutError) for c in causes):
+        return None
+    if any(isinstance(c, NameResolutionError | socket.gaierror) for c in causes):
+        return "the host name could not be resolved (DNS)"
+    if any(isinstance(c, ConnectionRefusedError) for c in causes):
+        return "the connection was refused (nothing listens on that host and port)"
+    if any(isinstance(c, ConnectTimeoutError | TimeoutError) for c in causes):
+        return "connecting timed out"
+    return "the network could not reach the host"
 
 
 def _read_before(response: requests.Response, deadline: float) -> None:

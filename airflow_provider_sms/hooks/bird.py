@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from airflow.sdk import BaseHook
 
@@ -47,20 +47,14 @@ class BirdHook(BaseHook):
         from airflow.sdk.log import mask_secret
 
         from airflow_provider_sms.bird.errors import BirdConfigurationError
-        from airflow_provider_sms.bird.settings import ClientSettings
+        from airflow_provider_sms.bird.settings import settings_from_connection
 
         conn = self.get_connection(self.bird_conn_id)
         if conn.password:
             mask_secret(conn.password)
-        extra = conn.extra_dejson
         try:
-            return ClientSettings(
-                access_key=conn.password or "",
-                workspace_id=extra.get("workspace_id") or "",
-                base_url=conn.host,
-                channel_id=(extra.get("channel_id") or "").strip() or None,
-                share_rate_limit_on_host=_flag(extra, "share_rate_limit_on_host", True),
-                **_numeric_extras(extra),
+            return settings_from_connection(
+                host=conn.host, port=conn.port, password=conn.password, extra=conn.extra_dejson
             )
         except BirdConfigurationError as exc:
             raise BirdConfigurationError(
@@ -165,57 +159,21 @@ class BirdHook(BaseHook):
         return self.client.get_message(self.channel_id(channel_id), message_id)
 
     def test_connection(self) -> tuple[bool, str]:
-        """Read-only check: fetches the default channel (or lists channels); sends nothing."""
+        """Read-only check: fetches the default channel (or lists channels); sends nothing.
+
+        Answers within seconds: short timeouts and no retries, so an unreachable host is
+        reported as such (DNS, refused, TLS, timeout) rather than retried."""
+        from dataclasses import replace
+
+        from airflow_provider_sms.bird.client import BirdClient
+
         try:
-            if self.settings.channel_id:
-                channel = self.get_channel()
-                return True, f"Connected; channel {channel.get('name') or channel.get('id')!r}"
-            self.client.list_channels(limit=1)
-            return True, "Connected to the workspace"
+            settings = replace(self.settings, connect_timeout=3.0, read_timeout=5.0, max_retries=0)
+            with BirdClient(settings, pool_size=1) as client:
+                if settings.channel_id:
+                    channel = client.get_channel(self.channel_id())
+                    return True, f"Connected; channel {channel.get('name') or channel.get('id')!r}"
+                client.list_channels(limit=1)
+                return True, "Connected to the workspace"
         except Exception as exc:  # reported to the UI, never raised
             return False, str(exc)
-        finally:
-            self.close()
-
-
-# Optional connection extras tuning the client: extra name -> (settings field, type).
-_NUMERIC_EXTRAS = {
-    "max_requests_per_second": ("max_requests_per_second", float),
-    "timeout": ("read_timeout", float),
-    "max_retries": ("max_retries", int),
-    "retry_backoff": ("backoff_base", float),
-}
-
-
-def _numeric_extras(extra: dict) -> dict[str, Any]:
-    from airflow_provider_sms.bird.errors import BirdConfigurationError
-
-    values: dict[str, Any] = {}
-    for name, (setting, kind) in _NUMERIC_EXTRAS.items():
-        raw = extra.get(name)
-        if raw in (None, ""):
-            continue
-        try:
-            value = kind(raw)
-        except (TypeError, ValueError):
-            raise BirdConfigurationError(f"extra.{name}: must be a number, got {raw!r}") from None
-        if value < 0 or (value == 0 and name != "max_retries"):
-            raise BirdConfigurationError(f"extra.{name}: must be positive, got {raw!r}")
-        values[setting] = value
-    return values
-
-
-def _flag(extra: dict, name: str, default: bool) -> bool:
-    from airflow_provider_sms.bird.errors import BirdConfigurationError
-
-    raw = extra.get(name)
-    if raw in (None, ""):
-        return default
-    if isinstance(raw, bool):
-        return raw
-    text = str(raw).strip().lower()
-    if text in ("true", "1", "yes", "on"):
-        return True
-    if text in ("false", "0", "no", "off"):
-        return False
-    raise BirdConfigurationError(f"extra.{name}: must be true or false, got {raw!r}")

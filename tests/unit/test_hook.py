@@ -60,7 +60,7 @@ def test_a_minimal_connection_gets_bird_defaults(monkeypatch):
         ({"password": ""}, "password: the access key is empty"),
         ({"extra": {"timeout": "soon"}}, "extra.timeout: must be a number, got 'soon'"),
         ({"extra": {"max_requests_per_second": 0}}, "extra.max_requests_per_second: must be"),
-        ({"extra": {"max_retries": -1}}, "extra.max_retries: must be positive"),
+        ({"extra": {"max_retries": -1}}, "extra.max_retries: must be at least 0"),
         ({"host": "http://api.bird.com"}, "plain http://"),
     ],
 )
@@ -110,3 +110,60 @@ def test_a_flag_that_is_not_a_boolean_is_an_error(monkeypatch):
     use_connection(monkeypatch, extra={"share_rate_limit_on_host": "sometimes"})
     with pytest.raises(BirdConfigurationError, match="share_rate_limit_on_host: must be true"):
         BirdHook().settings  # noqa: B018
+
+
+def test_a_uri_connection_keeps_its_port_and_a_bare_host_gets_https(monkeypatch):
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_BIRD_URI", f"bird://:key-123@localhost:8025/?workspace_id={WORKSPACE_ID}"
+    )
+    assert BirdHook("bird_uri").settings.base_url == "https://localhost:8025"
+    use_connection(monkeypatch, "bird_bare", host="api.example.com", port=8443)
+    assert BirdHook("bird_bare").settings.base_url == "https://api.example.com:8443"
+    use_connection(monkeypatch, "bird_http", host="http://127.0.0.1", port=8025)
+    assert BirdHook("bird_http").settings.base_url == "http://127.0.0.1:8025"
+
+
+@pytest.mark.parametrize(
+    ("fields", "fragment"),
+    [
+        ({"extra": {"workspace_id": 42}}, "extra.workspace_id: must be a string (a UUID), got int"),
+        ({"extra": {"channel_id": ["a"]}}, "extra.channel_id: must be a string (a UUID), got list"),
+        ({"host": "http://[::1"}, "host: is not a valid URL"),
+        ({"extra": {"timeout": "nan"}}, "extra.timeout: must be a number, got 'nan'"),
+        ({"extra": {"timeout": float("inf")}}, "extra.timeout: must be a number"),
+        ({"extra": {"max_retries": 1.9}}, "extra.max_retries: must be a whole number, got 1.9"),
+        ({"extra": {"max_retries": True}}, "extra.max_retries: must be a whole number, got True"),
+        ({"extra": {"max_retries": 1e9}}, "extra.max_retries: must be at least 0 and at most 20"),
+        ({"extra": {"max_requests_per_second": "nan"}}, "extra.max_requests_per_second: must be"),
+        ({"extra": {"retry_backoff": "inf"}}, "extra.retry_backoff: must be a number"),
+        ({"host": "http://127.0.0.1:8025/v1"}, "has a path, query or fragment"),
+        ({"host": "https://api.bird.com?a=1"}, "has a path, query or fragment"),
+        ({"host": "https://api.bird.com#x"}, "has a path, query or fragment"),
+        # Judged loopback by a lenient parser, while requests would connect to 192.0.2.2.
+        ({"host": "http://192.0.2.2:P\\@127.0.0.1:1"}, "backslashes"),
+        ({"host": "https://api.bird.com", "port": 70000}, "port: 70000 is not a port number"),
+    ],
+)
+def test_connection_fields_of_the_wrong_kind_are_named(monkeypatch, fields, fragment):
+    use_connection(monkeypatch, "bird_odd", **fields)
+    with pytest.raises(BirdConfigurationError) as e:
+        BirdHook("bird_odd").settings  # noqa: B018
+    assert fragment in str(e.value)
+    assert "(nothing was sent)" in str(e.value)
+
+
+def test_an_extra_that_is_not_an_object_is_named(monkeypatch):
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_BIRD_LIST",
+        json.dumps({"conn_type": "bird", "password": "k", "extra": json.dumps(["a"])}),
+    )
+    with pytest.raises(BirdConfigurationError, match="extra: must be a JSON object, got list"):
+        BirdHook("bird_list").settings  # noqa: B018
+
+
+def test_user_information_in_the_host_is_refused_and_never_shown(monkeypatch):
+    use_connection(monkeypatch, "bird_userinfo", host="http://user:S3CRET-PW@api.example.com")
+    with pytest.raises(BirdConfigurationError) as e:
+        BirdHook("bird_userinfo").settings  # noqa: B018
+    assert "must not contain user information" in str(e.value)
+    assert "S3CRET-PW" not in str(e.value)
