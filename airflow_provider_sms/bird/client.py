@@ -26,9 +26,10 @@ from airflow_provider_sms.bird.errors import (
     BirdConnectionError,
     BirdError,
     BirdRateLimitError,
+    InvalidMessageError,
     error_for_status,
 )
-from airflow_provider_sms.bird.facts import MAX_BATCH_SIZE, MAX_LIST_LIMIT
+from airflow_provider_sms.bird.facts import MAX_BATCH_SIZE, MAX_LIST_LIMIT, UUID_PATTERN
 from airflow_provider_sms.bird.ratelimit import RateLimiter
 from airflow_provider_sms.bird.settings import ClientSettings
 
@@ -205,7 +206,7 @@ class BirdClient:
     # -- Bird endpoints --------------------------------------------------------------------
 
     def _channel_path(self, channel_id: str, suffix: str = "") -> str:
-        return self._workspace_path(f"/channels/{quote(channel_id, safe='')}{suffix}")
+        return self._workspace_path(f"/channels/{_path_id(channel_id, 'channel_id')}{suffix}")
 
     def send_message(
         self, channel_id: str, message: dict, *, cancel: threading.Event | None = None
@@ -230,7 +231,7 @@ class BirdClient:
         return self.request("GET", self._workspace_path("/channels"), params={"limit": limit})
 
     def get_message(self, channel_id: str, message_id: str) -> dict:
-        path = self._channel_path(channel_id, f"/messages/{quote(message_id, safe='')}")
+        path = self._channel_path(channel_id, f"/messages/{_path_id(message_id, 'message_id')}")
         return self.request("GET", path)
 
     def iter_messages(self, channel_id: str, **filters: Any) -> Iterator[dict]:
@@ -260,6 +261,15 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
         for linked in (getattr(current, "reason", None), current.__cause__, current.__context__):
             if isinstance(linked, BaseException):
                 todo.append(linked)
+
+
+def _path_id(value: Any, field: str) -> str:
+    """An id that becomes a path segment: Bird's ids are UUIDs, and anything else (say "..")
+    could address another resource."""
+    if not isinstance(value, str) or not UUID_PATTERN.fullmatch(value):
+        shown = repr(value) if isinstance(value, str) else type(value).__name__
+        raise InvalidMessageError(field, f"expected a UUID, got {shown}")
+    return value
 
 
 def _transport_error(

@@ -6,8 +6,9 @@ import time
 import pytest
 
 from airflow_provider_sms.bird.client import BirdClient, parse_retry_after
-from airflow_provider_sms.bird.errors import BirdConfigurationError
+from airflow_provider_sms.bird.errors import BirdConfigurationError, InvalidMessageError
 from airflow_provider_sms.bird.settings import ClientSettings
+from airflow_provider_sms.sandbox import MMS_CHANNEL_ID
 from airflow_provider_sms.sandbox import WORKSPACE_ID as WORKSPACE
 
 
@@ -72,3 +73,22 @@ def test_a_netrc_entry_does_not_replace_the_access_key(tmp_path, monkeypatch):
     prepared = client.session.prepare_request(requests.Request("POST", client.settings.base_url))
     assert prepared.headers["Authorization"] == "AccessKey the-key-123"
     assert "the-key-123" not in repr(client.session.auth)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: c.get_message(MMS_CHANNEL_ID, ".."),
+        lambda c: c.get_message(MMS_CHANNEL_ID, "x/../../channels"),
+        lambda c: c.send_message("..", {}),
+        lambda c: c.get_channel("%2e%2e"),
+        lambda c: c.send_batch(f"{MMS_CHANNEL_ID}/..", [{}]),
+    ],
+)
+def test_ids_that_become_path_segments_must_be_uuids(call):
+    # Checked before any request: this tier has no sockets, so a request would fail loudly.
+    client = BirdClient(ClientSettings(access_key="k", workspace_id=WORKSPACE))
+    with pytest.raises(InvalidMessageError) as e:
+        call(client)
+    assert e.value.field in ("channel_id", "message_id")
+    assert "expected a UUID" in e.value.problem
