@@ -35,7 +35,22 @@ def mask_phone(value: Any) -> str:
 _PHONE_LIKE = re.compile(r"(?:\+|%2B)\d(?:[\s().\-]{0,2}\d){6,14}|(?<![\w.-])\d{8,15}(?![\w-])")
 
 
+# A number in national format: groups of digits with separators, "(415) 555-2671",
+# "415-555-2671", "06 1234 5678"; masked from 9 digits on, so that a date stays readable.
+_NATIONAL = re.compile(
+    r"(?<![\w.+-])(?:\(\d{1,4}\)\s?|\d{1,4}[\s.\-/])(?:\d{1,5}[\s.\-/]){0,3}\d{2,8}(?![\w-])"
+)
+_MIN_NATIONAL_DIGITS = 9
+
+
+def _mask_national(match: re.Match) -> str:
+    text = match.group()
+    if sum(c.isdigit() for c in text) < _MIN_NATIONAL_DIGITS:
+        return text
+    return mask_phone(text)
+
+
 def redact_numbers(text: str) -> str:
     """`text` (e.g. an API error that quotes the request) with every phone-number-like run of
-    digits masked, whoever's number it is."""
-    return _PHONE_LIKE.sub(lambda match: mask_phone(match.group()), text)
+    digits masked, whoever's number it is, international or national."""
+    return _NATIONAL.sub(_mask_national, _PHONE_LIKE.sub(lambda m: mask_phone(m.group()), text))

@@ -80,6 +80,10 @@ MAX_TAG_LENGTH = 50
 BIRD_TAG_PATTERN = "^[a-zA-Z0-9-_ ]+$"
 TAG_PATTERN = re.compile(r"[A-Za-z0-9_\- ]+")
 
+# Bird documents no maximum text length; the provider sends at most this many characters,
+# the bound SMS platforms commonly keep (ten and more concatenated segments).
+MAX_TEXT_LENGTH = 1600
+
 # `reference` is a free string in the schema; the provider keeps it to this length so that
 # it stays usable as a lookup key.
 MAX_REFERENCE_LENGTH = 256

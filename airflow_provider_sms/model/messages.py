@@ -6,10 +6,12 @@ Shapes follow Bird's OpenAPI ``CreateMessage`` schema: ``body`` (text, image, fi
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import mimetypes
 import posixpath
 import re
+import unicodedata
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -47,9 +49,30 @@ def _non_empty_str(value: Any, field: str) -> str:
     return value
 
 
+def _readable_text(value: Any, field: str) -> str:
+    """Text a person reads: no NUL bytes, no lone surrogates (not Unicode, so not JSON),
+    not only control characters, and no longer than Bird can be trusted to take."""
+    text = _non_empty_str(value, field)
+    for position, char in enumerate(text):
+        if char == "\x00":
+            raise InvalidMessageError(field, f"contains a NUL byte at position {position}")
+        if "\ud800" <= char <= "\udfff":
+            raise InvalidMessageError(
+                field, f"contains a lone surrogate at position {position} (not valid Unicode)"
+            )
+    if all(char.isspace() or unicodedata.category(char).startswith("C") for char in text):
+        raise InvalidMessageError(field, "contains only control characters")
+    if len(text) > facts.MAX_TEXT_LENGTH:
+        raise InvalidMessageError(
+            field,
+            f"is {len(text):,} characters long; at most {facts.MAX_TEXT_LENGTH:,} are sent",
+        )
+    return text
+
+
 def text_body(text: Any, *, field: str = "text") -> dict:
     """Body of a plain SMS."""
-    return {"type": "text", "text": {"text": _non_empty_str(text, field)}}
+    return {"type": "text", "text": {"text": _readable_text(text, field)}}
 
 
 def _media_url(value: Any, field: str) -> str:
@@ -70,7 +93,24 @@ def _media_url(value: Any, field: str) -> str:
         raise InvalidMessageError(
             field, f"{value!r} is not an absolute http(s) URL; Bird must be able to download it"
         )
+    if _private_host(parts.hostname):
+        raise InvalidMessageError(
+            field,
+            f"{value!r} points to a local or private-network host; Bird must be able to "
+            "download it from the internet",
+        )
     return value
+
+
+def _private_host(host: str) -> bool:
+    host = host.lower().rstrip(".")
+    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return not address.is_global
 
 
 def _media_items(items: Any, field: str) -> list[tuple[Any, str]]:
@@ -112,9 +152,9 @@ def _media_wrapper(kind: str, entries: list[dict], text: Any, title: Any) -> dic
     # text and metadata.subject sit next to the media list for both image and file.
     inner: dict = {f"{kind}s": entries}
     if text is not None:
-        inner["text"] = _non_empty_str(text, "text")
+        inner["text"] = _readable_text(text, "text")
     if title is not None:
-        inner["metadata"] = {"subject": _non_empty_str(title, "title")}
+        inner["metadata"] = {"subject": _readable_text(title, "title")}
     return {"type": kind, kind: inner}
 
 

@@ -50,8 +50,12 @@ class Outgoing:
         tags: Any = None,
         default_region: str | None = None,
         reference_seed: tuple[str, ...] | None = None,
+        allow_premium_numbers: bool = False,
+        allowed_regions: Any = None,
+        regions_note: str = "not in allowed_regions",
     ) -> Outgoing:
-        """Validate every argument (raises InvalidMessageError naming the field)."""
+        """Validate every argument (raises InvalidMessageError naming the field); recipients
+        as `normalize_recipients` checks them."""
         from .recipients import normalize_recipients  # phonenumbers loads only when sending
 
         if len(content) != 1 or not ({"body", "template"} >= set(content)):
@@ -59,7 +63,15 @@ class Outgoing:
         options = message_options(reference=reference, tags=tags)
         return cls(
             kind=kind,
-            recipients=tuple(normalize_recipients(recipients, default_region=default_region)),
+            recipients=tuple(
+                normalize_recipients(
+                    recipients,
+                    default_region=default_region,
+                    allow_premium_numbers=allow_premium_numbers,
+                    allowed_regions=allowed_regions,
+                    regions_note=regions_note,
+                )
+            ),
             channel_id=checked_channel_id(channel_id),
             content=content,
             options=options,

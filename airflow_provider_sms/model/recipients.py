@@ -5,10 +5,11 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import phonenumbers
-from phonenumbers import NumberParseException, ValidationResult
+from phonenumbers import NumberParseException, PhoneNumberType, ValidationResult
 
 from airflow_provider_sms._redact import mask_phone
 from airflow_provider_sms.bird.errors import InvalidMessageError
@@ -104,7 +105,37 @@ def _entries(value: Any, field: str, international_ints: bool) -> list[str]:
     return out
 
 
-def _parse(raw: str, region: str | None) -> tuple[str | None, str | None]:
+@dataclass(frozen=True)
+class _Rules:
+    allow_premium: bool
+    regions: frozenset[str] | None
+    regions_note: str
+
+
+_PAID_BY_THE_SENDER = {
+    PhoneNumberType.PREMIUM_RATE: "a premium-rate number",
+    PhoneNumberType.SHARED_COST: "a shared-cost number",
+}
+
+
+def _allowed(regions: Any) -> frozenset[str] | None:
+    if regions is None:
+        return None
+    if isinstance(regions, str):
+        regions = [r for r in regions.split(",") if r.strip()]
+    if not isinstance(regions, Iterable) or not regions:
+        raise InvalidMessageError("allowed_regions", "expected a non-empty list of region codes")
+    codes = set()
+    for code in regions:
+        if not isinstance(code, str) or code.strip().upper() not in phonenumbers.SUPPORTED_REGIONS:
+            raise InvalidMessageError(
+                "allowed_regions", f"{code!r} is not an ISO 3166 alpha-2 region such as 'NL'"
+            )
+        codes.add(code.strip().upper())
+    return frozenset(codes)
+
+
+def _parse(raw: str, region: str | None, rules: _Rules) -> tuple[str | None, str | None]:
     """Return ``(e164, None)`` for a valid number, else ``(None, reason)``."""
     if not _NUMBER_CHARS.fullmatch(raw):
         return None, "contains characters that are not part of a phone number"
@@ -119,11 +150,25 @@ def _parse(raw: str, region: str | None) -> tuple[str | None, str | None]:
     if not phonenumbers.is_valid_number(number):
         reason = _POSSIBLE_REASONS.get(phonenumbers.is_possible_number_with_reason(number))
         return None, reason or "not a valid number"
+    if not rules.allow_premium:
+        paid = _PAID_BY_THE_SENDER.get(phonenumbers.number_type(number))
+        if paid:
+            return None, f"{paid}; refused unless allow_premium_numbers=True"
+    if rules.regions is not None:
+        where = phonenumbers.region_code_for_number(number)
+        if where not in rules.regions:
+            return None, f"in {where}, {rules.regions_note}"
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
 
 
 def normalize_recipients(
-    value: Any, *, default_region: str | None = None, field: str = "recipients"
+    value: Any,
+    *,
+    default_region: str | None = None,
+    field: str = "recipients",
+    allow_premium_numbers: bool = False,
+    allowed_regions: Any = None,
+    regions_note: str = "not in allowed_regions",
 ) -> list[str]:
     """Validate recipients and return them in E.164, duplicates dropped, order kept.
 
@@ -131,8 +176,13 @@ def normalize_recipients(
     semicolons or newlines, or an iterable of str/int. Without ``default_region`` an int
     is read as international (``31612345678`` is ``+31612345678``). Every invalid number is
     reported, masked, in a single InvalidMessageError.
+
+    Premium-rate and shared-cost numbers are refused unless `allow_premium_numbers`: they
+    are what SMS pumping (toll fraud) sends to. With `allowed_regions` (ISO 3166 codes),
+    numbers of other regions are refused too; `regions_note` says why in the error.
     """
     region = _region(default_region)
+    rules = _Rules(allow_premium_numbers, _allowed(allowed_regions), regions_note)
     entries = _entries(value, field, international_ints=region is None)
     if not entries:
         raise InvalidMessageError(field, "at least one recipient is required")
@@ -147,7 +197,7 @@ def normalize_recipients(
         if raw in seen_raw:
             continue
         seen_raw.add(raw)
-        e164, reason = _parse(raw, region)
+        e164, reason = _parse(raw, region, rules)
         if e164 is None:
             invalid_count += 1
             if len(invalid) < _MAX_LISTED:

@@ -54,6 +54,8 @@ class SmsNotifier(BaseNotifier):
     :param channel_id: the Bird SMS channel; defaults to the connection's ``channel_id``.
     :param bird_conn_id: the Bird connection id.
     :param default_region: region (e.g. ``"NL"``) for numbers written without a country code.
+    :param allow_premium_numbers: send to premium-rate and shared-cost numbers too.
+    :param allowed_regions: ISO 3166 region codes; recipients elsewhere are refused.
     """
 
     template_fields: Sequence[str] = ("recipients", "text", "channel_id", "bird_conn_id")
@@ -66,9 +68,13 @@ class SmsNotifier(BaseNotifier):
         channel_id: str | None = None,
         bird_conn_id: str = "bird_default",
         default_region: str | None = None,
+        allow_premium_numbers: bool = False,
+        allowed_regions: Sequence[str] | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
+        self.allow_premium_numbers = allow_premium_numbers
+        self.allowed_regions = allowed_regions
         self.recipients = recipients
         self.text = text
         self.channel_id = channel_id
@@ -91,6 +97,8 @@ class SmsNotifier(BaseNotifier):
                     channel_id=hook.channel_id(self.channel_id),
                     content={"body": text_body(self.text)},
                     reference_seed=_reference_seed(context),
+                    allow_premium_numbers=self.allow_premium_numbers,
+                    allowed_regions=self.allowed_regions,
                 )
             report = hook.send(outgoing, max_concurrency=_MAX_CONCURRENCY)
         # A callback runs once per event: nothing to remember for a retry, but a refusal must

@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 
 # Enough requests in flight to reach Bird's 500 POST/s with answers taking up to 100 ms.
 DEFAULT_MAX_CONCURRENCY = 50
+# Where Bird offers MMS.
+MMS_REGIONS = frozenset({"US", "CA"})
+# Bird takes 500 POST/s per workspace; answers taking up to 400 ms need no more in flight.
+MAX_CONCURRENCY = 200
 # Up to this many recipients the XCom lists one entry per recipient; above it, a summary.
 DEFAULT_XCOM_ENTRIES_LIMIT = 1000
 
@@ -50,6 +54,8 @@ class _BirdSendOperator(BaseOperator):
         use_batch_api: bool = False,
         check_batch_results: bool = False,
         xcom_entries_limit: int = DEFAULT_XCOM_ENTRIES_LIMIT,
+        allow_premium_numbers: bool = False,
+        allowed_regions: Sequence[str] | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -59,13 +65,17 @@ class _BirdSendOperator(BaseOperator):
         self.reference = reference
         self.tags = tags
         self.default_region = default_region
-        if max_concurrency < 1:
-            raise ValueError(f"max_concurrency: must be at least 1, got {max_concurrency!r}")
+        if not isinstance(max_concurrency, int) or not 1 <= max_concurrency <= MAX_CONCURRENCY:
+            raise ValueError(
+                f"max_concurrency: must be 1 to {MAX_CONCURRENCY}, got {max_concurrency!r}"
+            )
         self.max_concurrency = max_concurrency
         self.fail_on_partial_failure = fail_on_partial_failure
         self.use_batch_api = use_batch_api
         self.check_batch_results = check_batch_results
         self.xcom_entries_limit = xcom_entries_limit
+        self.allow_premium_numbers = allow_premium_numbers
+        self.allowed_regions = allowed_regions
 
     # -- subclass hooks ------------------------------------------------------------------
 
@@ -75,6 +85,10 @@ class _BirdSendOperator(BaseOperator):
 
     def _check_channel(self, hook: BirdHook, channel_id: str) -> None:
         """Checks against the channel before anything is sent."""
+
+    def _regions(self) -> tuple[Any, str]:
+        """The regions recipients may be in, and why others are refused."""
+        return self.allowed_regions, "not in allowed_regions"
 
     # -- execution -----------------------------------------------------------------------
 
@@ -86,6 +100,7 @@ class _BirdSendOperator(BaseOperator):
 
         with BirdHook(self.bird_conn_id, pool_size=self.max_concurrency) as hook:
             with delivery.invalid_input(self.message_kind):
+                regions, regions_note = self._regions()
                 outgoing = Outgoing.build(
                     kind=self.message_kind,
                     recipients=self.recipients,
@@ -95,6 +110,9 @@ class _BirdSendOperator(BaseOperator):
                     reference=self.reference,
                     tags=self.tags,
                     reference_seed=delivery.reference_seed(context),
+                    allow_premium_numbers=self.allow_premium_numbers,
+                    allowed_regions=regions,
+                    regions_note=regions_note,
                 )
             with delivery.pre_send_check():
                 self._check_channel(hook, outgoing.channel_id)
@@ -145,7 +163,11 @@ class SendSmsOperator(_BirdSendOperator):
         every try, to reconcile messages in Bird.
     :param tags: up to 10 Bird tags (templated).
     :param default_region: region (e.g. ``"NL"``) for numbers written without a country code.
-    :param max_concurrency: requests in flight at once (default 50).
+    :param max_concurrency: requests in flight at once (default 50, at most 200).
+    :param allow_premium_numbers: send to premium-rate and shared-cost numbers too; refused
+        by default, as what SMS pumping (toll fraud) sends to.
+    :param allowed_regions: ISO 3166 region codes (e.g. ``["NL", "BE"]``); recipients in
+        other regions are refused before anything is sent.
     :param fail_on_partial_failure: fail the task when some recipients fail (default); if
         False, succeed and return the failures alongside the accepted messages.
     :param use_batch_api: send through Bird's batch endpoint, up to 100 messages a request.
@@ -185,6 +207,9 @@ class SendMmsOperator(_BirdSendOperator):
     :param title: optional MMS subject (templated).
     :param check_mms_capability: fetch the channel once and fail before sending when it
         cannot send MMS.
+    :param allow_mms_outside_us_ca: Bird offers MMS to US and Canadian numbers only, so
+        others are refused before anything is sent; True sends to them anyway (for when Bird
+        offers more).
 
     Other arguments as for :class:`SendSmsOperator`.
     """
@@ -208,6 +233,7 @@ class SendMmsOperator(_BirdSendOperator):
         text: str | None = None,
         title: str | None = None,
         check_mms_capability: bool = True,
+        allow_mms_outside_us_ca: bool = False,
         **kwargs: Any,
     ):
         super().__init__(recipients=recipients, **kwargs)
@@ -216,6 +242,27 @@ class SendMmsOperator(_BirdSendOperator):
         self.text = text
         self.title = title
         self.check_mms_capability = check_mms_capability
+        self.allow_mms_outside_us_ca = allow_mms_outside_us_ca
+
+    def _regions(self) -> tuple[Any, str]:
+        if self.allow_mms_outside_us_ca:
+            return super()._regions()
+        regions = set(MMS_REGIONS)
+        if self.allowed_regions is not None:
+            given = self.allowed_regions
+            given = given.split(",") if isinstance(given, str) else given
+            regions &= {str(r).strip().upper() for r in given}
+            if not regions:
+                from airflow_provider_sms.model import InvalidMessageError
+
+                raise InvalidMessageError(
+                    "allowed_regions", "includes neither US nor CA, where Bird offers MMS"
+                )
+        note = (
+            "and Bird offers MMS to US and Canadian numbers only (allow_mms_outside_us_ca=True "
+            "sends anyway)"
+        )
+        return sorted(regions), note
 
     def _content(self) -> dict[str, dict]:
         from airflow_provider_sms.model import mms_body
