@@ -24,3 +24,28 @@ def test_connection_test_reads_the_channel_and_sends_nothing(airflow_home, bird_
     assert "Connection success!" in out
     assert [r.method for r in bird_sandbox.requests] == ["GET"]
     assert not bird_sandbox.messages
+
+
+def test_connection_test_on_an_unreachable_host_says_why_quickly(airflow_home, bird_sandbox):
+    import socket
+    import time
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    conn = bird_sandbox.connection()
+    conn["host"] = f"http://127.0.0.1:{closed}"
+    started = time.monotonic()
+    result = airflow_home.airflow(
+        "connections",
+        "test",
+        "bird_default",
+        check=False,
+        AIRFLOW__CORE__TEST_CONNECTION="Enabled",
+        AIRFLOW_CONN_BIRD_DEFAULT=json.dumps(conn),
+    )
+    elapsed = time.monotonic() - started
+    print(f"\n`airflow connections test` on a closed port answered in {elapsed:.1f} s")
+    assert "the connection was refused" in result.stdout
+    assert f"http://127.0.0.1:{closed}" in result.stdout
+    assert elapsed < 20  # Airflow's own start-up is most of it; the test itself is < 5 s
