@@ -14,6 +14,10 @@ os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 import pytest  # noqa: E402
 from support import EXAMPLE_DAGS  # noqa: E402
 
+# The bird_sandbox fixture is opt-in (no pytest11 entry point); only this, the top-level
+# conftest, may load plugins with pytest_plugins.
+pytest_plugins = ["airflow_provider_sms.sandbox.pytest_plugin"]
+
 E2E = Path(__file__).resolve().parent / "e2e"
 
 

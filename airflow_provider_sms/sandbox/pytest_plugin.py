@@ -1,7 +1,12 @@
-"""pytest plugin (``pytest11`` entry point) providing the ``bird_sandbox`` fixture.
+"""pytest plugin providing the ``bird_sandbox`` fixture. Opt-in: it is not registered as a
+``pytest11`` entry point, so it loads only into test runs that ask for it, either with
+``pytest -p airflow_provider_sms.sandbox.pytest_plugin`` or in the rootdir's ``conftest.py``
+(pytest allows ``pytest_plugins`` only there)::
 
-Loaded into every pytest run of an environment where the package is installed, so it imports
-nothing beyond pytest at module level; the sandbox itself is imported when the fixture runs.
+    pytest_plugins = ["airflow_provider_sms.sandbox.pytest_plugin"]
+
+It imports nothing beyond pytest at module level; the sandbox itself is imported when the
+fixture runs.
 """
 
 from __future__ import annotations
