@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import shlex
 import signal
 import sys
@@ -24,9 +25,12 @@ def main(argv: list[str] | None = None) -> int:
         "--max-posts-per-second", type=int, default=None, help="per-workspace POST limit"
     )
     args = parser.parse_args(argv)
-    # The sandbox has a published access key and an unauthenticated control API.
+    # The sandbox has a published access key and an unauthenticated control API; unlike
+    # BirdSandbox(allow_non_loopback=True), the command line has no way around this.
     if not is_loopback(args.host):
         parser.error(f"refusing to listen on non-loopback host {args.host!r}")
+    # The sandbox's own log (a client that reset its connection, say): one line each, on stderr.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
 
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import socket
 import struct
+import sys
 import threading
 import time
 from collections import deque
@@ -18,6 +20,7 @@ from socketserver import TCPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from .._net import is_loopback
 from .backend import ApiError, SandboxBackend
 from .catalogue import ACCESS_KEY, MMS_CHANNEL_ID, SMS_CHANNEL_ID, WORKSPACE_ID
 from .faults import UNANSWERED, Fault, JsonResponse, fault_response, normalise_fault
@@ -26,6 +29,8 @@ _MAX_BODY = 10 * 1024 * 1024
 _MAX_HEADER_LINE = 65536
 _MAX_HEADERS = 100
 _JSON_HEADERS = {"Content-Type": "application/json"}
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -575,6 +580,29 @@ class _SandboxHTTPServer(ThreadingHTTPServer):
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
 
+    def handle_error(self, request: socket.socket, client_address: Any) -> None:
+        # socketserver prints a traceback to stderr for whatever a handler raised. A client
+        # that resets or drops its connection (a read timeout, a killed task) is routine for
+        # a test server: one line. Anything else keeps its traceback, through the log.
+        error = sys.exc_info()[1]
+        peer = _peer(client_address)
+        if isinstance(error, ConnectionError):
+            log.warning(
+                "Bird sandbox: client %s closed its connection abruptly (%s)",
+                peer,
+                error.strerror or type(error).__name__,
+            )
+        else:
+            log.error("Bird sandbox: error while serving %s", peer, exc_info=True)
+
+
+def _peer(client_address: Any) -> str:
+    """``host:port`` of a client address (``[host]:port`` for IPv6)."""
+    if isinstance(client_address, tuple) and len(client_address) >= 2:
+        host, port = client_address[:2]
+        return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+    return str(client_address)
+
 
 class BirdSandbox:
     """A local, Bird-compatible Channels API server for tests and demos.
@@ -582,6 +610,11 @@ class BirdSandbox:
     Serves on a free loopback port in a background thread. Accepted messages, every request
     and the behaviour knobs (latency, rate limit, rejected recipients, injected faults) are
     available on the instance; the same is exposed over HTTP under ``/_sandbox/``.
+
+    ``host`` must be a loopback address or ``localhost``: the sandbox's access key is
+    published and its control API has no authentication, so anyone who can reach it can read
+    every recorded request and reconfigure it. ``allow_non_loopback=True`` lifts the check,
+    for a sandbox deliberately shared on a private network.
     """
 
     def __init__(
@@ -590,7 +623,14 @@ class BirdSandbox:
         port: int = 0,
         latency: float = 0.0,
         max_posts_per_second: int | None = None,
+        *,
+        allow_non_loopback: bool = False,
     ):
+        if not allow_non_loopback and not is_loopback(host):
+            raise ValueError(
+                f"refusing to listen on non-loopback host {host!r}: the Bird sandbox serves an "
+                "unauthenticated control API; pass allow_non_loopback=True to expose it anyway"
+            )
         self._address = (host, port)
         # Bird's side (operations callable without HTTP), and what stands in front of it.
         self.backend = SandboxBackend()
