@@ -1,7 +1,7 @@
 """A local, Bird-compatible Channels API sandbox (SMS, MMS, templates, batches, faults).
 
-Importing this package is cheap: it is loaded as a pytest plugin in every test run, so the
-server and backend modules are imported on first use of :class:`BirdSandbox`.
+Importing this package is cheap (DAG tests load its pytest plugin): the server and backend
+modules are imported on first use of :class:`BirdSandbox`.
 
 Stored messages carry what the recipient would read under
 ``meta.extraInformation.renderedText`` (the rendered template, or the body's text).

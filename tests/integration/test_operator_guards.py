@@ -8,6 +8,8 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_sms.operators.sms import MAX_CONCURRENCY, SendMmsOperator, SendSmsOperator
+from airflow_provider_sms.sandbox import SMS_CHANNEL_ID
+from airflow_provider_sms.sandbox.process import SandboxProcess
 
 US_MOBILE = "+14155552671"
 NL_MOBILE = "+31612345678"
@@ -60,14 +62,22 @@ def _open_sockets() -> int:
     return count
 
 
-def test_a_failed_capability_check_leaves_no_connection_open(checked_sandbox, monkeypatch):
-    conn = checked_sandbox.connection(channel_id=checked_sandbox.sms_channel_id)
-    monkeypatch.setenv("AIRFLOW_CONN_BIRD_DEFAULT", json.dumps(conn))
-    before = _open_sockets()
+def test_a_failed_capability_check_leaves_no_connection_open(monkeypatch):
+    # The sandbox in a process of its own: the sockets counted here are the client's alone.
+    with SandboxProcess() as sandbox:
+        conn = sandbox.connection
+        conn["extra"]["channel_id"] = SMS_CHANNEL_ID
+        monkeypatch.setenv("AIRFLOW_CONN_BIRD_DEFAULT", json.dumps(conn))
+        before = _open_sockets()
+        _fail_the_capability_check_five_times()
+        after = _open_sockets()
+    assert after <= before
+
+
+def _fail_the_capability_check_five_times():
     for _ in range(5):
         op = SendMmsOperator(
             task_id="t", recipients=US_MOBILE, images="https://e.x/a.png", max_concurrency=200
         )
         with pytest.raises(AirflowFailException, match="cannot send MMS"):
             op.execute({})
-    assert _open_sockets() <= before
