@@ -1,15 +1,11 @@
 """What the operators refuse before any request, and what they always release."""
 
-import contextlib
 import json
-import os
 
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_sms.operators.sms import MAX_CONCURRENCY, SendMmsOperator, SendSmsOperator
-from airflow_provider_sms.sandbox import SMS_CHANNEL_ID
-from airflow_provider_sms.sandbox.process import SandboxProcess
 
 US_MOBILE = "+14155552671"
 NL_MOBILE = "+31612345678"
@@ -54,30 +50,19 @@ def test_max_concurrency_has_a_documented_ceiling():
         SendSmsOperator(task_id="t", recipients=US_MOBILE, text="x", max_concurrency=2000)
 
 
-def _open_sockets() -> int:
-    count = 0
-    for fd in os.listdir("/proc/self/fd"):
-        with contextlib.suppress(OSError):
-            count += os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
-    return count
+def test_a_failed_capability_check_closes_the_client(checked_sandbox, monkeypatch):
+    from airflow_provider_sms.bird.client import BirdClient
 
-
-def test_a_failed_capability_check_leaves_no_connection_open(monkeypatch):
-    # The sandbox in a process of its own: the sockets counted here are the client's alone.
-    with SandboxProcess() as sandbox:
-        conn = sandbox.connection
-        conn["extra"]["channel_id"] = SMS_CHANNEL_ID
-        monkeypatch.setenv("AIRFLOW_CONN_BIRD_DEFAULT", json.dumps(conn))
-        before = _open_sockets()
-        _fail_the_capability_check_five_times()
-        after = _open_sockets()
-    assert after <= before
-
-
-def _fail_the_capability_check_five_times():
+    closed = []
+    close = BirdClient.close
+    monkeypatch.setattr(BirdClient, "close", lambda self: closed.append(self) or close(self))
+    conn = checked_sandbox.connection(channel_id=checked_sandbox.sms_channel_id)
+    monkeypatch.setenv("AIRFLOW_CONN_BIRD_DEFAULT", json.dumps(conn))
     for _ in range(5):
         op = SendMmsOperator(
             task_id="t", recipients=US_MOBILE, images="https://e.x/a.png", max_concurrency=200
         )
         with pytest.raises(AirflowFailException, match="cannot send MMS"):
             op.execute({})
+    # Closed on that path too, not left to the garbage collector.
+    assert len(closed) == 5 and all(client._session is None for client in closed)
