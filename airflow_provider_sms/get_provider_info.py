@@ -46,7 +46,9 @@ def get_provider_info():
                     "workspace_id": {
                         "label": "Workspace ID",
                         "description": "Required. The UUID of the Bird workspace.",
-                        "schema": {"type": ["string", "null"]},
+                        # No "null" in the type: Airflow's form marks the field required and
+                        # keeps Save disabled until it has a value.
+                        "schema": {"type": "string", "minLength": 1},
                     },
                     "channel_id": {
                         "label": "Default channel ID",

@@ -1,7 +1,13 @@
 """The provider as Airflow sees it without running anything: its info and cheap imports."""
 
+import json
 import subprocess
 import sys
+from pathlib import Path
+
+import airflow
+import jsonschema
+import pytest
 
 from airflow_provider_sms.get_provider_info import get_provider_info
 
@@ -21,3 +27,29 @@ def test_operator_module_import_loads_no_http_or_phone_libraries():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_connection_type_matches_airflows_provider_schema():
+    schema = json.loads((Path(airflow.__file__).parent / "provider.yaml.schema.json").read_text())
+    for conn in get_provider_info()["connection-types"]:
+        jsonschema.validate(conn, schema["properties"]["connection-types"]["items"])
+        for name, field in conn["conn-fields"].items():
+            jsonschema.Draft202012Validator.check_schema(field["schema"])
+            assert field["label"], name
+
+
+def test_workspace_id_is_required_in_the_form_and_the_other_extras_are_optional():
+    [conn] = get_provider_info()["connection-types"]
+    fields = conn["conn-fields"]
+    # No "null" in the type: Airflow's form marks the field with * and disables Save.
+    assert fields["workspace_id"]["schema"] == {"type": "string", "minLength": 1}
+    assert fields["workspace_id"]["description"].startswith("Required")
+    for value in ("", None):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(value, fields["workspace_id"]["schema"])
+    jsonschema.validate("3f6f7a1e-2b1c-4d5e-9f00-1a2b3c4d5e6f", fields["workspace_id"]["schema"])
+    for name, field in fields.items():
+        if name != "workspace_id":
+            assert "null" in field["schema"]["type"], f"{name} must stay optional"
+            assert field["description"].startswith("Optional"), name
+            jsonschema.validate(None, field["schema"])
