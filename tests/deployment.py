@@ -209,6 +209,10 @@ class Deployment:
                 process.wait()
         self.postgres.stop()
 
+    def remove(self) -> None:
+        """Delete the deployment's folder (PostgreSQL's data, Airflow's home, the logs)."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+
     def keep_logs(self, artifacts: Path) -> Path:
         """Copy every process's log (and Airflow's task logs) to `artifacts`."""
         target = artifacts / self.folder.name

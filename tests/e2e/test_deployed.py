@@ -41,6 +41,7 @@ def deployment(request, sandbox):
         if request.session.testsfailed > failed:
             kept = deployment.keep_logs(ARTIFACTS)
             print(f"\nLogs of every process kept in {kept}")
+        deployment.remove()
 
 
 @pytest.fixture
