@@ -282,3 +282,23 @@ class Deployment:
         )
         keys = ("task_id", "map_index", "state", "try_number", "pid", "start_date", "end_date")
         return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+@contextlib.contextmanager
+def deployed(dags_folder: Path, env: dict[str, str], *, artifacts: Path, request):
+    """A started Deployment for a pytest fixture: stopped and removed afterwards, with every
+    process's log kept in `artifacts` when it failed to start or a test of the session
+    failed while it ran."""
+    deployment = Deployment(dags_folder, env)
+    failed_before = request.session.testsfailed
+    started = False
+    try:
+        deployment.start()
+        started = True
+        yield deployment
+    finally:
+        deployment.stop()
+        if not started or request.session.testsfailed > failed_before:
+            kept = deployment.keep_logs(artifacts)
+            print(f"\nLogs of every process kept in {kept}")
+        deployment.remove()

@@ -8,13 +8,12 @@ Screenshots of the form (and, on a failure, the page and every process's log) ar
 from __future__ import annotations
 
 import json
-import shutil
 import urllib.request
 from pathlib import Path
 
 import pytest
 from browser import chromium_context
-from deployment import Deployment
+from deployment import Deployment, deployed
 from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,19 +38,10 @@ EXTRA_FIELDS = {
 @pytest.fixture(scope="module")
 def deployment(request, tmp_path_factory):
     """The API server (and the other processes) with the provider installed; no DAGs."""
-    deployment = Deployment(tmp_path_factory.mktemp("no-dags"), {})
-    failed = request.session.testsfailed
-    started = False
-    try:
-        deployment.start()
-        started = True
-        yield deployment
-    finally:
-        deployment.stop()
-        if not started or request.session.testsfailed > failed:
-            kept = deployment.keep_logs(ARTIFACTS)
-            print(f"\nLogs of every process kept in {kept}")
-        shutil.rmtree(deployment.folder, ignore_errors=True)
+    with deployed(
+        tmp_path_factory.mktemp("no-dags"), {}, artifacts=ARTIFACTS, request=request
+    ) as d:
+        yield d
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from deployment import Deployment
+from deployment import deployed
 from support import ROOT, receiver
 
 from airflow_provider_sms.sandbox.process import SandboxProcess
@@ -32,16 +32,8 @@ def sandbox():
 
 @pytest.fixture(scope="module")
 def deployment(request, sandbox):
-    deployment = Deployment(DAGS, sandbox.connection_env).start()
-    failed = request.session.testsfailed
-    try:
+    with deployed(DAGS, sandbox.connection_env, artifacts=ARTIFACTS, request=request) as deployment:
         yield deployment
-    finally:
-        deployment.stop()
-        if request.session.testsfailed > failed:
-            kept = deployment.keep_logs(ARTIFACTS)
-            print(f"\nLogs of every process kept in {kept}")
-        deployment.remove()
 
 
 @pytest.fixture
