@@ -16,13 +16,14 @@ from .messages import (
 )
 from .outgoing import Outgoing
 from .references import default_reference, reference_for, task_seed
-from .segments import SegmentCount, count_segments
+from .segments import SegmentCount, check_segments, count_segments, ucs2_characters
 
 __all__ = [
     "InvalidMessageError",
     "Outgoing",
     "SegmentCount",
     "channel_id",
+    "check_segments",
     "count_segments",
     "default_reference",
     "file_body",
@@ -36,6 +37,7 @@ __all__ = [
     "task_seed",
     "template_payload",
     "text_body",
+    "ucs2_characters",
 ]
 
 

@@ -373,9 +373,14 @@ def _tags(tags: Any) -> list[str]:
     return out
 
 
-def message_options(*, reference: Any = None, tags: Any = None) -> dict:
-    """Optional top-level fields; only those given are returned."""
+def message_options(
+    *, reference: Any = None, tags: Any = None, smart_encoding: bool = False
+) -> dict:
+    """Optional top-level fields; only those given are returned. `smart_encoding` asks Bird
+    to replace look-alike characters so that the text can stay GSM-7."""
     options: dict = {}
+    if smart_encoding:
+        options["meta"] = {"sms": {"smartEncoding": True}}
     if reference is not None:
         _non_empty_str(reference, "reference")
         if len(reference) > facts.MAX_REFERENCE_LENGTH:

@@ -48,6 +48,7 @@ class Outgoing:
         content: Mapping[str, dict],
         reference: Any = None,
         tags: Any = None,
+        smart_encoding: bool = False,
         default_region: str | None = None,
         reference_seed: tuple[str, ...] | None = None,
         allow_premium_numbers: bool = False,
@@ -60,7 +61,7 @@ class Outgoing:
 
         if len(content) != 1 or not ({"body", "template"} >= set(content)):
             raise InvalidMessageError("body/template", "give exactly one of body or template")
-        options = message_options(reference=reference, tags=tags)
+        options = message_options(reference=reference, tags=tags, smart_encoding=smart_encoding)
         return cls(
             kind=kind,
             recipients=tuple(

@@ -56,6 +56,8 @@ class SmsNotifier(BaseNotifier):
     :param default_region: region (e.g. ``"NL"``) for numbers written without a country code.
     :param allow_premium_numbers: send to premium-rate and shared-cost numbers too.
     :param allowed_regions: ISO 3166 region codes; recipients elsewhere are refused.
+    :param max_segments: the most SMS segments the alert may take (default 10).
+    :param dry_run: render and check, log what would be sent (numbers masked), send nothing.
     """
 
     template_fields: Sequence[str] = ("recipients", "text", "channel_id", "bird_conn_id")
@@ -70,11 +72,15 @@ class SmsNotifier(BaseNotifier):
         default_region: str | None = None,
         allow_premium_numbers: bool = False,
         allowed_regions: Sequence[str] | None = None,
+        max_segments: int = 10,
+        dry_run: bool = False,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
         self.allow_premium_numbers = allow_premium_numbers
         self.allowed_regions = allowed_regions
+        self.max_segments = max_segments
+        self.dry_run = dry_run
         self.recipients = recipients
         self.text = text
         self.channel_id = channel_id
@@ -85,21 +91,27 @@ class SmsNotifier(BaseNotifier):
         from airflow.sdk.exceptions import AirflowException
 
         from airflow_provider_sms.hooks.bird import BirdHook
-        from airflow_provider_sms.model import Outgoing, text_body
+        from airflow_provider_sms.model import Outgoing, check_segments, text_body
         from airflow_provider_sms.operators import _delivery as delivery
 
         with BirdHook(self.bird_conn_id, pool_size=_MAX_CONCURRENCY) as hook:
             with delivery.invalid_input("SMS"):
+                if isinstance(self.text, str):
+                    check_segments(self.text, self.max_segments)
+                body = text_body(self.text)
                 outgoing = Outgoing.build(
                     kind="SMS",
                     recipients=self.recipients,
                     default_region=self.default_region,
                     channel_id=hook.channel_id(self.channel_id),
-                    content={"body": text_body(self.text)},
+                    content={"body": body},
                     reference_seed=_reference_seed(context),
                     allow_premium_numbers=self.allow_premium_numbers,
                     allowed_regions=self.allowed_regions,
                 )
+            if self.dry_run:
+                delivery.preview(outgoing, log=self.log)
+                return
             report = hook.send(outgoing, max_concurrency=_MAX_CONCURRENCY)
         # A callback runs once per event: nothing to remember for a retry, but a refusal must
         # show in the logs.

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
 # Enough requests in flight to reach Bird's 500 POST/s with answers taking up to 100 ms.
 DEFAULT_MAX_CONCURRENCY = 50
+# A text needing more SMS segments than this is refused unless the task allows more: an
+# accidental 30-part message costs thirty times one.
+DEFAULT_MAX_SEGMENTS = 10
 # Where Bird offers MMS.
 MMS_REGIONS = frozenset({"US", "CA"})
 # Bird takes 500 POST/s per workspace; answers taking up to 400 ms need no more in flight.
@@ -56,9 +59,11 @@ class _BirdSendOperator(BaseOperator):
         xcom_entries_limit: int = DEFAULT_XCOM_ENTRIES_LIMIT,
         allow_premium_numbers: bool = False,
         allowed_regions: Sequence[str] | None = None,
+        dry_run: bool = False,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
+        self.dry_run = dry_run
         self.recipients = recipients
         self.channel_id = channel_id
         self.bird_conn_id = bird_conn_id
@@ -90,6 +95,10 @@ class _BirdSendOperator(BaseOperator):
         """The regions recipients may be in, and why others are refused."""
         return self.allowed_regions, "not in allowed_regions"
 
+    def _options(self) -> dict[str, Any]:
+        """Further options of this kind of message for `Outgoing.build`."""
+        return {}
+
     # -- execution -----------------------------------------------------------------------
 
     def execute(self, context: Context) -> list[dict] | dict:
@@ -113,7 +122,11 @@ class _BirdSendOperator(BaseOperator):
                     allow_premium_numbers=self.allow_premium_numbers,
                     allowed_regions=regions,
                     regions_note=regions_note,
+                    **self._options(),
                 )
+            if self.dry_run:
+                # Rendered and checked; nothing is asked of Bird, not even the channel.
+                return delivery.preview(outgoing, log=self.log)
             with delivery.pre_send_check():
                 self._check_channel(hook, outgoing.channel_id)
             policy = delivery.SendPolicy(
@@ -174,28 +187,52 @@ class SendSmsOperator(_BirdSendOperator):
     :param check_batch_results: with ``use_batch_api``, list each batch afterwards and fail
         for the messages Bird rejected during its asynchronous validation.
     :param xcom_entries_limit: the most recipients listed one by one in the XCom.
+    :param max_segments: the most SMS segments one message may take (default 10); a longer
+        text fails before anything is sent, naming the count, the encoding and the
+        characters that forced UCS-2.
+    :param smart_encoding: ask Bird to replace look-alike characters (curly quotes, ...) so
+        the text can stay GSM-7 (``meta.sms.smartEncoding``); segment counts shown here are
+        before that replacement.
+    :param dry_run: render and check everything, send nothing (no request to Bird at all),
+        log the request bodies (numbers masked) and return what would be sent.
     """
 
     template_fields: Sequence[str] = (*_BirdSendOperator.template_fields, "text")
     message_kind = "SMS"
 
-    def __init__(self, *, recipients: str | Sequence[str], text: str, **kwargs: Any):
+    def __init__(
+        self,
+        *,
+        recipients: str | Sequence[str],
+        text: str,
+        max_segments: int = DEFAULT_MAX_SEGMENTS,
+        smart_encoding: bool = False,
+        **kwargs: Any,
+    ):
         super().__init__(recipients=recipients, **kwargs)
         self.text = text
+        self.max_segments = max_segments
+        self.smart_encoding = smart_encoding
 
     def _content(self) -> dict[str, dict]:
-        from airflow_provider_sms.model import count_segments, text_body
+        from airflow_provider_sms.model import check_segments, text_body
 
+        # The segment limit first: it says more (the count, the encoding, the culprits) than
+        # the absolute bound on length that text_body applies; text_body names a wrong type.
+        count = check_segments(self.text, self.max_segments) if isinstance(self.text, str) else None
         body = text_body(self.text)
-        count = count_segments(self.text)
         # Bird bills per segment: worth seeing before ten thousand of them go out.
         self.log.info(
-            "Text of %d character(s): %d %s segment(s) per message",
+            "Text of %d character(s): %d %s segment(s) per message%s",
             count.characters,
             count.segments,
             count.encoding,
+            " (before Bird's smart encoding)" if self.smart_encoding else "",
         )
         return {"body": body}
+
+    def _options(self) -> dict[str, Any]:
+        return {"smart_encoding": bool(self.smart_encoding)}
 
 
 class SendMmsOperator(_BirdSendOperator):

@@ -75,3 +75,19 @@ def test_empty_text_needs_no_segment():
 def test_rejects_non_string():
     with pytest.raises(TypeError):
         count_segments(None)
+
+
+def test_the_segment_limit_names_the_count_the_encoding_and_the_culprits():
+    from airflow_provider_sms.model import InvalidMessageError, check_segments, ucs2_characters
+
+    assert check_segments("a" * 306, 2).segments == 2
+    with pytest.raises(InvalidMessageError) as e:
+        check_segments("a" * 307, 2)
+    assert e.value.problem == "needs 3 GSM-7 segments (307 characters), more than max_segments=2"
+    with pytest.raises(InvalidMessageError) as e:
+        check_segments("Smart “quotes” " + "a" * 120, 2)
+    assert "needs 3 UCS-2 segments" in e.value.problem
+    assert "UCS-2 because of '“', '”'" in e.value.problem
+    assert ucs2_characters("é€ñ“x”“") == ["“", "”"]  # é, € and ñ are GSM-7
+    with pytest.raises(InvalidMessageError, match="max_segments"):
+        check_segments("a", 0)

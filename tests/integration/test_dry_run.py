@@ -1,0 +1,79 @@
+"""Dry runs send nothing at all, and the segment limit refuses a costly text before sending."""
+
+import pytest
+from airflow.sdk.exceptions import AirflowFailException
+
+from airflow_provider_sms.notifications.sms import SmsNotifier
+from airflow_provider_sms.operators.sms import (
+    SendMmsOperator,
+    SendSmsOperator,
+    SendTemplateOperator,
+)
+from airflow_provider_sms.sandbox import TEMPLATE_PROJECT_ID
+
+NL = ["+31612345678", "+31612345679"]
+US = "+14155552671"
+
+
+def test_a_dry_run_sms_sends_nothing_and_shows_the_bodies_and_segments(checked_sandbox, capsys):
+    text = "Café opens at 9 – see you!"
+    result = SendSmsOperator(task_id="t", recipients=NL, text=text, dry_run=True).execute({})
+    assert checked_sandbox.requests == []
+    assert result["dry_run"] is True and result["total"] == 2
+    [message] = result["messages"]
+    assert (message["encoding"], message["segments"]) == ("UCS-2", 1)  # the en dash
+    assert [r["body"]["text"]["text"] for r in result["requests"]] == [
+        "Café opens at 9 – see you!"
+    ] * 2
+    shown = [r["receiver"]["contacts"][0]["identifierValue"] for r in result["requests"]]
+    assert shown == ["+316******78", "+316******79"]
+    logged = capsys.readouterr().out
+    assert "Dry run: would send" in logged and "nothing was sent" in logged
+    assert "+31612345678" not in logged
+
+
+def test_dry_runs_of_mms_and_templates_send_nothing_not_even_the_capability_check(
+    checked_sandbox,
+):
+    mms = SendMmsOperator(
+        task_id="t", recipients=US, images="https://e.x/a.png", text="Chart", dry_run=True
+    ).execute({})
+    template = SendTemplateOperator(
+        task_id="t",
+        recipients=NL,
+        project_id=TEMPLATE_PROJECT_ID,
+        parameters={"name": "Ana", "date": "today"},
+        dry_run=True,
+    ).execute({})
+    assert checked_sandbox.requests == []
+    assert mms["requests"][0]["body"]["type"] == "image"
+    assert template["requests"][0]["template"]["projectId"] == TEMPLATE_PROJECT_ID
+    assert "segments" not in template["messages"][0]  # Bird renders the template
+
+
+def test_a_dry_run_notifier_sends_nothing(checked_sandbox, capsys):
+    SmsNotifier(recipients=NL, text="load_warehouse failed", dry_run=True).notify({})
+    assert checked_sandbox.requests == []
+    assert "Dry run: SMS to 2 recipient(s)" in capsys.readouterr().out
+
+
+def test_a_long_text_with_an_accent_fails_under_the_default_segment_limit(checked_sandbox):
+    text = "Bonjour " + "ê" * 1992  # 2,000 characters, UCS-2 because of the accent
+    with pytest.raises(AirflowFailException) as e:
+        SendSmsOperator(task_id="t", recipients=NL, text=text).execute({})
+    assert "text: needs 30 UCS-2 segments (2000 characters), more than max_segments=10" in str(
+        e.value
+    )
+    assert "UCS-2 because of 'ê'" in str(e.value)
+    with pytest.raises(AirflowFailException, match="max_segments=10"):
+        SmsNotifier(recipients=NL, text=text).notify({})
+    assert checked_sandbox.requests == []
+
+
+def test_smart_encoding_asks_bird_to_keep_the_text_gsm(checked_sandbox, capsys):
+    SendSmsOperator(
+        task_id="t", recipients=NL[0], text="“Quoted” text", smart_encoding=True
+    ).execute({})
+    [message] = checked_sandbox.messages
+    assert message["meta"]["sms"] == {"smartEncoding": True}
+    assert "(before Bird's smart encoding)" in capsys.readouterr().out
