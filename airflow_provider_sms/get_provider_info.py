@@ -28,6 +28,18 @@ def get_provider_info():
                 ],
             }
         ],
+        "sensors": [
+            {
+                "integration-name": "Bird",
+                "python-modules": ["airflow_provider_sms.sensors.message_status"],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": "Bird",
+                "python-modules": ["airflow_provider_sms.triggers.message_status"],
+            }
+        ],
         "notifications": ["airflow_provider_sms.notifications.sms.SmsNotifier"],
         "connection-types": [
             {

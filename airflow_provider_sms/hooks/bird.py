@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from airflow_provider_sms.bird.client import BirdClient
     from airflow_provider_sms.bird.fanout import SendReport
     from airflow_provider_sms.bird.settings import ClientSettings
+    from airflow_provider_sms.bird.status import Tally
     from airflow_provider_sms.model import Outgoing
 
 
@@ -60,6 +61,24 @@ class BirdHook(BaseHook):
             raise BirdConfigurationError(
                 f"connection {self.bird_conn_id!r}: {exc.message}"
             ) from None
+
+    @classmethod
+    async def aconnect(cls, bird_conn_id: str = default_conn_name, *, pool_size: int = 4):
+        """A hook whose connection was read without blocking the event loop (triggers)."""
+        from airflow_provider_sms.bird.errors import BirdConfigurationError
+        from airflow_provider_sms.bird.settings import settings_from_connection
+
+        hook = cls(bird_conn_id, pool_size=pool_size)
+        conn = await cls.aget_connection(bird_conn_id)
+        read_extra = getattr(conn, "aextra_dejson", None)
+        extra = await read_extra() if read_extra else conn.extra_dejson
+        try:
+            hook.__dict__["settings"] = settings_from_connection(
+                host=conn.host, port=conn.port, password=conn.password, extra=extra
+            )
+        except BirdConfigurationError as exc:
+            raise BirdConfigurationError(f"connection {bird_conn_id!r}: {exc.message}") from None
+        return hook
 
     @cached_property
     def client(self) -> BirdClient:
@@ -149,6 +168,20 @@ class BirdHook(BaseHook):
         from airflow_provider_sms.bird.fanout import confirm_batches
 
         return confirm_batches(self.client, channel_id, report)
+
+    def poll_statuses(
+        self,
+        channel_id: str,
+        tally: Tally,
+        *,
+        message_ids: Sequence[str] = (),
+        batch_ids: Sequence[str] = (),
+    ) -> None:
+        """Read the current status of each message (and of each batch's messages) into
+        `tally`. Reads only."""
+        from airflow_provider_sms.bird.status import poll
+
+        poll(self.client, channel_id, tally, message_ids=message_ids, batch_ids=batch_ids)
 
     def get_channel(self, channel_id: str | None = None) -> dict:
         """Bird's channel object (default: the connection's channel)."""

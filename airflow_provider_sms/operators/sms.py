@@ -60,10 +60,16 @@ class _BirdSendOperator(BaseOperator):
         allow_premium_numbers: bool = False,
         allowed_regions: Sequence[str] | None = None,
         dry_run: bool = False,
+        wait_for_delivery: bool = False,
+        delivery_timeout: float = 3600.0,
+        delivery_poll_interval: float = 10.0,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
         self.dry_run = dry_run
+        self.wait_for_delivery = wait_for_delivery
+        self.delivery_timeout = delivery_timeout
+        self.delivery_poll_interval = delivery_poll_interval
         self.recipients = recipients
         self.channel_id = channel_id
         self.bird_conn_id = bird_conn_id
@@ -136,7 +142,7 @@ class _BirdSendOperator(BaseOperator):
                 fail_on_partial_failure=self.fail_on_partial_failure,
                 xcom_entries_limit=self.xcom_entries_limit,
             )
-            return delivery.send(
+            result = delivery.send(
                 hook,
                 outgoing,
                 policy,
@@ -144,6 +150,37 @@ class _BirdSendOperator(BaseOperator):
                 generation=generation_of(context.get("ti") if context else None),
                 log=self.log,
             )
+        if self.wait_for_delivery:
+            self._defer_until_delivered(outgoing.channel_id, result)
+        return result
+
+    def _defer_until_delivered(self, channel_id: str, result: list[dict] | dict) -> None:
+        import time
+
+        from airflow_provider_sms.triggers.message_status import (
+            MessageStatusTrigger,
+            message_targets,
+        )
+
+        message_ids, batch_ids = message_targets(result)
+        self.log.info("Sent; waiting in the triggerer until Bird reports each delivered")
+        self.defer(
+            trigger=MessageStatusTrigger(
+                channel_id=channel_id,
+                message_ids=message_ids,
+                batch_ids=batch_ids,
+                bird_conn_id=self.bird_conn_id,
+                poll_interval=self.delivery_poll_interval,
+                end_time=time.time() + self.delivery_timeout,
+            ),
+            method_name="delivery_complete",
+        )
+
+    def delivery_complete(self, context: Context, event: dict[str, Any]) -> dict:
+        """With `wait_for_delivery`: the final statuses, or the failures."""
+        from airflow_provider_sms.triggers.message_status import conclude
+
+        return conclude(event, self.log)
 
 
 class SendSmsOperator(_BirdSendOperator):
@@ -195,6 +232,11 @@ class SendSmsOperator(_BirdSendOperator):
         before that replacement.
     :param dry_run: render and check everything, send nothing (no request to Bird at all),
         log the request bodies (numbers masked) and return what would be sent.
+    :param wait_for_delivery: after sending, wait in the triggerer (deferred, holding no
+        worker slot) until Bird reports every message delivered, for up to
+        `delivery_timeout` seconds, looking every `delivery_poll_interval`; the task then
+        returns the final statuses (see :class:`~airflow_provider_sms.sensors.message_status.
+        MessageStatusSensor`), or fails naming the failed messages.
     """
 
     template_fields: Sequence[str] = (*_BirdSendOperator.template_fields, "text")

@@ -93,8 +93,10 @@ ALLOWED = {
     "bird": {"_net", "_redact", "__init__"},
     "model": {"bird.facts", "bird.errors", "_redact"},
     "hooks": {"bird", "model"},
-    "operators": {"bird", "model", "hooks"},
+    "operators": {"bird", "model", "hooks", "triggers"},
     "notifications": {"bird", "model", "hooks", "operators._delivery"},
+    "triggers": {"bird", "hooks"},
+    "sensors": {"bird", "hooks", "triggers"},
     "sandbox": {"bird.facts", "bird.schema", "_net"},
 }
 
