@@ -5,6 +5,11 @@ modules are imported on first use of :class:`BirdSandbox`.
 
 Stored messages carry what the recipient would read under
 ``meta.extraInformation.renderedText`` (the rendered template, or the body's text).
+
+Messages move through Bird's statuses as time passes (accepted, processing, sent, delivered,
+after ``DEFAULT_STATUS_DELAYS`` unless configured); messages to the magic recipients
+(``DELIVERY_FAILS_*``, ``SENDING_FAILS_*``, ``STAYS_SENT_*``) end otherwise. See
+:class:`BirdSandbox`.
 """
 
 from __future__ import annotations
@@ -13,11 +18,18 @@ from typing import TYPE_CHECKING, Any
 
 from .catalogue import (
     ACCESS_KEY,
+    DELIVERY_FAILS_NL,
+    DELIVERY_FAILS_US,
     INACTIVE_TEMPLATE_VERSION_ID,
+    MAGIC_RECIPIENTS,
     MMS_CHANNEL_ID,
     MMS_CHANNEL_NUMBER,
+    SENDING_FAILS_NL,
+    SENDING_FAILS_US,
     SMS_CHANNEL_ID,
     SMS_CHANNEL_SENDER,
+    STAYS_SENT_NL,
+    STAYS_SENT_US,
     TEMPLATE_LOCALES,
     TEMPLATE_PROJECT_ID,
     TEMPLATE_VERSION_ID,
@@ -25,16 +37,24 @@ from .catalogue import (
 )
 
 if TYPE_CHECKING:
-    from .backend import SandboxBackend
+    from .backend import DEFAULT_STATUS_DELAYS, SandboxBackend
     from .server import BirdSandbox, RecordedRequest
 
 __all__ = [
     "ACCESS_KEY",
+    "DEFAULT_STATUS_DELAYS",
+    "DELIVERY_FAILS_NL",
+    "DELIVERY_FAILS_US",
     "INACTIVE_TEMPLATE_VERSION_ID",
+    "MAGIC_RECIPIENTS",
     "MMS_CHANNEL_ID",
     "MMS_CHANNEL_NUMBER",
+    "SENDING_FAILS_NL",
+    "SENDING_FAILS_US",
     "SMS_CHANNEL_ID",
     "SMS_CHANNEL_SENDER",
+    "STAYS_SENT_NL",
+    "STAYS_SENT_US",
     "TEMPLATE_LOCALES",
     "TEMPLATE_PROJECT_ID",
     "TEMPLATE_VERSION_ID",
@@ -45,6 +65,7 @@ __all__ = [
 ]
 
 _LAZY = {
+    "DEFAULT_STATUS_DELAYS": "backend",
     "BirdSandbox": "server",
     "RecordedRequest": "server",
     "SandboxBackend": "backend",

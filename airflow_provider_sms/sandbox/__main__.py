@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import shlex
 import signal
@@ -11,6 +12,24 @@ import threading
 
 from .._net import is_loopback
 from .server import BirdSandbox
+
+
+def _status_delays(text: str) -> dict | None:
+    """``off``, ``PROCESSING,SENT,DELIVERED`` seconds, or a JSON object naming some of them."""
+    if text.strip().lower() == "off":
+        return None
+    try:
+        if text.lstrip().startswith("{"):
+            value = json.loads(text)
+            if not isinstance(value, dict):
+                raise ValueError
+            return value
+        processing, sent, delivered = (float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected off, PROCESSING,SENT,DELIVERED seconds or a JSON object"
+        ) from None
+    return {"processing": processing, "sent": sent, "delivered": delivered}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,6 +43,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--max-posts-per-second", type=int, default=None, help="per-workspace POST limit"
     )
+    parser.add_argument(
+        "--status-delays",
+        type=_status_delays,
+        default=argparse.SUPPRESS,
+        metavar="P,S,D|off",
+        help="seconds after acceptance at which messages become processing, sent, delivered "
+        "(default 0.2,0.5,1.0; a JSON object may name some; off: they stay accepted)",
+    )
     args = parser.parse_args(argv)
     # The sandbox has a published access key and an unauthenticated control API; unlike
     # BirdSandbox(allow_non_loopback=True), the command line has no way around this.
@@ -36,12 +63,19 @@ def main(argv: list[str] | None = None) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
 
-    sandbox = BirdSandbox(
-        host=args.host,
-        port=args.port,
-        latency=args.latency,
-        max_posts_per_second=args.max_posts_per_second,
-    )
+    options = {}
+    if "status_delays" in vars(args):
+        options["status_delays"] = args.status_delays
+    try:
+        sandbox = BirdSandbox(
+            host=args.host,
+            port=args.port,
+            latency=args.latency,
+            max_posts_per_second=args.max_posts_per_second,
+            **options,
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
     sandbox.start()
     name, value = sandbox.connection_env()
     print(f"Bird sandbox listening on {sandbox.base_url}", flush=True)

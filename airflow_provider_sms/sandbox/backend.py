@@ -4,23 +4,32 @@ call the operations directly, and the HTTP front (``server.py``) calls them too.
 
 Every operation either answers what Bird would answer, as a dict, or raises :class:`ApiError`
 in Bird's error shape. State sits behind one lock; validation runs outside it.
+
+A message's status is a function of the time since it was accepted, worked out whenever it is
+read (get, list, inspection): no thread moves messages along, and a sandbox in a process of its
+own behaves the same. Each message's timeline (its delays, and how it ends: delivered, or as
+its magic recipient says) is fixed when it is accepted.
 """
 
 from __future__ import annotations
 
 import base64
 import copy
+import functools
+import math
 import queue
 import re
 import threading
 import time
 import uuid
 from bisect import bisect_left
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
 from ..bird.facts import DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, MESSAGE_STATUSES, MMS_BODY_TYPES
-from .catalogue import CHANNELS, TEMPLATES, WORKSPACE_ID
+from .catalogue import CHANNELS, FAILURES, MAGIC_RECIPIENTS, TEMPLATES, WORKSPACE_ID
 from .validation import parse_date_time, validation_details
 
 # How long a list by batchId waits for that batch's items to be processed, so that a client
@@ -41,7 +50,27 @@ FAILURE_CODES = {
 
 # The statuses the sandbox gives messages, all of them Bird's.
 ACCEPTED, SCHEDULED, REJECTED = "accepted", "scheduled", "rejected"
-assert {ACCEPTED, SCHEDULED, REJECTED} <= MESSAGE_STATUSES
+PROCESSING, SENT, DELIVERED = "processing", "sent", "delivered"
+SENDING_FAILED, DELIVERY_FAILED = "sending_failed", "delivery_failed"
+assert {
+    ACCEPTED,
+    SCHEDULED,
+    REJECTED,
+    PROCESSING,
+    SENT,
+    DELIVERED,
+    SENDING_FAILED,
+    DELIVERY_FAILED,
+} <= MESSAGE_STATUSES
+assert set(MAGIC_RECIPIENTS.values()) <= {SENT, SENDING_FAILED, DELIVERY_FAILED}
+
+# Seconds after a message is accepted (or, if it was scheduled for later, after its
+# ``scheduledFor``) at which it becomes processing, sent and delivered. A magic recipient's
+# message becomes sending_failed at the "sent" delay, delivery_failed at the "delivered" one.
+DEFAULT_STATUS_DELAYS: Mapping[str, float] = MappingProxyType(
+    {PROCESSING: 0.2, SENT: 0.5, DELIVERED: 1.0}
+)
+_DELAY_NAMES = (PROCESSING, SENT, DELIVERED)
 
 
 class ApiError(Exception):
@@ -77,6 +106,21 @@ def _timestamp(moment: datetime | None = None) -> str:
     """RFC 3339 UTC with milliseconds, like Bird's ``2022-12-22T08:32:50.736Z``."""
     moment = moment or datetime.now(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _copy(value: Any) -> Any:
+    """A deep copy of a JSON-like value (what messages are made of), three times faster than
+    ``copy.deepcopy``: listing a page of messages is mostly copying them."""
+    kind = type(value)
+    if kind is dict:
+        return {key: _copy(item) for key, item in value.items()}
+    if kind is list:
+        return [_copy(item) for item in value]
+    if kind is tuple:
+        return tuple(_copy(item) for item in value)
+    if kind in (str, int, float, bool) or value is None:
+        return value
+    return copy.deepcopy(value)
 
 
 def _contact_id(workspace_id: str, identifier: str) -> str:
@@ -130,6 +174,59 @@ def _decode_token(token: str, kind: str, size: int) -> list[int]:
     return values
 
 
+def _check_delays(
+    value: Any, current: tuple[float, float, float] | None
+) -> tuple[float, float, float] | None:
+    """``status_delays`` as (processing, sent, delivered) seconds, or None (no progression).
+    A mapping may name some of the three: the others keep ``current`` (or the defaults)."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ValueError(
+            "status_delays must map processing, sent and delivered to seconds, or be null"
+        )
+    unknown = set(value) - set(_DELAY_NAMES)
+    if unknown:
+        raise ValueError(
+            f"unknown status_delays key(s): {', '.join(sorted(map(str, unknown)))} "
+            f"(expected {', '.join(_DELAY_NAMES)})"
+        )
+    delays = dict(zip(_DELAY_NAMES, current or DEFAULT_STATUS_DELAYS.values(), strict=True))
+    for name, seconds in value.items():
+        if (
+            not isinstance(seconds, int | float)
+            or isinstance(seconds, bool)
+            or not math.isfinite(seconds)
+            or seconds < 0
+        ):
+            raise ValueError(f"status_delays.{name} must be a non-negative number of seconds")
+        delays[name] = float(seconds)
+    processing, sent, delivered = (delays[name] for name in _DELAY_NAMES)
+    if not processing <= sent <= delivered:
+        raise ValueError("status_delays must not decrease: processing <= sent <= delivered")
+    return processing, sent, delivered
+
+
+@functools.cache
+def _stages(outcome: str, delays: tuple[float, float, float]) -> tuple:
+    """A message's timeline after acceptance: ``(offset, status, extra fields)`` in order.
+    Shared by every message with the same outcome and delays."""
+    processing, sent, delivered = delays
+    if outcome == SENDING_FAILED:
+        return ((processing, PROCESSING, None), (sent, SENDING_FAILED, FAILURES[SENDING_FAILED]))
+    last = () if outcome == SENT else ((delivered, outcome, FAILURES.get(outcome)),)
+    return ((processing, PROCESSING, None), (sent, SENT, None), *last)
+
+
+def _outcome(message: dict) -> str:
+    """How a message ends: as its first magic recipient says, else delivered."""
+    for contact in message["receiver"]["contacts"]:
+        outcome = MAGIC_RECIPIENTS.get(contact.get("identifierValue"))
+        if outcome is not None:
+            return outcome
+    return DELIVERED
+
+
 def _check_limit(limit: Any) -> int:
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIST_LIMIT:
         raise invalid({"limit": [f"must be an integer between 1 and {MAX_LIST_LIMIT}"]})
@@ -141,9 +238,23 @@ def _check_limit(limit: Any) -> int:
 
 class SandboxBackend:
     """The workspace: channels, templates, stored messages and batches, and the recipients
-    the sandbox rejects. Thread-safe."""
+    the sandbox rejects. Thread-safe.
 
-    def __init__(self) -> None:
+    ``status_delays``: seconds after acceptance at which a message becomes processing, sent
+    and delivered (``DEFAULT_STATUS_DELAYS`` unless given; a mapping may name some of them);
+    None keeps every message in the status it was accepted with. :meth:`reset` restores it.
+    ``clock`` (UNIX time, ``time.time`` unless given) stamps and ages messages: a test can
+    step it to see each status without waiting.
+    """
+
+    def __init__(
+        self,
+        *,
+        status_delays: Mapping[str, float] | None = DEFAULT_STATUS_DELAYS,
+        clock: Callable[[], float] = time.time,
+    ):
+        self._initial_delays = _check_delays(status_delays, None)
+        self._clock = clock
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
@@ -157,6 +268,11 @@ class SandboxBackend:
         # Messages in arrival order; a message's position in this list never changes.
         self._messages: list[dict] = []
         self._position: dict[str, int] = {}  # message id -> position
+        # By position: when the message's timeline starts (UNIX time) and its stages
+        # (see _stages), None for a message whose status never changes.
+        self._origins: list[float] = []
+        self._stages: list[tuple | None] = []
+        self._delays = self._initial_delays
         self._by_channel: dict[str, list[int]] = {}  # positions, ascending
         self._by_batch: dict[str, list[int]] = {}
         self._batch_channel: dict[str, str] = {}
@@ -165,7 +281,7 @@ class SandboxBackend:
         self._changed.notify_all()
 
     def reset(self) -> None:
-        """Forget every message, batch and rejected recipient."""
+        """Forget every message, batch and rejected recipient; restore ``status_delays``."""
         with self._lock:
             self._reset_locked()
 
@@ -187,12 +303,27 @@ class SandboxBackend:
             raise ValueError("reject_recipients must be a list of phone numbers")
         self._reject = frozenset(numbers)
 
+    @property
+    def status_delays(self) -> dict[str, float] | None:
+        """Seconds after acceptance at which a message becomes processing, sent, delivered;
+        None: messages keep the status they were accepted with. Setting it (some of the
+        three, or None) applies to messages accepted from then on."""
+        delays = self._delays
+        return None if delays is None else dict(zip(_DELAY_NAMES, delays, strict=True))
+
+    @status_delays.setter
+    def status_delays(self, value: Mapping[str, float] | None) -> None:
+        with self._lock:
+            self._delays = _check_delays(value, self._delays)
+
     # inspection --------------------------------------------------------------------------
 
     def messages(self) -> list[dict]:
-        """Every stored message (copies), in arrival order."""
+        """Every stored message (copies, in their current status), in arrival order."""
+        now = self._clock()
         with self._lock:
-            return copy.deepcopy(self._messages)
+            shown = [self._view_locked(p, now) for p in range(len(self._messages))]
+        return _copy(shown)
 
     def message_count(self) -> int:
         with self._lock:
@@ -234,10 +365,13 @@ class SandboxBackend:
     def create_message(self, workspace_id: str, channel_id: str, payload: Any) -> dict:
         """createChannelMessage: validate and store one message; the accepted message."""
         self.require(workspace_id, channel_id)
-        message = self._build_message(workspace_id, channel_id, payload)
+        accepted_at = self._clock()
+        message = self._build_message(workspace_id, channel_id, payload, accepted_at=accepted_at)
+        timeline = self._timeline(message, accepted_at)
         with self._lock:
-            self._store_locked(message)
-        return copy.deepcopy(message)
+            self._store_locked(message, *timeline)
+        # The answer is the message as accepted, whatever the delays.
+        return _copy(message)
 
     def create_batch_messages(self, workspace_id: str, channel_id: str, payload: Any) -> dict:
         """createBatchMessages: accept up to 100 messages; ``{"batchId": ...}``.
@@ -261,14 +395,16 @@ class SandboxBackend:
         return {"batchId": batch_id}
 
     def get_message(self, workspace_id: str, channel_id: str, message_id: str) -> dict:
-        """getChannelMessage: one message of the channel."""
+        """getChannelMessage: one message of the channel, in its current status."""
         self.require(workspace_id, channel_id)
+        now = self._clock()
         with self._lock:
             position = self._position.get(message_id)
             message = None if position is None else self._messages[position]
             if message is None or message["channelId"] != channel_id:
                 raise not_found("message")
-            return copy.deepcopy(message)
+            shown = self._view_locked(position, now)
+        return _copy(shown)
 
     def list_messages(
         self,
@@ -279,13 +415,14 @@ class SandboxBackend:
         page_token: str | None = None,
         batch_id: str | None = None,
     ) -> dict:
-        """listChannelMessages: the channel's messages, newest first, ``limit`` a page;
-        ``nextPageToken`` while older ones remain. ``batch_id`` keeps one batch's messages
-        (waiting, up to a few seconds, for its items to be processed)."""
+        """listChannelMessages: the channel's messages (in their current status), newest first,
+        ``limit`` a page; ``nextPageToken`` while older ones remain. ``batch_id`` keeps one
+        batch's messages (waiting, up to a few seconds, for its items to be processed)."""
         self.require(workspace_id, channel_id)
         limit = _check_limit(limit)
         if batch_id:
             self.wait_idle(BATCH_SETTLE_TIMEOUT, batch_id=batch_id)
+        now = self._clock()
         with self._lock:
             if page_token:
                 generation, end = _decode_token(page_token, "messages", 2)
@@ -300,10 +437,14 @@ class SandboxBackend:
                 positions = self._by_channel.get(channel_id, [])
             stop = bisect_left(positions, end)
             chosen = positions[max(0, stop - limit) : stop][::-1]
-            page = copy.deepcopy([self._messages[p] for p in chosen])
-            result: dict[str, Any] = {"results": page}
+            shown = [self._view_locked(p, now) for p in chosen]
+            token = None
             if stop > limit:
-                result["nextPageToken"] = _encode_token("messages", self._generation, chosen[-1])
+                token = _encode_token("messages", self._generation, chosen[-1])
+        # Stored messages are never changed, so the copies can be made outside the lock.
+        result: dict[str, Any] = {"results": _copy(shown)}
+        if token is not None:
+            result["nextPageToken"] = token
         return result
 
     # helpers -----------------------------------------------------------------------------
@@ -329,17 +470,25 @@ class SandboxBackend:
             if job is None:
                 return
             generation, workspace_id, channel_id, batch_id, item = job
+            accepted_at = self._clock()
             try:
-                message = self._build_message(workspace_id, channel_id, item, batch_id=batch_id)
+                message = self._build_message(
+                    workspace_id, channel_id, item, batch_id=batch_id, accepted_at=accepted_at
+                )
             except ApiError as exc:
-                message = self._rejected_message(workspace_id, channel_id, item, batch_id, exc)
+                message = self._rejected_message(
+                    workspace_id, channel_id, item, batch_id, exc, accepted_at
+                )
             except Exception as exc:  # a sandbox bug must not leave the batch pending forever
                 error = ApiError(500, "InternalError", f"sandbox error: {exc!r}")
-                message = self._rejected_message(workspace_id, channel_id, item, batch_id, error)
+                message = self._rejected_message(
+                    workspace_id, channel_id, item, batch_id, error, accepted_at
+                )
+            timeline = self._timeline(message, accepted_at)
             with self._lock:
                 if generation != self._generation:
                     continue  # reset() while the batch was queued
-                self._store_locked(message)
+                self._store_locked(message, *timeline)
                 left = self._pending.get(batch_id, 1) - 1
                 if left > 0:
                     self._pending[batch_id] = left
@@ -347,17 +496,59 @@ class SandboxBackend:
                     self._pending.pop(batch_id, None)
                 self._changed.notify_all()
 
-    def _store_locked(self, message: dict) -> None:
-        # Stored messages are never changed afterwards: callers get copies.
+    def _timeline(self, message: dict, accepted_at: float) -> tuple[float, tuple | None]:
+        """When a new message's timeline starts, and its stages (None: it stays as it is)."""
+        delays = self._delays
+        status = message["status"]
+        if delays is None or status not in (ACCEPTED, SCHEDULED):
+            return accepted_at, None
+        origin = accepted_at
+        if status == SCHEDULED:
+            origin = parse_date_time(message["scheduledFor"]).timestamp()
+        return origin, _stages(_outcome(message), delays)
+
+    def _view_locked(self, position: int, now: float) -> dict:
+        """The stored message as it stands at ``now``: itself while its status is the one it
+        was accepted with, else a shallow copy in its current status (callers copy it)."""
+        message = self._messages[position]
+        stages = self._stages[position]
+        if stages is None:
+            return message
+        origin = self._origins[position]
+        current = None
+        for stage in stages:
+            if now < origin + stage[0]:  # not now - origin: the same sum as the stamp below
+                break
+            current = stage
+        if current is None:
+            return message
+        offset, status, extra = current
+        moment = _timestamp(datetime.fromtimestamp(origin + offset, UTC))
+        view = {**message, "status": status, "lastStatusAt": moment, "updatedAt": moment}
+        if extra:
+            view.update(extra)
+        return view
+
+    def _store_locked(self, message: dict, origin: float, stages: tuple | None) -> None:
+        # Stored messages are never changed afterwards (their status is worked out when they
+        # are read): callers get copies.
         position = len(self._messages)
         self._messages.append(message)
+        self._origins.append(origin)
+        self._stages.append(stages)
         self._position[message["id"]] = position
         self._by_channel.setdefault(message["channelId"], []).append(position)
         if "batchId" in message:
             self._by_batch.setdefault(message["batchId"], []).append(position)
 
     def _build_message(
-        self, workspace_id: str, channel_id: str, payload: Any, *, batch_id: str | None = None
+        self,
+        workspace_id: str,
+        channel_id: str,
+        payload: Any,
+        *,
+        batch_id: str | None = None,
+        accepted_at: float,
     ) -> dict:
         """Validate one CreateMessage against every rule; the accepted message or ApiError."""
         details = validation_details("create_message", payload)
@@ -366,7 +557,7 @@ class SandboxBackend:
         status = ACCEPTED
         if payload.get("scheduledFor") is not None:
             when = parse_date_time(payload["scheduledFor"])  # valid: validated above
-            if when is not None and when > datetime.now(UTC):
+            if when is not None and when.timestamp() > accepted_at:
                 status = SCHEDULED
         rendered = None
         if payload.get("template") is not None:
@@ -390,7 +581,7 @@ class SandboxBackend:
                     f"The recipient {contact['identifierValue']} cannot receive messages",
                     {f"receiver.contacts.{index}.identifierValue": ["recipient is rejected"]},
                 )
-        message = self._message_shell(workspace_id, channel_id, payload, batch_id)
+        message = self._message_shell(workspace_id, channel_id, payload, batch_id, accepted_at)
         message["status"] = status
         if rendered is not None:
             # What the person would read; kept in Bird's free-form extraInformation.
@@ -400,10 +591,15 @@ class SandboxBackend:
         return message
 
     def _message_shell(
-        self, workspace_id: str, channel_id: str, payload: dict, batch_id: str | None
+        self,
+        workspace_id: str,
+        channel_id: str,
+        payload: dict,
+        batch_id: str | None,
+        accepted_at: float,
     ) -> dict:
         channel = CHANNELS[channel_id]
-        now = _timestamp()
+        now = _timestamp(datetime.fromtimestamp(accepted_at, UTC))
         contacts = []
         receiver = payload.get("receiver")
         raw_contacts = receiver.get("contacts") if isinstance(receiver, dict) else None
@@ -450,10 +646,16 @@ class SandboxBackend:
         return message
 
     def _rejected_message(
-        self, workspace_id: str, channel_id: str, payload: Any, batch_id: str, error: ApiError
+        self,
+        workspace_id: str,
+        channel_id: str,
+        payload: Any,
+        batch_id: str,
+        error: ApiError,
+        accepted_at: float,
     ) -> dict:
         payload = payload if isinstance(payload, dict) else {}
-        message = self._message_shell(workspace_id, channel_id, payload, batch_id)
+        message = self._message_shell(workspace_id, channel_id, payload, batch_id, accepted_at)
         description = error.message
         if error.details:
             description += ": " + "; ".join(

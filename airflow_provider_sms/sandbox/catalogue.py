@@ -52,3 +52,59 @@ TEMPLATES: dict[str, dict] = {
     }
 }
 assert set(_REMINDER_TEXTS) == set(TEMPLATE_LOCALES)
+
+# --- the status lifecycle ---------------------------------------------------------------------
+# Every accepted message moves through Bird's statuses as time passes: accepted, processing,
+# sent, delivered (see the backend's status_delays). Messages to these recipients end
+# otherwise, like moto's magic values. Each is a valid mobile number (the provider's own
+# recipient validation accepts it): the US ones are in 555-0100..0199, the range reserved for
+# fiction; the Netherlands has no such range, so the Dutch ones are merely patterned
+# (06 1000 01xx). They are for the sandbox: never send to them through Bird itself.
+
+# ... processing, sent, then delivery_failed: the carrier reports the handset unreachable.
+DELIVERY_FAILS_NL = "+31610000101"
+DELIVERY_FAILS_US = "+12025550101"
+# ... processing, then sending_failed: the SMS platform has no route to the recipient.
+SENDING_FAILS_NL = "+31610000102"
+SENDING_FAILS_US = "+12025550102"
+# ... processing, then sent for ever: the handset never acknowledges (no delivery report).
+STAYS_SENT_NL = "+31610000103"
+STAYS_SENT_US = "+12025550103"
+
+# Recipient -> the status a message to it ends in. A message to several recipients ends as
+# the first of its recipients found here says; with none of them, it is delivered.
+MAGIC_RECIPIENTS: dict[str, str] = {
+    DELIVERY_FAILS_NL: "delivery_failed",
+    DELIVERY_FAILS_US: "delivery_failed",
+    SENDING_FAILS_NL: "sending_failed",
+    SENDING_FAILS_US: "sending_failed",
+    STAYS_SENT_NL: "sent",
+    STAYS_SENT_US: "sent",
+}
+
+# What a failed message carries, in Bird's shape: ``reason`` (the platform's text), ``details``
+# and ``failure`` {code, description, source {name, code}}. The codes are the sandbox's own, in
+# Bird's 15xxx "platform errors" range; the source code of a delivery failure is the GSM MAP
+# error the carrier reported (27: absent subscriber).
+FAILURES: dict[str, dict] = {
+    "delivery_failed": {
+        "reason": "details: absent subscriber; reason: absent_subscriber; code: 27",
+        "details": "absent_subscriber",
+        "failure": {
+            "code": 15006,
+            "description": "The carrier could not reach the handset (switched off or out "
+            "of coverage): absent subscriber",
+            "source": {"name": "sms-messagebird", "code": "27"},
+        },
+    },
+    "sending_failed": {
+        "reason": "details: no route to the recipient's network; reason: no_route",
+        "details": "no_route",
+        "failure": {
+            "code": 15002,
+            "description": "The SMS platform has no route to the recipient's network",
+            "source": {"name": "sms-messagebird", "code": "no_route"},
+        },
+    },
+}
+assert set(MAGIC_RECIPIENTS.values()) == {*FAILURES, "sent"}

@@ -10,15 +10,30 @@ import sys
 import urllib.request
 from typing import Any
 
+_DEFAULT = object()
+
 
 class SandboxProcess:
     """``with SandboxProcess(latency=0.05) as sandbox: ...`` starts
-    ``python -m airflow_provider_sms.sandbox`` on a free port and stops it on exit."""
+    ``python -m airflow_provider_sms.sandbox`` on a free port and stops it on exit.
 
-    def __init__(self, *, latency: float = 0.0, max_posts_per_second: int | None = None):
+    ``status_delays``: as :class:`~airflow_provider_sms.sandbox.BirdSandbox`'s (a mapping
+    naming some of processing, sent, delivered; None: no progression); reset() restores it."""
+
+    def __init__(
+        self,
+        *,
+        latency: float = 0.0,
+        max_posts_per_second: int | None = None,
+        status_delays: Any = _DEFAULT,
+    ):
         self.args = ["--port", "0", "--latency", str(latency)]
         if max_posts_per_second:
             self.args += ["--max-posts-per-second", str(max_posts_per_second)]
+        if status_delays is None:
+            self.args += ["--status-delays", "off"]
+        elif status_delays is not _DEFAULT:
+            self.args += ["--status-delays", json.dumps(dict(status_delays))]
         self.process: subprocess.Popen | None = None
         self.base_url = ""
         self.connection_env: dict[str, str] = {}
@@ -66,6 +81,10 @@ class SandboxProcess:
 
     def requests(self) -> list[dict]:
         return self.control("GET", "requests")["results"]
+
+    def configure(self, **fields: Any) -> dict:
+        """Change settings through ``/_sandbox/config``; the whole configuration."""
+        return self.control("POST", "config", fields)
 
     def reset(self) -> None:
         self.control("POST", "reset", {})

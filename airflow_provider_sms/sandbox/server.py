@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from socketserver import TCPServer
@@ -21,8 +22,19 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .._net import is_loopback
-from .backend import ApiError, SandboxBackend
-from .catalogue import ACCESS_KEY, MMS_CHANNEL_ID, SMS_CHANNEL_ID, WORKSPACE_ID
+from .backend import DEFAULT_STATUS_DELAYS, ApiError, SandboxBackend
+from .catalogue import (
+    ACCESS_KEY,
+    DELIVERY_FAILS_NL,
+    DELIVERY_FAILS_US,
+    MMS_CHANNEL_ID,
+    SENDING_FAILS_NL,
+    SENDING_FAILS_US,
+    SMS_CHANNEL_ID,
+    STAYS_SENT_NL,
+    STAYS_SENT_US,
+    WORKSPACE_ID,
+)
 from .faults import UNANSWERED, Fault, JsonResponse, fault_response, normalise_fault
 
 _MAX_BODY = 10 * 1024 * 1024
@@ -123,14 +135,18 @@ class Gateway:
         self._max_posts = value
 
     def configure(self, **config: Any) -> dict:
-        """Update ``latency``, ``max_posts_per_second`` and/or ``reject_recipients``."""
-        unknown = set(config) - {"latency", "max_posts_per_second", "reject_recipients"}
+        """Update ``latency``, ``max_posts_per_second``, ``reject_recipients`` and/or
+        ``status_delays``."""
+        known = {"latency", "max_posts_per_second", "reject_recipients", "status_delays"}
+        unknown = set(config) - known
         if unknown:
             raise ValueError(f"unknown config field(s): {', '.join(sorted(unknown))}")
         if "latency" in config:
             latency = config["latency"]
             if not isinstance(latency, int | float) or isinstance(latency, bool) or latency < 0:
                 raise ValueError("latency must be a non-negative number of seconds")
+        if "status_delays" in config:
+            self.backend.status_delays = config["status_delays"]
         if "reject_recipients" in config:
             self.backend.reject_recipients = config["reject_recipients"]
         with self._lock:
@@ -145,6 +161,7 @@ class Gateway:
             "latency": self.latency,
             "max_posts_per_second": self._max_posts,
             "reject_recipients": sorted(self.backend.reject_recipients),
+            "status_delays": self.backend.status_delays,
         }
 
     def inject(self, kind: str, count: int = 1, **params: Any) -> None:
@@ -608,8 +625,44 @@ class BirdSandbox:
     """A local, Bird-compatible Channels API server for tests and demos.
 
     Serves on a free loopback port in a background thread. Accepted messages, every request
-    and the behaviour knobs (latency, rate limit, rejected recipients, injected faults) are
-    available on the instance; the same is exposed over HTTP under ``/_sandbox/``.
+    and the behaviour knobs (latency, rate limit, rejected recipients, injected faults, status
+    delays) are available on the instance; the same is exposed over HTTP under ``/_sandbox/``.
+
+    Messages move through Bird's statuses as time passes: the answer to the POST says
+    ``accepted``; reading the message later (getting it, listing the channel or a batch,
+    :attr:`messages`, ``GET /_sandbox/messages``) shows ``processing`` from
+    ``status_delays["processing"]`` seconds after acceptance, then ``sent``, then
+    ``delivered`` (defaults 0.2, 0.5 and 1.0 s), with ``lastStatusAt`` and ``updatedAt`` at
+    the moment of the change. The status is worked out when the message is read, so no
+    thread is involved. A message scheduled for later stays ``scheduled`` until its
+    ``scheduledFor``, then goes on as if accepted then. Batch items rejected during
+    validation stay ``rejected``. ``status_delays=None`` (or ``{"status_delays": null}`` on
+    ``/_sandbox/config``) keeps messages accepted from then on in the status they were
+    accepted with; a new setting applies to messages accepted afterwards.
+
+    Magic recipients (the first one among a message's contacts decides how it ends)::
+
+        +31610000101, +12025550101  processing, sent, then delivery_failed (at the
+                                    "delivered" delay): the carrier could not reach the
+                                    handset. reason "details: absent subscriber; reason:
+                                    absent_subscriber; code: 27", details
+                                    "absent_subscriber", failure {"code": 15006,
+                                    "description": ..., "source": {"name":
+                                    "sms-messagebird", "code": "27"}}
+        +31610000102, +12025550102  processing, then sending_failed (at the "sent" delay):
+                                    the SMS platform has no route to the recipient's
+                                    network. reason "details: no route to the recipient's
+                                    network; reason: no_route", details "no_route",
+                                    failure {"code": 15002, "description": ...,
+                                    "source": {"name": "sms-messagebird", "code":
+                                    "no_route"}}
+        +31610000103, +12025550103  processing, then sent for ever: the handset never
+                                    acknowledges
+
+    They are valid mobile numbers (the provider's recipient validation accepts them; the US
+    ones are in the 555-01xx range reserved for fiction) and are named in
+    :mod:`~airflow_provider_sms.sandbox.catalogue` (``DELIVERY_FAILS_NL``, ``..._US``,
+    ``SENDING_FAILS_*``, ``STAYS_SENT_*``), also as class attributes here.
 
     ``host`` must be a loopback address or ``localhost``: the sandbox's access key is
     published and its control API has no authentication, so anyone who can reach it can read
@@ -625,6 +678,7 @@ class BirdSandbox:
         max_posts_per_second: int | None = None,
         *,
         allow_non_loopback: bool = False,
+        status_delays: Mapping[str, float] | None = DEFAULT_STATUS_DELAYS,
     ):
         if not allow_non_loopback and not is_loopback(host):
             raise ValueError(
@@ -633,7 +687,7 @@ class BirdSandbox:
             )
         self._address = (host, port)
         # Bird's side (operations callable without HTTP), and what stands in front of it.
-        self.backend = SandboxBackend()
+        self.backend = SandboxBackend(status_delays=status_delays)
         self.gateway = Gateway(
             self.backend, latency=latency, max_posts_per_second=max_posts_per_second
         )
@@ -704,6 +758,12 @@ class BirdSandbox:
     workspace_id = WORKSPACE_ID
     mms_channel_id = MMS_CHANNEL_ID
     sms_channel_id = SMS_CHANNEL_ID
+    delivery_fails_nl = DELIVERY_FAILS_NL
+    delivery_fails_us = DELIVERY_FAILS_US
+    sending_fails_nl = SENDING_FAILS_NL
+    sending_fails_us = SENDING_FAILS_US
+    stays_sent_nl = STAYS_SENT_NL
+    stays_sent_us = STAYS_SENT_US
 
     def connection(self, channel_id: str | None = None) -> dict:
         """An Airflow connection (JSON form) pointing at this sandbox."""
@@ -803,6 +863,17 @@ class BirdSandbox:
     @reject_recipients.setter
     def reject_recipients(self, numbers) -> None:
         self.gateway.configure(reject_recipients=list(numbers))
+
+    @property
+    def status_delays(self) -> dict[str, float] | None:
+        """Seconds after acceptance at which messages become processing, sent, delivered
+        (None: no progression). Setting some of the three, or None, applies to messages
+        accepted afterwards."""
+        return self.backend.status_delays
+
+    @status_delays.setter
+    def status_delays(self, delays: Mapping[str, float] | None) -> None:
+        self.gateway.configure(status_delays=delays)
 
     def reset(self) -> None:
         """Clear messages, requests, faults and rejections; restore constructor settings."""
