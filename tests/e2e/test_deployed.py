@@ -8,6 +8,7 @@ import os
 import signal
 import time
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,79 @@ def test_a_task_killed_without_warning_is_retried_and_sends_each_recipient_once(
     assert killed_at < 3000
     assert state == "success" and ti["try_number"] == 2
     assert len(once_each(fresh.messages())) == 3000
+
+
+def run_watching(deployment, dag_id: str, task_id: str, timeout: float = 900):
+    """Trigger `dag_id` and wait for it, noting every state `task_id` is seen in."""
+    run_id = deployment.trigger(dag_id)
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while (state := deployment.run_state(dag_id, run_id)) not in ("success", "failed"):
+        assert time.monotonic() < deadline, f"{dag_id} did not finish"
+        for ti in deployment.task_instances(dag_id, run_id):
+            if ti["task_id"] == task_id and ti["state"] and ti["state"] not in seen[-1:]:
+                seen.append(ti["state"])
+        time.sleep(0.3)
+    return run_id, state, seen
+
+
+def task_log(deployment, dag_id: str, run_id: str, task_id: str) -> str:
+    logs = deployment.folder / "airflow" / "logs"
+    return "\n".join(
+        p.read_text()
+        for p in logs.rglob("*.log")
+        if f"dag_id={dag_id}" in str(p) and f"run_id={run_id}" in str(p) and task_id in str(p)
+    )
+
+
+def test_a_sensor_waits_for_delivery_in_the_triggerer(deployment, fresh):
+    run_id, state, seen = run_watching(deployment, "delivery_wait", "wait")
+    print(f"\nthe sensor went through {seen}")
+    assert state == "success"
+    assert "deferred" in seen, "the sensor never deferred"
+    assert seen[-1] == "success"
+    xcom = deployment.postgres.query(
+        "SELECT value FROM xcom WHERE dag_id = %s AND run_id = %s AND task_id = 'wait'",
+        "delivery_wait",
+        run_id,
+    )
+    assert '"delivered": 3' in str(xcom[0][0]).replace("'", '"')
+
+
+def test_a_failed_delivery_fails_the_sensor_with_birds_reason(deployment, fresh):
+    run_id, state, seen = run_watching(deployment, "delivery_fails", "wait")
+    assert state == "failed" and "deferred" in seen
+    log = task_log(deployment, "delivery_fails", run_id, "task_id=wait")
+    assert "delivery_failed" in log and "absent subscriber" in log
+    assert "+31610000101" not in log
+
+
+def test_a_message_that_stays_sent_times_out_with_one_pending(deployment, fresh):
+    run_id, state, _ = run_watching(deployment, "delivery_stuck", "wait")
+    assert state == "failed"
+    log = task_log(deployment, "delivery_stuck", run_id, "task_id=wait")
+    assert "1 message(s) still pending: {'sent': 1}" in log
+
+
+def test_100000_batch_messages_are_followed_with_a_small_xcom(deployment, fresh):
+    run_id, state, seen = run_watching(deployment, "delivery_large", "wait")
+    assert state == "success" and "deferred" in seen
+    [(value,)] = deployment.postgres.query(
+        "SELECT value FROM xcom WHERE dag_id = %s AND run_id = %s AND task_id = 'wait'",
+        "delivery_large",
+        run_id,
+    )
+    [(ended,)] = deployment.postgres.query(
+        "SELECT end_date FROM task_instance WHERE dag_id = %s AND run_id = %s AND task_id = 'wait'",
+        "delivery_large",
+        run_id,
+    )
+    last = max(m["lastStatusAt"] for m in fresh.messages())
+    after = (ended - datetime.fromisoformat(last.replace("Z", "+00:00"))).total_seconds()
+    print(
+        f"\n100,000 followed: XCom {len(str(value))} bytes; the sensor ended {after:.0f} s "
+        "after the last delivery"
+    )
+    assert len(str(value)) < 10_000
+    assert after < 120
+    assert '"delivered": 100000' in str(value).replace("'", '"')

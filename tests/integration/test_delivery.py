@@ -213,6 +213,7 @@ def test_reconciliation_that_cannot_list_sends_nothing_in_doubt_and_fails_for_go
 
 
 def test_batch_rejections_are_sent_again_on_retry(checked_sandbox):
+    checked_sandbox.status_delays = None  # Bird's status at listing time: still accepted
     store = MemoryStore()
     recipients = numbers(5)
     checked_sandbox.reject_recipients = {recipients[2]}
@@ -253,6 +254,7 @@ def test_sends_without_answer_are_retried_after_looking_them_up_in_bird(
 
 
 def test_batches_left_unchecked_by_a_failed_try_are_checked_before_skipping(checked_sandbox):
+    checked_sandbox.status_delays = None  # Bird's status at listing time: still accepted
     store = MemoryStore()
     recipients = numbers(5)
     checked_sandbox.reject_recipients = {recipients[2]}
