@@ -106,6 +106,14 @@ def run_watching(deployment, dag_id: str, task_id: str, timeout: float = 900):
     return run_id, state, seen
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def task_log(deployment, dag_id: str, run_id: str, task_id: str) -> str:
     logs = deployment.folder / "airflow" / "logs"
     return "\n".join(
@@ -116,10 +124,24 @@ def task_log(deployment, dag_id: str, run_id: str, task_id: str) -> str:
 
 
 def test_a_sensor_waits_for_delivery_in_the_triggerer(deployment, fresh):
-    run_id, state, seen = run_watching(deployment, "delivery_wait", "wait")
-    print(f"\nthe sensor went through {seen}")
+    fresh.configure(status_delays={"processing": 1, "sent": 2, "delivered": 8})
+    run_id = deployment.trigger("delivery_wait")
+    seen, freed = [], False
+    deadline = time.monotonic() + 300
+    while (state := deployment.run_state("delivery_wait", run_id)) not in ("success", "failed"):
+        assert time.monotonic() < deadline, "delivery_wait did not finish"
+        [ti] = [
+            t for t in deployment.task_instances("delivery_wait", run_id) if t["task_id"] == "wait"
+        ] or [None]
+        if ti and ti["state"] and ti["state"] not in seen[-1:]:
+            seen.append(ti["state"])
+        if ti and ti["state"] == "deferred" and ti["pid"] and not _alive(ti["pid"]):
+            freed = True  # deferred, and the process that ran it is gone: no slot held
+        time.sleep(0.3)
+    print(f"\nthe sensor went through {seen}; its worker process exited while deferred: {freed}")
     assert state == "success"
     assert "deferred" in seen, "the sensor never deferred"
+    assert freed, "a worker process stayed alive while the sensor was deferred"
     assert seen[-1] == "success"
     xcom = deployment.postgres.query(
         "SELECT value FROM xcom WHERE dag_id = %s AND run_id = %s AND task_id = 'wait'",
