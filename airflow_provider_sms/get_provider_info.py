@@ -24,6 +24,8 @@ def get_provider_info():
                 "integration-name": "Bird",
                 "python-modules": [
                     "airflow_provider_sms.operators.sms",
+                    "airflow_provider_sms.operators.mms",
+                    "airflow_provider_sms.operators.template",
                     "airflow_provider_sms.operators.chunks",
                 ],
             }

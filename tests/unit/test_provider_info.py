@@ -29,6 +29,17 @@ def test_operator_module_import_loads_no_http_or_phone_libraries():
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
+def test_the_mms_and_template_operators_load_only_when_used():
+    code = (
+        "import sys, airflow.sdk; import airflow_provider_sms.operators.sms as sms; "
+        "ops = 'airflow_provider_sms.operators.'; "
+        "loaded = lambda: sorted(m for m in ('mms', 'template') if ops + m in sys.modules); "
+        "print(loaded()); sms.SendMmsOperator, sms.SendTemplateOperator; print(loaded())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-2:] == ["[]", "['mms', 'template']"]
+
+
 def test_connection_type_matches_airflows_provider_schema():
     schema = json.loads((Path(airflow.__file__).parent / "provider.yaml.schema.json").read_text())
     for conn in get_provider_info()["connection-types"]:

@@ -1,0 +1,183 @@
+"""What the three send operators share: arguments, templated fields, and `execute()`.
+
+Kept cheap to import (DAG files import the operators at parse time): the message model, the
+HTTP client, `requests` and `phonenumbers` load inside `execute()`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_sms.hooks.bird import BirdHook
+
+# Enough requests in flight to reach Bird's 500 POST/s with answers taking up to 100 ms.
+DEFAULT_MAX_CONCURRENCY = 50
+# A text needing more SMS segments than this is refused unless the task allows more: an
+# accidental 30-part message costs thirty times one.
+DEFAULT_MAX_SEGMENTS = 10
+# Where Bird offers MMS.
+MMS_REGIONS = frozenset({"US", "CA"})
+# Bird takes 500 POST/s per workspace; answers taking up to 400 ms need no more in flight.
+MAX_CONCURRENCY = 200
+# Up to this many recipients the XCom lists one entry per recipient; above it, a summary.
+DEFAULT_XCOM_ENTRIES_LIMIT = 1000
+
+
+class _BirdSendOperator(BaseOperator):
+    """What SMS, MMS and template sends share: recipients, optional fields, sending, results.
+
+    Subclasses supply the message content (`_content`) and optional pre-send checks."""
+
+    template_fields: Sequence[str] = (
+        "recipients",
+        "channel_id",
+        "reference",
+        "tags",
+        "bird_conn_id",
+    )
+    ui_color = "#fdf1e2"
+    message_kind = "message"
+
+    def __init__(
+        self,
+        *,
+        recipients: str | Sequence[str],
+        channel_id: str | None = None,
+        bird_conn_id: str = "bird_default",
+        reference: str | None = None,
+        tags: Sequence[str] | str | None = None,
+        default_region: str | None = None,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        fail_on_partial_failure: bool = True,
+        use_batch_api: bool = False,
+        check_batch_results: bool = False,
+        xcom_entries_limit: int = DEFAULT_XCOM_ENTRIES_LIMIT,
+        allow_premium_numbers: bool = False,
+        allowed_regions: Sequence[str] | None = None,
+        dry_run: bool = False,
+        wait_for_delivery: bool = False,
+        delivery_timeout: float = 3600.0,
+        delivery_poll_interval: float = 10.0,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        self.dry_run = dry_run
+        self.wait_for_delivery = wait_for_delivery
+        self.delivery_timeout = delivery_timeout
+        self.delivery_poll_interval = delivery_poll_interval
+        self.recipients = recipients
+        self.channel_id = channel_id
+        self.bird_conn_id = bird_conn_id
+        self.reference = reference
+        self.tags = tags
+        self.default_region = default_region
+        if not isinstance(max_concurrency, int) or not 1 <= max_concurrency <= MAX_CONCURRENCY:
+            raise ValueError(
+                f"max_concurrency: must be 1 to {MAX_CONCURRENCY}, got {max_concurrency!r}"
+            )
+        self.max_concurrency = max_concurrency
+        self.fail_on_partial_failure = fail_on_partial_failure
+        self.use_batch_api = use_batch_api
+        self.check_batch_results = check_batch_results
+        self.xcom_entries_limit = xcom_entries_limit
+        self.allow_premium_numbers = allow_premium_numbers
+        self.allowed_regions = allowed_regions
+
+    # -- subclass hooks ------------------------------------------------------------------
+
+    def _content(self) -> dict[str, dict]:
+        """``{"body": ...}`` or ``{"template": ...}``; raises InvalidMessageError."""
+        raise NotImplementedError
+
+    def _check_channel(self, hook: BirdHook, channel_id: str) -> None:
+        """Checks against the channel before anything is sent."""
+
+    def _regions(self) -> tuple[Any, str]:
+        """The regions recipients may be in, and why others are refused."""
+        return self.allowed_regions, "not in allowed_regions"
+
+    def _options(self) -> dict[str, Any]:
+        """Further options of this kind of message for `Outgoing.build`."""
+        return {}
+
+    # -- execution -----------------------------------------------------------------------
+
+    def execute(self, context: Context) -> list[dict] | dict:
+        from airflow_provider_sms.hooks.bird import BirdHook
+        from airflow_provider_sms.model import Outgoing
+        from airflow_provider_sms.operators import _delivery as delivery
+        from airflow_provider_sms.operators._ledger import generation_of
+
+        with BirdHook(self.bird_conn_id, pool_size=self.max_concurrency) as hook:
+            with delivery.invalid_input(self.message_kind):
+                regions, regions_note = self._regions()
+                outgoing = Outgoing.build(
+                    kind=self.message_kind,
+                    recipients=self.recipients,
+                    default_region=self.default_region,
+                    channel_id=hook.channel_id(self.channel_id),
+                    content=self._content(),
+                    reference=self.reference,
+                    tags=self.tags,
+                    reference_seed=delivery.reference_seed(context),
+                    allow_premium_numbers=self.allow_premium_numbers,
+                    allowed_regions=regions,
+                    regions_note=regions_note,
+                    **self._options(),
+                )
+            if self.dry_run:
+                # Rendered and checked; nothing is asked of Bird, not even the channel.
+                return delivery.preview(outgoing, log=self.log)
+            with delivery.pre_send_check():
+                self._check_channel(hook, outgoing.channel_id)
+            policy = delivery.SendPolicy(
+                max_concurrency=self.max_concurrency,
+                use_batch_api=self.use_batch_api,
+                check_batch_results=self.check_batch_results,
+                fail_on_partial_failure=self.fail_on_partial_failure,
+                xcom_entries_limit=self.xcom_entries_limit,
+            )
+            result = delivery.send(
+                hook,
+                outgoing,
+                policy,
+                store=context.get("task_state_store") if context else None,
+                generation=generation_of(context.get("ti") if context else None),
+                log=self.log,
+            )
+        if self.wait_for_delivery:
+            self._defer_until_delivered(outgoing.channel_id, result)
+        return result
+
+    def _defer_until_delivered(self, channel_id: str, result: list[dict] | dict) -> None:
+        import time
+
+        from airflow_provider_sms.triggers.message_status import (
+            MessageStatusTrigger,
+            message_targets,
+        )
+
+        message_ids, batch_ids = message_targets(result)
+        self.log.info("Sent; waiting in the triggerer until Bird reports each delivered")
+        self.defer(
+            trigger=MessageStatusTrigger(
+                channel_id=channel_id,
+                message_ids=message_ids,
+                batch_ids=batch_ids,
+                bird_conn_id=self.bird_conn_id,
+                poll_interval=self.delivery_poll_interval,
+                end_time=time.time() + self.delivery_timeout,
+            ),
+            method_name="delivery_complete",
+        )
+
+    def delivery_complete(self, context: Context, event: dict[str, Any]) -> dict:
+        """With `wait_for_delivery`: the final statuses, or the failures."""
+        from airflow_provider_sms.triggers.message_status import conclude
+
+        return conclude(event, self.log)
