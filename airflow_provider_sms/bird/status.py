@@ -4,7 +4,7 @@ getting messages one by one. No Airflow imports."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from airflow_provider_sms._redact import mask_phone, redact_numbers
@@ -42,6 +42,14 @@ class Tally:
         final = self.success | self.failure
         unseen = [m for m in expected if m not in self.latest]
         return unseen + [m for m, seen in self.latest.items() if seen["status"] not in final]
+
+    def outcome(self, message_ids: Sequence[str], batch_ids: Sequence[str]) -> dict | None:
+        """``{"status": "success" | "failure", **summary}`` once every message is final
+        (a batch counts once its messages are listed); None while some are not."""
+        if self.pending(message_ids) or not (self.latest or not (message_ids or batch_ids)):
+            return None
+        summary = self.summary(message_ids)
+        return {"status": "failure" if summary["failed"] else "success", **summary}
 
     def summary(self, expected: Iterable[str] = ()) -> dict:
         """Small whatever the number of messages: counts by status, the first failures."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 
@@ -47,38 +47,33 @@ class BirdHook(BaseHook):
     def settings(self) -> ClientSettings:
         from airflow.sdk.log import mask_secret
 
-        from airflow_provider_sms.bird.errors import BirdConfigurationError
-        from airflow_provider_sms.bird.settings import settings_from_connection
-
         conn = self.get_connection(self.bird_conn_id)
         if conn.password:
             mask_secret(conn.password)
+        return self._settings_from(conn, conn.extra_dejson)
+
+    @classmethod
+    async def aconnect(cls, bird_conn_id: str = default_conn_name, *, pool_size: int = 4):
+        """A hook whose connection was read without blocking the event loop (triggers)."""
+        hook = cls(bird_conn_id, pool_size=pool_size)
+        conn = await cls.aget_connection(bird_conn_id)
+        read_extra = getattr(conn, "aextra_dejson", None)
+        extra = await read_extra() if read_extra else conn.extra_dejson
+        hook.__dict__["settings"] = hook._settings_from(conn, extra)
+        return hook
+
+    def _settings_from(self, conn: Any, extra: Any) -> ClientSettings:
+        from airflow_provider_sms.bird.errors import BirdConfigurationError
+        from airflow_provider_sms.bird.settings import settings_from_connection
+
         try:
             return settings_from_connection(
-                host=conn.host, port=conn.port, password=conn.password, extra=conn.extra_dejson
+                host=conn.host, port=conn.port, password=conn.password, extra=extra
             )
         except BirdConfigurationError as exc:
             raise BirdConfigurationError(
                 f"connection {self.bird_conn_id!r}: {exc.message}"
             ) from None
-
-    @classmethod
-    async def aconnect(cls, bird_conn_id: str = default_conn_name, *, pool_size: int = 4):
-        """A hook whose connection was read without blocking the event loop (triggers)."""
-        from airflow_provider_sms.bird.errors import BirdConfigurationError
-        from airflow_provider_sms.bird.settings import settings_from_connection
-
-        hook = cls(bird_conn_id, pool_size=pool_size)
-        conn = await cls.aget_connection(bird_conn_id)
-        read_extra = getattr(conn, "aextra_dejson", None)
-        extra = await read_extra() if read_extra else conn.extra_dejson
-        try:
-            hook.__dict__["settings"] = settings_from_connection(
-                host=conn.host, port=conn.port, password=conn.password, extra=extra
-            )
-        except BirdConfigurationError as exc:
-            raise BirdConfigurationError(f"connection {bird_conn_id!r}: {exc.message}") from None
-        return hook
 
     @cached_property
     def client(self) -> BirdClient:

@@ -11,6 +11,7 @@ from .messages import (
     image_body,
     message_options,
     mms_body,
+    sms_body,
     template_payload,
     text_body,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "normalize_recipients",
     "redact_numbers",
     "reference_for",
+    "sms_body",
     "task_seed",
     "template_payload",
     "text_body",

@@ -19,6 +19,8 @@ from urllib.parse import unquote, urlsplit
 from airflow_provider_sms.bird import facts
 from airflow_provider_sms.bird.errors import InvalidMessageError
 
+from .segments import SegmentCount, check_segments
+
 # BCP 47 language tag: language, optional script, region, variants, extensions, private use.
 _BCP47 = re.compile(
     r"[A-Za-z]{2,3}"
@@ -73,6 +75,16 @@ def _readable_text(value: Any, field: str) -> str:
 def text_body(text: Any, *, field: str = "text") -> dict:
     """Body of a plain SMS."""
     return {"type": "text", "text": {"text": _readable_text(text, field)}}
+
+
+def sms_body(text: Any, *, max_segments: int, field: str = "text") -> tuple[dict, SegmentCount]:
+    """Body of a plain SMS and its segment count. The segment limit is checked first: it says
+    more (the count, the encoding, the characters forcing UCS-2) than the absolute bound on
+    length `text_body` applies, which still names a wrong type."""
+    if not isinstance(text, str):
+        text_body(text, field=field)  # raises, naming the type
+    count = check_segments(text, max_segments, field=field)
+    return text_body(text, field=field), count
 
 
 def _media_url(value: Any, field: str) -> str:

@@ -91,14 +91,12 @@ class SmsNotifier(BaseNotifier):
         from airflow.sdk.exceptions import AirflowException
 
         from airflow_provider_sms.hooks.bird import BirdHook
-        from airflow_provider_sms.model import Outgoing, check_segments, text_body
+        from airflow_provider_sms.model import Outgoing, sms_body
         from airflow_provider_sms.operators import _delivery as delivery
 
         with BirdHook(self.bird_conn_id, pool_size=_MAX_CONCURRENCY) as hook:
             with delivery.invalid_input("SMS"):
-                if isinstance(self.text, str):
-                    check_segments(self.text, self.max_segments)
-                body = text_body(self.text)
+                body, _ = sms_body(self.text, max_segments=self.max_segments)
                 outgoing = Outgoing.build(
                     kind="SMS",
                     recipients=self.recipients,

@@ -120,12 +120,9 @@ class SendSmsOperator(_BirdSendOperator):
         self.smart_encoding = smart_encoding
 
     def _content(self) -> dict[str, dict]:
-        from airflow_provider_sms.model import check_segments, text_body
+        from airflow_provider_sms.model import sms_body
 
-        # The segment limit first: it says more (the count, the encoding, the culprits) than
-        # the absolute bound on length that text_body applies; text_body names a wrong type.
-        count = check_segments(self.text, self.max_segments) if isinstance(self.text, str) else None
-        body = text_body(self.text)
+        body, count = sms_body(self.text, max_segments=self.max_segments)
         # Bird bills per segment: worth seeing before ten thousand of them go out.
         self.log.info(
             "Text of %d character(s): %d %s segment(s) per message%s",

@@ -117,11 +117,8 @@ class MessageStatusSensor(BaseSensorOperator):
         tally = Tally(frozenset(self.success_statuses), frozenset(self.failure_statuses))
         with BirdHook(self.bird_conn_id, pool_size=4) as hook:
             hook.poll_statuses(channel, tally, message_ids=message_ids, batch_ids=batch_ids)
-        summary = tally.summary(message_ids)
-        if tally.pending(message_ids) or not (tally.latest or not (message_ids or batch_ids)):
-            self.log.info("Not final yet: %s", summary["pending"])
+        outcome = tally.outcome(message_ids, batch_ids)
+        if outcome is None:
+            self.log.info("Not final yet: %s", tally.summary(message_ids)["pending"])
             return False
-        status = "failure" if summary["failed"] else "success"
-        return PokeReturnValue(
-            is_done=True, xcom_value=conclude({"status": status, **summary}, self.log)
-        )
+        return PokeReturnValue(is_done=True, xcom_value=conclude(outcome, self.log))

@@ -73,20 +73,16 @@ class MessageStatusTrigger(BaseTrigger):
                     message_ids=self.message_ids,
                     batch_ids=self.batch_ids,
                 )
-                pending = tally.pending(self.message_ids)
-                summary = tally.summary(self.message_ids)
-                if not pending and (tally.latest or not (self.message_ids or self.batch_ids)):
-                    status = "failure" if summary["failed"] else "success"
-                    yield TriggerEvent({"status": status, **summary})
+                outcome = tally.outcome(self.message_ids, self.batch_ids)
+                if outcome is not None:
+                    yield TriggerEvent(outcome)
                     return
+                summary = tally.summary(self.message_ids)
                 if self.end_time is not None and time.time() >= self.end_time:
                     yield TriggerEvent({"status": "timeout", **summary})
                     return
                 self.log.info(
-                    "%d of %d message(s) not final yet: %s",
-                    len(pending),
-                    summary["total"],
-                    summary["pending"],
+                    "%d message(s) not final yet: %s", summary["total"], summary["pending"]
                 )
                 await asyncio.sleep(self.poll_interval)
         finally:
