@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import math
 import os
+import stat
 import struct
 import tempfile
 import threading
 import time
+
+log = logging.getLogger(__name__)
 
 
 class RateLimiter:
@@ -54,10 +58,16 @@ class RateLimiter:
             now = time.monotonic()
             self._recover(now)
             slot = max(self._next, now)
-            self._next = slot + 1.0 / self.rate
+            interval = 1.0 / self.rate
+            self._next = slot + interval
             delay = slot - now
-            if self.host is not None:
-                delay = max(delay, self.host.reserve(1.0 / self.rate))
+        # The host's slots outside this limiter's lock: the file's lock may be slow to come.
+        if self.host is not None:
+            shared = self.host.reserve(interval, cancel)
+            if cancel is not None and cancel.is_set():
+                return False
+            if shared is not None:
+                delay = max(delay, shared)
         if delay <= 0:
             return True
         if cancel is None:
@@ -84,48 +94,113 @@ class RateLimiter:
 
 
 class HostSlots:
-    """The timeline of request slots shared by every process on this host that sends to one
-    workspace (all tasks of a LocalExecutor, say): the next free slot, in a small file under
-    an exclusive lock. Where the file cannot be used, sharing quietly stops."""
+    """The timeline of request slots shared by every process of this user on this host that
+    sends to one workspace (all tasks of a LocalExecutor, say): the next free slot, in a small
+    file under an exclusive lock.
+
+    The file lives in a folder only this user may use (created 0700, its owner and mode
+    checked), is opened without following links, and must be a regular file of ours. The lock
+    is waited on for at most `LOCK_WAIT` seconds. Whatever goes wrong with the folder, the
+    file or the lock turns sharing off for this process, logged once: requests then go on at
+    this process's own pace, adapting to Bird's 429s."""
 
     _open: dict[str, HostSlots] = {}
     _open_lock = threading.Lock()
     # A slot further ahead than this is stale (the clock moved): start over from now.
     MAX_AHEAD = 10.0
+    # Holders keep the lock for microseconds; longer means something else holds it.
+    LOCK_WAIT = 1.0
 
     def __init__(self, path: str):
-        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        self.path = path
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        self.fd = os.open(path, flags, 0o600)
+        try:
+            info = os.fstat(self.fd)
+            if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():
+                raise SlotsUnusable("not a regular file of this user's")
+            if info.st_nlink != 1:
+                raise SlotsUnusable("a hard link to another file")
+        except BaseException:
+            os.close(self.fd)
+            raise
         # flock excludes other processes, not other threads using the same file.
         self._lock = threading.Lock()
 
+    @staticmethod
+    def folder() -> str:
+        """This user's folder for slots files, made on first use; refused unless it is a real
+        folder owned by this user that nobody else may enter."""
+        path = os.path.join(tempfile.gettempdir(), f"airflow-provider-sms-{os.getuid()}")
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(path, 0o700)
+        info = os.lstat(path)
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+            raise SlotsUnusable(f"{path} is not a folder of this user's")
+        if info.st_mode & 0o077:
+            raise SlotsUnusable(f"{path} is open to other users (mode {info.st_mode & 0o777:o})")
+        return path
+
+    @classmethod
+    def path_for(cls, key: str) -> str:
+        digest = hashlib.sha256(key.encode()).hexdigest()[:20]
+        return os.path.join(cls.folder(), f"{digest}.slots")
+
     @classmethod
     def for_key(cls, key: str) -> HostSlots | None:
-        digest = hashlib.sha256(key.encode()).hexdigest()[:20]
-        path = os.path.join(tempfile.gettempdir(), f"airflow-provider-sms-{digest}.slots")
         with cls._open_lock:
-            if path not in cls._open:
+            if _sharing.off:
+                return None
+            if key not in cls._open:
                 try:
                     import fcntl  # noqa: F401 - POSIX only
 
-                    cls._open[path] = cls(path)
-                except (ImportError, OSError):
+                    cls._open[key] = cls(cls.path_for(key))
+                except ImportError:
                     return None
-            return cls._open[path]
+                except (OSError, SlotsUnusable) as exc:
+                    _sharing_off(exc)
+                    return None
+            return cls._open[key]
 
-    def reserve(self, interval: float) -> float:
-        """Take the next slot, `interval` after the one before; seconds until it comes."""
+    @classmethod
+    def _forget_all(cls) -> None:
+        # A forked child shares its parent's open file, so flock would not tell them apart.
+        cls._open = {}
+        cls._open_lock = threading.Lock()
+
+    def reserve(self, interval: float, cancel: threading.Event | None = None) -> float | None:
+        """Take the next slot, `interval` after the one before: seconds until it comes, or
+        None when the file cannot be used (sharing is then off for this process)."""
         import fcntl
 
-        with self._lock:
-            try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX)
-            except OSError:
-                return 0.0
+        deadline = time.monotonic() + self.LOCK_WAIT
+        if not self._lock.acquire(timeout=self.LOCK_WAIT):
+            return self._disable("another thread held the slots file for too long")
+        try:
+            if _sharing.off:
+                return None
+            while True:
+                try:
+                    fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        return self._disable(f"its lock was held for over {self.LOCK_WAIT:g} s")
+                    if cancel is not None and cancel.is_set():
+                        return None
+                    time.sleep(0.002)
+                except OSError as exc:
+                    return self._disable(exc)
             try:
                 return self._take(interval)
+            except OSError as exc:
+                return self._disable(exc)
             finally:
                 with contextlib.suppress(OSError):
                     fcntl.flock(self.fd, fcntl.LOCK_UN)
+        finally:
+            self._lock.release()
 
     def _take(self, interval: float) -> float:
         raw = os.pread(self.fd, 8, 0)
@@ -134,5 +209,42 @@ class HostSlots:
         if not now - 1.0 < following < now + self.MAX_AHEAD:
             following = now
         slot = max(following, now)
-        os.pwrite(self.fd, struct.pack("d", slot + interval), 0)
+        if os.pwrite(self.fd, struct.pack("d", slot + interval), 0) != 8:
+            raise OSError("short write")
         return slot - now
+
+    def _disable(self, why) -> None:
+        _sharing_off(why)
+        return None
+
+
+class SlotsUnusable(Exception):
+    """The slots file or its folder is not safe to use."""
+
+
+class _Sharing:
+    off = False
+
+
+_sharing = _Sharing()
+
+
+def _sharing_off(why) -> None:
+    """Turn sharing off for this process; the first time, say why."""
+    if _sharing.off:
+        return
+    _sharing.off = True
+    log.warning(
+        "Rate limit sharing with other processes on this host is off for this process (%s); "
+        "requests go on at this process's own pace, slowing down on Bird's 429s",
+        why,
+    )
+
+
+def _after_fork() -> None:
+    HostSlots._forget_all()
+    _sharing.off = False
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)

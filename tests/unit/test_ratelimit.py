@@ -1,6 +1,15 @@
 """The rate limiter spaces requests, and backs off on Bird's 429s and recovers slowly."""
 
+import errno
+import logging
+import os
+import subprocess
+import sys
+import threading
 import time
+import types
+
+import pytest
 
 from airflow_provider_sms.bird.ratelimit import RateLimiter
 
@@ -70,3 +79,132 @@ def test_without_a_shared_key_each_limiter_is_on_its_own():
         for limiter in limiters:
             limiter.acquire()
     assert time.monotonic() - started < 0.2
+
+
+# -- the host's slots file: private, never followed, never waited on without a bound --------
+
+
+@pytest.fixture
+def slots(tmp_path, monkeypatch, caplog):
+    """A fresh temp folder and a process that has not yet used or given up sharing."""
+    from airflow_provider_sms.bird import ratelimit
+
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    monkeypatch.setattr(ratelimit.HostSlots, "_open", {})
+    monkeypatch.setattr(ratelimit, "_sharing", types.SimpleNamespace(off=False), raising=False)
+    caplog.set_level(logging.WARNING, logger=ratelimit.__name__)
+    key = f"http://127.0.0.1:1|ws-{tmp_path.name}|POST"
+    return types.SimpleNamespace(key=key, path=ratelimit.HostSlots.path_for(key), caplog=caplog)
+
+
+def _sharing_off_lines(caplog):
+    return [r.getMessage() for r in caplog.records if "sharing" in r.getMessage()]
+
+
+def _acquire_many(key, count=20, cancel=None):
+    limiter = RateLimiter(1000, shared_by=key)
+    started = time.monotonic()
+    results = [limiter.acquire(cancel) for _ in range(count)]
+    return time.monotonic() - started, results
+
+
+def test_the_slots_file_is_in_a_folder_only_this_user_may_enter(slots):
+    _acquire_many(slots.key, 2)
+    folder = os.path.dirname(slots.path)
+    assert os.stat(folder).st_mode & 0o777 == 0o700
+    assert os.stat(slots.path).st_mode & 0o777 == 0o600
+    assert os.stat(folder).st_uid == os.getuid()
+    assert not _sharing_off_lines(slots.caplog)
+
+
+def test_a_lock_held_by_another_process_turns_sharing_off_within_a_second(slots):
+    _acquire_many(slots.key, 1)  # the file exists
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDONLY); "
+            "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)",
+            slots.path,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        from airflow_provider_sms.bird import ratelimit
+
+        ratelimit.HostSlots._open.clear()  # as a new process would open it
+        elapsed, results = _acquire_many(slots.key, 50)
+        assert all(results)
+        assert elapsed < ratelimit.HostSlots.LOCK_WAIT + 1.0
+        assert len(_sharing_off_lines(slots.caplog)) == 1
+        assert "lock was held" in _sharing_off_lines(slots.caplog)[0]
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_cancel_ends_a_wait_for_a_held_lock(slots):
+    import fcntl
+
+    from airflow_provider_sms.bird import ratelimit
+
+    assert ratelimit.HostSlots.for_key(slots.key) is not None
+    cancel = threading.Event()
+
+    other = os.open(slots.path, os.O_RDONLY)
+    fcntl.flock(other, fcntl.LOCK_EX)
+    try:
+        threading.Timer(0.1, cancel.set).start()
+        started = time.monotonic()
+        assert RateLimiter(1000, shared_by=slots.key).acquire(cancel) is False
+        assert time.monotonic() - started < 0.5
+    finally:
+        os.close(other)
+
+
+def test_a_symlink_at_the_slots_path_is_never_followed(slots, tmp_path):
+    target = tmp_path / "precious"
+    target.write_bytes(b"0123456789abcdef")
+    os.symlink(target, slots.path)
+    elapsed, results = _acquire_many(slots.key, 20)
+    assert all(results) and elapsed < 1.0
+    assert target.read_bytes() == b"0123456789abcdef"
+    assert len(_sharing_off_lines(slots.caplog)) == 1
+
+
+def test_a_fifo_at_the_slots_path_turns_sharing_off(slots):
+    os.mkfifo(slots.path)
+    elapsed, results = _acquire_many(slots.key, 20)
+    assert all(results) and elapsed < 1.0
+    assert len(_sharing_off_lines(slots.caplog)) == 1
+
+
+def test_a_folder_open_to_others_or_not_a_folder_turns_sharing_off(slots):
+    folder = os.path.dirname(slots.path)
+    os.chmod(folder, 0o777)
+    elapsed, results = _acquire_many(slots.key, 20)
+    assert all(results) and elapsed < 1.0
+    assert "open to other users" in _sharing_off_lines(slots.caplog)[0]
+
+
+def test_a_full_disk_turns_sharing_off_and_sends_go_on(slots, monkeypatch):
+    # No local part plays a full disk for an 8-byte file that already exists: the write fails.
+    def full(*_):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    _acquire_many(slots.key, 1)
+    monkeypatch.setattr(os, "pwrite", full)
+    elapsed, results = _acquire_many(slots.key, 20)
+    assert all(results) and elapsed < 1.0
+    lines = _sharing_off_lines(slots.caplog)
+    assert len(lines) == 1 and "No space left" in lines[0]
+
+
+def test_sharing_off_is_said_once_for_every_limiter_of_the_process(slots):
+    folder = os.path.dirname(slots.path)
+    os.chmod(folder, 0o755)
+    for method in ("POST", "GET", "POST"):
+        _acquire_many(slots.key.replace("POST", method), 2)
+    assert len(_sharing_off_lines(slots.caplog)) == 1
