@@ -140,6 +140,14 @@ def send(
     already = {r: entry for r, entry in earlier.sent.items() if r in wanted}
     unknown: dict[str, str] = {}
     in_doubt = [r for r in earlier.in_flight if r in wanted]
+    if earlier.lost_groups:
+        # Whoever the lost part held may have been sent to: only Bird can tell.
+        log.warning(
+            "Part of this send's record in the task state store is gone (%d group(s)); every "
+            "recipient not recorded as sent is looked up in Bird before anything is sent to it",
+            len(earlier.lost_groups),
+        )
+        in_doubt = [r for r in outgoing.recipients if r not in earlier.sent]
     if in_doubt:
         found, unknown = _reconcile(hook, outgoing, ledger, in_doubt, earlier.started, log)
         already.update(found)

@@ -5,11 +5,17 @@ and then *sent* with Bird's message id, or forgotten when Bird certainly did not
 A later try of the same run of the task instance skips what was sent and reconciles what is
 still in flight with Bird before sending anything to it.
 
-Layout: ``bird-ledger:<generation>:meta`` (when the first try began, the message's digest)
-and ``bird-ledger:<generation>:<n>``, one key per group of up to ~800 recipients, each value
-well under the store's 64 KB guidance, so a retry of a 100,000-recipient send reads ~125 keys.
-The generation is Airflow's first try number of the current run of the task instance: the
-same for every retry, new when the task instance is cleared (Airflow raises `max_tries`)."""
+Layout: ``bird-ledger:m<max_tries>:meta`` (when the first try began, the message's digest,
+how many groups there are) and ``bird-ledger:m<max_tries>:<n>``, one key per group of up to
+~800 recipients, each value well under the store's 64 KB guidance, so a retry of a
+100,000-recipient send reads ~125 keys. A group is written before the meta record counts it,
+and both before any of its recipients is sent: a group the meta record counts but the store
+no longer holds is a gap, and every recipient not recorded as sent is then in doubt.
+
+The ledger is named after the task instance's `max_tries` as the database keeps it: Airflow
+leaves it alone between the tries of one run of a task instance (it deliberately does not
+refresh it from the DAG file's `retries`) and raises it when the task instance is cleared.
+Nothing the DAG file says between tries changes which ledger a try reads."""
 
 from __future__ import annotations
 
@@ -20,13 +26,11 @@ _PREFIX = "bird-ledger"
 
 
 def generation_of(ti: Any) -> int:
-    """Airflow's first try number of this run of the task instance: `max_tries - retries + 1`
-    (as Airflow itself computes it), or 1 when the task instance does not say."""
+    """Which ledger this try reads and writes: the task instance's `max_tries` from the
+    database (the same for every try of this run of it, raised by a clear), or 0 when the
+    task instance does not say."""
     max_tries = getattr(ti, "max_tries", None)
-    retries = getattr(getattr(ti, "task", None), "retries", None) or 0
-    if isinstance(max_tries, int) and isinstance(retries, int) and max_tries >= retries:
-        return max_tries - retries + 1
-    return 1
+    return max_tries if isinstance(max_tries, int) and not isinstance(max_tries, bool) else 0
 
 
 @dataclass
@@ -38,6 +42,9 @@ class Earlier:
     in_flight: list[str] = field(default_factory=list)
     started: float | None = None
     digest: str | None = None
+    # Groups the meta record counts that the store no longer holds (or -1: no meta record
+    # although groups exist): whoever they held is unknown.
+    lost_groups: list[int] = field(default_factory=list)
 
 
 class _Group:
@@ -72,25 +79,40 @@ class _Group:
 class Ledger:
     def __init__(self, store: Any, generation: int):
         self.store = store
-        self.prefix = f"{_PREFIX}:{generation}"
+        self.prefix = f"{_PREFIX}:m{generation}"
         self._groups: list[_Group] = []
         self._group_of: dict[str, int] = {}
+        self._meta: dict[str, Any] = {}
 
     def _key(self, index: int) -> str:
         return f"{self.prefix}:{index}"
 
     def load(self) -> Earlier:
         """Read what earlier tries recorded (later groups win)."""
-        meta = self.store.get(f"{self.prefix}:meta") or {}
-        while (state := self.store.get(self._key(len(self._groups)))) is not None:
+        self._meta = dict(self.store.get(f"{self.prefix}:meta") or {})
+        counted = self._meta.get("groups")
+        counted = counted if isinstance(counted, int) else 0
+        lost: list[int] = []
+        index = 0
+        # Every group the meta record counts, then any written after it was last updated.
+        while True:
+            state = self.store.get(self._key(index))
+            if state is None:
+                if index >= counted:
+                    break
+                lost.append(index)
             group = _Group(state)
-            index = len(self._groups)
             self._groups.append(group)
             for recipient in (*group.in_flight, *group.sent):
                 self._group_of[recipient] = index
             for members in group.batches.values():
                 self._group_of.update(dict.fromkeys(members, index))
-        earlier = Earlier(started=meta.get("started"), digest=meta.get("digest"))
+            index += 1
+        if (self._groups and not self._meta) or self._meta.get("lost"):
+            lost.append(-1)
+        earlier = Earlier(
+            started=self._meta.get("started"), digest=self._meta.get("digest"), lost_groups=lost
+        )
         for recipient, index in self._group_of.items():
             group = self._groups[index]
             if recipient in group.in_flight:
@@ -103,9 +125,20 @@ class Ledger:
         return earlier
 
     def begin(self, *, started: float, digest: str, earlier: Earlier) -> None:
-        """Remember when the first try began and what it sent (only the first try writes)."""
-        if earlier.started is None:
-            self.store.set(f"{self.prefix}:meta", {"started": started, "digest": digest})
+        """Remember when the first try began and what it sent (only the first try writes),
+        and that part of the record was lost, for every later try."""
+        if earlier.lost_groups:
+            # Once lost, the recipients it held stay unknown to every later try.
+            self._meta["lost"] = True
+        elif earlier.started is None and not self._groups:
+            self._meta.update(started=started, digest=digest)
+        else:
+            return
+        self._write_meta()
+
+    def _write_meta(self) -> None:
+        self._meta["groups"] = len(self._groups)
+        self.store.set(f"{self.prefix}:meta", self._meta)
 
     def before_send(self, recipients: list[str]) -> None:
         """Record `recipients` in flight: a new group, written before any of them is sent."""
@@ -119,6 +152,7 @@ class Ledger:
             self._group_of[recipient] = index
         self._groups.append(group)
         self.store.set(self._key(index), group.state())
+        self._write_meta()
 
     def settle(self, accepted: list[dict], refused: list[str]) -> None:
         """Record what Bird accepted (entries with ``message_id`` and/or ``batch_id``) and

@@ -12,7 +12,7 @@ from support import MemoryStore, numbers, receiver
 from airflow_provider_sms.bird.errors import BirdUnavailableError
 from airflow_provider_sms.bird.fanout import fan_out
 from airflow_provider_sms.model import Outgoing, text_body
-from airflow_provider_sms.operators._ledger import Ledger
+from airflow_provider_sms.operators._ledger import Ledger, generation_of
 from airflow_provider_sms.operators.sms import SendMmsOperator, SendSmsOperator
 from airflow_provider_sms.sandbox import MMS_CHANNEL_ID
 
@@ -93,9 +93,10 @@ def test_partial_outage_without_state_store_is_not_retried(checked_sandbox, monk
     assert "without a task state store" in str(e.value)
 
 
-def context_with(store, try_number=1, cleared_after=0):
-    """A task instance with 3 retries; `cleared_after` tries it was cleared (Airflow then
-    raises max_tries to the try number plus the retries)."""
+def context_with(store, try_number=1, cleared_after=0, retries=3):
+    """A task instance with 3 retries when its run began; `cleared_after` tries it was cleared
+    (Airflow then raises max_tries to the try number plus the retries). `retries` is what the
+    DAG file says now: Airflow keeps max_tries as it was."""
     ti = SimpleNamespace(
         dag_id="d",
         run_id="r",
@@ -103,7 +104,7 @@ def context_with(store, try_number=1, cleared_after=0):
         map_index=-1,
         try_number=try_number,
         max_tries=3 + cleared_after,
-        task=SimpleNamespace(retries=3),
+        task=SimpleNamespace(retries=retries),
     )
     return {"ti": ti, "task_state_store": store}
 
@@ -145,6 +146,11 @@ def test_clearing_the_task_instance_sends_again(checked_sandbox):
     assert len(checked_sandbox.messages) == 6
 
 
+def first_run():
+    """Which ledger the first run of the task instance in `context_with` keeps."""
+    return generation_of(context_with(None)["ti"])
+
+
 class StoreThatDies(MemoryStore):
     """A task state store whose process is killed at the first record after the write-ahead
     one: what was in flight stays recorded as in flight, nothing as sent."""
@@ -171,7 +177,7 @@ def killed_first_try(sandbox, recipients):
     sandbox.latency = 0
     store = MemoryStore()
     store.values = dict(dying.values)
-    assert Ledger(store, 1).load().in_flight == recipients
+    assert Ledger(store, first_run()).load().in_flight == recipients
     return op, store
 
 
@@ -184,6 +190,40 @@ def test_a_try_killed_after_the_write_ahead_record_is_reconciled_with_bird(check
     assert Counter(receiver(m) for m in checked_sandbox.messages) == dict.fromkeys(recipients, 1)
     already = {r["recipient"]: r["message_id"] for r in results if r["status"] == "already_sent"}
     assert already == first
+
+
+@pytest.mark.parametrize("retries_now", [0, 1, 5])
+def test_a_retry_after_the_dag_file_changed_retries_sends_nothing_twice(
+    checked_sandbox, retries_now
+):
+    recipients = numbers(200)
+    op, store = killed_first_try(checked_sandbox, recipients)
+    op.execute(context_with(store, try_number=2, retries=retries_now))
+    assert Counter(receiver(m) for m in checked_sandbox.messages) == dict.fromkeys(recipients, 1)
+
+
+@pytest.mark.parametrize("lost", ["a middle group", "the last group", "the meta record"])
+def test_a_retry_with_part_of_its_record_gone_sends_nothing_twice(checked_sandbox, lost, capsys):
+    recipients = numbers(2500)
+    store = MemoryStore()
+    op = SendSmsOperator(task_id="t", recipients=recipients, text="x", max_concurrency=32)
+    op.execute(context_with(store))
+    groups = sorted(k for k in store.values if not k.endswith(":meta"))
+    assert len(groups) >= 3
+    key = {
+        "a middle group": groups[1],
+        "the last group": groups[-1],
+        "the meta record": next(k for k in store.values if k.endswith(":meta")),
+    }[lost]
+    del store.values[key]
+    results = op.execute(context_with(store, try_number=2))
+    assert Counter(receiver(m) for m in checked_sandbox.messages) == dict.fromkeys(recipients, 1)
+    assert (results["already_sent"], results["accepted"]) == (2500, 0)
+    assert "looked up in Bird" in capsys.readouterr().out
+    # And the next try still knows the record is incomplete.
+    again = op.execute(context_with(store, try_number=3))
+    assert (again["already_sent"], again["accepted"]) == (2500, 0)
+    assert len(checked_sandbox.messages) == 2500
 
 
 def test_reconciliation_that_cannot_list_sends_nothing_in_doubt_and_fails_for_good(
@@ -199,11 +239,8 @@ def test_reconciliation_that_cannot_list_sends_nothing_in_doubt_and_fails_for_go
     monkeypatch.setenv("AIRFLOW_CONN_BIRD_DEFAULT", json.dumps(conn))
     with pytest.raises(AirflowFailException) as e:
         op.execute(context_with(store, try_number=2))
-    in_doubt = [
-        r
-        for r in recipients[:800]
-        if r in set(store.values.get("bird-ledger:1:0", {}).get("in_flight", []))
-    ]
+    first_group = store.values.get(f"{Ledger(store, first_run()).prefix}:0", {})
+    in_doubt = [r for r in recipients[:800] if r in set(first_group.get("in_flight", []))]
     assert in_doubt
     posts_after = Counter(receiver(r.json) for r in checked_sandbox.requests if r.method == "POST")
     assert all(posts_after[r] == posts_before[r] for r in in_doubt)
@@ -309,7 +346,7 @@ def test_a_sender_that_cannot_start_threads_loses_no_accepted_send(checked_sandb
         op.execute(context_with(store))
     first = {receiver(m): m["id"] for m in checked_sandbox.messages}
     assert first, "some sends should have gone out on the threads that started"
-    assert Ledger(store, 1).load().sent == {r: [i, None] for r, i in first.items()}
+    assert Ledger(store, first_run()).load().sent == {r: [i, None] for r, i in first.items()}
     monkeypatch.setattr(fanout.threading, "Thread", original)
     checked_sandbox.latency = 0
     results = op.execute(context_with(store, try_number=2))
@@ -326,7 +363,7 @@ def test_a_202_that_is_not_a_message_object_still_counts_as_sent(checked_sandbox
     results = op.execute(context_with(store))
     assert {r["status"] for r in results} == {"accepted"}
     assert sum(r["message_id"] is None for r in results) == 5
-    assert len(Ledger(store, 1).load().sent) == 20
+    assert len(Ledger(store, first_run()).load().sent) == 20
     again = op.execute(context_with(store, try_number=2))
     assert {r["status"] for r in again} == {"already_sent"}
     assert len(checked_sandbox.messages) == 20

@@ -22,7 +22,7 @@ def test_recipients_go_from_in_flight_to_sent_or_forgotten():
     earlier = Ledger(store, 1).load()
     assert earlier.sent == {"+1": ["m+1", None], "+3": [None, "b1"]}
     assert earlier.in_flight == ["+4"]
-    assert len(store.values) == 1
+    assert sorted(store.values) == ["bird-ledger:m1:0", "bird-ledger:m1:meta"]
 
 
 def test_a_recipient_sent_again_in_a_later_group_takes_its_latest_state():
@@ -62,11 +62,56 @@ def test_a_100000_recipient_send_is_read_back_from_few_small_keys():
     assert len(earlier.sent) == 100_000 and earlier.started == 1.0
 
 
-def test_generation_is_airflows_first_try_of_the_current_run():
+def test_the_ledger_is_named_by_max_tries_never_by_the_dag_files_retries():
     class Ti:
         def __init__(self, max_tries, retries):
             self.max_tries, self.task = max_tries, type("T", (), {"retries": retries})()
 
-    assert generation_of(Ti(3, 3)) == 1  # tries 1..4 of the first run
-    assert generation_of(Ti(5, 3)) == 3  # cleared after try 2: tries 3..6
-    assert generation_of(None) == 1
+    # Airflow keeps max_tries between tries whatever the DAG file says now ...
+    assert generation_of(Ti(3, 3)) == generation_of(Ti(3, 1)) == generation_of(Ti(3, 8)) == 3
+    # ... and raises it on a clear (to the try number plus the retries).
+    assert generation_of(Ti(5, 3)) != generation_of(Ti(3, 3))
+    assert generation_of(None) == 0
+
+
+def _four_groups():
+    store = MemoryStore()
+    ledger = Ledger(store, 1)
+    ledger.begin(started=1.0, digest="d", earlier=ledger.load())
+    groups = [[f"+{g}{i}" for i in range(3)] for g in range(1, 5)]
+    for group in groups:
+        ledger.before_send(group)
+        ledger.settle(sent(group), [])
+    return store, groups
+
+
+def test_a_group_gone_from_the_store_is_reported_lost_never_as_unsent():
+    for index in (1, 3):
+        store, groups = _four_groups()
+        del store.values[f"bird-ledger:m1:{index}"]
+        earlier = Ledger(store, 1).load()
+        assert earlier.lost_groups == [index]
+        assert not set(groups[index]) & set(earlier.sent)
+        assert len(earlier.sent) == 9
+
+
+def test_a_meta_record_gone_is_reported_and_stays_reported():
+    store, _ = _four_groups()
+    del store.values["bird-ledger:m1:meta"]
+    ledger = Ledger(store, 1)
+    earlier = ledger.load()
+    assert earlier.lost_groups == [-1] and earlier.started is None
+    ledger.begin(started=2.0, digest="d", earlier=earlier)
+    again = Ledger(store, 1).load()
+    assert again.lost_groups == [-1] and again.started is None
+
+
+def test_a_try_killed_between_a_group_and_its_count_loses_nothing():
+    store, _ = _four_groups()
+    ledger = Ledger(store, 1)
+    ledger.load()
+    meta = dict(store.values["bird-ledger:m1:meta"])
+    ledger.before_send(["+9"])
+    store.values["bird-ledger:m1:meta"] = meta  # the count was never updated
+    earlier = Ledger(store, 1).load()
+    assert earlier.lost_groups == [] and earlier.in_flight == ["+9"]
