@@ -89,3 +89,30 @@ def assert_valid_create_batch(payload: Any) -> None:
     """Fail the test when Bird's schema rejects a batch ``payload`` or any of its items."""
     errors = bird_batch_errors(payload)
     assert not errors, "payload violates Bird's CreateBatchMessages schema:\n" + "\n".join(errors)
+
+
+CONNECTION_DOC = ROOT / "docs" / "connection.md"
+_PLACEHOLDERS = {
+    "<access key>": "doc-example-access-key",
+    "<workspace uuid>": "5d31ef73-de34-4006-a7ea-3b91aaa8ef9c",
+    "<channel uuid>": "b6679638-ceb5-4d0d-9af2-ac6bc33b01fd",
+}
+
+
+def connection_doc_examples() -> dict[str, str]:
+    """Every `export AIRFLOW_CONN_...='...'` in the bash blocks of docs/connection.md:
+    variable name -> value, placeholders filled in."""
+    import re
+    import shlex
+
+    text = CONNECTION_DOC.read_text()
+    examples = {}
+    for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S):
+        words = shlex.split(block)
+        for i, word in enumerate(words):
+            if word == "export":
+                name, _, value = words[i + 1].partition("=")
+                for placeholder, filled in _PLACEHOLDERS.items():
+                    value = value.replace(placeholder, filled)
+                examples[name] = value
+    return examples

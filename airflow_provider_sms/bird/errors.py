@@ -19,14 +19,34 @@
 
 Bird errors carry status, Bird's code/message/details and the request's method and path, never
 the access key; their text masks any phone number Bird's answer quotes (the attributes keep
-Bird's words as they were). Standard library only: the Airflow layer maps them to Airflow's
-exceptions."""
+Bird's words as they were), but never the host: a URL's ``scheme://host[:port]``, and the host
+a configuration error names, are shown as written. Standard library only: the Airflow layer
+maps them to Airflow's exceptions."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from airflow_provider_sms._redact import redact_numbers
+
+# The origin of a URL: what names the host, shown as it is (a numeric host is no phone number).
+_ORIGIN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#\s]*")
+
+
+def _redact_all_but(text: str, kept: list[str]) -> str:
+    """`text` with phone-number-like runs masked, except inside the strings of `kept`."""
+    kept = sorted({k for k in kept if k}, key=len, reverse=True)
+    if not kept:
+        return redact_numbers(text)
+    pattern = re.compile("|".join(map(re.escape, kept)))
+    out, start = [], 0
+    for match in pattern.finditer(text):
+        out.append(redact_numbers(text[start : match.start()]))
+        out.append(match.group())
+        start = match.end()
+    out.append(redact_numbers(text[start:]))
+    return "".join(out)
 
 
 class InvalidMessageError(ValueError):
@@ -69,7 +89,12 @@ class BirdError(Exception):
         self.details = details
         self.method = method
         self.path = path
-        super().__init__(redact_numbers(self._describe()))
+        super().__init__(_redact_all_but(self._describe(), self._shown_as_written()))
+
+    def _shown_as_written(self) -> list[str]:
+        """Parts of the text never masked: the origin of the URL tried."""
+        origin = _ORIGIN.match(self.path or "")
+        return [origin.group()] if origin else []
 
     def _describe(self) -> str:
         where = f"{self.method} {self.path}" if self.method else "request"
@@ -83,7 +108,19 @@ class BirdError(Exception):
 
 
 class BirdConfigurationError(BirdError, ValueError):
-    """The connection settings cannot work; raised before any request is sent."""
+    """The connection settings cannot work; raised before any request is sent.
+
+    ``host`` is the host as the message shows it (never masked; it must hold no credential)."""
+
+    def __init__(self, message: str, *, host: str | None = None, **kwargs: Any):
+        self.host = host
+        super().__init__(message, **kwargs)
+
+    def _shown_as_written(self) -> list[str]:
+        return [self.host] if self.host else []
+
+    def __reduce__(self):
+        return (_rebuild_configuration_error, (type(self), self.message, self.host))
 
     def _describe(self) -> str:
         return f"{self.message} (nothing was sent)"
@@ -151,6 +188,12 @@ _BY_STATUS: dict[int, type[BirdError]] = {
     422: BirdValidationError,
     429: BirdRateLimitError,
 }
+
+
+def _rebuild_configuration_error(
+    cls: type[BirdConfigurationError], message: str, host: str | None
+) -> BirdConfigurationError:
+    return cls(message, host=host)
 
 
 def error_for_status(status: int) -> type[BirdError]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,22 +14,58 @@ from airflow_provider_sms._net import is_loopback
 from airflow_provider_sms.bird import facts
 from airflow_provider_sms.bird.errors import BirdConfigurationError
 
+# A DNS name is at most 253 characters; a host field adds at most a scheme, brackets and a
+# port to it. Longer ones are refused, and not shown.
+MAX_HOST_NAME_LENGTH = 253
+MAX_HOST_LENGTH = 300
+_SCHEMES = ("http", "https")
 
-def normalize_base_url(value: str | None, port: int | None = None) -> str:
-    """`scheme://host[:port]` from a connection's host (and port), parsed once with the parser
-    `requests` itself uses, so the host judged here is the host connected to.
 
-    The scheme comes from the host, else https; `http://` only for loopback hosts (the local
-    sandbox). User info, paths, queries, fragments, spaces and backslashes are refused: they
-    have no meaning for Bird's API and only make the host ambiguous."""
-    raw = (value or "").strip() or facts.DEFAULT_BASE_URL
+def normalize_base_url(
+    value: str | None, port: int | None = None, schema: str | None = None
+) -> str:
+    """`scheme://host[:port]` from a connection's host (and port, and schema), parsed once with
+    the parser `requests` itself uses, so the host judged here is the host connected to.
+
+    The scheme comes from the host, else from `schema` (as Airflow's HttpHook takes it), else
+    https; `http://` only for loopback hosts (the local sandbox). A bare IPv6 address (Airflow
+    reads `[::1]` in a URI as `::1`) gets its brackets back. User info, paths, queries,
+    fragments, spaces, backslashes, port 0 and hosts longer than 300 characters are refused:
+    they have no meaning for Bird's API and only make the host ambiguous.
+
+    Errors show the host as written up to its path (so never a query, fragment or user
+    information), and nothing of a host that cannot be parsed or is too long."""
+    raw = (value or "").strip() or facts.DEFAULT_BASE_URL.split("://", 1)[1]
+    if len(raw) > MAX_HOST_LENGTH:
+        raise BirdConfigurationError(
+            f"host: is {len(raw):,} characters long; give at most {MAX_HOST_LENGTH} (scheme, a "
+            f"host name of at most {MAX_HOST_NAME_LENGTH} characters, port), such as "
+            f"{facts.DEFAULT_BASE_URL}"
+        )
     if any(c.isspace() or c == "\\" or ord(c) < 32 for c in raw):
         raise BirdConfigurationError(
             "host: contains spaces, backslashes or control characters; give a URL such as "
             f"{facts.DEFAULT_BASE_URL}"
         )
+    scheme_field = _schema(schema)
     if "://" not in raw:
-        raw = "https://" + raw
+        if _is_ipv6(raw):
+            raw = f"[{raw}]"
+        raw = f"{scheme_field or 'https'}://{raw}"
+        scheme_field = None
+    # The host as written, up to where parse_url ends the authority too: no path, query or
+    # fragment. Shown only once user information has been refused.
+    shown = raw.split("://", 1)[0] + "://" + _authority(raw)
+    if _is_ipv6(_authority(raw)):
+        written = raw.split("://", 1)[0].lower()
+        address = _authority(raw)
+        raise BirdConfigurationError(
+            f"host: {shown!r} holds an IPv6 address that is not in brackets (a URI connection "
+            f"written bird://{written}://:KEY@[{address}]:PORT/ loses them); write the host "
+            f"'{written}://[{address}]' in a JSON connection, or give the scheme in the schema "
+            f"field of a URI: bird://:KEY@[{address}]:PORT/{written}?workspace_id=...",
+            host=shown,
+        )
     try:
         parts = parse_url(raw)
         given_port = parts.port
@@ -44,29 +81,93 @@ def normalize_base_url(value: str | None, port: int | None = None) -> str:
             "in the password field"
         )
     scheme = (parts.scheme or "").lower()
-    if scheme not in ("http", "https"):
-        raise BirdConfigurationError(f"host: {raw!r} has scheme {scheme!r}; use https://")
+    if scheme not in _SCHEMES:
+        raise BirdConfigurationError(
+            f"host: {shown!r} has scheme {scheme!r}; use https://", host=shown
+        )
+    if scheme_field is not None and scheme_field != scheme:
+        raise BirdConfigurationError(
+            f"schema: {scheme_field!r} conflicts with the scheme of host {shown!r}; give the "
+            "scheme once, in the host or in the schema field",
+            host=shown,
+        )
     host = parts.host or ""
     if not host:
-        raise BirdConfigurationError(f"host: {raw!r} has no host name")
-    if (parts.path or "/") != "/" or parts.query is not None or parts.fragment is not None:
+        raise BirdConfigurationError(f"host: {shown!r} has no host name", host=shown)
+    if len(host) > MAX_HOST_NAME_LENGTH:
         raise BirdConfigurationError(
-            f"host: {raw!r} has a path, query or fragment; give scheme, host and port only"
+            f"host: the host name is {len(host)} characters long; a DNS name is at most "
+            f"{MAX_HOST_NAME_LENGTH}"
+        )
+    extras = [
+        what
+        for what, present in (
+            ("a path", (parts.path or "/") != "/"),
+            ("a query", parts.query is not None),
+            ("a fragment", parts.fragment is not None),
+        )
+        if present
+    ]
+    if extras:
+        raise BirdConfigurationError(
+            f"host: {shown!r} is followed by {' and '.join(extras)} (not shown); give scheme, "
+            f"host and port only, such as {shown!r}",
+            host=shown,
+        )
+    if given_port == 0:
+        raise BirdConfigurationError(
+            f"host: port 0 in {shown!r} is not a port number (1-65535)", host=shown
         )
     if port is not None:
         if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-            raise BirdConfigurationError(f"port: {port!r} is not a port number")
+            raise BirdConfigurationError(f"port: {port!r} is not a port number (1-65535)")
         if given_port is not None and given_port != port:
             raise BirdConfigurationError(
-                f"port: {port} differs from the port in host {raw!r}; give it once"
+                f"port: {port} differs from the port in host {shown!r}; give it once",
+                host=shown,
             )
     port = given_port or port
     if scheme == "http" and not is_loopback(host.strip("[]")):
         raise BirdConfigurationError(
-            f"host: {raw!r} uses plain http:// for a non-loopback host; use https:// "
-            "(http:// is only accepted for 127.0.0.1, ::1 or localhost, e.g. the local sandbox)"
+            f"host: {shown!r} uses plain http:// for a non-loopback host; use https:// "
+            "(http:// is only accepted for 127.0.0.1, ::1 or localhost, e.g. the local sandbox)",
+            host=shown,
         )
     return f"{scheme}://{host.lower()}" + (f":{port}" if port else "")
+
+
+def _authority(url: str) -> str:
+    """What follows `scheme://` up to the first `/`, `?` or `#`."""
+    rest = url.split("://", 1)[1]
+    for i, c in enumerate(rest):
+        if c in "/?#":
+            return rest[:i]
+    return rest
+
+
+def _is_ipv6(text: str) -> bool:
+    try:
+        return isinstance(ipaddress.ip_address(text), ipaddress.IPv6Address)
+    except ValueError:
+        return False
+
+
+def _schema(schema: Any) -> str | None:
+    """The scheme the connection's schema field gives: None, "http" or "https"."""
+    if schema is None:
+        return None
+    if not isinstance(schema, str):
+        raise BirdConfigurationError(f"schema: must be http or https, got {type(schema).__name__}")
+    text = schema.strip().lower()
+    if not text:
+        return None
+    if text not in _SCHEMES:
+        shown = f"{schema.strip()!r} " if len(text) <= 16 else ""
+        raise BirdConfigurationError(
+            f"schema: {shown}is not http or https; it gives the scheme of a host written "
+            "without one, as in bird://:KEY@127.0.0.1:8025/http?workspace_id=..."
+        )
+    return text
 
 
 @dataclass(frozen=True)
@@ -126,16 +227,29 @@ _NUMERIC_EXTRAS = {
 
 
 def settings_from_connection(
-    *, host: str | None, port: int | None, password: str | None, extra: Any
+    *,
+    host: str | None,
+    port: int | None,
+    password: str | None,
+    extra: Any,
+    schema: str | None = None,
 ) -> ClientSettings:
     """ClientSettings from an Airflow connection's fields; every problem is a
     BirdConfigurationError that names the field."""
     if not isinstance(extra, dict):
         raise BirdConfigurationError(f"extra: must be a JSON object, got {type(extra).__name__}")
+    key = (password or "").strip()
+    for name, value in (("host", host), ("schema", schema)):
+        # A key pasted into the wrong field would be shown by that field's errors.
+        if len(key) >= 8 and isinstance(value, str) and key in value:
+            raise BirdConfigurationError(
+                f"{name}: contains the access key (not shown); the key goes in the password "
+                "field only"
+            )
     return ClientSettings(
         access_key=password or "",
         workspace_id=_text(extra, "workspace_id") or "",
-        base_url=normalize_base_url(host, port),
+        base_url=normalize_base_url(host, port, schema),
         channel_id=_text(extra, "channel_id"),
         share_rate_limit_on_host=_flag(extra, "share_rate_limit_on_host", True),
         **_numbers(extra),

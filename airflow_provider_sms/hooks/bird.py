@@ -20,11 +20,13 @@ class BirdHook(BaseHook):
     """Interact with Bird's Channels API.
 
     Connection: password = access key; host = API base URL (default ``https://api.bird.com``;
-    ``http://`` only for loopback hosts); extras ``workspace_id`` (required), ``channel_id``
-    (default channel), and optionally ``max_requests_per_second`` (client-side POST cap,
-    default 500), ``timeout`` (read timeout in seconds, default 30), ``max_retries`` (default 5),
-    ``retry_backoff`` (first backoff in seconds, default 0.5) and ``share_rate_limit_on_host``
-    (default true: tasks on one host sending to one workspace space their requests together).
+    ``http://`` only for loopback hosts; a host without a scheme takes it from the schema
+    field, as with HttpHook, else https; see docs/connection.md); extras ``workspace_id``
+    (required), ``channel_id`` (default channel), and optionally ``max_requests_per_second``
+    (client-side POST cap, default 500), ``timeout`` (read timeout in seconds, default 30),
+    ``max_retries`` (default 5), ``retry_backoff`` (first backoff in seconds, default 0.5) and
+    ``share_rate_limit_on_host`` (default true: tasks on one host sending to one workspace
+    space their requests together).
 
     One pooled HTTP session serves every call; ``close()`` (or ``with BirdHook(...) as hook``)
     releases it.
@@ -68,11 +70,15 @@ class BirdHook(BaseHook):
 
         try:
             return settings_from_connection(
-                host=conn.host, port=conn.port, password=conn.password, extra=extra
+                host=conn.host,
+                port=conn.port,
+                password=conn.password,
+                extra=extra,
+                schema=getattr(conn, "schema", None),
             )
         except BirdConfigurationError as exc:
             raise BirdConfigurationError(
-                f"connection {self.bird_conn_id!r}: {exc.message}"
+                f"connection {self.bird_conn_id!r}: {exc.message}", host=exc.host
             ) from None
 
     @cached_property

@@ -92,3 +92,16 @@ def test_ids_that_become_path_segments_must_be_uuids(call):
         call(client)
     assert e.value.field in ("channel_id", "message_id")
     assert "expected a UUID" in e.value.problem
+
+
+def test_an_error_naming_a_numeric_host_shows_the_host_and_still_masks_numbers():
+    from airflow_provider_sms.bird.errors import BirdConnectionError
+
+    error = BirdConnectionError(
+        "could not connect: the connection was refused; +31612345678",
+        method="GET",
+        path=f"https://2130706433:8443/workspaces/{WORKSPACE}/channels/31612345678",
+    )
+    text = str(error)
+    assert f"GET https://2130706433:8443/workspaces/{WORKSPACE}/channels/" in text
+    assert "31612345678" not in text
