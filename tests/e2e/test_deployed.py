@@ -5,6 +5,7 @@ workspace: what `airflow dags test` cannot show. `make deploy-test` runs these a
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import time
 from collections import Counter
@@ -32,8 +33,16 @@ def sandbox():
 
 
 @pytest.fixture(scope="module")
-def deployment(request, sandbox):
-    with deployed(DAGS, sandbox.connection_env, artifacts=ARTIFACTS, request=request) as deployment:
+def dags(tmp_path_factory) -> Path:
+    """A copy of the deployment's DAG files, which a test may edit as a user would."""
+    folder = tmp_path_factory.mktemp("deploy_dags")
+    shutil.copytree(DAGS, folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def deployment(request, sandbox, dags):
+    with deployed(dags, sandbox.connection_env, artifacts=ARTIFACTS, request=request) as deployment:
         yield deployment
 
 
@@ -72,15 +81,7 @@ def test_four_mapped_tasks_share_the_workspace_limit(deployment, fresh):
 
 
 def test_a_task_killed_without_warning_is_retried_and_sends_each_recipient_once(deployment, fresh):
-    run_id = deployment.trigger("killed_send")
-    deadline = time.monotonic() + 300
-    while len(fresh.messages()) < 850:
-        assert time.monotonic() < deadline, "the send did not get going"
-        time.sleep(0.2)
-    [ti] = deployment.task_instances("killed_send", run_id)
-    assert ti["state"] == "running" and ti["pid"]
-    os.kill(ti["pid"], signal.SIGKILL)
-    killed_at = len(fresh.messages())
+    run_id, killed_at = kill_part_way(deployment, fresh, "killed_send", 850)
     state = deployment.wait_for_run("killed_send", run_id, timeout=600)
     [ti] = deployment.task_instances("killed_send", run_id)
     print(
@@ -89,6 +90,40 @@ def test_a_task_killed_without_warning_is_retried_and_sends_each_recipient_once(
     )
     assert killed_at < 3000
     assert state == "success" and ti["try_number"] == 2
+    assert len(once_each(fresh.messages())) == 3000
+
+
+def kill_part_way(deployment, fresh, dag_id: str, after: int) -> tuple[str, int]:
+    """Trigger `dag_id`, SIGKILL its task's process once `after` messages are in; the run id
+    and how many messages were in at the kill."""
+    run_id = deployment.trigger(dag_id)
+    deadline = time.monotonic() + 300
+    while len(fresh.messages()) < after:
+        assert time.monotonic() < deadline, "the send did not get going"
+        time.sleep(0.2)
+    [ti] = deployment.task_instances(dag_id, run_id)
+    assert ti["state"] == "running" and ti["pid"]
+    os.kill(ti["pid"], signal.SIGKILL)
+    return run_id, len(fresh.messages())
+
+
+def test_retries_edited_in_the_dag_file_between_tries_send_each_recipient_once(
+    deployment, fresh, dags
+):
+    run_id, killed_at = kill_part_way(deployment, fresh, "retries_edited_send", 850)
+    # While the task waits to retry (15 s), its DAG file is edited as during an incident.
+    path = dags / "retries_edited_send.py"
+    path.write_text(path.read_text().replace("retries=3,", "retries=1,"))
+    state = deployment.wait_for_run("retries_edited_send", run_id, timeout=600)
+    [ti] = deployment.task_instances("retries_edited_send", run_id)
+    log = task_log(deployment, "retries_edited_send", run_id, "task_id=send")
+    print(
+        f"\nSIGKILL after {killed_at} of 3,000 messages, retries edited from 3 to 1; the run "
+        f"ended {state} on try {ti['try_number']}"
+    )
+    assert killed_at < 3000
+    assert state == "success" and ti["try_number"] == 2
+    assert "already got this SMS in an earlier try" in log
     assert len(once_each(fresh.messages())) == 3000
 
 
