@@ -28,6 +28,17 @@ class MemoryStore:
         self.values[key] = json.loads(json.dumps(value))
 
 
+# Every way the sandbox can list messages where Bird's documentation is silent (the first is
+# the default): reconciliation must be right, or say it cannot tell, under each.
+LISTINGS = {
+    "newest_first": {},
+    "oldest_first": {"order": "oldest_first"},
+    "other_token_field": {"page_token_field": "next"},
+    "no_token": {"page_token_field": None},
+    "batch_filter_ignored": {"batch_filter": False},
+}
+
+
 def numbers(count: int, start: int = 20000000) -> list[str]:
     """`count` distinct Dutch mobile numbers in E.164."""
     return [f"+316{start + i}" for i in range(count)]

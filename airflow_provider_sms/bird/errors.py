@@ -14,6 +14,8 @@
      ├── BirdServerError          5xx after the client's retries (retryable)
      ├── BirdConnectionError      not delivered to Bird (retryable)
      ├── BirdAmbiguousError       Bird may have accepted it: never repeated automatically
+     ├── BirdListingUnclearError  a listing's answers cannot show whether a message is in
+     │                            it: nothing may be concluded from its absence
      └── BirdUnavailableError     Bird failed many requests in a row; the rest were not
                                   attempted (retryable)
 
@@ -168,6 +170,17 @@ class BirdAmbiguousError(BirdError):
     """Bird may or may not have accepted the message: the answer never arrived (read timeout).
 
     Not retried automatically, since a retry could send the message twice."""
+
+
+class BirdListingUnclearError(BirdError):
+    """Listing messages ended without showing the whole listing: an answer without
+    ``results``, a full page naming no next page in a field the client knows, or more pages
+    than the client reads. A message not seen may still be there, so its absence proves
+    nothing; a retry would meet the same answers."""
+
+    def _describe(self) -> str:
+        where = f"{self.method} {self.path}: " if self.method else ""
+        return f"{where}{self.message}"
 
 
 class BirdUnavailableError(BirdError):

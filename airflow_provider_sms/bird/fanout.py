@@ -26,6 +26,7 @@ from airflow_provider_sms.bird.errors import (
     BirdAuthenticationError,
     BirdConflictError,
     BirdError,
+    BirdListingUnclearError,
     BirdNotFoundError,
     BirdUnavailableError,
     BirdValidationError,
@@ -333,17 +334,43 @@ def _accepted_entries(keys: Sequence[str], answer: Any, batch: bool) -> list[dic
     return [{"recipient": keys[0], "message_id": message_id, "status": status}]
 
 
-def confirm_batches(client: BirdClient, channel_id: str, report: SendReport) -> list[str]:
+# Pages of 100 read at most per batch (a batch holds 100): room for a listing that ignores
+# the batch filter and shows other messages too, within a known cost.
+MAX_BATCH_PAGES = 50
+
+
+def confirm_batches(
+    client: BirdClient, channel_id: str, report: SendReport, *, max_pages: int = MAX_BATCH_PAGES
+) -> list[str]:
     """Replace the `submitted` entries of `report` with each message's id and status as
     Bird lists them by batch id; messages Bird rejected become failures, and their
-    recipients are returned."""
-    listed: dict[str, dict] = {}
+    recipients are returned.
+
+    Only a listed message that names the batch asked for counts for it: that Bird filters
+    the listing by `batchId` is inferred (API-NOTES section 6), and a listing of other
+    batches, or of the whole channel, must not settle this one. Raises
+    BirdListingUnclearError when a batch answer named no batch id (those messages cannot be
+    checked) or a listing cannot be read to its end."""
+    wanted: dict[str, set[str]] = {}
+    for entry in report.accepted:
+        if entry.get("status") == "submitted" and entry.get("batch_id"):
+            wanted.setdefault(entry["batch_id"], set()).add(entry["recipient"])
+    listed: dict[tuple[str, str], dict] = {}
     for batch_id in report.batch_ids:
-        for message in client.iter_messages(channel_id, batchId=batch_id):
-            listed[recipient_of(message)] = message
+        members = wanted.get(batch_id, set())
+        seen: set[str] = set()
+        for page in client.list_pages(channel_id, max_pages=max_pages, batchId=batch_id):
+            for message in page:
+                recipient = recipient_of(message)
+                if message.get("batchId") == batch_id and recipient in members:
+                    listed[(batch_id, recipient)] = message
+                    seen.add(recipient)
+            if seen >= members:
+                break  # every member found: the rest of a listing that ignored the filter
+    confirmed, rejected = [], []
     confirmed, rejected = [], []
     for entry in report.accepted:
-        message = listed.get(entry["recipient"])
+        message = listed.get((entry.get("batch_id"), entry["recipient"]))
         if message is None:
             confirmed.append(entry)  # not validated yet: stays "submitted"
         elif message.get("status") == "rejected":
@@ -365,6 +392,12 @@ def confirm_batches(client: BirdClient, channel_id: str, report: SendReport) -> 
                 {**entry, "message_id": message.get("id"), "status": message["status"]}
             )
     report.accepted = confirmed
+    unnamed = [e for e in confirmed if e.get("status") == "submitted" and not e.get("batch_id")]
+    if unnamed:
+        raise BirdListingUnclearError(
+            f"Bird accepted {len(unnamed)} message(s) in batches whose answer named no batch id "
+            "(no `batchId`), so whether it rejected any of them cannot be checked"
+        )
     return rejected
 
 

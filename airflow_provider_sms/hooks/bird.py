@@ -11,6 +11,7 @@ from airflow.sdk import BaseHook
 if TYPE_CHECKING:
     from airflow_provider_sms.bird.client import BirdClient
     from airflow_provider_sms.bird.fanout import SendReport
+    from airflow_provider_sms.bird.reconcile import Lookup
     from airflow_provider_sms.bird.settings import ClientSettings
     from airflow_provider_sms.bird.status import Tally
     from airflow_provider_sms.model import Outgoing
@@ -149,12 +150,12 @@ class BirdHook(BaseHook):
             on_settled=on_settled,
         )
 
-    def find_sent(
-        self, outgoing: Outgoing, recipients: Sequence[str], since: float
-    ) -> dict[str, dict]:
+    def find_sent(self, outgoing: Outgoing, recipients: Sequence[str], since: float) -> Lookup:
         """Bird's messages of `outgoing` to `recipients` created after `since` (UNIX time),
-        found by their default references: recipient -> message. Needs default references
-        (``outgoing.reference_seed``), the only ones unique to a recipient."""
+        found by their default references: a Lookup, whose ``found`` maps recipient ->
+        message and which says for whom absence proves nothing (``unknown()``). Needs
+        default references (``outgoing.reference_seed``), the only ones unique to a
+        recipient."""
         from airflow_provider_sms.bird.reconcile import find_sent
         from airflow_provider_sms.model import reference_for
 
@@ -165,7 +166,9 @@ class BirdHook(BaseHook):
 
     def confirm_batches(self, channel_id: str, report: SendReport) -> list[str]:
         """List the batches of `report` and fill in each message's id and status; messages
-        Bird rejected become failures, and their recipients are returned."""
+        Bird rejected become failures, and their recipients are returned. Raises
+        BirdListingUnclearError when a batch cannot be checked (a listing not seen to its
+        end, an answer that named no batch id)."""
         from airflow_provider_sms.bird.fanout import confirm_batches
 
         return confirm_batches(self.client, channel_id, report)

@@ -14,7 +14,12 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from airflow_provider_sms.bird.errors import BirdAmbiguousError, BirdError, InvalidMessageError
+from airflow_provider_sms.bird.errors import (
+    BirdAmbiguousError,
+    BirdError,
+    BirdListingUnclearError,
+    InvalidMessageError,
+)
 from airflow_provider_sms.bird.fanout import SendReport
 from airflow_provider_sms.hooks.bird import BirdHook
 from airflow_provider_sms.model import Outgoing, mask_phone, task_seed
@@ -194,7 +199,7 @@ def send(
                 "store (Airflow 3.3+) a retry would send them again."
             ) from exc
         raise
-    if checking and report.batch_ids:
+    if checking and report.accepted:
         _check_batches(hook, outgoing.channel_id, ledger, report)
     earlier_entries = [
         {"recipient": r, "message_id": already[r][0], "status": "already_sent"}
@@ -227,28 +232,36 @@ def _reconcile(
         return {}, dict.fromkeys(in_doubt, reason)
     since = started if started is not None else time.time() - RECONCILE_LOOKBACK
     found: dict[str, dict] = {}
+    unknown: dict[str, str] = {}
     missing = in_doubt
+    pages = 0
     try:
         for attempt in range(2):
             if attempt:
                 # Bird may list a just-accepted message a moment later.
                 time.sleep(RECONCILE_SETTLE)
-            found.update(hook.find_sent(outgoing, missing, since))
+            lookup = hook.find_sent(outgoing, missing, since)
+            pages += lookup.pages
+            found.update(lookup.found)
             missing = [r for r in missing if r not in found]
-            if not missing:
+            unknown = lookup.unknown(missing)
+            # "Not found" counts only where the lookup saw the whole window.
+            if not missing or unknown:
                 break
     except BirdError as exc:
         reason = f"listing the channel's messages failed: {exc}"
         unknown = {r: reason for r in in_doubt if r not in found}
-        ledger.settle(_entries(found), [])
-        return {r: [m.get("id"), m.get("batchId")] for r, m in found.items()}, unknown
+    missing = [r for r in missing if r not in unknown]
     ledger.settle(_entries(found), missing)
     log.info(
-        "Of them, %d were found in Bird (not sent again) and %d were not (sent now)",
+        "Of them, %d were found in Bird (not sent again), %d were not (sent now) and %d "
+        "cannot be told (not sent); %d page(s) of the channel's messages read",
         len(found),
         len(missing),
+        len(unknown),
+        pages,
     )
-    return {r: [m.get("id"), m.get("batchId")] for r, m in found.items()}, {}
+    return {r: [m.get("id"), m.get("batchId")] for r, m in found.items()}, unknown
 
 
 def _entries(found: dict[str, dict]) -> list[dict]:
@@ -263,6 +276,14 @@ def _check_batches(hook, channel: str, ledger, report: SendReport) -> None:
     the ledger, so a retry sends them)."""
     try:
         rejected = hook.confirm_batches(channel, report)
+    except BirdListingUnclearError as exc:
+        # Neither sent nor rejected: a retry would meet the same answers.
+        raise AirflowFailException(
+            f"{len(report.accepted)} message(s) were accepted in batches, but whether Bird "
+            f"rejected some of them cannot be told: {exc}. Nothing is sent to them again; "
+            f"check them in Bird (GET /workspaces/<workspace>/channels/{channel}/messages, "
+            "by batch id or reference) and send to those rejected in a new run."
+        ) from None
     except BirdError as exc:
         # The ledger still holds these batches as unchecked: a retry checks them first.
         retry = exc.retryable and ledger is not None

@@ -37,11 +37,12 @@ from .catalogue import (
 )
 
 if TYPE_CHECKING:
-    from .backend import DEFAULT_STATUS_DELAYS, SandboxBackend
+    from .backend import DEFAULT_LISTING, DEFAULT_STATUS_DELAYS, SandboxBackend
     from .server import BirdSandbox, RecordedRequest
 
 __all__ = [
     "ACCESS_KEY",
+    "DEFAULT_LISTING",
     "DEFAULT_STATUS_DELAYS",
     "DELIVERY_FAILS_NL",
     "DELIVERY_FAILS_US",
@@ -65,6 +66,7 @@ __all__ = [
 ]
 
 _LAZY = {
+    "DEFAULT_LISTING": "backend",
     "DEFAULT_STATUS_DELAYS": "backend",
     "BirdSandbox": "server",
     "RecordedRequest": "server",

@@ -32,6 +32,17 @@ def _status_delays(text: str) -> dict | None:
     return {"processing": processing, "sent": sent, "delivered": delivered}
 
 
+def _listing(text: str) -> dict:
+    """A JSON object naming some of order, page_token_field, batch_filter."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a JSON object")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m airflow_provider_sms.sandbox",
@@ -51,6 +62,14 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds after acceptance at which messages become processing, sent, delivered "
         "(default 0.2,0.5,1.0; a JSON object may name some; off: they stay accepted)",
     )
+    parser.add_argument(
+        "--listing",
+        type=_listing,
+        default=argparse.SUPPRESS,
+        metavar="JSON",
+        help='how messages are listed, e.g. \'{"order": "oldest_first", "page_token_field": '
+        'null, "batch_filter": false}\' (default: newest first, nextPageToken, filtered)',
+    )
     args = parser.parse_args(argv)
     # The sandbox has a published access key and an unauthenticated control API; unlike
     # BirdSandbox(allow_non_loopback=True), the command line has no way around this.
@@ -66,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     options = {}
     if "status_delays" in vars(args):
         options["status_delays"] = args.status_delays
+    if "listing" in vars(args):
+        options["listing"] = args.listing
     try:
         sandbox = BirdSandbox(
             host=args.host,

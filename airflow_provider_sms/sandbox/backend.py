@@ -22,7 +22,7 @@ import re
 import threading
 import time
 import uuid
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -71,6 +71,14 @@ DEFAULT_STATUS_DELAYS: Mapping[str, float] = MappingProxyType(
     {PROCESSING: 0.2, SENT: 0.5, DELIVERED: 1.0}
 )
 _DELAY_NAMES = (PROCESSING, SENT, DELIVERED)
+
+# How the channel's listing behaves where Bird's documentation is silent (API-NOTES sections 5
+# and 6 infer these): its order, the answer field naming the next page (None: no field, even
+# when more pages follow), and whether the `batchId` filter is applied. Tests play each.
+DEFAULT_LISTING: Mapping[str, Any] = MappingProxyType(
+    {"order": "newest_first", "page_token_field": "nextPageToken", "batch_filter": True}
+)
+LISTING_ORDERS = ("newest_first", "oldest_first")
 
 
 class ApiError(Exception):
@@ -207,6 +215,28 @@ def _check_delays(
     return processing, sent, delivered
 
 
+def _check_listing(value: Any, current: Mapping[str, Any]) -> dict[str, Any]:
+    """``listing`` checked: a mapping naming some of order, page_token_field, batch_filter;
+    the others keep `current`."""
+    if not isinstance(value, Mapping):
+        raise ValueError("listing must map order, page_token_field and/or batch_filter")
+    unknown = set(value) - set(DEFAULT_LISTING)
+    if unknown:
+        raise ValueError(
+            f"unknown listing key(s): {', '.join(sorted(map(str, unknown)))} "
+            f"(expected {', '.join(DEFAULT_LISTING)})"
+        )
+    listing = {**current, **value}
+    if listing["order"] not in LISTING_ORDERS:
+        raise ValueError(f"listing.order must be one of {', '.join(LISTING_ORDERS)}")
+    field = listing["page_token_field"]
+    if field is not None and (not isinstance(field, str) or not field):
+        raise ValueError("listing.page_token_field must be a field name, or null for none")
+    if not isinstance(listing["batch_filter"], bool):
+        raise ValueError("listing.batch_filter must be true or false")
+    return listing
+
+
 @functools.cache
 def _stages(outcome: str, delays: tuple[float, float, float]) -> tuple:
     """A message's timeline after acceptance: ``(offset, status, extra fields)`` in order.
@@ -245,6 +275,11 @@ class SandboxBackend:
     None keeps every message in the status it was accepted with. :meth:`reset` restores it.
     ``clock`` (UNIX time, ``time.time`` unless given) stamps and ages messages: a test can
     step it to see each status without waiting.
+    ``listing``: how listing messages behaves where Bird's documentation is silent (see
+    ``DEFAULT_LISTING``; a mapping may name some keys): ``order`` ``newest_first`` or
+    ``oldest_first``; ``page_token_field``, the answer field naming the next page (None:
+    none); ``batch_filter`` False ignores ``batchId`` and lists the whole channel.
+    :meth:`reset` restores it.
     """
 
     def __init__(
@@ -252,8 +287,10 @@ class SandboxBackend:
         *,
         status_delays: Mapping[str, float] | None = DEFAULT_STATUS_DELAYS,
         clock: Callable[[], float] = time.time,
+        listing: Mapping[str, Any] = DEFAULT_LISTING,
     ):
         self._initial_delays = _check_delays(status_delays, None)
+        self._initial_listing = _check_listing(listing, DEFAULT_LISTING)
         self._clock = clock
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -273,6 +310,7 @@ class SandboxBackend:
         self._origins: list[float] = []
         self._stages: list[tuple | None] = []
         self._delays = self._initial_delays
+        self._listing = dict(self._initial_listing)
         self._by_channel: dict[str, list[int]] = {}  # positions, ascending
         self._by_batch: dict[str, list[int]] = {}
         self._batch_channel: dict[str, str] = {}
@@ -315,6 +353,46 @@ class SandboxBackend:
     def status_delays(self, value: Mapping[str, float] | None) -> None:
         with self._lock:
             self._delays = _check_delays(value, self._delays)
+
+    @property
+    def listing(self) -> dict[str, Any]:
+        """How listing messages behaves: order, page_token_field, batch_filter."""
+        return dict(self._listing)
+
+    @listing.setter
+    def listing(self, value: Mapping[str, Any]) -> None:
+        with self._lock:
+            self._listing = _check_listing(value, self._listing)
+
+    def add_history(
+        self,
+        channel_id: str,
+        recipients: list[str],
+        *,
+        age: float = 86400.0,
+        batch_id: str | None = None,
+        reference: str = "history",
+    ) -> None:
+        """Store a past of the channel: one SMS to each of `recipients`, the last accepted
+        `age` seconds ago and each earlier one a second before the next (in the batch
+        `batch_id`, if given), listed before anything sent later."""
+        self.require(WORKSPACE_ID, channel_id)
+        last = self._clock() - age
+        built = []
+        for index, recipient in enumerate(recipients):
+            accepted_at = last - (len(recipients) - 1 - index)
+            payload = {
+                "receiver": {"contacts": [{"identifierValue": recipient}]},
+                "body": {"type": "text", "text": {"text": "An earlier message."}},
+                "reference": reference,
+            }
+            message = self._message_shell(WORKSPACE_ID, channel_id, payload, batch_id, accepted_at)
+            built.append((message, *self._timeline(message, accepted_at)))
+        with self._lock:
+            if batch_id is not None:
+                self._batch_channel[batch_id] = channel_id
+            for entry in built:
+                self._store_locked(*entry)
 
     # inspection --------------------------------------------------------------------------
 
@@ -417,34 +495,45 @@ class SandboxBackend:
     ) -> dict:
         """listChannelMessages: the channel's messages (in their current status), newest first,
         ``limit`` a page; ``nextPageToken`` while older ones remain. ``batch_id`` keeps one
-        batch's messages (waiting, up to a few seconds, for its items to be processed)."""
+        batch's messages (waiting, up to a few seconds, for its items to be processed).
+        :attr:`listing` can change the order, the token's field and the batch filter."""
         self.require(workspace_id, channel_id)
         limit = _check_limit(limit)
         if batch_id:
             self.wait_idle(BATCH_SETTLE_TIMEOUT, batch_id=batch_id)
         now = self._clock()
         with self._lock:
+            listing = self._listing
+            oldest_first = listing["order"] == "oldest_first"
+            # A token names the last position shown; the kind keeps the two orders apart.
+            kind = "messages-asc" if oldest_first else "messages"
+            last = None
             if page_token:
-                generation, end = _decode_token(page_token, "messages", 2)
+                generation, last = _decode_token(page_token, kind, 2)
                 if generation != self._generation:
                     raise ApiError(400, "InvalidPageToken", "pageToken has expired")
-            else:
-                end = len(self._messages)
-            if batch_id:
+            if batch_id and listing["batch_filter"]:
                 same = self._batch_channel.get(batch_id) == channel_id
                 positions = self._by_batch.get(batch_id, []) if same else []
             else:
                 positions = self._by_channel.get(channel_id, [])
-            stop = bisect_left(positions, end)
-            chosen = positions[max(0, stop - limit) : stop][::-1]
+            if oldest_first:
+                start = 0 if last is None else bisect_right(positions, last)
+                chosen = positions[start : start + limit]
+                more = start + limit < len(positions)
+            else:
+                stop = bisect_left(positions, len(self._messages) if last is None else last)
+                chosen = positions[max(0, stop - limit) : stop][::-1]
+                more = stop > limit
             shown = [self._view_locked(p, now) for p in chosen]
             token = None
-            if stop > limit:
-                token = _encode_token("messages", self._generation, chosen[-1])
+            if more:
+                token = _encode_token(kind, self._generation, chosen[-1])
+            field = listing["page_token_field"]
         # Stored messages are never changed, so the copies can be made outside the lock.
         result: dict[str, Any] = {"results": _copy(shown)}
-        if token is not None:
-            result["nextPageToken"] = token
+        if token is not None and field is not None:
+            result[field] = token
         return result
 
     # helpers -----------------------------------------------------------------------------

@@ -18,7 +18,8 @@ class SandboxProcess:
     ``python -m airflow_provider_sms.sandbox`` on a free port and stops it on exit.
 
     ``status_delays``: as :class:`~airflow_provider_sms.sandbox.BirdSandbox`'s (a mapping
-    naming some of processing, sent, delivered; None: no progression); reset() restores it."""
+    naming some of processing, sent, delivered; None: no progression); reset() restores it.
+    ``listing``: likewise (order, page_token_field, batch_filter)."""
 
     def __init__(
         self,
@@ -26,6 +27,7 @@ class SandboxProcess:
         latency: float = 0.0,
         max_posts_per_second: int | None = None,
         status_delays: Any = _DEFAULT,
+        listing: Any = None,
     ):
         self.args = ["--port", "0", "--latency", str(latency)]
         if max_posts_per_second:
@@ -34,6 +36,8 @@ class SandboxProcess:
             self.args += ["--status-delays", "off"]
         elif status_delays is not _DEFAULT:
             self.args += ["--status-delays", json.dumps(dict(status_delays))]
+        if listing is not None:
+            self.args += ["--listing", json.dumps(dict(listing))]
         self.process: subprocess.Popen | None = None
         self.base_url = ""
         self.connection_env: dict[str, str] = {}

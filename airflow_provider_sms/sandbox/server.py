@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .._net import is_loopback
-from .backend import DEFAULT_STATUS_DELAYS, ApiError, SandboxBackend
+from .backend import DEFAULT_LISTING, DEFAULT_STATUS_DELAYS, ApiError, SandboxBackend
 from .catalogue import (
     ACCESS_KEY,
     DELIVERY_FAILS_NL,
@@ -135,9 +135,9 @@ class Gateway:
         self._max_posts = value
 
     def configure(self, **config: Any) -> dict:
-        """Update ``latency``, ``max_posts_per_second``, ``reject_recipients`` and/or
-        ``status_delays``."""
-        known = {"latency", "max_posts_per_second", "reject_recipients", "status_delays"}
+        """Update ``latency``, ``max_posts_per_second``, ``reject_recipients``,
+        ``status_delays`` and/or ``listing``."""
+        known = {"latency", "max_posts_per_second", "reject_recipients", "status_delays", "listing"}
         unknown = set(config) - known
         if unknown:
             raise ValueError(f"unknown config field(s): {', '.join(sorted(unknown))}")
@@ -147,6 +147,8 @@ class Gateway:
                 raise ValueError("latency must be a non-negative number of seconds")
         if "status_delays" in config:
             self.backend.status_delays = config["status_delays"]
+        if "listing" in config:
+            self.backend.listing = config["listing"]
         if "reject_recipients" in config:
             self.backend.reject_recipients = config["reject_recipients"]
         with self._lock:
@@ -162,6 +164,7 @@ class Gateway:
             "max_posts_per_second": self._max_posts,
             "reject_recipients": sorted(self.backend.reject_recipients),
             "status_delays": self.backend.status_delays,
+            "listing": self.backend.listing,
         }
 
     def inject(self, kind: str, count: int = 1, **params: Any) -> None:
@@ -626,7 +629,8 @@ class BirdSandbox:
 
     Serves on a free loopback port in a background thread. Accepted messages, every request
     and the behaviour knobs (latency, rate limit, rejected recipients, injected faults, status
-    delays) are available on the instance; the same is exposed over HTTP under ``/_sandbox/``.
+    delays, how messages are listed) are available on the instance; the same is exposed over
+    HTTP under ``/_sandbox/``.
 
     Messages move through Bird's statuses as time passes: the answer to the POST says
     ``accepted``; reading the message later (getting it, listing the channel or a batch,
@@ -679,6 +683,7 @@ class BirdSandbox:
         *,
         allow_non_loopback: bool = False,
         status_delays: Mapping[str, float] | None = DEFAULT_STATUS_DELAYS,
+        listing: Mapping[str, Any] = DEFAULT_LISTING,
     ):
         if not allow_non_loopback and not is_loopback(host):
             raise ValueError(
@@ -687,7 +692,7 @@ class BirdSandbox:
             )
         self._address = (host, port)
         # Bird's side (operations callable without HTTP), and what stands in front of it.
-        self.backend = SandboxBackend(status_delays=status_delays)
+        self.backend = SandboxBackend(status_delays=status_delays, listing=listing)
         self.gateway = Gateway(
             self.backend, latency=latency, max_posts_per_second=max_posts_per_second
         )
@@ -874,6 +879,17 @@ class BirdSandbox:
     @status_delays.setter
     def status_delays(self, delays: Mapping[str, float] | None) -> None:
         self.gateway.configure(status_delays=delays)
+
+    @property
+    def listing(self) -> dict[str, Any]:
+        """How listing messages behaves where Bird's documentation is silent: ``order``
+        (``newest_first`` or ``oldest_first``), ``page_token_field`` (None: no token) and
+        ``batch_filter`` (False: ``batchId`` is ignored). Setting some keys keeps the rest."""
+        return self.backend.listing
+
+    @listing.setter
+    def listing(self, value: Mapping[str, Any]) -> None:
+        self.gateway.configure(listing=value)
 
     def reset(self) -> None:
         """Clear messages, requests, faults and rejections; restore constructor settings."""

@@ -137,3 +137,72 @@ def test_a_task_killed_without_warning_then_run_again_sends_each_recipient_once(
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     assert len(once_each(checked_sandbox)) == 1000
     assert "were in flight when an earlier try ended" in again.stdout + again.stderr
+
+
+def behind_history(sandbox, listing: dict) -> dict:
+    """1,500 messages of the past hour on the channel, listed as `listing` says; the
+    connection, whose client waits 25 s for an answer."""
+    conn = sandbox.connection()
+    sandbox.backend.add_history(
+        conn["extra"]["channel_id"], [f"+316{73000000 + i}" for i in range(1500)], age=3600
+    )
+    sandbox.listing = listing
+    sandbox.latency = 30.0  # accepted at once, answered after the try is cut off
+    conn["extra"].update(timeout=25)
+    return conn
+
+
+def sent_by_the_run(sandbox) -> Counter:
+    return Counter(receiver(m) for m in sandbox.messages if m.get("reference") != "history")
+
+
+def test_a_retry_finds_unanswered_sends_in_a_listing_oldest_first(airflow_home, checked_sandbox):
+    conn = behind_history(checked_sandbox, {"order": "oldest_first"})
+    result = run(airflow_home, checked_sandbox, "unanswered_behind_history", conn)
+    counts = sent_by_the_run(checked_sandbox)
+    assert len(counts) == 1000
+    assert set(counts.values()) == {1}, "sent twice"
+    assert "AirflowTaskTimeout" in result.stdout
+    assert "Of them, 8 were found in Bird" in result.stdout
+
+
+def test_a_listing_with_an_unknown_page_token_sends_nothing_twice(airflow_home, checked_sandbox):
+    conn = behind_history(checked_sandbox, {"page_token_field": "next"})
+    result = run(airflow_home, checked_sandbox, "unanswered_behind_history", conn, check=False)
+    counts = sent_by_the_run(checked_sandbox)
+    assert max(counts.values()) == 1, "sent twice"
+    assert "AirflowTaskTimeout" in result.stdout
+    if result.returncode != 0:
+        # Those the first page showed are found; Bird's answers cannot tell about the rest.
+        assert "were in flight when an earlier try ended and may or may not" in result.stdout
+        assert ": unknown" in result.stdout
+        assert "named no next page" in result.stdout
+    else:
+        assert len(counts) == 1000
+
+
+def test_a_batch_retry_counts_no_one_sent_by_another_batch(airflow_home, checked_sandbox):
+    # Bird ignores the batch filter and lists the whole channel, where every recipient has a
+    # delivered message of an earlier batch; this run's batches reject 5 of them at first.
+    recipients = [f"+316{52000000 + i}" for i in range(300)]
+    checked_sandbox.status_delays = None
+    checked_sandbox.listing = {"batch_filter": False}
+    checked_sandbox.backend.add_history(
+        checked_sandbox.connection()["extra"]["channel_id"],
+        recipients,
+        age=3600,
+        batch_id="0c6f3f5e-0000-4000-8000-000000000002",
+    )
+    checked_sandbox.reject_recipients = set(recipients[10:15])
+    checked_sandbox.inject("status", count=1000, status=503, method="GET")
+    conn = checked_sandbox.connection()
+    conn["extra"].update(max_retries=0)
+    result = run(airflow_home, checked_sandbox, "batch_recheck", conn)
+    assert "listing the batches to check them failed" in result.stdout
+    delivered = Counter(
+        receiver(m)
+        for m in checked_sandbox.messages
+        if m.get("reference") != "history" and m["status"] != "rejected"
+    )
+    assert set(delivered) == set(recipients), "a rejected recipient was taken for sent"
+    assert set(delivered.values()) == {1}, "sent twice"

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
-from support import MemoryStore, numbers, receiver
+from support import LISTINGS, MemoryStore, numbers, receiver
 
 from airflow_provider_sms.bird.errors import BirdUnavailableError
 from airflow_provider_sms.bird.fanout import fan_out
@@ -181,7 +181,16 @@ def killed_first_try(sandbox, recipients):
     return op, store
 
 
-def test_a_try_killed_after_the_write_ahead_record_is_reconciled_with_bird(checked_sandbox):
+@pytest.fixture(params=list(LISTINGS))
+def listing(request, checked_sandbox):
+    """The sandbox listing messages in each way it can (the channel stays under a page)."""
+    checked_sandbox.listing = LISTINGS[request.param]
+    return request.param
+
+
+def test_a_try_killed_after_the_write_ahead_record_is_reconciled_with_bird(
+    checked_sandbox, listing
+):
     recipients = numbers(200)
     op, store = killed_first_try(checked_sandbox, recipients)
     first = {receiver(m): m["id"] for m in checked_sandbox.messages}
@@ -227,7 +236,7 @@ def test_a_retry_with_part_of_its_record_gone_sends_nothing_twice(checked_sandbo
 
 
 def test_reconciliation_that_cannot_list_sends_nothing_in_doubt_and_fails_for_good(
-    checked_sandbox, monkeypatch
+    checked_sandbox, monkeypatch, listing
 ):
     recipients = numbers(200)
     op, store = killed_first_try(checked_sandbox, recipients)
@@ -249,7 +258,7 @@ def test_reconciliation_that_cannot_list_sends_nothing_in_doubt_and_fails_for_go
     assert not any(r in str(e.value) for r in recipients)
 
 
-def test_batch_rejections_are_sent_again_on_retry(checked_sandbox):
+def test_batch_rejections_are_sent_again_on_retry(checked_sandbox, listing):
     checked_sandbox.status_delays = None  # Bird's status at listing time: still accepted
     store = MemoryStore()
     recipients = numbers(5)
@@ -269,7 +278,7 @@ def test_batch_rejections_are_sent_again_on_retry(checked_sandbox):
 
 
 def test_sends_without_answer_are_retried_after_looking_them_up_in_bird(
-    checked_sandbox, monkeypatch
+    checked_sandbox, monkeypatch, listing
 ):
     # Bird accepts each message but answers after the client stopped waiting.
     checked_sandbox.latency = 1.0
@@ -290,7 +299,9 @@ def test_sends_without_answer_are_retried_after_looking_them_up_in_bird(
     assert len([r for r in checked_sandbox.requests if r.method == "POST"]) == 3
 
 
-def test_batches_left_unchecked_by_a_failed_try_are_checked_before_skipping(checked_sandbox):
+def test_batches_left_unchecked_by_a_failed_try_are_checked_before_skipping(
+    checked_sandbox, listing
+):
     checked_sandbox.status_delays = None  # Bird's status at listing time: still accepted
     store = MemoryStore()
     recipients = numbers(5)

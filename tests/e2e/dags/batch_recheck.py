@@ -1,0 +1,43 @@
+"""300 recipients in batches of 100, checked. The first try's batches are accepted but the
+listing that checks them fails, so Airflow retries; the retry checks them before skipping
+anyone, and sends again to those Bird rejected (Bird accepts them by then)."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+from datetime import datetime, timedelta
+
+from airflow.sdk import DAG
+
+from airflow_provider_sms.operators.sms import SendSmsOperator
+
+
+def _control(method: str, route: str, body: dict | None) -> None:
+    host = json.loads(os.environ["AIRFLOW_CONN_BIRD_DEFAULT"])["host"]
+    request = urllib.request.Request(
+        f"{host}/_sandbox/{route}",
+        data=None if body is None else json.dumps(body).encode(),
+        method=method,
+        headers={"Content-Type": "application/json"},
+    )
+    urllib.request.urlopen(request, timeout=5).close()
+
+
+def outage_over(context):
+    _control("DELETE", "faults", None)
+    _control("POST", "config", {"reject_recipients": []})
+
+
+with DAG(dag_id="batch_recheck", schedule=None, start_date=datetime(2026, 1, 1)):
+    SendSmsOperator(
+        task_id="send",
+        recipients=[f"+316{52000000 + i}" for i in range(300)],
+        text="Your parcel arrives today.",
+        use_batch_api=True,
+        check_batch_results=True,
+        retries=1,
+        retry_delay=timedelta(seconds=1),
+        on_retry_callback=outage_over,
+    )
