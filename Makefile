@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint demo bench stress deploy-test clean
+.PHONY: venv test lint demo bench stress stress-e2e deploy-test clean
 
 venv: $(STAMP)
 
@@ -35,6 +35,14 @@ deploy-test: $(STAMP)
 # Not in CI: the killed-try send 20 times in a row, counting duplicates (goal: 0).
 stress: $(STAMP)
 	$(BIN)/python scripts/stress.py --runs 20
+
+# Not in CI: the exactly-once e2e tests (kills, timeouts, listings Bird might give) 20 times
+# in a row; the first failing run stops it.
+stress-e2e: $(STAMP)
+	for run in $$(seq 20); do \
+		echo "run $$run of 20"; \
+		$(BIN)/pytest -q -p no:cacheprovider tests/e2e/test_exactly_once.py || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) .demo .artifacts
