@@ -234,16 +234,20 @@ class BirdClient:
     def list_channels(self, limit: int = 10) -> dict:
         return self.request("GET", self._workspace_path("/channels"), params={"limit": limit})
 
-    def get_message(self, channel_id: str, message_id: str) -> dict:
+    def get_message(
+        self, channel_id: str, message_id: str, *, cancel: threading.Event | None = None
+    ) -> dict:
         path = self._channel_path(channel_id, f"/messages/{_path_id(message_id, 'message_id')}")
-        return self.request("GET", path)
+        return self.request("GET", path, cancel=cancel)
 
-    def iter_messages(self, channel_id: str, **filters: Any) -> Iterator[dict]:
+    def iter_messages(
+        self, channel_id: str, *, cancel: threading.Event | None = None, **filters: Any
+    ) -> Iterator[dict]:
         """All messages of a channel matching `filters` (e.g. batchId), page by page."""
         path = self._channel_path(channel_id, "/messages")
         params = {"limit": MAX_LIST_LIMIT, **filters}
         while True:
-            page = self.request("GET", path, params=params)
+            page = self.request("GET", path, params=params, cancel=cancel)
             yield from page.get("results", [])
             token = page.get(NEXT_PAGE_FIELD)
             if not token:

@@ -3,61 +3,166 @@ getting messages one by one. No Airflow imports."""
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from airflow_provider_sms._redact import mask_phone, redact_numbers
 from airflow_provider_sms.bird.client import BirdClient
+from airflow_provider_sms.bird.errors import BirdNotFoundError
 from airflow_provider_sms.bird.fanout import recipient_of
 
+# Bird's statuses of a ChannelMessage (API-NOTES section 5). `scheduled` waits for its
+# scheduledFor time; `skipped` (suppressed: quiet hours, capping) and `deleted` never deliver.
+BIRD_STATUSES = frozenset(
+    {
+        "accepted",
+        "rejected",
+        "processing",
+        "scheduled",
+        "sent",
+        "sending_failed",
+        "delivered",
+        "delivery_failed",
+        "deleted",
+        "skipped",
+    }
+)
 DEFAULT_SUCCESS = ("delivered",)
-DEFAULT_FAILURE = ("delivery_failed", "sending_failed", "rejected")
+DEFAULT_FAILURE = ("delivery_failed", "sending_failed", "rejected", "skipped", "deleted")
+# Never delivered, whatever the failure statuses given say (unless listed as a success).
+NEVER_DELIVERED = frozenset({"skipped", "deleted"})
+# The provider's own names, beside Bird's: a message Bird answered 404 for, a recipient the
+# send never sent to, a message whose answer had no (or no readable) status.
+NOT_FOUND = "not_found"
+NOT_SENT = "not_sent"
+NO_STATUS = "(no status)"
+# A batch id whose listing stayed empty for the whole grace time.
+BATCH_UNLISTED = "batch_lists_no_message"
 # How many failures a summary lists by name.
 LISTED_FAILURES = 20
 
 
+def status_name(value: object) -> str:
+    """Bird's status as the tally counts it: lower case; a missing, empty or non-string
+    status gets a name of its own (never None, so that counts always sort)."""
+    if isinstance(value, str) and value.strip():
+        return value.strip().lower()
+    if value is None or isinstance(value, str):
+        return NO_STATUS
+    return f"(not a string: {type(value).__name__})"
+
+
 @dataclass
 class Tally:
-    """The last status seen of each message, and which of them are final."""
+    """The last status seen of each message, and which of them are final.
+
+    Statuses compare case-insensitively. Bird's `skipped` and `deleted` are failures unless
+    listed as successes; a message Bird does not know (404) is a failure; a status Bird's
+    enum does not have stays pending, and :meth:`newly_unknown` names it once."""
 
     success: frozenset[str]
     failure: frozenset[str]
     latest: dict[str, dict] = field(default_factory=dict)
+    # Unknown statuses already named by newly_unknown (shareable between tallies).
+    reported: set[str] = field(default_factory=set)
+    # Batch id -> how many messages its last listing held.
+    listed: dict[str, int] = field(default_factory=dict)
+    # Batches given up on: their listing stayed empty for the grace time.
+    unlisted: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.success = frozenset(status_name(s) for s in self.success)
+        failure = {status_name(s) for s in self.failure} | {NOT_FOUND}
+        self.failure = frozenset(failure | (NEVER_DELIVERED - self.success))
+
+    @property
+    def final(self) -> frozenset[str]:
+        return self.success | self.failure
 
     def take(self, message: dict) -> None:
         if not isinstance(message, dict) or not isinstance(message.get("id"), str):
             return
-        failure = message.get("failure") or {}
+        failure = message.get("failure")
+        failure = failure if isinstance(failure, dict) else {}
         reason = message.get("reason") or failure.get("description")
         self.latest[message["id"]] = {
-            "status": message.get("status"),
+            "status": status_name(message.get("status")),
             "recipient": recipient_of(message),
             "reason": redact_numbers(str(reason)) if reason else None,
             "code": failure.get("code"),
         }
 
+    def not_found(self, message_id: str, error: object) -> None:
+        """Bird answered 404 for this message: its outcome, not everyone's."""
+        self.latest[message_id] = {
+            "status": NOT_FOUND,
+            "recipient": None,
+            "reason": redact_numbers(str(error)),
+            "code": None,
+        }
+
+    def unknown(self) -> dict[str, int]:
+        """Statuses seen that are neither Bird's nor final, with how many messages have each."""
+        counts = Counter(seen["status"] for seen in self.latest.values())
+        final = self.final
+        return {s: n for s, n in sorted(counts.items()) if s not in BIRD_STATUSES | final}
+
+    def newly_unknown(self) -> dict[str, int]:
+        """:meth:`unknown` statuses not named before (each is named once)."""
+        new = {s: n for s, n in self.unknown().items() if s not in self.reported}
+        self.reported.update(new)
+        return new
+
+    def empty_batches(self, batch_ids: Iterable[str]) -> list[str]:
+        """Batches whose listing has held no message so far (those given up on excluded)."""
+        return [b for b in batch_ids if not self.listed.get(b) and b not in self.unlisted]
+
+    def give_up(self, batch_ids: Iterable[str]) -> None:
+        """These batches listed nothing for long enough: they end the wait as failures."""
+        self.unlisted.extend(b for b in batch_ids if b not in self.unlisted)
+
     def pending(self, expected: Iterable[str] = ()) -> list[str]:
         """Messages not yet in a final status (`expected` ones not seen yet included)."""
-        final = self.success | self.failure
+        final = self.final
         unseen = [m for m in expected if m not in self.latest]
         return unseen + [m for m, seen in self.latest.items() if seen["status"] not in final]
 
     def outcome(self, message_ids: Sequence[str], batch_ids: Sequence[str]) -> dict | None:
-        """``{"status": "success" | "failure", **summary}`` once every message is final
-        (a batch counts once its messages are listed); None while some are not."""
-        if self.pending(message_ids) or not (self.latest or not (message_ids or batch_ids)):
-            return None
-        summary = self.summary(message_ids)
-        return {"status": "failure" if summary["failed"] else "success", **summary}
+        """``{"status": "success" | "failure", **summary}`` once every message is final and
+        every batch has listed its messages (or was given up on); None while not.
 
-    def summary(self, expected: Iterable[str] = ()) -> dict:
+        Nothing to follow is a failure, never a success."""
+        if self.pending(message_ids) or self.empty_batches(batch_ids):
+            return None
+        summary = self.summary(message_ids, batch_ids)
+        failed = summary["failed"] or not summary["total"]
+        return {"status": "failure" if failed else "success", **summary}
+
+    def summary(self, expected: Iterable[str] = (), batch_ids: Iterable[str] = ()) -> dict:
         """Small whatever the number of messages: counts by status, the first failures."""
         counts = Counter(seen["status"] for seen in self.latest.values())
         unseen = sum(1 for m in expected if m not in self.latest)
         if unseen:
             counts["not listed yet"] += unseen
+        empty = self.empty_batches(batch_ids)
+        if empty:
+            counts["batch not listed yet"] += len(empty)
+        if self.unlisted:
+            counts[BATCH_UNLISTED] += len(self.unlisted)
         failed = [
+            {
+                "batch_id": batch_id,
+                "recipient": "",
+                "status": BATCH_UNLISTED,
+                "reason": "Bird listed no message of this batch: an unknown batch id, or "
+                "one of another channel",
+                "code": None,
+            }
+            for batch_id in self.unlisted
+        ]
+        failed += [
             {
                 "message_id": message_id,
                 "recipient": mask_phone(seen["recipient"] or ""),
@@ -68,14 +173,66 @@ class Tally:
             for message_id, seen in self.latest.items()
             if seen["status"] in self.failure
         ]
-        final = self.success | self.failure
-        return {
+        final = self.final | {BATCH_UNLISTED}
+        summary = {
             "total": len(self.latest) + unseen,
             "counts": dict(sorted(counts.items())),
             "failed": len(failed),
             "failures": failed[:LISTED_FAILURES],
             "pending": {s: n for s, n in sorted(counts.items()) if s not in final},
         }
+        if empty:
+            summary["empty_batches"] = empty[:LISTED_FAILURES]
+        return summary
+
+
+def with_unsent(event: dict, unsent: int, failures: Sequence[dict] = ()) -> dict:
+    """`event` (an outcome or a summary) with `unsent` recipients the send never sent to
+    counted as failed (`failures`: the first of them, recipients masked)."""
+    if not unsent:
+        return event
+    counts = Counter(event.get("counts", {}))
+    counts[NOT_SENT] += unsent
+    listed = [*failures, *event.get("failures", [])]
+    result = {
+        **event,
+        "total": event.get("total", 0) + unsent,
+        "counts": dict(sorted(counts.items())),
+        "failed": event.get("failed", 0) + unsent,
+        "failures": listed[:LISTED_FAILURES],
+    }
+    if event.get("status") == "success":
+        result["status"] = "failure"
+    return result
+
+
+def unsent_of(value: object) -> tuple[int, list[dict]]:
+    """How many recipients a send operator's result reports never sent, and the first of
+    them as failures (recipients masked): they count as failed, never as delivered."""
+
+    def failure(entry: dict) -> dict:
+        return {
+            "recipient": mask_phone(str(entry.get("recipient") or "")),
+            "status": NOT_SENT,
+            "reason": entry.get("error"),
+            "code": None,
+        }
+
+    if isinstance(value, dict):
+        count = value.get("failed")
+        count = count if isinstance(count, int) and not isinstance(count, bool) else 0
+        listed = [e for e in value.get("failures") or [] if isinstance(e, dict)]
+        return count, [failure(e) for e in listed[:LISTED_FAILURES]]
+    if not isinstance(value, list | tuple):
+        return 0, []
+    failed = [
+        e
+        for e in value
+        if isinstance(e, dict)
+        and e.get("status") == "failed"
+        and not (e.get("message_id") or e.get("batch_id"))
+    ]
+    return len(failed), [failure(e) for e in failed[:LISTED_FAILURES]]
 
 
 def poll(
@@ -85,14 +242,26 @@ def poll(
     *,
     message_ids: Iterable[str] = (),
     batch_ids: Iterable[str] = (),
+    cancel: threading.Event | None = None,
 ) -> None:
     """Read the current status of every batch's messages (by listing it) and of each message
-    id still pending, into `tally`."""
+    id still pending, into `tally`. A message Bird does not know (404) is recorded as such;
+    other errors are raised (`cancel` ends the client's waits between retries)."""
     for batch_id in batch_ids:
-        for message in client.iter_messages(channel_id, batchId=batch_id):
+        if batch_id in tally.unlisted:
+            continue
+        count = 0
+        for message in client.iter_messages(channel_id, cancel=cancel, batchId=batch_id):
             tally.take(message)
+            count += 1
+        tally.listed[batch_id] = count
     ids = list(message_ids)
     wanted = set(ids)
     for message_id in tally.pending(ids):
         if message_id in wanted:  # a batch's messages were listed above
-            tally.take(client.get_message(channel_id, message_id))
+            try:
+                message = client.get_message(channel_id, message_id, cancel=cancel)
+            except BirdNotFoundError as exc:
+                tally.not_found(message_id, exc)
+                continue
+            tally.take(message)

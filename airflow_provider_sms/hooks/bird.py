@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseHook
 
 if TYPE_CHECKING:
+    import threading
+
     from airflow_provider_sms.bird.client import BirdClient
     from airflow_provider_sms.bird.fanout import SendReport
     from airflow_provider_sms.bird.reconcile import Lookup
@@ -180,12 +182,20 @@ class BirdHook(BaseHook):
         *,
         message_ids: Sequence[str] = (),
         batch_ids: Sequence[str] = (),
+        cancel: threading.Event | None = None,
     ) -> None:
         """Read the current status of each message (and of each batch's messages) into
-        `tally`. Reads only."""
+        `tally`. Reads only; setting `cancel` ends the waits between retries."""
         from airflow_provider_sms.bird.status import poll
 
-        poll(self.client, channel_id, tally, message_ids=message_ids, batch_ids=batch_ids)
+        poll(
+            self.client,
+            channel_id,
+            tally,
+            message_ids=message_ids,
+            batch_ids=batch_ids,
+            cancel=cancel,
+        )
 
     def get_channel(self, channel_id: str | None = None) -> dict:
         """Bird's channel object (default: the connection's channel)."""

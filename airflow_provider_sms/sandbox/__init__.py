@@ -8,7 +8,8 @@ Stored messages carry what the recipient would read under
 
 Messages move through Bird's statuses as time passes (accepted, processing, sent, delivered,
 after ``DEFAULT_STATUS_DELAYS`` unless configured); messages to the magic recipients
-(``DELIVERY_FAILS_*``, ``SENDING_FAILS_*``, ``STAYS_SENT_*``) end otherwise. See
+(``DELIVERY_FAILS_*``, ``SENDING_FAILS_*``, ``STAYS_SENT_*``) end otherwise, and those of
+``ODD_STATUSES`` end in a status that is odd, unknown or missing. See
 :class:`BirdSandbox`.
 """
 
@@ -17,22 +18,31 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .catalogue import (
+    ABSENT,
     ACCESS_KEY,
+    DELETED_US,
+    DELIVERED_UPPER_US,
     DELIVERY_FAILS_NL,
     DELIVERY_FAILS_US,
     INACTIVE_TEMPLATE_VERSION_ID,
     MAGIC_RECIPIENTS,
     MMS_CHANNEL_ID,
     MMS_CHANNEL_NUMBER,
+    ODD_STATUSES,
     SENDING_FAILS_NL,
     SENDING_FAILS_US,
+    SKIPPED_US,
     SMS_CHANNEL_ID,
     SMS_CHANNEL_SENDER,
+    STATUS_ABSENT_US,
+    STATUS_NULL_US,
+    STATUS_NUMBER_US,
     STAYS_SENT_NL,
     STAYS_SENT_US,
     TEMPLATE_LOCALES,
     TEMPLATE_PROJECT_ID,
     TEMPLATE_VERSION_ID,
+    UNDELIVERABLE_US,
     WORKSPACE_ID,
 )
 
@@ -41,6 +51,15 @@ if TYPE_CHECKING:
     from .server import BirdSandbox, RecordedRequest
 
 __all__ = [
+    "ABSENT",
+    "DELETED_US",
+    "DELIVERED_UPPER_US",
+    "ODD_STATUSES",
+    "SKIPPED_US",
+    "STATUS_ABSENT_US",
+    "STATUS_NULL_US",
+    "STATUS_NUMBER_US",
+    "UNDELIVERABLE_US",
     "ACCESS_KEY",
     "DEFAULT_LISTING",
     "DEFAULT_STATUS_DELAYS",

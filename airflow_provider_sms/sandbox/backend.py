@@ -29,7 +29,15 @@ from types import MappingProxyType
 from typing import Any
 
 from ..bird.facts import DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, MESSAGE_STATUSES, MMS_BODY_TYPES
-from .catalogue import CHANNELS, FAILURES, MAGIC_RECIPIENTS, TEMPLATES, WORKSPACE_ID
+from .catalogue import (
+    ABSENT,
+    CHANNELS,
+    FAILURES,
+    MAGIC_RECIPIENTS,
+    ODD_STATUSES,
+    TEMPLATES,
+    WORKSPACE_ID,
+)
 from .validation import parse_date_time, validation_details
 
 # How long a list by batchId waits for that batch's items to be processed, so that a client
@@ -242,18 +250,22 @@ def _stages(outcome: str, delays: tuple[float, float, float]) -> tuple:
     """A message's timeline after acceptance: ``(offset, status, extra fields)`` in order.
     Shared by every message with the same outcome and delays."""
     processing, sent, delivered = delays
+    if isinstance(outcome, tuple):  # ("odd", the last status): see catalogue.ODD_STATUSES
+        return ((processing, PROCESSING, None), (sent, SENT, None), (delivered, outcome[1], None))
     if outcome == SENDING_FAILED:
         return ((processing, PROCESSING, None), (sent, SENDING_FAILED, FAILURES[SENDING_FAILED]))
     last = () if outcome == SENT else ((delivered, outcome, FAILURES.get(outcome)),)
     return ((processing, PROCESSING, None), (sent, SENT, None), *last)
 
 
-def _outcome(message: dict) -> str:
+def _outcome(message: dict) -> str | tuple:
     """How a message ends: as its first magic recipient says, else delivered."""
     for contact in message["receiver"]["contacts"]:
         outcome = MAGIC_RECIPIENTS.get(contact.get("identifierValue"))
         if outcome is not None:
             return outcome
+        if contact.get("identifierValue") in ODD_STATUSES:
+            return ("odd", ODD_STATUSES[contact["identifierValue"]])
     return DELIVERED
 
 
@@ -614,6 +626,8 @@ class SandboxBackend:
         offset, status, extra = current
         moment = _timestamp(datetime.fromtimestamp(origin + offset, UTC))
         view = {**message, "status": status, "lastStatusAt": moment, "updatedAt": moment}
+        if status == ABSENT:
+            del view["status"]
         if extra:
             view.update(extra)
         return view

@@ -108,3 +108,26 @@ FAILURES: dict[str, dict] = {
     },
 }
 assert set(MAGIC_RECIPIENTS.values()) == {*FAILURES, "sent"}
+
+# ... processing, sent, then a last status the provider must cope with: Bird's statuses an SMS
+# rarely reaches (skipped, deleted), words outside Bird's enum or in another case, and answers
+# whose status is absent, null or not a string. Recipient -> that status (ABSENT: no
+# ``status`` field at all). US numbers only, all in the fiction range.
+ABSENT = "(absent)"
+STATUS_ABSENT_US = "+12025550104"
+STATUS_NULL_US = "+12025550105"
+STATUS_NUMBER_US = "+12025550106"
+UNDELIVERABLE_US = "+12025550107"
+DELIVERED_UPPER_US = "+12025550108"
+SKIPPED_US = "+12025550109"
+DELETED_US = "+12025550110"
+ODD_STATUSES: dict[str, object] = {
+    STATUS_ABSENT_US: ABSENT,
+    STATUS_NULL_US: None,
+    STATUS_NUMBER_US: 7,
+    UNDELIVERABLE_US: "undeliverable",
+    DELIVERED_UPPER_US: "DELIVERED",
+    SKIPPED_US: "skipped",
+    DELETED_US: "deleted",
+}
+assert not set(ODD_STATUSES) & set(MAGIC_RECIPIENTS)

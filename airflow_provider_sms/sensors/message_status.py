@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator
@@ -28,13 +29,18 @@ class MessageStatusSensor(BaseSensorOperator):
     reason and failure code), "pending"}``.
 
     :param message_ids: message ids, or what a send operator returned: its per-recipient list
-        or, for large batch sends, its summary with ``batch_ids`` (templated).
+        or, for large batch sends, its summary with ``batch_ids`` (templated). Recipients the
+        send reports not sent count as failed; a wait on nothing fails at once.
     :param channel_id: the channel the messages were sent on; default the connection's.
     :param bird_conn_id: the Bird connection id.
-    :param success_statuses: statuses that count as delivered.
-    :param failure_statuses: statuses that count as failed.
+    :param success_statuses: statuses that count as delivered (compared case-insensitively).
+    :param failure_statuses: statuses that count as failed; Bird's ``skipped`` and
+        ``deleted`` always do unless listed as successes.
     :param deferrable: wait in the triggerer (default) rather than on a worker.
-    :param poll_interval: seconds between two looks at Bird's statuses.
+    :param poll_interval: seconds between two looks at Bird's statuses; Airflow's
+        ``poke_interval`` is accepted for it.
+    :param empty_batch_timeout: seconds a batch may list no message before it fails as
+        unknown.
     """
 
     template_fields: Sequence[str] = ("message_ids", "channel_id", "bird_conn_id")
@@ -47,40 +53,73 @@ class MessageStatusSensor(BaseSensorOperator):
         channel_id: str | None = None,
         bird_conn_id: str = "bird_default",
         success_statuses: Sequence[str] = ("delivered",),
-        failure_statuses: Sequence[str] = ("delivery_failed", "sending_failed", "rejected"),
+        failure_statuses: Sequence[str] = (
+            "delivery_failed",
+            "sending_failed",
+            "rejected",
+            "skipped",
+            "deleted",
+        ),
         deferrable: bool = True,
-        poll_interval: float = 10.0,
+        poll_interval: float | timedelta | None = None,
+        empty_batch_timeout: float = 300.0,
         **kwargs: Any,
     ):
-        super().__init__(poke_interval=poll_interval, **kwargs)
+        poke_interval = kwargs.pop("poke_interval", None)
+        both = poll_interval is not None and poke_interval is not None
+        if both and _seconds(poll_interval) != _seconds(poke_interval):
+            raise ValueError(
+                "MessageStatusSensor: poll_interval and poke_interval name the same "
+                f"setting; give one (got {poll_interval!r} and {poke_interval!r})"
+            )
+        interval = poll_interval if poll_interval is not None else poke_interval
+        super().__init__(poke_interval=10.0 if interval is None else interval, **kwargs)
         self.message_ids = message_ids
         self.channel_id = channel_id
         self.bird_conn_id = bird_conn_id
         self.success_statuses = tuple(success_statuses)
         self.failure_statuses = tuple(failure_statuses)
         self.deferrable = deferrable
-        self.poll_interval = poll_interval
+        self.poll_interval = _seconds(self.poke_interval)
+        self.empty_batch_timeout = empty_batch_timeout
 
-    def _resolve(self) -> tuple[str, list[str], list[str]]:
+    def _resolve(self) -> tuple[str, list[str], list[str], tuple[int, list[dict]]]:
         from airflow.sdk.exceptions import AirflowFailException
 
         from airflow_provider_sms.bird.errors import BirdError, InvalidMessageError
         from airflow_provider_sms.hooks.bird import BirdHook
-        from airflow_provider_sms.triggers.message_status import message_targets
+        from airflow_provider_sms.triggers.message_status import message_targets, unsent_of
 
         try:
             message_ids, batch_ids = message_targets(self.message_ids)
+            unsent = unsent_of(self.message_ids)
+            if not (message_ids or batch_ids):
+                if unsent[0]:
+                    raise InvalidMessageError(
+                        "message_ids",
+                        f"the send sent nothing: all {unsent[0]} recipient(s) failed",
+                    )
+                raise InvalidMessageError("message_ids", "no message to wait for")
             channel = BirdHook(self.bird_conn_id).channel_id(self.channel_id)
         except (InvalidMessageError, BirdError) as exc:
             raise AirflowFailException(f"MessageStatusSensor: {exc}") from None
-        return channel, message_ids, batch_ids
+        return channel, message_ids, batch_ids, unsent
+
+    def _say_unsent(self, unsent: tuple[int, list[dict]]) -> None:
+        if unsent[0]:
+            self.log.warning(
+                "%d recipient(s) were never sent (the send reported them failed): they count "
+                "as failed",
+                unsent[0],
+            )
 
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
             return super().execute(context)
         from airflow_provider_sms.triggers.message_status import MessageStatusTrigger
 
-        channel, message_ids, batch_ids = self._resolve()
+        channel, message_ids, batch_ids, unsent = self._resolve()
+        self._say_unsent(unsent)
         self.log.info(
             "Waiting for %d message(s) and %d batch(es) on channel %s, in the triggerer",
             len(message_ids),
@@ -97,28 +136,57 @@ class MessageStatusSensor(BaseSensorOperator):
                 failure_statuses=self.failure_statuses,
                 poll_interval=self.poll_interval,
                 end_time=time.time() + self.timeout,
+                empty_batch_timeout=self.empty_batch_timeout,
             ),
             method_name="execute_complete",
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict:
-        from airflow_provider_sms.triggers.message_status import conclude
+        from airflow_provider_sms.triggers.message_status import conclude, unsent_of
 
-        return conclude(event, self.log)
+        return conclude(event, self.log, unsent_of(self.message_ids))
 
     def poke(self, context: Context):
         from airflow.sdk import PokeReturnValue
 
+        from airflow_provider_sms.bird.errors import BirdError
         from airflow_provider_sms.bird.status import Tally
         from airflow_provider_sms.hooks.bird import BirdHook
         from airflow_provider_sms.triggers.message_status import conclude
 
-        channel, message_ids, batch_ids = self._resolve()
-        tally = Tally(frozenset(self.success_statuses), frozenset(self.failure_statuses))
-        with BirdHook(self.bird_conn_id, pool_size=4) as hook:
-            hook.poll_statuses(channel, tally, message_ids=message_ids, batch_ids=batch_ids)
+        channel, message_ids, batch_ids, unsent = self._resolve()
+        # Kept on the sensor between pokes (mode="poke"): unknown statuses are named once,
+        # and an empty batch's grace time counts from the first poke.
+        reported = self.__dict__.setdefault("_reported_statuses", set())
+        first_poke = self.__dict__.setdefault("_first_poke", time.monotonic())
+        tally = Tally(
+            frozenset(self.success_statuses), frozenset(self.failure_statuses), reported=reported
+        )
+        try:
+            with BirdHook(self.bird_conn_id, pool_size=4) as hook:
+                hook.poll_statuses(channel, tally, message_ids=message_ids, batch_ids=batch_ids)
+        except BirdError as exc:
+            if not exc.retryable:
+                raise
+            self.log.warning("Could not read the statuses; trying again later: %s", exc)
+            return False
+        for status, count in tally.newly_unknown().items():
+            self.log.warning(
+                "Bird reports status %r, which the provider does not know, for %d message(s): "
+                "counted as pending",
+                status,
+                count,
+            )
+        empty = tally.empty_batches(batch_ids)
+        if empty and time.monotonic() - first_poke >= self.empty_batch_timeout:
+            tally.give_up(empty)
         outcome = tally.outcome(message_ids, batch_ids)
         if outcome is None:
-            self.log.info("Not final yet: %s", tally.summary(message_ids)["pending"])
+            self.log.info("Not final yet: %s", tally.summary(message_ids, batch_ids)["pending"])
             return False
-        return PokeReturnValue(is_done=True, xcom_value=conclude(outcome, self.log))
+        self._say_unsent(unsent)
+        return PokeReturnValue(is_done=True, xcom_value=conclude(outcome, self.log, unsent))
+
+
+def _seconds(interval: float | timedelta) -> float:
+    return interval.total_seconds() if isinstance(interval, timedelta) else float(interval)
