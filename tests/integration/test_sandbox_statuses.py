@@ -586,9 +586,16 @@ def test_http_scheduled_message_waits_for_its_time(bird_sandbox, http):
     def read() -> dict:
         return http.get(url).json()
 
+    reads = 0
     while time.time() < due - 0.1:
-        assert read()["status"] == "scheduled"
+        status = read()["status"]
+        # On a busy machine a read may reach the server after the due time: judge only those
+        # answered before it.
+        if time.time() < due:
+            assert status == "scheduled"
+            reads += 1
         time.sleep(0.05)
+    assert reads
     final = wait_for(read, lambda m: m["status"] == "delivered")
     assert final["status"] == "delivered"
     assert time.time() >= due + FAST["delivered"]
