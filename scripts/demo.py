@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from airflow_provider_sms.model import mask_phone
+from airflow_provider_sms.redaction import mask_phone
 from airflow_provider_sms.sandbox.process import SandboxProcess
 from airflow_provider_sms.testing import AirflowHome
 

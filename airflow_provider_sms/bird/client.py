@@ -20,19 +20,19 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
 from airflow_provider_sms import __version__
-from airflow_provider_sms._net import is_loopback
 from airflow_provider_sms.bird.errors import (
     BirdAmbiguousError,
     BirdConnectionError,
     BirdError,
     BirdListingUnclearError,
     BirdRateLimitError,
-    InvalidMessageError,
     error_for_status,
 )
-from airflow_provider_sms.bird.facts import MAX_BATCH_SIZE, MAX_LIST_LIMIT, UUID_PATTERN
+from airflow_provider_sms.bird.facts import MAX_BATCH_SIZE, MAX_LIST_LIMIT
+from airflow_provider_sms.bird.ids import checked_uuid
 from airflow_provider_sms.bird.ratelimit import RateLimiter
 from airflow_provider_sms.bird.settings import ClientSettings
+from airflow_provider_sms.loopback import is_loopback
 
 USER_AGENT = f"airflow-provider-sms/{__version__} (+requests/{requests.__version__})"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -311,12 +311,8 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
 
 
 def _path_id(value: Any, field: str) -> str:
-    """An id that becomes a path segment: Bird's ids are UUIDs, and anything else (say "..")
-    could address another resource."""
-    if not isinstance(value, str) or not UUID_PATTERN.fullmatch(value):
-        shown = repr(value) if isinstance(value, str) else type(value).__name__
-        raise InvalidMessageError(field, f"expected a UUID, got {shown}")
-    return value
+    """An id that becomes a path segment."""
+    return checked_uuid(value, field)
 
 
 def _transport_error(

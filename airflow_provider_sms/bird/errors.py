@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from airflow_provider_sms._redact import redact_numbers
+from airflow_provider_sms.redaction import redact_numbers
 
 # The origin of a URL: what names the host, shown as it is (a numeric host is no phone number).
 _ORIGIN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#\s]*")

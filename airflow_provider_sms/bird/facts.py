@@ -125,6 +125,16 @@ MESSAGE_STATUSES = frozenset(
         "skipped",
     }
 )
+# What a wait for delivery ends on by default. `scheduled` waits for its scheduledFor time;
+# `skipped` (suppressed: quiet hours, holdout, capping) and `deleted` never deliver, so they
+# count as failures unless a wait lists them as successes (API-NOTES section 5).
+DEFAULT_SUCCESS_STATUSES = ("delivered",)
+DEFAULT_FAILURE_STATUSES = ("delivery_failed", "sending_failed", "rejected", "skipped", "deleted")
+NEVER_DELIVERED_STATUSES = frozenset({"skipped", "deleted"})
+
+# MMS is only available on numbers purchased for the United States and Canada
+# (https://docs.bird.com/api/channels-api/supported-channels/programmable-sms).
+MMS_REGIONS = frozenset({"US", "CA"})
 
 # -- other endpoints --------------------------------------------------------------------------
 

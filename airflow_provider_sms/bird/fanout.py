@@ -17,7 +17,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from airflow_provider_sms.bird.client import BirdClient
@@ -339,12 +339,26 @@ def _accepted_entries(keys: Sequence[str], answer: Any, batch: bool) -> list[dic
 MAX_BATCH_PAGES = 50
 
 
+@dataclass
+class BatchCheck:
+    """What listing the batches of a send showed: its accepted entries with each listed
+    message's id and status (entries not listed yet stay `submitted`), the messages Bird
+    rejected as failures, and their recipients."""
+
+    accepted: list[dict]
+    failures: list[Failure]
+    rejected: list[str]
+
+    def applied_to(self, report: SendReport) -> SendReport:
+        """`report` as this check leaves it: rejected messages among its failures."""
+        return replace(report, accepted=self.accepted, failures=[*report.failures, *self.failures])
+
+
 def confirm_batches(
     client: BirdClient, channel_id: str, report: SendReport, *, max_pages: int = MAX_BATCH_PAGES
-) -> list[str]:
-    """Replace the `submitted` entries of `report` with each message's id and status as
-    Bird lists them by batch id; messages Bird rejected become failures, and their
-    recipients are returned.
+) -> BatchCheck:
+    """List the batches of `report` by batch id: each `submitted` entry's message id and
+    status, and the messages Bird rejected.
 
     Only a listed message that names the batch asked for counts for it: that Bird filters
     the listing by `batchId` is inferred (API-NOTES section 6), and a listing of other
@@ -367,16 +381,15 @@ def confirm_batches(
                     seen.add(recipient)
             if seen >= members:
                 break  # every member found: the rest of a listing that ignored the filter
-    confirmed, rejected = [], []
-    confirmed, rejected = [], []
+    check = BatchCheck(accepted=[], failures=[], rejected=[])
     for entry in report.accepted:
         message = listed.get((entry.get("batch_id"), entry["recipient"]))
         if message is None:
-            confirmed.append(entry)  # not validated yet: stays "submitted"
+            check.accepted.append(entry)  # not validated yet: stays "submitted"
         elif message.get("status") == "rejected":
-            rejected.append(entry["recipient"])
+            check.rejected.append(entry["recipient"])
             failure = message.get("failure") or {}
-            report.failures.append(
+            check.failures.append(
                 Failure(
                     entry["recipient"],
                     BirdValidationError(
@@ -388,17 +401,18 @@ def confirm_batches(
                 )
             )
         else:
-            confirmed.append(
+            check.accepted.append(
                 {**entry, "message_id": message.get("id"), "status": message["status"]}
             )
-    report.accepted = confirmed
-    unnamed = [e for e in confirmed if e.get("status") == "submitted" and not e.get("batch_id")]
+    unnamed = [
+        e for e in check.accepted if e.get("status") == "submitted" and not e.get("batch_id")
+    ]
     if unnamed:
         raise BirdListingUnclearError(
             f"Bird accepted {len(unnamed)} message(s) in batches whose answer named no batch id "
             "(no `batchId`), so whether it rejected any of them cannot be checked"
         )
-    return rejected
+    return check
 
 
 def recipient_of(message: dict) -> str | None:

@@ -10,9 +10,10 @@ from typing import Any
 from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
-from airflow_provider_sms._net import is_loopback
 from airflow_provider_sms.bird import facts
 from airflow_provider_sms.bird.errors import BirdConfigurationError
+from airflow_provider_sms.bird.ids import is_uuid
+from airflow_provider_sms.loopback import is_loopback
 
 # A DNS name is at most 253 characters; a host field adds at most a scheme, brackets and a
 # port to it. Longer ones are refused, and not shown.
@@ -205,7 +206,7 @@ class ClientSettings:
         workspace = (self.workspace_id or "").strip()
         if not workspace:
             raise BirdConfigurationError("extra.workspace_id: is required")
-        if not facts.UUID_PATTERN.fullmatch(workspace):
+        if not is_uuid(workspace):
             raise BirdConfigurationError(f"extra.workspace_id: {workspace!r} is not a UUID")
         object.__setattr__(self, "workspace_id", workspace)
         object.__setattr__(self, "base_url", normalize_base_url(self.base_url))

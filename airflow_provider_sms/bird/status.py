@@ -8,31 +8,12 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from airflow_provider_sms._redact import mask_phone, redact_numbers
 from airflow_provider_sms.bird.client import BirdClient
 from airflow_provider_sms.bird.errors import BirdNotFoundError
+from airflow_provider_sms.bird.facts import MESSAGE_STATUSES, NEVER_DELIVERED_STATUSES
 from airflow_provider_sms.bird.fanout import recipient_of
+from airflow_provider_sms.redaction import mask_phone, redact_numbers
 
-# Bird's statuses of a ChannelMessage (API-NOTES section 5). `scheduled` waits for its
-# scheduledFor time; `skipped` (suppressed: quiet hours, capping) and `deleted` never deliver.
-BIRD_STATUSES = frozenset(
-    {
-        "accepted",
-        "rejected",
-        "processing",
-        "scheduled",
-        "sent",
-        "sending_failed",
-        "delivered",
-        "delivery_failed",
-        "deleted",
-        "skipped",
-    }
-)
-DEFAULT_SUCCESS = ("delivered",)
-DEFAULT_FAILURE = ("delivery_failed", "sending_failed", "rejected", "skipped", "deleted")
-# Never delivered, whatever the failure statuses given say (unless listed as a success).
-NEVER_DELIVERED = frozenset({"skipped", "deleted"})
 # The provider's own names, beside Bird's: a message Bird answered 404 for, a recipient the
 # send never sent to, a message whose answer had no (or no readable) status.
 NOT_FOUND = "not_found"
@@ -75,7 +56,7 @@ class Tally:
     def __post_init__(self) -> None:
         self.success = frozenset(status_name(s) for s in self.success)
         failure = {status_name(s) for s in self.failure} | {NOT_FOUND}
-        self.failure = frozenset(failure | (NEVER_DELIVERED - self.success))
+        self.failure = frozenset(failure | (NEVER_DELIVERED_STATUSES - self.success))
 
     @property
     def final(self) -> frozenset[str]:
@@ -94,6 +75,23 @@ class Tally:
             "code": failure.get("code"),
         }
 
+    def to_read(
+        self, message_ids: Sequence[str], batch_ids: Sequence[str]
+    ) -> tuple[list[str], list[str]]:
+        """What the next look at Bird needs: the message ids still pending, and the batches
+        not given up on (a batch is listed whole each time)."""
+        wanted = set(message_ids)
+        pending = [m for m in self.pending(message_ids) if m in wanted]
+        return pending, [b for b in batch_ids if b not in self.unlisted]
+
+    def absorb(self, reading: Reading) -> None:
+        """Take what one look at Bird read."""
+        for message in reading.messages:
+            self.take(message)
+        for message_id, error in reading.not_found.items():
+            self.not_found(message_id, error)
+        self.listed.update(reading.listed)
+
     def not_found(self, message_id: str, error: object) -> None:
         """Bird answered 404 for this message: its outcome, not everyone's."""
         self.latest[message_id] = {
@@ -107,7 +105,7 @@ class Tally:
         """Statuses seen that are neither Bird's nor final, with how many messages have each."""
         counts = Counter(seen["status"] for seen in self.latest.values())
         final = self.final
-        return {s: n for s, n in sorted(counts.items()) if s not in BIRD_STATUSES | final}
+        return {s: n for s, n in sorted(counts.items()) if s not in MESSAGE_STATUSES | final}
 
     def newly_unknown(self) -> dict[str, int]:
         """:meth:`unknown` statuses not named before (each is named once)."""
@@ -235,33 +233,37 @@ def unsent_of(value: object) -> tuple[int, list[dict]]:
     return len(failed), [failure(e) for e in failed[:LISTED_FAILURES]]
 
 
+@dataclass
+class Reading:
+    """One look at Bird: the messages read (each with its status), the message ids Bird
+    answered 404 for (with the error), and how many messages each batch listed."""
+
+    messages: list[dict] = field(default_factory=list)
+    not_found: dict[str, str] = field(default_factory=dict)
+    listed: dict[str, int] = field(default_factory=dict)
+
+
 def poll(
     client: BirdClient,
     channel_id: str,
-    tally: Tally,
     *,
     message_ids: Iterable[str] = (),
     batch_ids: Iterable[str] = (),
     cancel: threading.Event | None = None,
-) -> None:
+) -> Reading:
     """Read the current status of every batch's messages (by listing it) and of each message
-    id still pending, into `tally`. A message Bird does not know (404) is recorded as such;
-    other errors are raised (`cancel` ends the client's waits between retries)."""
+    id. A message Bird does not know (404) is read as such; other errors are raised (`cancel`
+    ends the client's waits between retries)."""
+    reading = Reading()
     for batch_id in batch_ids:
-        if batch_id in tally.unlisted:
-            continue
         count = 0
         for message in client.iter_messages(channel_id, cancel=cancel, batchId=batch_id):
-            tally.take(message)
+            reading.messages.append(message)
             count += 1
-        tally.listed[batch_id] = count
-    ids = list(message_ids)
-    wanted = set(ids)
-    for message_id in tally.pending(ids):
-        if message_id in wanted:  # a batch's messages were listed above
-            try:
-                message = client.get_message(channel_id, message_id, cancel=cancel)
-            except BirdNotFoundError as exc:
-                tally.not_found(message_id, exc)
-                continue
-            tally.take(message)
+        reading.listed[batch_id] = count
+    for message_id in message_ids:
+        try:
+            reading.messages.append(client.get_message(channel_id, message_id, cancel=cancel))
+        except BirdNotFoundError as exc:
+            reading.not_found[message_id] = str(exc)
+    return reading

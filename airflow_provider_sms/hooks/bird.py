@@ -12,10 +12,10 @@ if TYPE_CHECKING:
     import threading
 
     from airflow_provider_sms.bird.client import BirdClient
-    from airflow_provider_sms.bird.fanout import SendReport
+    from airflow_provider_sms.bird.fanout import BatchCheck, SendReport
     from airflow_provider_sms.bird.reconcile import Lookup
     from airflow_provider_sms.bird.settings import ClientSettings
-    from airflow_provider_sms.bird.status import Tally
+    from airflow_provider_sms.bird.status import Reading
     from airflow_provider_sms.model import Outgoing
 
 
@@ -152,7 +152,14 @@ class BirdHook(BaseHook):
             on_settled=on_settled,
         )
 
-    def find_sent(self, outgoing: Outgoing, recipients: Sequence[str], since: float) -> Lookup:
+    def find_sent(
+        self,
+        outgoing: Outgoing,
+        recipients: Sequence[str],
+        since: float,
+        *,
+        max_pages: int | None = None,
+    ) -> Lookup:
         """Bird's messages of `outgoing` to `recipients` created after `since` (UNIX time),
         found by their default references: a Lookup, whose ``found`` maps recipient ->
         message and which says for whom absence proves nothing (``unknown()``). Needs
@@ -164,13 +171,14 @@ class BirdHook(BaseHook):
         if outgoing.reference_seed is None:
             raise ValueError("find_sent needs default references (no reference was given)")
         expected = {reference_for(outgoing.reference_seed, r): r for r in recipients}
-        return find_sent(self.client, outgoing.channel_id, expected, since)
+        bound = {} if max_pages is None else {"max_pages": max_pages}
+        return find_sent(self.client, outgoing.channel_id, expected, since, **bound)
 
-    def confirm_batches(self, channel_id: str, report: SendReport) -> list[str]:
-        """List the batches of `report` and fill in each message's id and status; messages
-        Bird rejected become failures, and their recipients are returned. Raises
-        BirdListingUnclearError when a batch cannot be checked (a listing not seen to its
-        end, an answer that named no batch id)."""
+    def confirm_batches(self, channel_id: str, report: SendReport) -> BatchCheck:
+        """List the batches of `report`: each message's id and status, and the messages Bird
+        rejected (as failures, with their recipients). Raises BirdListingUnclearError when a
+        batch cannot be checked (a listing not seen to its end, an answer that named no
+        batch id)."""
         from airflow_provider_sms.bird.fanout import confirm_batches
 
         return confirm_batches(self.client, channel_id, report)
@@ -178,23 +186,17 @@ class BirdHook(BaseHook):
     def poll_statuses(
         self,
         channel_id: str,
-        tally: Tally,
         *,
         message_ids: Sequence[str] = (),
         batch_ids: Sequence[str] = (),
         cancel: threading.Event | None = None,
-    ) -> None:
-        """Read the current status of each message (and of each batch's messages) into
-        `tally`. Reads only; setting `cancel` ends the waits between retries."""
+    ) -> Reading:
+        """Read the current status of each message, and of each batch's messages. Reads
+        only; setting `cancel` ends the waits between retries."""
         from airflow_provider_sms.bird.status import poll
 
-        poll(
-            self.client,
-            channel_id,
-            tally,
-            message_ids=message_ids,
-            batch_ids=batch_ids,
-            cancel=cancel,
+        return poll(
+            self.client, channel_id, message_ids=message_ids, batch_ids=batch_ids, cancel=cancel
         )
 
     def get_channel(self, channel_id: str | None = None) -> dict:

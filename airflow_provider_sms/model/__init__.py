@@ -2,9 +2,6 @@
 
 from typing import Any
 
-from airflow_provider_sms._redact import mask_phone, redact_numbers
-from airflow_provider_sms.bird.errors import InvalidMessageError
-
 from .messages import (
     channel_id,
     file_body,
@@ -20,7 +17,6 @@ from .references import default_reference, reference_for, task_seed
 from .segments import SegmentCount, check_segments, count_segments, ucs2_characters
 
 __all__ = [
-    "InvalidMessageError",
     "Outgoing",
     "SegmentCount",
     "channel_id",
@@ -29,11 +25,9 @@ __all__ = [
     "default_reference",
     "file_body",
     "image_body",
-    "mask_phone",
     "message_options",
     "mms_body",
     "normalize_recipients",
-    "redact_numbers",
     "reference_for",
     "sms_body",
     "task_seed",

@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 from airflow_provider_sms.bird import facts
 from airflow_provider_sms.bird.errors import InvalidMessageError
+from airflow_provider_sms.bird.ids import checked_uuid
 
 from .segments import SegmentCount, check_segments
 
@@ -237,10 +238,7 @@ def mms_body(*, images: Any = None, files: Any = None, text: Any = None, title: 
 
 
 def _uuid_str(value: Any, field: str, alternative: str = "") -> str:
-    if not isinstance(value, str) or not facts.UUID_PATTERN.fullmatch(value.strip()):
-        shown = repr(value) if isinstance(value, str) else _type_name(value)
-        raise InvalidMessageError(field, f"expected {alternative}a UUID, got {shown}")
-    return value.strip()
+    return checked_uuid(value, field, alternative=alternative)
 
 
 def _is_number(value: Any) -> bool:

@@ -11,8 +11,8 @@ from typing import Any
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType, ValidationResult
 
-from airflow_provider_sms._redact import mask_phone
 from airflow_provider_sms.bird.errors import InvalidMessageError
+from airflow_provider_sms.redaction import mask_phone
 
 # A rendered template gives one string; people separate numbers with any of these.
 _SEPARATORS = re.compile(r"[,;\r\n]+")

@@ -8,33 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseNotifier
 
+from airflow_provider_sms.hooks.bird import BirdHook
+
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
 # Alerts go to a handful of people.
 _MAX_CONCURRENCY = 4
-
-
-def _reference_seed(context: Any) -> tuple | None:
-    """An alert's references derive from the task instance (or DAG run) it is about, and the
-    try, so each alert can be found in Bird, apart from what the task itself sends."""
-    from airflow_provider_sms.model import task_seed
-
-    context = context or {}
-    ti, dag_run = context.get("ti"), context.get("dag_run")
-    if getattr(ti, "run_id", None) and getattr(ti, "dag_id", None):
-        return task_seed(
-            ti.dag_id,
-            ti.run_id,
-            getattr(ti, "task_id", ""),
-            getattr(ti, "map_index", -1),
-            "notification",
-            getattr(ti, "try_number", 0),
-        )
-    if getattr(dag_run, "run_id", None) and getattr(dag_run, "dag_id", None):
-        return task_seed(dag_run.dag_id, dag_run.run_id, "", -1, "notification")
-    return None
 
 
 class SmsNotifier(BaseNotifier):
@@ -46,8 +27,10 @@ class SmsNotifier(BaseNotifier):
     Recipients, validation and masking are those of
     :class:`~airflow_provider_sms.operators.sms.SendSmsOperator`. Each message carries a
     reference derived from the task instance (or DAG run) and try the callback is about, so
-    it can be found in Bird. When Bird refuses any recipient, the notifier raises with a
-    summary, so the callback's failure shows in the logs.
+    it can be found in Bird, and so that an alert Airflow asks for twice (a callback run twice
+    for one failure) goes out once: the notifier first looks for it in the channel's recent
+    messages and skips the recipients it finds. When Bird refuses any recipient, the notifier
+    raises with a summary, so the callback's failure shows in the logs.
 
     :param recipients: a phone number, a list of them, or a comma-separated string (templated).
     :param text: the message text (templated).
@@ -68,7 +51,7 @@ class SmsNotifier(BaseNotifier):
         recipients: str | Sequence[str],
         text: str,
         channel_id: str | None = None,
-        bird_conn_id: str = "bird_default",
+        bird_conn_id: str = BirdHook.default_conn_name,
         default_region: str | None = None,
         allow_premium_numbers: bool = False,
         allowed_regions: Sequence[str] | None = None,
@@ -88,14 +71,13 @@ class SmsNotifier(BaseNotifier):
         self.default_region = default_region
 
     def notify(self, context: Context) -> None:
-        from airflow.sdk.exceptions import AirflowException
-
-        from airflow_provider_sms.hooks.bird import BirdHook
+        from airflow_provider_sms.delivery.engine import deliver
+        from airflow_provider_sms.delivery.guards import alert_seed, invalid_input
+        from airflow_provider_sms.delivery.policy import SendPolicy
         from airflow_provider_sms.model import Outgoing, sms_body
-        from airflow_provider_sms.operators import _delivery as delivery
 
         with BirdHook(self.bird_conn_id, pool_size=_MAX_CONCURRENCY) as hook:
-            with delivery.invalid_input("SMS"):
+            with invalid_input("SMS"):
                 body, _ = sms_body(self.text, max_segments=self.max_segments)
                 outgoing = Outgoing.build(
                     kind="SMS",
@@ -103,21 +85,12 @@ class SmsNotifier(BaseNotifier):
                     default_region=self.default_region,
                     channel_id=hook.channel_id(self.channel_id),
                     content={"body": body},
-                    reference_seed=_reference_seed(context),
+                    reference_seed=alert_seed(context),
                     allow_premium_numbers=self.allow_premium_numbers,
                     allowed_regions=self.allowed_regions,
                 )
-            if self.dry_run:
-                delivery.preview(outgoing, log=self.log)
-                return
-            report = hook.send(outgoing, max_concurrency=_MAX_CONCURRENCY)
-        # A callback runs once per event: nothing to remember for a retry, but a refusal must
-        # show in the logs.
-        if not report.ok:
-            raise AirflowException(f"SmsNotifier: {delivery.summary(outgoing.kind, report)}")
-        self.log.info(
-            "SmsNotifier: Bird accepted the SMS for %d recipient(s)", len(report.accepted)
-        )
+            policy = SendPolicy(max_concurrency=_MAX_CONCURRENCY, dry_run=self.dry_run, alert=True)
+            deliver(hook, outgoing, policy, context=context, log=self.log)
 
     async def async_notify(self, context: Context) -> None:
         # The client is synchronous; a worker thread keeps the triggerer's loop free.

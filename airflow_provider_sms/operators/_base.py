@@ -10,18 +10,16 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from airflow_provider_sms.hooks.bird import BirdHook
+
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-    from airflow_provider_sms.hooks.bird import BirdHook
 
 # Enough requests in flight to reach Bird's 500 POST/s with answers taking up to 100 ms.
 DEFAULT_MAX_CONCURRENCY = 50
 # A text needing more SMS segments than this is refused unless the task allows more: an
 # accidental 30-part message costs thirty times one.
 DEFAULT_MAX_SEGMENTS = 10
-# Where Bird offers MMS.
-MMS_REGIONS = frozenset({"US", "CA"})
 # Bird takes 500 POST/s per workspace; answers taking up to 400 ms need no more in flight.
 MAX_CONCURRENCY = 200
 # Up to this many recipients the XCom lists one entry per recipient; above it, a summary.
@@ -48,7 +46,7 @@ class _BirdSendOperator(BaseOperator):
         *,
         recipients: str | Sequence[str],
         channel_id: str | None = None,
-        bird_conn_id: str = "bird_default",
+        bird_conn_id: str = BirdHook.default_conn_name,
         reference: str | None = None,
         tags: Sequence[str] | str | None = None,
         default_region: str | None = None,
@@ -108,13 +106,13 @@ class _BirdSendOperator(BaseOperator):
     # -- execution -----------------------------------------------------------------------
 
     def execute(self, context: Context) -> list[dict] | dict:
-        from airflow_provider_sms.hooks.bird import BirdHook
+        from airflow_provider_sms.delivery.engine import deliver
+        from airflow_provider_sms.delivery.guards import invalid_input, reference_seed
+        from airflow_provider_sms.delivery.policy import SendPolicy
         from airflow_provider_sms.model import Outgoing
-        from airflow_provider_sms.operators import _delivery as delivery
-        from airflow_provider_sms.operators._ledger import generation_of
 
         with BirdHook(self.bird_conn_id, pool_size=self.max_concurrency) as hook:
-            with delivery.invalid_input(self.message_kind):
+            with invalid_input(self.message_kind):
                 regions, regions_note = self._regions()
                 outgoing = Outgoing.build(
                     kind=self.message_kind,
@@ -124,43 +122,32 @@ class _BirdSendOperator(BaseOperator):
                     content=self._content(),
                     reference=self.reference,
                     tags=self.tags,
-                    reference_seed=delivery.reference_seed(context),
+                    reference_seed=reference_seed(context),
                     allow_premium_numbers=self.allow_premium_numbers,
                     allowed_regions=regions,
                     regions_note=regions_note,
                     **self._options(),
                 )
-            if self.dry_run:
-                # Rendered and checked; nothing is asked of Bird, not even the channel.
-                return delivery.preview(outgoing, log=self.log)
-            with delivery.pre_send_check():
-                self._check_channel(hook, outgoing.channel_id)
-            policy = delivery.SendPolicy(
+            policy = SendPolicy(
                 max_concurrency=self.max_concurrency,
                 use_batch_api=self.use_batch_api,
                 check_batch_results=self.check_batch_results,
                 fail_on_partial_failure=self.fail_on_partial_failure,
                 xcom_entries_limit=self.xcom_entries_limit,
+                dry_run=self.dry_run,
             )
-            result = delivery.send(
-                hook,
-                outgoing,
-                policy,
-                store=context.get("task_state_store") if context else None,
-                generation=generation_of(context.get("ti") if context else None),
-                log=self.log,
+            result = deliver(
+                hook, outgoing, policy, context=context, log=self.log, check=self._check_channel
             )
-        if self.wait_for_delivery:
+        if self.wait_for_delivery and not self.dry_run:
             self._defer_until_delivered(outgoing.channel_id, result)
         return result
 
     def _defer_until_delivered(self, channel_id: str, result: list[dict] | dict) -> None:
         import time
 
-        from airflow_provider_sms.triggers.message_status import (
-            MessageStatusTrigger,
-            message_targets,
-        )
+        from airflow_provider_sms.delivery.status import message_targets
+        from airflow_provider_sms.triggers.message_status import MessageStatusTrigger
 
         message_ids, batch_ids = message_targets(result)
         self.log.info("Sent; waiting in the triggerer until Bird reports each delivered")
@@ -178,6 +165,6 @@ class _BirdSendOperator(BaseOperator):
 
     def delivery_complete(self, context: Context, event: dict[str, Any]) -> dict:
         """With `wait_for_delivery`: the final statuses, or the failures."""
-        from airflow_provider_sms.triggers.message_status import conclude
+        from airflow_provider_sms.delivery.status import conclude
 
         return conclude(event, self.log)

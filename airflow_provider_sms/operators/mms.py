@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_sms.operators._base import MMS_REGIONS, _BirdSendOperator
+from airflow_provider_sms.bird.facts import MMS_REGIONS
+from airflow_provider_sms.operators._base import _BirdSendOperator
 
 if TYPE_CHECKING:
     from airflow_provider_sms.hooks.bird import BirdHook
@@ -66,7 +67,7 @@ class SendMmsOperator(_BirdSendOperator):
             given = given.split(",") if isinstance(given, str) else given
             regions &= {str(r).strip().upper() for r in given}
             if not regions:
-                from airflow_provider_sms.model import InvalidMessageError
+                from airflow_provider_sms.bird.errors import InvalidMessageError
 
                 raise InvalidMessageError(
                     "allowed_regions", "includes neither US nor CA, where Bird offers MMS"

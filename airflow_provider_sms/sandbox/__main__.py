@@ -10,7 +10,7 @@ import signal
 import sys
 import threading
 
-from .._net import is_loopback
+from ..loopback import is_loopback
 from .server import BirdSandbox
 
 

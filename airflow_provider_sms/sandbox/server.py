@@ -21,7 +21,7 @@ from socketserver import TCPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from .._net import is_loopback
+from ..loopback import is_loopback
 from .backend import DEFAULT_LISTING, DEFAULT_STATUS_DELAYS, ApiError, SandboxBackend
 from .catalogue import (
     ACCESS_KEY,

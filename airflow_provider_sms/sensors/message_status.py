@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator
 
+from airflow_provider_sms.bird.facts import DEFAULT_FAILURE_STATUSES, DEFAULT_SUCCESS_STATUSES
+from airflow_provider_sms.hooks.bird import BirdHook
+
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
@@ -51,15 +54,9 @@ class MessageStatusSensor(BaseSensorOperator):
         *,
         message_ids: Any,
         channel_id: str | None = None,
-        bird_conn_id: str = "bird_default",
-        success_statuses: Sequence[str] = ("delivered",),
-        failure_statuses: Sequence[str] = (
-            "delivery_failed",
-            "sending_failed",
-            "rejected",
-            "skipped",
-            "deleted",
-        ),
+        bird_conn_id: str = BirdHook.default_conn_name,
+        success_statuses: Sequence[str] = DEFAULT_SUCCESS_STATUSES,
+        failure_statuses: Sequence[str] = DEFAULT_FAILURE_STATUSES,
         deferrable: bool = True,
         poll_interval: float | timedelta | None = None,
         empty_batch_timeout: float = 300.0,
@@ -87,8 +84,8 @@ class MessageStatusSensor(BaseSensorOperator):
         from airflow.sdk.exceptions import AirflowFailException
 
         from airflow_provider_sms.bird.errors import BirdError, InvalidMessageError
-        from airflow_provider_sms.hooks.bird import BirdHook
-        from airflow_provider_sms.triggers.message_status import message_targets, unsent_of
+        from airflow_provider_sms.bird.status import unsent_of
+        from airflow_provider_sms.delivery.status import message_targets
 
         try:
             message_ids, batch_ids = message_targets(self.message_ids)
@@ -142,7 +139,8 @@ class MessageStatusSensor(BaseSensorOperator):
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict:
-        from airflow_provider_sms.triggers.message_status import conclude, unsent_of
+        from airflow_provider_sms.bird.status import unsent_of
+        from airflow_provider_sms.delivery.status import conclude
 
         return conclude(event, self.log, unsent_of(self.message_ids))
 
@@ -151,8 +149,7 @@ class MessageStatusSensor(BaseSensorOperator):
 
         from airflow_provider_sms.bird.errors import BirdError
         from airflow_provider_sms.bird.status import Tally
-        from airflow_provider_sms.hooks.bird import BirdHook
-        from airflow_provider_sms.triggers.message_status import conclude
+        from airflow_provider_sms.delivery.status import conclude
 
         channel, message_ids, batch_ids, unsent = self._resolve()
         # Kept on the sensor between pokes (mode="poke"): unknown statuses are named once,
@@ -164,7 +161,9 @@ class MessageStatusSensor(BaseSensorOperator):
         )
         try:
             with BirdHook(self.bird_conn_id, pool_size=4) as hook:
-                hook.poll_statuses(channel, tally, message_ids=message_ids, batch_ids=batch_ids)
+                tally.absorb(
+                    hook.poll_statuses(channel, message_ids=message_ids, batch_ids=batch_ids)
+                )
         except BirdError as exc:
             if not exc.retryable:
                 raise

@@ -10,6 +10,9 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider_sms.bird.facts import DEFAULT_FAILURE_STATUSES, DEFAULT_SUCCESS_STATUSES
+from airflow_provider_sms.hooks.bird import BirdHook
+
 # Seconds a batch may list no message before it counts as unknown (Bird lists a batch's
 # messages once it has processed them, asynchronously).
 EMPTY_BATCH_TIMEOUT = 300.0
@@ -39,15 +42,9 @@ class MessageStatusTrigger(BaseTrigger):
         channel_id: str,
         message_ids: Sequence[str] = (),
         batch_ids: Sequence[str] = (),
-        bird_conn_id: str = "bird_default",
-        success_statuses: Sequence[str] = ("delivered",),
-        failure_statuses: Sequence[str] = (
-            "delivery_failed",
-            "sending_failed",
-            "rejected",
-            "skipped",
-            "deleted",
-        ),
+        bird_conn_id: str = BirdHook.default_conn_name,
+        success_statuses: Sequence[str] = DEFAULT_SUCCESS_STATUSES,
+        failure_statuses: Sequence[str] = DEFAULT_FAILURE_STATUSES,
         poll_interval: float = 10.0,
         end_time: float | None = None,
         empty_batch_timeout: float = EMPTY_BATCH_TIMEOUT,
@@ -82,7 +79,7 @@ class MessageStatusTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from airflow_provider_sms.bird.errors import BirdError, InvalidMessageError
         from airflow_provider_sms.bird.status import Tally
-        from airflow_provider_sms.hooks.bird import BirdHook
+        from airflow_provider_sms.delivery.status import check_ids
 
         try:
             check_ids("message_ids", self.message_ids)
@@ -103,15 +100,16 @@ class MessageStatusTrigger(BaseTrigger):
         last_error: str | None = None
         try:
             while True:
+                message_ids, batch_ids = tally.to_read(self.message_ids, self.batch_ids)
                 try:
-                    await asyncio.to_thread(
+                    reading = await asyncio.to_thread(
                         hook.poll_statuses,
                         self.channel_id,
-                        tally,
-                        message_ids=self.message_ids,
-                        batch_ids=self.batch_ids,
+                        message_ids=message_ids,
+                        batch_ids=batch_ids,
                         cancel=cancel,
                     )
+                    tally.absorb(reading)
                     errors, last_error = 0, None
                 except BirdError as exc:
                     if not (exc.retryable or cancel.is_set()):
@@ -163,130 +161,3 @@ class MessageStatusTrigger(BaseTrigger):
                 timer.cancel()
             cancel.set()
             hook.close()
-
-
-def check_ids(field: str, ids: Sequence[Any]) -> None:
-    """Bird's message and batch ids are UUIDs: anything else is refused before polling."""
-    for index, value in enumerate(ids):
-        check_id(f"{field}[{index}]", value)
-
-
-def check_id(field: str, value: Any) -> None:
-    """`value` must be a UUID, as Bird's ids are; the error names `field` and the problem."""
-    from airflow_provider_sms.bird.errors import InvalidMessageError
-    from airflow_provider_sms.bird.facts import UUID_PATTERN
-
-    if not isinstance(value, str):
-        raise InvalidMessageError(
-            field, f"expected a UUID, got {type(value).__name__} {value!r:.40}"
-        )
-    if not UUID_PATTERN.fullmatch(value):
-        raise InvalidMessageError(field, f"expected a UUID, got {value!r:.80}")
-
-
-def message_targets(value: Any) -> tuple[list[str], list[str]]:
-    """``(message ids, batch ids)`` from what a send operator returned (its per-recipient
-    list, or its summary with ``batch_ids``), a list of ids, or one id. Each id is checked
-    (a UUID); recipients the send never sent to are left out (see :func:`unsent_of`)."""
-    from airflow_provider_sms.bird.errors import InvalidMessageError
-
-    if isinstance(value, str):
-        value = [part.strip() for part in value.split(",") if part.strip()]
-    if isinstance(value, dict):
-        batch_ids = value.get("batch_ids")
-        if not isinstance(batch_ids, list) or not batch_ids:
-            if value.get("failed") and value.get("failed") == value.get("total"):
-                raise InvalidMessageError(
-                    "message_ids", f"the send sent nothing: all {value['failed']} failed"
-                )
-            raise InvalidMessageError(
-                "message_ids",
-                "a send summary without batch_ids names no message to follow; send with "
-                "use_batch_api=True, or raise xcom_entries_limit to get the message ids",
-            )
-        check_ids("batch_ids", batch_ids)
-        return [], list(dict.fromkeys(batch_ids))
-    if not isinstance(value, list | tuple) or not value:
-        raise InvalidMessageError(
-            "message_ids", f"expected message ids or a send task's result, got {value!r:.80}"
-        )
-    message_ids: list[str] = []
-    batch_ids: list[str] = []
-    for index, item in enumerate(value):
-        if isinstance(item, str):
-            check_id(f"message_ids[{index}]", item)
-            message_ids.append(item)
-        elif isinstance(item, dict) and item.get("message_id"):
-            check_id(f"message_ids[{index}].message_id", item["message_id"])
-            message_ids.append(item["message_id"])
-        elif isinstance(item, dict) and item.get("batch_id"):
-            check_id(f"message_ids[{index}].batch_id", item["batch_id"])
-            batch_ids.append(item["batch_id"])
-        elif isinstance(item, dict) and item.get("status") == "failed":
-            continue  # never sent: nothing to wait for (counted by unsent_of)
-        else:
-            raise InvalidMessageError(
-                f"message_ids[{index}]", f"not a message id nor a send result: {item!r:.80}"
-            )
-    return list(dict.fromkeys(message_ids)), list(dict.fromkeys(batch_ids))
-
-
-def unsent_of(value: Any) -> tuple[int, list[dict]]:
-    """How many recipients a send operator's result reports never sent, and the first of
-    them as failures (recipients masked): they count as failed, never as delivered."""
-    from airflow_provider_sms.bird.status import unsent_of as count_unsent
-
-    return count_unsent(value)
-
-
-def _describe(failure: dict) -> str:
-    if failure.get("batch_id"):
-        line = f"  batch {failure['batch_id']}: {failure['status']}"
-    elif failure.get("message_id"):
-        line = f"  {failure['message_id']} to {failure['recipient']}: {failure['status']}"
-    else:
-        line = f"  to {failure['recipient']}: {failure['status']}"
-    if failure.get("reason"):
-        line += f": {failure['reason']}"
-    if failure.get("code") is not None:
-        line += f" (failure code {failure['code']})"
-    return line
-
-
-def conclude(event: dict[str, Any], log, unsent: tuple[int, Sequence[dict]] = (0, ())) -> dict:
-    """The sensor's outcome from the trigger's (or a poke's) summary; `unsent` (from
-    :func:`unsent_of`) counts as failed."""
-    from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout
-
-    from airflow_provider_sms.bird.status import with_unsent
-
-    if event.get("status") == "error":
-        raise AirflowFailException(f"MessageStatusSensor: {event.get('error')}")
-    event = with_unsent(event, unsent[0], unsent[1])
-    summary = {k: v for k, v in event.items() if k != "status"}
-    if event.get("status") == "success":
-        log.info("Every message reached a success status: %s", summary["counts"])
-        return summary
-    if event.get("status") == "timeout":
-        pending = sum(summary["pending"].values())
-        text = (
-            f"Timed out with {pending} message(s) still pending: {summary['pending']} "
-            f"(all: {summary['counts']})"
-        )
-        if summary.get("empty_batches"):
-            text += f"; batch(es) that listed no message: {', '.join(summary['empty_batches'])}"
-        if summary.get("failed"):
-            text += f"; {summary['failed']} failed"
-        if summary.get("last_error"):
-            text += f"; the last poll failed: {summary['last_error']}"
-        raise AirflowSensorTimeout(text)
-    if not summary["total"] and not summary["failed"]:
-        raise AirflowFailException("Nothing to wait for: no message was named")
-    lines = [f"{summary['failed']} of {summary['total']} message(s) failed: {summary['counts']}"]
-    for failure in summary["failures"]:
-        line = _describe(failure)
-        lines.append(line)
-        log.error(line.strip())
-    if summary["failed"] > len(summary["failures"]):
-        lines.append(f"  ... and {summary['failed'] - len(summary['failures'])} more")
-    raise AirflowFailException("\n".join(lines))

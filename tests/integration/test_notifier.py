@@ -7,8 +7,9 @@ import pytest
 from airflow.sdk.exceptions import AirflowException
 from support import alert_reference, texts
 
-from airflow_provider_sms.model import default_reference, mask_phone
+from airflow_provider_sms.model import default_reference
 from airflow_provider_sms.notifications.sms import SmsNotifier
+from airflow_provider_sms.redaction import mask_phone
 
 
 def test_notifier_renders_and_sends(checked_sandbox):

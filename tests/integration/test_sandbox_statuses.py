@@ -510,7 +510,7 @@ def test_http_provider_reads_the_failure_reason_and_code(bird_sandbox, make_clie
         for to in (TO, DELIVERY_FAILS_US, SENDING_FAILS_NL)
     ]
     tally = Tally(frozenset({"delivered"}), frozenset({"delivery_failed", "sending_failed"}))
-    poll(client, MMS_CHANNEL_ID, tally, message_ids=ids)
+    tally.absorb(poll(client, MMS_CHANNEL_ID, message_ids=ids))
     assert tally.pending(ids) == []
     seen = [tally.latest[i] for i in ids]
     assert [(s["status"], s["code"]) for s in seen] == [

@@ -4,15 +4,15 @@ import phonenumbers
 import pytest
 from phonenumbers import PhoneNumberType
 
-from airflow_provider_sms._redact import redact_numbers
+from airflow_provider_sms.bird.errors import InvalidMessageError
 from airflow_provider_sms.model import (
-    InvalidMessageError,
     file_body,
     image_body,
     mms_body,
     normalize_recipients,
     text_body,
 )
+from airflow_provider_sms.redaction import redact_numbers
 
 
 def example(region, kind):

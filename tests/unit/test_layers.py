@@ -80,7 +80,7 @@ def _cycles() -> list[list[str]]:
 
 
 def test_the_graph_sees_imports_inside_functions():
-    assert f"{NAME}.operators._delivery" in GRAPH[f"{NAME}.operators._base"]
+    assert f"{NAME}.delivery.engine" in GRAPH[f"{NAME}.operators._base"]
     assert f"{NAME}.bird.fanout" in GRAPH[f"{NAME}.hooks.bird"]
 
 
@@ -90,14 +90,16 @@ def test_no_two_modules_import_each_other_directly_or_in_a_loop():
 
 # Which parts of the package each layer may import (besides itself).
 ALLOWED = {
-    "bird": {"_net", "_redact", "__init__"},
-    "model": {"bird.facts", "bird.errors", "_redact"},
+    "redaction": set(),
+    "bird": {"loopback", "redaction", "__init__"},
+    "model": {"bird.facts", "bird.errors", "bird.ids", "redaction"},
     "hooks": {"bird", "model"},
-    "operators": {"bird", "model", "hooks", "triggers"},
-    "notifications": {"bird", "model", "hooks", "operators._delivery"},
-    "triggers": {"bird", "hooks"},
-    "sensors": {"bird", "hooks", "triggers"},
-    "sandbox": {"bird.facts", "bird.schema", "_net"},
+    "delivery": {"bird", "model", "hooks", "redaction"},
+    "operators": {"bird", "model", "hooks", "delivery", "triggers"},
+    "notifications": {"bird", "model", "hooks", "delivery"},
+    "triggers": {"bird", "hooks", "delivery"},
+    "sensors": {"bird", "hooks", "delivery", "triggers"},
+    "sandbox": {"bird.facts", "bird.schema", "loopback"},
 }
 
 
@@ -139,3 +141,39 @@ def test_bird_model_and_sandbox_never_import_airflow(layer):
             else:
                 continue
             assert not [n for n in names if n.split(".")[0] == "airflow"], module
+
+
+def _private_imports(module: str) -> list[str]:
+    """Private names (or private modules) of another package that `module` imports."""
+    path = MODULES[module]
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    wrong = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([base] if base else []))
+            targets = [(base, alias.name) for alias in node.names]
+        elif isinstance(node, ast.Import):
+            targets = [(alias.name, "") for alias in node.names]
+        else:
+            continue
+        for target, name in targets:
+            if not target.startswith(NAME):
+                continue
+            owner = (
+                target
+                if target in MODULES and MODULES[target].name == "__init__.py"
+                else (target.rpartition(".")[0])
+            )
+            if owner == package or owner.startswith(package + "."):
+                continue
+            private_part = any(p.startswith("_") for p in target.split(".")[1:])
+            if private_part or (name.startswith("_") and name != "__version__"):
+                wrong.append(f"{module} imports {target}{'.' + name if name else ''}")
+    return wrong
+
+
+def test_no_module_imports_a_private_name_of_another_package():
+    assert [line for module in sorted(MODULES) for line in _private_imports(module)] == []

@@ -4,8 +4,8 @@ import math
 import pytest
 from support import load_create_message_validator
 
+from airflow_provider_sms.bird.errors import InvalidMessageError
 from airflow_provider_sms.model import (
-    InvalidMessageError,
     Outgoing,
     default_reference,
     file_body,

@@ -3,7 +3,9 @@ import time
 
 import pytest
 
-from airflow_provider_sms.model import InvalidMessageError, mask_phone, normalize_recipients
+from airflow_provider_sms.bird.errors import InvalidMessageError
+from airflow_provider_sms.model import normalize_recipients
+from airflow_provider_sms.redaction import mask_phone
 
 
 @pytest.mark.parametrize(
@@ -175,7 +177,7 @@ def test_100k_recipients_is_fast_and_deduplicated():
 
 
 def test_redact_numbers_masks_any_number_but_not_ids():
-    from airflow_provider_sms.model import redact_numbers
+    from airflow_provider_sms.redaction import redact_numbers
 
     text = (
         "POST /workspaces/12345678-1234-4234-8234-123456789012/messages failed: "
@@ -196,7 +198,7 @@ def test_a_list_rendered_as_text_is_read_back():
     "number", ["+31 612 345 678", "+44-7700-900123", "+1 (555) 010-0199", "%2B31612345678"]
 )
 def test_redact_numbers_masks_numbers_written_with_separators(number):
-    from airflow_provider_sms.model import redact_numbers
+    from airflow_provider_sms.redaction import redact_numbers
 
     redacted = redact_numbers(f"recipient {number} rejected")
     assert number not in redacted

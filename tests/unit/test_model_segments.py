@@ -78,7 +78,8 @@ def test_rejects_non_string():
 
 
 def test_the_segment_limit_names_the_count_the_encoding_and_the_culprits():
-    from airflow_provider_sms.model import InvalidMessageError, check_segments, ucs2_characters
+    from airflow_provider_sms.bird.errors import InvalidMessageError
+    from airflow_provider_sms.model import check_segments, ucs2_characters
 
     assert check_segments("a" * 306, 2).segments == 2
     with pytest.raises(InvalidMessageError) as e:

@@ -1,0 +1,305 @@
+"""The exactly-once send: `deliver()` is the one call a send operator or the notifier makes.
+
+A send skips what an earlier try of this run of the task instance already sent, reconciles
+with Bird what an earlier try left in flight, sends the rest (recorded in the write-ahead
+ledger before and after), checks batches, and shapes the result (`outcome`)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+from airflow_provider_sms.bird.errors import BirdError, BirdListingUnclearError
+from airflow_provider_sms.bird.fanout import SendReport
+from airflow_provider_sms.delivery.guards import pre_send_check
+from airflow_provider_sms.delivery.ledger import Earlier, Ledger, generation_of
+from airflow_provider_sms.delivery.outcome import finish, summary
+from airflow_provider_sms.delivery.policy import SendPolicy
+from airflow_provider_sms.delivery.preview import preview
+from airflow_provider_sms.hooks.bird import BirdHook
+from airflow_provider_sms.model import Outgoing
+from airflow_provider_sms.redaction import mask_phone
+
+# How far back to look for in-flight messages when the first try's start is unknown, and how
+# long Bird is given to list a message it accepted.
+RECONCILE_LOOKBACK = 24 * 3600.0
+RECONCILE_SETTLE = 2.0
+# How far back an alert looks for itself (a callback Airflow ran twice runs again within
+# minutes), and at most how many pages of the channel's messages it reads for that.
+ALERT_LOOKBACK = 3600.0
+ALERT_PAGES = 20
+
+
+def deliver(
+    hook: BirdHook,
+    outgoing: Outgoing,
+    policy: SendPolicy,
+    *,
+    context: Any,
+    log: logging.Logger,
+    check: Callable[[BirdHook, str], None] | None = None,
+) -> list[dict] | dict:
+    """Send `outgoing` once per recipient, whatever happens to the try (or, with
+    ``policy.dry_run``, only show what would be sent). `check` runs first against the
+    channel (a failed check sends nothing); `context` is the task's (its task state store
+    keeps the ledger)."""
+    if policy.dry_run:
+        # Rendered and checked; nothing is asked of Bird, not even the channel.
+        return preview(outgoing, log=log)
+    if check is not None:
+        with pre_send_check():
+            check(hook, outgoing.channel_id)
+    if policy.alert:
+        return alert(hook, outgoing, policy, log=log)
+    context = context or {}
+    return send(
+        hook,
+        outgoing,
+        policy,
+        store=context.get("task_state_store"),
+        generation=generation_of(context.get("ti")),
+        log=log,
+    )
+
+
+def alert(hook: BirdHook, outgoing: Outgoing, policy: SendPolicy, *, log: logging.Logger):
+    """Send a callback's alert, unless Bird already lists it: Airflow may run a callback
+    twice for one event (apache/airflow#56942), and the alert's references are the same both
+    times. When Bird cannot tell, the alert goes out: a lost alert costs more than a second
+    one."""
+    recipients = list(outgoing.recipients)
+    if outgoing.reference_seed is not None:
+        try:
+            lookup = hook.find_sent(
+                outgoing, recipients, time.time() - ALERT_LOOKBACK, max_pages=ALERT_PAGES
+            )
+        except BirdError as exc:
+            log.warning("Could not check whether this alert was sent before (%s); sending", exc)
+        else:
+            unclear = lookup.unknown([r for r in recipients if r not in lookup.found])
+            if unclear:
+                log.warning(
+                    "Could not tell whether this alert was sent before to %d recipient(s) "
+                    "(%s); sending",
+                    len(unclear),
+                    next(iter(unclear.values())),
+                )
+            if lookup.found:
+                log.info(
+                    "This alert is already in Bird for %d recipient(s) (%s): not sent again "
+                    "(the callback ran before for this event)",
+                    len(lookup.found),
+                    ", ".join(mask_phone(r) for r in list(lookup.found)[:5]),
+                )
+                recipients = [r for r in recipients if r not in lookup.found]
+    report = hook.send(outgoing, recipients, max_concurrency=policy.max_concurrency)
+    # A refusal must show in the logs: the callback's failure is all there is.
+    if not report.ok:
+        raise AirflowException(f"SmsNotifier: {summary(outgoing.kind, report)}")
+    log.info("Bird accepted the %s for %d recipient(s)", outgoing.kind, len(report.accepted))
+    return report.accepted
+
+
+def send(
+    hook: BirdHook,
+    outgoing: Outgoing,
+    policy: SendPolicy,
+    *,
+    store: Any,
+    generation: int,
+    log: logging.Logger,
+) -> list[dict] | dict:
+    """Send `outgoing` to each recipient not already sent to, and report.
+
+    With a task state `store`, recipients are recorded in flight before they are sent and
+    as sent once Bird accepts them, so that a later try of this run of the task instance
+    (`generation`) never sends twice: it skips what was sent and reconciles with Bird what
+    was in flight."""
+    ledger = Ledger(store, generation) if store is not None else None
+    if ledger is None:
+        log.warning(
+            "No task state store (it needs Airflow 3.3+): if this task is retried, recipients "
+            "already sent to may get the message again."
+        )
+    earlier = ledger.load() if ledger else Earlier()
+    if ledger:
+        ledger.begin(started=time.time(), digest=outgoing.digest, earlier=earlier)
+    if earlier.digest and earlier.digest != outgoing.digest:
+        log.warning(
+            "This %s renders differently from the first try's; recipients an earlier try "
+            "sent it to are not sent it again (clear the task to send the new one to all)",
+            outgoing.kind,
+        )
+    wanted = set(outgoing.recipients)
+    already = {r: entry for r, entry in earlier.sent.items() if r in wanted}
+    unknown: dict[str, str] = {}
+    in_doubt = [r for r in earlier.in_flight if r in wanted]
+    if earlier.lost_groups:
+        # Whoever the lost part held may have been sent to: only Bird can tell.
+        log.warning(
+            "Part of this send's record in the task state store is gone (%d group(s)); every "
+            "recipient not recorded as sent is looked up in Bird before anything is sent to it",
+            len(earlier.lost_groups),
+        )
+        in_doubt = [r for r in outgoing.recipients if r not in earlier.sent]
+    if in_doubt:
+        found, unknown = _reconcile(hook, outgoing, ledger, in_doubt, earlier.started, log)
+        already.update(found)
+    checking = policy.use_batch_api and policy.check_batch_results
+    if checking and already:
+        already = _recheck_batches(hook, outgoing.channel_id, ledger, already)
+    recipients = outgoing.recipients
+    to_send = [r for r in recipients if r not in already and r not in unknown]
+    if already:
+        log.info(
+            "%d of %d recipient(s) already got this %s in an earlier try; sending to the other %d",
+            len(already),
+            len(recipients),
+            outgoing.kind,
+            len(to_send),
+        )
+    log.info(
+        "Sending %s to %d recipient(s) on channel %s%s",
+        outgoing.kind,
+        len(to_send),
+        outgoing.channel_id,
+        " through the batch API" if policy.use_batch_api else "",
+    )
+    accepted_unrecorded = [0]
+
+    def count(accepted: list[dict], refused: list[str]) -> None:
+        accepted_unrecorded[0] += len(accepted)
+
+    try:
+        report = hook.send(
+            outgoing,
+            to_send,
+            max_concurrency=policy.max_concurrency,
+            use_batch_api=policy.use_batch_api,
+            before_send=ledger.before_send if ledger else None,
+            on_settled=ledger.settle if ledger else count,
+        )
+    except BaseException as exc:
+        if ledger is None and accepted_unrecorded[0]:
+            # Nothing would stop a retry from sending these again.
+            raise AirflowFailException(
+                f"{accepted_unrecorded[0]} {outgoing.kind}(s) were accepted before the send "
+                f"was cut short ({type(exc).__name__}); not retried: without a task state "
+                "store (Airflow 3.3+) a retry would send them again."
+            ) from exc
+        raise
+    if checking and report.accepted:
+        report = _check_batches(hook, outgoing.channel_id, ledger, report)
+    earlier_entries = [
+        {"recipient": r, "message_id": already[r][0], "status": "already_sent"}
+        for r in recipients
+        if r in already
+    ]
+    return finish(outgoing, policy, report, earlier_entries, unknown, log, durable=ledger)
+
+
+def _reconcile(
+    hook: BirdHook,
+    outgoing: Outgoing,
+    ledger: Ledger,
+    in_doubt: list[str],
+    started: float | None,
+    log: logging.Logger,
+) -> tuple[dict[str, list], dict[str, str]]:
+    """Settle recipients an earlier try left in flight: found in Bird, they count as sent
+    (with Bird's id); not found after a settle time, they are sent again; when Bird cannot
+    tell, they are `unknown` and nothing is sent to them."""
+    log.info(
+        "%d recipient(s) were in flight when an earlier try ended; looking them up in Bird",
+        len(in_doubt),
+    )
+    if outgoing.reference_seed is None:
+        reason = (
+            "the task sets its own `reference`, which is not unique to a recipient, so "
+            "Bird's messages cannot be matched to them"
+        )
+        return {}, dict.fromkeys(in_doubt, reason)
+    since = started if started is not None else time.time() - RECONCILE_LOOKBACK
+    found: dict[str, dict] = {}
+    unknown: dict[str, str] = {}
+    missing = in_doubt
+    pages = 0
+    try:
+        for attempt in range(2):
+            if attempt:
+                # Bird may list a just-accepted message a moment later.
+                time.sleep(RECONCILE_SETTLE)
+            lookup = hook.find_sent(outgoing, missing, since)
+            pages += lookup.pages
+            found.update(lookup.found)
+            missing = [r for r in missing if r not in found]
+            unknown = lookup.unknown(missing)
+            # "Not found" counts only where the lookup saw the whole window.
+            if not missing or unknown:
+                break
+    except BirdError as exc:
+        reason = f"listing the channel's messages failed: {exc}"
+        unknown = {r: reason for r in in_doubt if r not in found}
+    missing = [r for r in missing if r not in unknown]
+    ledger.settle(_entries(found), missing)
+    log.info(
+        "Of them, %d were found in Bird (not sent again), %d were not (sent now) and %d "
+        "cannot be told (not sent); %d page(s) of the channel's messages read",
+        len(found),
+        len(missing),
+        len(unknown),
+        pages,
+    )
+    return {r: [m.get("id"), m.get("batchId")] for r, m in found.items()}, unknown
+
+
+def _entries(found: dict[str, dict]) -> list[dict]:
+    return [
+        {"recipient": r, "message_id": m.get("id"), "batch_id": m.get("batchId")}
+        for r, m in found.items()
+    ]
+
+
+def _check_batches(hook, channel: str, ledger, report: SendReport) -> SendReport:
+    """List the batches just sent: the report with each message's id and status, rejected
+    messages among its failures (and forgotten by the ledger, so a retry sends them)."""
+    try:
+        check = hook.confirm_batches(channel, report)
+    except BirdListingUnclearError as exc:
+        # Neither sent nor rejected: a retry would meet the same answers.
+        raise AirflowFailException(
+            f"{len(report.accepted)} message(s) were accepted in batches, but whether Bird "
+            f"rejected some of them cannot be told: {exc}. Nothing is sent to them again; "
+            f"check them in Bird (GET /workspaces/<workspace>/channels/{channel}/messages, "
+            "by batch id or reference) and send to those rejected in a new run."
+        ) from None
+    except BirdError as exc:
+        # The ledger still holds these batches as unchecked: a retry checks them first.
+        retry = exc.retryable and ledger is not None
+        raise (AirflowException if retry else AirflowFailException)(
+            f"{len(report.accepted)} message(s) were accepted in batches, but listing the "
+            f"batches to check them failed: {exc}"
+        ) from None
+    if ledger:
+        ledger.settle(check.accepted, check.rejected)
+    return check.applied_to(report)
+
+
+def _recheck_batches(hook, channel: str, ledger, already: dict) -> dict:
+    """Before skipping what an earlier try sent in batches but never checked, check it."""
+    unchecked = [
+        {"recipient": r, "message_id": None, "status": "submitted", "batch_id": entry[1]}
+        for r, entry in already.items()
+        if entry[1] and not entry[0]
+    ]
+    if not unchecked:
+        return already
+    report = SendReport(accepted=unchecked, batch_ids=sorted({e["batch_id"] for e in unchecked}))
+    report = _check_batches(hook, channel, ledger, report)
+    still_sent = {r: entry for r, entry in already.items() if not (entry[1] and not entry[0])}
+    still_sent.update({e["recipient"]: [e["message_id"], e["batch_id"]] for e in report.accepted})
+    return still_sent

@@ -1,0 +1,47 @@
+"""Dry runs: what a send would send, without any request."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from airflow_provider_sms.model import Outgoing, count_segments
+from airflow_provider_sms.redaction import mask_phone
+
+# How many request bodies a dry run logs and returns, as samples.
+_PREVIEWED_REQUESTS = 3
+
+
+def preview(outgoing: Outgoing, *, log: logging.Logger) -> dict:
+    """What `send` would send, without any request: the request bodies of the first few
+    recipients (numbers masked), and the message's encoding and segment count."""
+
+    samples = []
+    for recipient in outgoing.recipients[:_PREVIEWED_REQUESTS]:
+        body = outgoing.request(recipient)
+        contact = body["receiver"]["contacts"][0]
+        body["receiver"] = {"contacts": [{**contact, "identifierValue": mask_phone(recipient)}]}
+        samples.append(body)
+        log.info("Dry run: would send %s", json.dumps(body, ensure_ascii=False))
+    message: dict[str, Any] = {"content": dict(outgoing.content), "options": dict(outgoing.options)}
+    text = (outgoing.content.get("body") or {}).get("text", {}).get("text")
+    if text is not None:
+        count = count_segments(text)
+        message.update(
+            encoding=count.encoding, segments=count.segments, characters=count.characters
+        )
+    log.info(
+        "Dry run: %s to %d recipient(s) on channel %s; nothing was sent",
+        outgoing.kind,
+        len(outgoing.recipients),
+        outgoing.channel_id,
+    )
+    return {
+        "dry_run": True,
+        "kind": outgoing.kind,
+        "channel_id": outgoing.channel_id,
+        "total": len(outgoing.recipients),
+        "messages": [message],
+        "requests": samples,
+    }
