@@ -4,21 +4,26 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint demo bench stress stress-e2e deploy-test clean
+.PHONY: venv test lint docs demo bench stress stress-e2e deploy-test clean
 
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c requirements/constraints.txt -e '.[test,bench]'
+	$(BIN)/pip install --quiet -c requirements/constraints.txt -e '.[test,bench,docs]'
 	touch $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+# The documentation site (mkdocs.yml, docs/), in strict mode: a broken link or a page
+# missing from the nav fails it. Output in site/ (git-ignored).
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --quiet --site-dir site
+
+test: lint docs
 	$(BIN)/pytest
 
 demo: $(STAMP)
@@ -45,4 +50,4 @@ stress-e2e: $(STAMP)
 	done
 
 clean:
-	rm -rf $(VENV) .demo .artifacts
+	rm -rf $(VENV) .demo .artifacts site

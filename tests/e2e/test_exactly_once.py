@@ -134,9 +134,10 @@ def test_a_task_killed_without_warning_then_run_again_sends_each_recipient_once(
         text=True,
         timeout=300,
     )
-    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
-    assert len(once_each(checked_sandbox)) == 1000
-    assert "were in flight when an earlier try ended" in again.stdout + again.stderr
+    out = again.stdout + again.stderr
+    assert again.returncode == 0, out[-6000:]
+    assert len(once_each(checked_sandbox)) == 1000, out[-6000:]
+    assert "were in flight when an earlier try ended" in out
 
 
 def behind_history(sandbox, listing: dict) -> dict:

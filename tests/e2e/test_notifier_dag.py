@@ -29,3 +29,22 @@ def test_failure_callback_texts_the_on_call_engineer(airflow_home, checked_sandb
 def test_notifier_is_registered(airflow_home):
     out = airflow_home.airflow("providers", "notifications").stdout
     assert "airflow_provider_sms.notifications.sms.SmsNotifier" in out
+
+
+def test_a_failure_callback_run_twice_for_one_try_texts_once(airflow_home, checked_sandbox):
+    conn_var, conn_json = checked_sandbox.connection_env()
+    result = airflow_home.dags_test(
+        "notify_twice_on_failure",
+        check=False,
+        AIRFLOW__CORE__DAGS_FOLDER=str(TEST_DAGS),
+        **{conn_var: conn_json},
+    )
+    assert result.returncode != 0
+    assert texts(checked_sandbox) == [
+        ("+31612345679", "notify_twice_on_failure.load_warehouse failed (try 1)")
+    ]
+    assert "already in Bird for 1 recipient(s)" in result.stdout
+    # The callback did run twice: the second looked Bird up and sent nothing.
+    posts = [r for r in checked_sandbox.requests if r.method == "POST"]
+    listings = [r for r in checked_sandbox.requests if r.method == "GET"]
+    assert len(posts) == 1 and len(listings) >= 2

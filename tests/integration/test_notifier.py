@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 from airflow.sdk.exceptions import AirflowException
-from support import alert_reference, texts
+from support import alert_reference, receiver, texts
 
 from airflow_provider_sms.model import default_reference
 from airflow_provider_sms.notifications.sms import SmsNotifier
@@ -66,3 +66,30 @@ def test_notifier_bad_input_raises_and_sends_nothing(checked_sandbox):
     with pytest.raises(Exception, match="recipients"):
         SmsNotifier(recipients="not a number", text="x")({})
     assert checked_sandbox.requests == []
+
+
+def test_an_alert_notified_twice_for_one_try_is_sent_once(checked_sandbox, capsys):
+    ti = SimpleNamespace(dag_id="d", run_id="r", task_id="t", map_index=-1, try_number=1)
+    notifier = SmsNotifier(recipients=["+31612345678", "+31612345680"], text="t failed")
+    notifier.notify({"ti": ti})
+    notifier.notify({"ti": ti})
+    assert sorted(texts(checked_sandbox)) == [
+        ("+31612345678", "t failed"),
+        ("+31612345680", "t failed"),
+    ]
+    assert "already in Bird for 2 recipient(s)" in capsys.readouterr().out
+    # Skipped per recipient: one the first call did not reach is sent the second time.
+    SmsNotifier(recipients=["+31612345680", "+31612345681"], text="t failed").notify({"ti": ti})
+    assert sorted(receiver(m) for m in checked_sandbox.messages) == [
+        "+31612345678",
+        "+31612345680",
+        "+31612345681",
+    ]
+
+
+def test_an_alert_whose_lookup_fails_is_sent_anyway(checked_sandbox, capsys):
+    ti = SimpleNamespace(dag_id="d", run_id="r", task_id="t", map_index=-1, try_number=1)
+    checked_sandbox.inject("status", count=100, status=400, method="GET")
+    SmsNotifier(recipients="+31612345678", text="t failed").notify({"ti": ti})
+    assert texts(checked_sandbox) == [("+31612345678", "t failed")]
+    assert "Could not check whether this alert was sent before" in capsys.readouterr().out

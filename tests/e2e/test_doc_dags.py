@@ -1,0 +1,43 @@
+"""Every DAG of the documentation (README.md, docs/), run for real with `airflow dags test`
+against the sandbox; what each must leave in the sandbox is stated here, so that a DAG added
+to the pages is added here too."""
+
+import pytest
+from docpages import python_examples
+from support import receiver
+
+# dag id -> (the run succeeds, how many SMS/MMS the sandbox then holds)
+EXPECTED = {
+    "docs_first_dag": (True, 2),
+    "docs_sms_reminders": (True, 3),  # four numbers, one of them twice
+    "docs_wait_for_delivery": (True, 2),
+    "docs_mapped_send": (True, 120),
+    "docs_notify_on_failure": (False, 1),  # the task fails; its callback texts on call
+}
+ON_CALL_PHONE = "+31687654321"
+
+DAGS = [example for example in python_examples() if example.is_dag]
+
+
+def test_the_pages_show_exactly_these_dags():
+    assert sorted(example.dag_id for example in DAGS) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("example", DAGS, ids=[example.dag_id for example in DAGS])
+def test_the_dag_runs_against_the_sandbox(airflow_home, checked_sandbox, tmp_path, example):
+    succeeds, messages = EXPECTED[example.dag_id]
+    (tmp_path / f"{example.dag_id}.py").write_text(example.code)
+    conn_var, conn_json = checked_sandbox.connection_env()
+    result = airflow_home.dags_test(
+        example.dag_id,
+        check=False,
+        AIRFLOW__CORE__DAGS_FOLDER=str(tmp_path),
+        AIRFLOW_VAR_ON_CALL_PHONE=ON_CALL_PHONE,
+        **{conn_var: conn_json},
+    )
+    assert (result.returncode == 0) == succeeds, result.stdout[-6000:]
+    sent = checked_sandbox.messages
+    assert len(sent) == messages, result.stdout[-6000:]
+    assert len({receiver(m) for m in sent}) == messages  # nobody twice
+    if not succeeds:
+        assert [receiver(m) for m in sent] == [ON_CALL_PHONE]

@@ -1,0 +1,34 @@
+"""The documentation's examples that need no sandbox: connection exports, Python syntax, the
+README's size. The Python examples run in tests/integration/test_doc_examples.py (fragments)
+and tests/e2e/test_doc_dags.py (DAGs)."""
+
+import pytest
+from docpages import ROOT, connection_exports, python_examples
+
+from airflow_provider_sms.hooks.bird import BirdHook
+
+EXPORTS = connection_exports()
+
+
+def test_the_pages_hold_examples():
+    assert len(EXPORTS) >= 7
+    assert len(python_examples()) >= 20
+
+
+@pytest.mark.parametrize("name", sorted(EXPORTS))
+def test_each_exported_connection_is_a_valid_bird_connection(monkeypatch, name):
+    monkeypatch.setenv(name, EXPORTS[name])
+    settings = BirdHook(name.removeprefix("AIRFLOW_CONN_").lower()).settings
+    assert settings.workspace_id == "5d31ef73-de34-4006-a7ea-3b91aaa8ef9c"
+    assert settings.base_url.startswith(("https://", "http://127.0.0.1:", "http://[::1]:"))
+
+
+@pytest.mark.parametrize("example", python_examples(), ids=lambda example: example.name)
+def test_each_python_example_compiles_and_each_dag_names_its_id(example):
+    compile(example.code, example.name, "exec")
+    if example.is_dag:
+        assert example.dag_id, f"{example.name}: a DAG example must give dag_id=..."
+
+
+def test_the_readme_is_at_most_6_kb():
+    assert len((ROOT / "README.md").read_bytes()) <= 6000
