@@ -151,3 +151,8 @@ MAX_LIST_LIMIT = 100
 # (https://docs.bird.com/api/channels-api/rate-limit).
 MAX_POSTS_PER_SECOND = 500
 MAX_GETS_PER_SECOND = 50
+
+# Listing channels: `limit` up to 1000 (listChannels,
+# https://docs.bird.com/api/channels-api/api-reference/channels/list-channels); listing messages
+# stays at MAX_LIST_LIMIT.
+MAX_CHANNEL_LIST_LIMIT = 1000

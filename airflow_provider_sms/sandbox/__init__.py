@@ -7,10 +7,14 @@ Stored messages carry what the recipient would read under
 ``meta.extraInformation.renderedText`` (the rendered template, or the body's text).
 
 Messages move through Bird's statuses as time passes (accepted, processing, sent, delivered,
-after ``DEFAULT_STATUS_DELAYS`` unless configured); messages to the magic recipients
-(``DELIVERY_FAILS_*``, ``SENDING_FAILS_*``, ``STAYS_SENT_*``) end otherwise, and those of
-``ODD_STATUSES`` end in a status that is odd, unknown or missing. See
-:class:`BirdSandbox`.
+after ``DEFAULT_STATUS_DELAYS`` unless configured); messages to the magic recipients end
+otherwise, as their catalogue (:mod:`.catalogue`) says. See :class:`BirdSandbox`.
+
+The modules, after moto's three rooms: Bird's operations and state in :mod:`.backend`
+(split by job), the route tables in :mod:`.routes`, the request pipeline in :mod:`.gateway`,
+the raw HTTP transport in :mod:`.server`, the control API in :mod:`.control`, the facade in
+:mod:`.facade`, faults in :mod:`.faults`, seeded ids and magic recipients in
+:mod:`.catalogue`.
 """
 
 from __future__ import annotations
@@ -48,7 +52,9 @@ from .catalogue import (
 
 if TYPE_CHECKING:
     from .backend import DEFAULT_LISTING, DEFAULT_STATUS_DELAYS, SandboxBackend
-    from .server import BirdSandbox, RecordedRequest
+    from .facade import BirdSandbox
+    from .gateway import RecordedRequest
+    from .process import SandboxProcess
 
 __all__ = [
     "ABSENT",
@@ -82,14 +88,16 @@ __all__ = [
     "BirdSandbox",
     "RecordedRequest",
     "SandboxBackend",
+    "SandboxProcess",
 ]
 
 _LAZY = {
     "DEFAULT_LISTING": "backend",
     "DEFAULT_STATUS_DELAYS": "backend",
-    "BirdSandbox": "server",
-    "RecordedRequest": "server",
+    "BirdSandbox": "facade",
+    "RecordedRequest": "gateway",
     "SandboxBackend": "backend",
+    "SandboxProcess": "process",
 }
 
 

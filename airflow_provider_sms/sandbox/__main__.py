@@ -11,7 +11,8 @@ import sys
 import threading
 
 from ..loopback import is_loopback
-from .server import BirdSandbox
+from .catalogue import describe_magic_recipients
+from .facade import BirdSandbox
 
 
 def _status_delays(text: str) -> dict | None:
@@ -70,7 +71,15 @@ def main(argv: list[str] | None = None) -> int:
         help='how messages are listed, e.g. \'{"order": "oldest_first", "page_token_field": '
         'null, "batch_filter": false}\' (default: newest first, nextPageToken, filtered)',
     )
+    parser.add_argument(
+        "--magic-recipients",
+        action="store_true",
+        help="print the magic recipients and how their messages end, then exit",
+    )
     args = parser.parse_args(argv)
+    if args.magic_recipients:
+        print(describe_magic_recipients())
+        return 0
     # The sandbox has a published access key and an unauthenticated control API; unlike
     # BirdSandbox(allow_non_loopback=True), the command line has no way around this.
     if not is_loopback(args.host):

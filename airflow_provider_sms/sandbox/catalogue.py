@@ -1,5 +1,7 @@
 """What the sandbox is seeded with: its documented ids, and the channels and templates behind
-them. Tests, demos and users' DAG tests rely on these ids. Plain data: no imports."""
+them, and the magic recipients (the one place they are described: the README, the docs and
+the sandbox's docstrings point here, or to :func:`describe_magic_recipients`). Tests, demos and
+users' DAG tests rely on these ids. Plain data: no imports."""
 
 ACCESS_KEY = "sandbox-access-key"
 WORKSPACE_ID = "5d31ef73-de34-4006-a7ea-3b91aaa8ef9c"
@@ -61,15 +63,21 @@ assert set(_REMINDER_TEXTS) == set(TEMPLATE_LOCALES)
 # fiction; the Netherlands has no such range, so the Dutch ones are merely patterned
 # (06 1000 01xx). They are for the sandbox: never send to them through Bird itself.
 
-# ... processing, sent, then delivery_failed: the carrier reports the handset unreachable.
 DELIVERY_FAILS_NL = "+31610000101"
 DELIVERY_FAILS_US = "+12025550101"
-# ... processing, then sending_failed: the SMS platform has no route to the recipient.
 SENDING_FAILS_NL = "+31610000102"
 SENDING_FAILS_US = "+12025550102"
-# ... processing, then sent for ever: the handset never acknowledges (no delivery report).
 STAYS_SENT_NL = "+31610000103"
 STAYS_SENT_US = "+12025550103"
+
+# How a message to each group ends (see FAILURES for what a failed one carries).
+ENDINGS: dict[str, str] = {
+    "delivery_failed": 'processing, sent, then delivery_failed (at the "delivered" delay): '
+    "the carrier could not reach the handset (absent subscriber)",
+    "sending_failed": 'processing, then sending_failed (at the "sent" delay): the SMS platform '
+    "has no route to the recipient's network",
+    "sent": "processing, then sent for ever: the handset never acknowledges (no delivery report)",
+}
 
 # Recipient -> the status a message to it ends in. A message to several recipients ends as
 # the first of its recipients found here says; with none of them, it is delivered.
@@ -107,7 +115,7 @@ FAILURES: dict[str, dict] = {
         },
     },
 }
-assert set(MAGIC_RECIPIENTS.values()) == {*FAILURES, "sent"}
+assert set(MAGIC_RECIPIENTS.values()) == {*FAILURES, "sent"} == set(ENDINGS)
 
 # ... processing, sent, then a last status the provider must cope with: Bird's statuses an SMS
 # rarely reaches (skipped, deleted), words outside Bird's enum or in another case, and answers
@@ -131,3 +139,13 @@ ODD_STATUSES: dict[str, object] = {
     DELETED_US: "deleted",
 }
 assert not set(ODD_STATUSES) & set(MAGIC_RECIPIENTS)
+
+
+def describe_magic_recipients() -> str:
+    """The magic recipients and how their messages end, one line each (generated from the
+    tables above; ``python -m airflow_provider_sms.sandbox --magic-recipients`` prints it)."""
+    lines = [f"{number}  {ENDINGS[end]}" for number, end in MAGIC_RECIPIENTS.items()]
+    for number, status in ODD_STATUSES.items():
+        shown = "no status field" if status == ABSENT else f"status {status!r}"
+        lines.append(f'{number}  processing, sent, then {shown} (at the "delivered" delay)')
+    return "\n".join(lines)

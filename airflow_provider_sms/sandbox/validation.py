@@ -43,6 +43,7 @@ _MEDIA_LISTS = {"image": "images", "file": "files"}
 
 BOTH = "body and template cannot be combined; set exactly one"
 NEITHER = "either body or template is required"
+TEMPLATE_UNNAMED = "either projectId or name is required"
 
 
 def parse_date_time(value: str) -> datetime | None:
@@ -200,11 +201,12 @@ def _message_rules(message: dict) -> Iterator[tuple[str, str]]:
         elif isinstance(media, list) and len(media) > MAX_MEDIA:
             yield where, f"must contain at most {MAX_MEDIA} items"
 
-    # A template is found by its project id: the sandbox's templates are Studio projects,
-    # which Bird's docs send by projectId and version (the schema makes no field required).
+    # A template is found by its Studio project id or by its platform name (Bird's Template
+    # allows either and makes no field required); a template naming neither is no template.
     template = message.get("template")
-    if isinstance(template, dict) and not template.get("projectId"):
-        yield "template.projectId", "is required"
+    if isinstance(template, dict) and not (template.get("projectId") or template.get("name")):
+        yield "template.projectId", TEMPLATE_UNNAMED
+        yield "template.name", TEMPLATE_UNNAMED
 
     # At most MAX_SCHEDULE_AHEAD_DAYS ahead (the schema's ScheduledFor description).
     scheduled = message.get("scheduledFor")

@@ -1,0 +1,46 @@
+"""The sandbox's control API, ``/_sandbox/...`` (routed by :data:`.routes.CONTROL_ROUTES`):
+each method answers one route, with the request's JSON fields as keywords where the route
+takes a body. Unauthenticated and never recorded."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+
+class ControlApi:
+    """The control API over a :class:`~.gateway.Gateway` (which builds it: no import back)."""
+
+    def __init__(self, gateway: Any):
+        self.gateway = gateway
+
+    def health(self) -> dict:
+        return {"status": "ok"}
+
+    def messages(self) -> dict:
+        """Stored messages, once pending batch items have settled."""
+        backend = self.gateway.backend
+        backend.wait_idle()
+        return {"results": backend.messages()}
+
+    def requests(self) -> dict:
+        return {"results": [asdict(r) for r in self.gateway.requests()]}
+
+    def inject(self, **fields: Any) -> dict:
+        """Queue a fault: ``kind`` and :class:`~.faults.Fault`'s parameters."""
+        self.gateway.inject(**fields)
+        return {"queued": fields.get("count", 1)}
+
+    def clear_faults(self) -> dict:
+        self.gateway.clear_faults()
+        return {}
+
+    def config(self) -> dict:
+        return self.gateway.config()
+
+    def configure(self, **fields: Any) -> dict:
+        return self.gateway.configure(**fields)
+
+    def reset(self) -> dict:
+        self.gateway.reset()
+        return {}

@@ -1,0 +1,303 @@
+"""Everything between an HTTP request and Bird's operations, without sockets: the
+``/_sandbox/`` control API first; for Bird's API, the AccessKey check, the ids the path names,
+the route (:mod:`.routes`), the workspace's POST rate limit, injected faults, latency and
+recorded requests. The HTTP transport (:mod:`.server`) hands each request to
+:meth:`Gateway.handle`."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import routes
+from .backend import ApiError, SandboxBackend
+from .catalogue import ACCESS_KEY
+from .control import ControlApi
+from .faults import UNANSWERED, Fault, JsonResponse, RawBody, fault_response, parse_fault
+
+_JSON_HEADERS = {"Content-Type": "application/json"}
+_NO_ROUTE = "The requested resource does not exist: route not found"
+
+
+@dataclass
+class RecordedRequest:
+    """One request the sandbox received under ``/workspaces`` (control calls are not recorded).
+
+    ``status`` is what was answered; 0 when a ``drop``/``hang`` fault meant no answer.
+    """
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    json: Any
+    status: int
+    fault: str | None = None
+    received_at: float = field(default_factory=time.time)
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        """Case-insensitive header lookup."""
+        lowered = name.lower()
+        for key, value in self.headers.items():
+            if key.lower() == lowered:
+                return value
+        return default
+
+
+def _error(exc: ApiError, headers: dict[str, str] | None = None) -> JsonResponse:
+    return exc.status, {**_JSON_HEADERS, **(headers or {})}, exc.body()
+
+
+def _ok(payload: Any, status: int = 200) -> JsonResponse:
+    return status, dict(_JSON_HEADERS), payload
+
+
+class Gateway:
+    """Everything between an HTTP request and Bird's operations: routing, authentication,
+    the per-workspace POST rate limit, injected faults, latency, recorded requests and the
+    control API. Thread-safe."""
+
+    def __init__(
+        self,
+        backend: SandboxBackend,
+        *,
+        latency: float = 0.0,
+        max_posts_per_second: int | None = None,
+    ):
+        self.backend = backend
+        self.control = ControlApi(self)
+        self._lock = threading.Lock()
+        self._defaults = (float(latency), max_posts_per_second)
+        with self._lock:
+            self._reset_locked()
+
+    # configuration -----------------------------------------------------------------------
+
+    def _reset_locked(self) -> None:
+        self._requests: list[RecordedRequest] = []
+        self._faults: deque[list] = deque()  # [Fault, remaining]
+        self._post_times: dict[str, deque[float]] = {}
+        self.latency, self._max_posts = self._defaults
+
+    def reset(self) -> None:
+        """Forget messages, requests, faults and rejections; restore the initial configuration."""
+        with self._lock:
+            self._reset_locked()
+        self.backend.reset()
+
+    @property
+    def max_posts_per_second(self) -> int | None:
+        return self._max_posts
+
+    @max_posts_per_second.setter
+    def max_posts_per_second(self, value: int | None) -> None:
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or value < 1
+        ):
+            raise ValueError("max_posts_per_second must be a positive integer or None")
+        self._max_posts = value
+
+    def configure(self, **config: Any) -> dict:
+        """Update ``latency``, ``max_posts_per_second``, ``reject_recipients``,
+        ``status_delays`` and/or ``listing``."""
+        known = {"latency", "max_posts_per_second", "reject_recipients", "status_delays", "listing"}
+        unknown = set(config) - known
+        if unknown:
+            raise ValueError(f"unknown config field(s): {', '.join(sorted(unknown))}")
+        if "latency" in config:
+            latency = config["latency"]
+            if not isinstance(latency, int | float) or isinstance(latency, bool) or latency < 0:
+                raise ValueError("latency must be a non-negative number of seconds")
+        if "status_delays" in config:
+            self.backend.status_delays = config["status_delays"]
+        if "listing" in config:
+            self.backend.listing = config["listing"]
+        if "reject_recipients" in config:
+            self.backend.reject_recipients = config["reject_recipients"]
+        with self._lock:
+            if "max_posts_per_second" in config:
+                self.max_posts_per_second = config["max_posts_per_second"]
+            if "latency" in config:
+                self.latency = float(config["latency"])
+        return self.config()
+
+    def config(self) -> dict:
+        return {
+            "latency": self.latency,
+            "max_posts_per_second": self._max_posts,
+            "reject_recipients": sorted(self.backend.reject_recipients),
+            "status_delays": self.backend.status_delays,
+            "listing": self.backend.listing,
+        }
+
+    def inject(self, kind: str, **params: Any) -> None:
+        """Queue a fault (:class:`~.faults.Fault`'s parameters) for the next ``count``
+        requests under ``/workspaces``."""
+        fault = parse_fault(kind, **params)
+        with self._lock:
+            self._faults.append([fault, fault.count])
+
+    def clear_faults(self) -> None:
+        """Drop every queued fault (the outage is over)."""
+        with self._lock:
+            self._faults.clear()
+
+    def requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._requests)
+
+    # request handling --------------------------------------------------------------------
+
+    def take_fault(self, method: str, path: str, query: dict, headers: dict) -> Fault | None:
+        """Consume the next queued fault for a ``/workspaces`` request, if any.
+
+        ``drop``/``hang`` faults are recorded here (status 0), since the request is never
+        answered; a ``status`` fault is recorded by :meth:`handle`.
+        """
+        if not path.startswith("/workspaces"):
+            return None
+        with self._lock:
+            if not self._faults:
+                return None
+            entry = self._faults[0]
+            if self.backend.message_count() < entry[0].after_messages:
+                return None
+            if entry[0].method is not None and entry[0].method != method:
+                return None
+            entry[1] -= 1
+            if entry[1] <= 0:
+                self._faults.popleft()
+            fault = entry[0]
+            if fault.kind in UNANSWERED:
+                self._requests.append(
+                    RecordedRequest(
+                        method, path, dict(query), self._safe_headers(headers), None, 0, fault.kind
+                    )
+                )
+            return fault
+
+    def handle(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        headers: dict[str, str],
+        body: bytes,
+        fault: Any = ...,
+    ) -> JsonResponse:
+        """Answer one request. ``fault`` is what :meth:`take_fault` returned (taken here if
+        omitted); a ``drop``/``hang`` fault yields status 0, meaning "do not answer"."""
+        if path.startswith("/_sandbox/"):
+            return self._control(method, path, body)
+        if fault is ...:
+            fault = self.take_fault(method, path, query, headers)
+        if fault is not None and fault.kind in UNANSWERED:
+            return 0, {}, None
+        payload: Any = None
+        parsed = False
+        if body:
+            with contextlib.suppress(ValueError):
+                payload, parsed = json.loads(body), True
+        if fault is not None and fault.kind == "status":
+            response = fault_response(fault)
+        else:
+            try:
+                response = self._route(method, path, query, headers, payload, parsed)
+            except ApiError as exc:
+                response = _error(exc)
+            if fault is not None and fault.kind == "body":
+                response = (response[0], response[1], RawBody(fault.body))
+        recorded = RecordedRequest(
+            method,
+            path,
+            dict(query),
+            self._safe_headers(headers),
+            payload,
+            response[0],
+            fault and fault.kind,
+        )
+        with self._lock:
+            self._requests.append(recorded)
+        return response
+
+    @staticmethod
+    def _safe_headers(headers: dict) -> dict:
+        """Headers as recorded: a key other than the sandbox's own (say, a real one used by
+        mistake) is never kept, since recorded requests are served without authentication."""
+        safe = dict(headers)
+        for name in safe:
+            if name.lower() == "authorization" and safe[name] != f"AccessKey {ACCESS_KEY}":
+                safe[name] = "<not the sandbox key: redacted>"
+        return safe
+
+    def _route(self, method, path, query, headers, payload, parsed: bool) -> JsonResponse:
+        """A Bird request: authenticated, its ids checked, routed, its operation answered."""
+        segments = routes.split(path)
+        if segments[0] != "workspaces":
+            raise ApiError(404, "NotFound", _NO_ROUTE)
+        auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+        scheme, _, key = auth.strip().partition(" ")
+        if scheme.lower() != "accesskey" or key.strip() != ACCESS_KEY:
+            raise ApiError(401, "Unauthorized", "Missing or invalid AccessKey authorization")
+        routes.check_scopes(self.backend, segments)
+        found = routes.find(routes.BIRD_ROUTES, method, segments)
+        if found is None:
+            raise ApiError(404, "NotFound", _NO_ROUTE)
+        route, bound = found
+        kwargs = routes.arguments(route, bound, query)
+        if route.body:
+            self._post(bound["workspace_id"], parsed)
+            kwargs["payload"] = payload
+        return _ok(getattr(self.backend, route.operation)(**kwargs), route.status)
+
+    def _post(self, workspace_id: str, parsed: bool) -> None:
+        """What a POST passes before Bird's operation sees it: the workspace is under its rate
+        limit, and the body is JSON."""
+        self._throttle(workspace_id)
+        if not parsed:
+            raise ApiError(400, "InvalidRequest", "The request body must be a JSON object")
+
+    def _throttle(self, workspace_id: str) -> None:
+        # Sliding one-second window per workspace over admitted POSTs, like Bird's per-workspace
+        # POST limit. Bird documents no Retry-After header, so none is sent.
+        with self._lock:
+            limit = self._max_posts
+            if limit is None:
+                return
+            now = time.monotonic()
+            window = self._post_times.setdefault(workspace_id, deque())
+            while window and now - window[0] >= 1.0:
+                window.popleft()
+            if len(window) >= limit:
+                raise ApiError(
+                    429, "TooManyRequests", "Too many requests: workspace POST rate limit exceeded"
+                )
+            window.append(now)
+
+    # control API -------------------------------------------------------------------------
+
+    def _control(self, method: str, path: str, body: bytes) -> JsonResponse:
+        """``/_sandbox/...``: inspection and configuration, unauthenticated, never recorded."""
+        try:
+            fields = json.loads(body) if body else {}
+        except ValueError:
+            return _error(ApiError(400, "InvalidRequest", "body must be JSON"))
+        if not isinstance(fields, dict):
+            return _error(ApiError(400, "InvalidRequest", "body must be a JSON object"))
+        try:
+            found = routes.find(routes.CONTROL_ROUTES, method, routes.split(path))
+        except ApiError:  # a known path, another method: the control API answers 404 to both
+            found = None
+        if found is None:
+            return _error(ApiError(404, "NotFound", f"no control route {method} {path}"))
+        route, _ = found
+        operation = getattr(self.control, route.operation)
+        try:
+            return _ok(operation(**fields) if route.body else operation())
+        except (TypeError, ValueError) as exc:
+            return _error(ApiError(400, "InvalidRequest", str(exc)))

@@ -1,0 +1,71 @@
+"""The catalogue's magic recipients (sandbox/catalogue.py): valid numbers the provider sends to,
+described once."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from airflow_provider_sms.model import normalize_recipients
+from airflow_provider_sms.sandbox import (
+    DEFAULT_STATUS_DELAYS,
+    DELIVERY_FAILS_NL,
+    DELIVERY_FAILS_US,
+    MAGIC_RECIPIENTS,
+    SENDING_FAILS_NL,
+    SENDING_FAILS_US,
+    STAYS_SENT_NL,
+    STAYS_SENT_US,
+    BirdSandbox,
+    SandboxBackend,
+)
+
+
+class Clock:
+    """A UNIX clock that moves only when told to."""
+
+    def __init__(self) -> None:
+        self.now = float(int(time.time()))  # a whole second: stamps are exact
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+def test_magic_numbers_are_valid_numbers_the_provider_sends_to():
+    magic = [
+        DELIVERY_FAILS_NL,
+        DELIVERY_FAILS_US,
+        SENDING_FAILS_NL,
+        SENDING_FAILS_US,
+        STAYS_SENT_NL,
+        STAYS_SENT_US,
+    ]
+    assert normalize_recipients(magic) == magic
+    assert set(MAGIC_RECIPIENTS) == set(magic)
+    assert [n[:3] for n in magic] == ["+31", "+12"] * 3
+    # The US ones are in 555-0100..0199, the range reserved for fiction.
+    assert all(n[5:9] == "5550" and n[9] == "1" for n in magic if n.startswith("+1"))
+    assert BirdSandbox.delivery_fails_nl == DELIVERY_FAILS_NL
+    assert BirdSandbox.stays_sent_us == STAYS_SENT_US
+
+
+def test_default_delays_are_short():
+    assert dict(DEFAULT_STATUS_DELAYS) == {"processing": 0.2, "sent": 0.5, "delivered": 1.0}
+    assert SandboxBackend().status_delays == dict(DEFAULT_STATUS_DELAYS)
+    assert BirdSandbox().status_delays == dict(DEFAULT_STATUS_DELAYS)
+
+
+def test_the_magic_recipients_are_described_once_and_listed_from_the_catalogue():
+    from airflow_provider_sms.sandbox import catalogue
+
+    listed = catalogue.describe_magic_recipients().splitlines()
+    numbers = [*catalogue.MAGIC_RECIPIENTS, *catalogue.ODD_STATUSES]
+    assert [line.split()[0] for line in listed] == numbers
+    for number, ending in catalogue.MAGIC_RECIPIENTS.items():
+        assert catalogue.ENDINGS[ending] in listed[numbers.index(number)]
