@@ -142,8 +142,8 @@ MMS_REGIONS = frozenset({"US", "CA"})
 # (https://docs.bird.com/api/channels-api/send-batch-messages).
 MAX_BATCH_SIZE = 100
 
-# Listing messages or channels: `limit` defaults to 10, at most 100, paged by `pageToken`
-# (https://docs.bird.com/api/api-access/common-api-usage).
+# Listing messages: `limit` defaults to 10, at most 100, paged by `pageToken`
+# (https://docs.bird.com/api/api-access/common-api-usage); channels: see below.
 DEFAULT_LIST_LIMIT = 10
 MAX_LIST_LIMIT = 100
 
