@@ -176,7 +176,8 @@ class HostSlots:
 
         deadline = time.monotonic() + self.LOCK_WAIT
         if not self._lock.acquire(timeout=self.LOCK_WAIT):
-            return self._disable("another thread held the slots file for too long")
+            # The thread holding it waits on the file's lock for as long, then says why.
+            return None
         try:
             if _sharing.off:
                 return None
