@@ -191,3 +191,26 @@ def test_a_poke_during_an_outage_is_not_done_and_does_not_fail(quick_retries):
     time.sleep(1.2)
     outcome = sensor.poke({})
     assert isinstance(outcome, PokeReturnValue) and outcome.is_done
+
+
+@pytest.mark.parametrize("recipient, status", [(SKIPPED_US, "skipped"), (DELETED_US, "deleted")])
+def test_the_sensor_fails_on_skipped_and_deleted_naming_birds_status(
+    checked_sandbox, recipient, status
+):
+    sent = send(recipient)
+    sensor = MessageStatusSensor(task_id="wait", message_ids=sent, timeout=20)
+    event = first_event(trigger(checked_sandbox, ids(sent), seconds=20))
+    with pytest.raises(AirflowFailException) as failed:
+        sensor.execute_complete({}, event)
+    assert f": {status}" in str(failed.value) and "1 of 1 message(s) failed" in str(failed.value)
+
+
+def test_the_sensor_names_an_unknown_status_at_its_timeout(checked_sandbox):
+    from airflow.sdk.exceptions import AirflowSensorTimeout
+
+    sent = send(UNDELIVERABLE_US)
+    sensor = MessageStatusSensor(task_id="wait", message_ids=sent, timeout=2)
+    event = first_event(trigger(checked_sandbox, ids(sent), seconds=2))
+    with pytest.raises(AirflowSensorTimeout) as timed_out:
+        sensor.execute_complete({}, event)
+    assert "still pending: {'undeliverable': 1}" in str(timed_out.value)
