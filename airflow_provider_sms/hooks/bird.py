@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 
+from airflow_provider_sms import DEFAULT_CONN_NAME
+
 if TYPE_CHECKING:
     import threading
 
@@ -39,7 +41,7 @@ class BirdHook(BaseHook):
     """
 
     conn_name_attr = "bird_conn_id"
-    default_conn_name = "bird_default"
+    default_conn_name = DEFAULT_CONN_NAME
     conn_type = "bird"
     hook_name = "Bird"
 

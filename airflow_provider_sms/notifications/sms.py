@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseNotifier
 
-from airflow_provider_sms.hooks.bird import BirdHook
+from airflow_provider_sms import DEFAULT_CONN_NAME
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -51,7 +51,7 @@ class SmsNotifier(BaseNotifier):
         recipients: str | Sequence[str],
         text: str,
         channel_id: str | None = None,
-        bird_conn_id: str = BirdHook.default_conn_name,
+        bird_conn_id: str = DEFAULT_CONN_NAME,
         default_region: str | None = None,
         allow_premium_numbers: bool = False,
         allowed_regions: Sequence[str] | None = None,
@@ -74,6 +74,7 @@ class SmsNotifier(BaseNotifier):
         from airflow_provider_sms.delivery.engine import deliver
         from airflow_provider_sms.delivery.guards import alert_seed, invalid_input
         from airflow_provider_sms.delivery.policy import SendPolicy
+        from airflow_provider_sms.hooks.bird import BirdHook
         from airflow_provider_sms.model import Outgoing, sms_body
 
         with BirdHook(self.bird_conn_id, pool_size=_MAX_CONCURRENCY) as hook:

@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_provider_sms.hooks.bird import BirdHook
+from airflow_provider_sms import DEFAULT_CONN_NAME
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from airflow_provider_sms.hooks.bird import BirdHook
 
 # Enough requests in flight to reach Bird's 500 POST/s with answers taking up to 100 ms.
 DEFAULT_MAX_CONCURRENCY = 50
@@ -46,7 +48,7 @@ class _BirdSendOperator(BaseOperator):
         *,
         recipients: str | Sequence[str],
         channel_id: str | None = None,
-        bird_conn_id: str = BirdHook.default_conn_name,
+        bird_conn_id: str = DEFAULT_CONN_NAME,
         reference: str | None = None,
         tags: Sequence[str] | str | None = None,
         default_region: str | None = None,
@@ -109,6 +111,7 @@ class _BirdSendOperator(BaseOperator):
         from airflow_provider_sms.delivery.engine import deliver
         from airflow_provider_sms.delivery.guards import invalid_input, reference_seed
         from airflow_provider_sms.delivery.policy import SendPolicy
+        from airflow_provider_sms.hooks.bird import BirdHook
         from airflow_provider_sms.model import Outgoing
 
         with BirdHook(self.bird_conn_id, pool_size=self.max_concurrency) as hook:

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator
 
+from airflow_provider_sms import DEFAULT_CONN_NAME
 from airflow_provider_sms.bird.facts import DEFAULT_FAILURE_STATUSES, DEFAULT_SUCCESS_STATUSES
-from airflow_provider_sms.hooks.bird import BirdHook
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -54,7 +54,7 @@ class MessageStatusSensor(BaseSensorOperator):
         *,
         message_ids: Any,
         channel_id: str | None = None,
-        bird_conn_id: str = BirdHook.default_conn_name,
+        bird_conn_id: str = DEFAULT_CONN_NAME,
         success_statuses: Sequence[str] = DEFAULT_SUCCESS_STATUSES,
         failure_statuses: Sequence[str] = DEFAULT_FAILURE_STATUSES,
         deferrable: bool = True,
@@ -86,6 +86,7 @@ class MessageStatusSensor(BaseSensorOperator):
         from airflow_provider_sms.bird.errors import BirdError, InvalidMessageError
         from airflow_provider_sms.bird.status import unsent_of
         from airflow_provider_sms.delivery.status import message_targets
+        from airflow_provider_sms.hooks.bird import BirdHook
 
         try:
             message_ids, batch_ids = message_targets(self.message_ids)
@@ -150,6 +151,7 @@ class MessageStatusSensor(BaseSensorOperator):
         from airflow_provider_sms.bird.errors import BirdError
         from airflow_provider_sms.bird.status import Tally
         from airflow_provider_sms.delivery.status import conclude
+        from airflow_provider_sms.hooks.bird import BirdHook
 
         channel, message_ids, batch_ids, unsent = self._resolve()
         # Kept on the sensor between pokes (mode="poke"): unknown statuses are named once,

@@ -93,12 +93,12 @@ ALLOWED = {
     "redaction": set(),
     "bird": {"loopback", "redaction", "__init__"},
     "model": {"bird.facts", "bird.errors", "bird.ids", "redaction"},
-    "hooks": {"bird", "model"},
+    "hooks": {"bird", "model", "__init__"},
     "delivery": {"bird", "model", "hooks", "redaction"},
-    "operators": {"bird", "model", "hooks", "delivery", "triggers"},
-    "notifications": {"bird", "model", "hooks", "delivery"},
+    "operators": {"bird", "model", "hooks", "delivery", "triggers", "__init__"},
+    "notifications": {"bird", "model", "hooks", "delivery", "__init__"},
     "triggers": {"bird", "hooks", "delivery"},
-    "sensors": {"bird", "hooks", "delivery", "triggers"},
+    "sensors": {"bird", "hooks", "delivery", "triggers", "__init__"},
     "sandbox": {"bird.facts", "bird.schema", "loopback"},
 }
 
