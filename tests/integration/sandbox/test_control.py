@@ -3,49 +3,15 @@ configuration, faults, reset."""
 
 from __future__ import annotations
 
-import pytest
 import requests
+from sandbox_support import send, text_message
 
 from airflow_provider_sms.sandbox import (
     ACCESS_KEY,
-    MMS_CHANNEL_ID,
-    WORKSPACE_ID,
-    BirdSandbox,
 )
 
 AUTH = {"Authorization": f"AccessKey {ACCESS_KEY}"}
 TO = "+31612345678"
-
-
-def text_message(text: str = "Hello from Airflow", to: str = TO, **extra) -> dict:
-    return {
-        "receiver": {"contacts": [{"identifierKey": "phonenumber", "identifierValue": to}]},
-        "body": {"type": "text", "text": {"text": text}},
-        **extra,
-    }
-
-
-@pytest.fixture
-def sandbox():
-    # Messages keep the status they were accepted with: these tests compare stored messages
-    # with the answers to their POSTs. The status lifecycle has tests of its own.
-    with BirdSandbox(status_delays=None) as running:
-        yield running
-
-
-@pytest.fixture
-def http():
-    with requests.Session() as session:
-        session.headers.update(AUTH)
-        yield session
-
-
-def channel_url(sb: BirdSandbox, channel_id: str = MMS_CHANNEL_ID, suffix: str = "") -> str:
-    return f"{sb.base_url}/workspaces/{WORKSPACE_ID}/channels/{channel_id}{suffix}"
-
-
-def send(sb, http, payload, channel_id=MMS_CHANNEL_ID, **kwargs) -> requests.Response:
-    return http.post(channel_url(sb, channel_id, "/messages"), json=payload, **kwargs)
 
 
 def test_control_api(sandbox, http):

@@ -25,21 +25,6 @@ def messages_url(sandbox, suffix: str = "", channel_id: str = MMS_CHANNEL_ID) ->
     return f"{sandbox.base_url}/workspaces/{WORKSPACE_ID}/channels/{channel_id}/messages{suffix}"
 
 
-@pytest.fixture
-def sandbox():
-    # Messages keep the status they were accepted with: these tests compare stored messages
-    # with the answers to their POSTs. The status lifecycle has tests of its own.
-    with BirdSandbox(status_delays=None) as running:
-        yield running
-
-
-@pytest.fixture
-def http():
-    with requests.Session() as session:
-        session.headers.update(AUTH)
-        yield session
-
-
 def test_connection_and_env(sandbox):
     connection = sandbox.connection()
     assert connection == {
@@ -64,25 +49,6 @@ def text_message(to: str = TO, text: str = "Hello", **extra) -> dict:
         "body": {"type": "text", "text": {"text": text}},
         **extra,
     }
-
-
-def receiver(message: dict) -> str:
-    return message["receiver"]["contacts"][0]["identifierValue"]
-
-
-class Clock:
-    """A UNIX clock that moves only when told to."""
-
-    def __init__(self) -> None:
-        self.now = float(int(time.time()))  # a whole second: stamps are exact
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock():
-    return Clock()
 
 
 def test_sandbox_constructed_without_progression():

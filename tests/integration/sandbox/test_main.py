@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 
-import pytest
 import requests
 
 from airflow_provider_sms.sandbox import (
@@ -27,13 +26,6 @@ def _reset(sock: socket.socket) -> None:
     """Close with SO_LINGER 0: the peer gets a TCP RST, not a FIN."""
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     sock.close()
-
-
-@pytest.fixture
-def http():
-    with requests.Session() as session:
-        session.headers.update(AUTH)
-        yield session
 
 
 def test_cli_serves_until_sigterm():
@@ -70,21 +62,6 @@ def test_cli_refuses_non_loopback_host():
     )
     assert result.returncode != 0
     assert "loopback" in result.stderr
-
-
-class Clock:
-    """A UNIX clock that moves only when told to."""
-
-    def __init__(self) -> None:
-        self.now = float(int(time.time()))  # a whole second: stamps are exact
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock():
-    return Clock()
 
 
 def test_command_line_delays():

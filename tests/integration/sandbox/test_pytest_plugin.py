@@ -10,19 +10,13 @@ import sys
 import textwrap
 
 import requests
+from sandbox_support import channel_url
 
 from airflow_provider_sms.sandbox import (
     ACCESS_KEY,
-    MMS_CHANNEL_ID,
-    WORKSPACE_ID,
-    BirdSandbox,
 )
 
 AUTH = {"Authorization": f"AccessKey {ACCESS_KEY}"}
-
-
-def channel_url(sb: BirdSandbox, channel_id: str = MMS_CHANNEL_ID, suffix: str = "") -> str:
-    return f"{sb.base_url}/workspaces/{WORKSPACE_ID}/channels/{channel_id}{suffix}"
 
 
 def test_pytest_fixture_sets_connection_env(bird_sandbox):

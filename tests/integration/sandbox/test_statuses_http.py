@@ -4,10 +4,19 @@ batches, scheduled messages, the status_delays setting."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 
 import pytest
 import requests
+from sandbox_support import (
+    DELIVERY_FAILURE,
+    FAILURE_KEYS,
+    SENDING_FAILURE,
+    ending,
+    parse,
+    receiver,
+    rfc3339,
+    seconds_between,
+)
 
 from airflow_provider_sms.bird import schema as bird_schema
 from airflow_provider_sms.bird.status import Tally, poll
@@ -29,30 +38,6 @@ AUTH = {"Authorization": f"AccessKey {ACCESS_KEY}"}
 TO = "+31612345678"
 LIFECYCLE = ["accepted", "processing", "sent", "delivered"]
 
-# What each magic recipient's message ends with, as documented in BirdSandbox's docstring.
-DELIVERY_FAILURE = {
-    "status": "delivery_failed",
-    "reason": "details: absent subscriber; reason: absent_subscriber; code: 27",
-    "details": "absent_subscriber",
-    "failure": {
-        "code": 15006,
-        "description": "The carrier could not reach the handset (switched off or out of "
-        "coverage): absent subscriber",
-        "source": {"name": "sms-messagebird", "code": "27"},
-    },
-}
-SENDING_FAILURE = {
-    "status": "sending_failed",
-    "reason": "details: no route to the recipient's network; reason: no_route",
-    "details": "no_route",
-    "failure": {
-        "code": 15002,
-        "description": "The SMS platform has no route to the recipient's network",
-        "source": {"name": "sms-messagebird", "code": "no_route"},
-    },
-}
-FAILURE_KEYS = ("reason", "details", "failure")
-
 
 def text_message(to: str = TO, text: str = "Hello", **extra) -> dict:
     return {
@@ -60,54 +45,6 @@ def text_message(to: str = TO, text: str = "Hello", **extra) -> dict:
         "body": {"type": "text", "text": {"text": text}},
         **extra,
     }
-
-
-def receiver(message: dict) -> str:
-    return message["receiver"]["contacts"][0]["identifierValue"]
-
-
-def parse(stamp: str) -> datetime:
-    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%f%z")
-
-
-def stamp(moment: float) -> str:
-    at = datetime.fromtimestamp(moment, UTC)
-    return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
-
-
-def rfc3339(moment: float) -> str:
-    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds")
-
-
-def seconds_between(earlier: str, later: str) -> float:
-    return (parse(later) - parse(earlier)).total_seconds()
-
-
-def ending(message: dict) -> dict:
-    """A message's status and failure fields (absent ones left out)."""
-    return {key: message[key] for key in ("status", *FAILURE_KEYS) if key in message}
-
-
-class Clock:
-    """A UNIX clock that moves only when told to."""
-
-    def __init__(self) -> None:
-        self.now = float(int(time.time()))  # a whole second: stamps are exact
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def http():
-    with requests.Session() as session:
-        session.headers.update(AUTH)
-        yield session
 
 
 def messages_url(sandbox, suffix: str = "", channel_id: str = MMS_CHANNEL_ID) -> str:

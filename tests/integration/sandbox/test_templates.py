@@ -6,60 +6,17 @@ from __future__ import annotations
 import uuid
 
 import pytest
-import requests
+from sandbox_support import send, template_message
 
 from airflow_provider_sms.sandbox import (
     ACCESS_KEY,
     INACTIVE_TEMPLATE_VERSION_ID,
-    MMS_CHANNEL_ID,
     TEMPLATE_PROJECT_ID,
     TEMPLATE_VERSION_ID,
-    WORKSPACE_ID,
-    BirdSandbox,
 )
 
 AUTH = {"Authorization": f"AccessKey {ACCESS_KEY}"}
 TO = "+31612345678"
-
-
-def template_message(version: str = "latest", locale: str = "en", **template) -> dict:
-    parameters = [
-        {"type": "string", "key": "name", "value": "Ada"},
-        {"type": "string", "key": "date", "value": "1 May"},
-    ]
-    fields = {
-        "projectId": TEMPLATE_PROJECT_ID,
-        "version": version,
-        "locale": locale,
-        "parameters": parameters,
-        **template,
-    }
-    # A field given as None is left out (a template by name has no projectId).
-    fields = {key: value for key, value in fields.items() if value is not None}
-    return {"receiver": {"contacts": [{"identifierValue": TO}]}, "template": fields}
-
-
-@pytest.fixture
-def sandbox():
-    # Messages keep the status they were accepted with: these tests compare stored messages
-    # with the answers to their POSTs. The status lifecycle has tests of its own.
-    with BirdSandbox(status_delays=None) as running:
-        yield running
-
-
-@pytest.fixture
-def http():
-    with requests.Session() as session:
-        session.headers.update(AUTH)
-        yield session
-
-
-def channel_url(sb: BirdSandbox, channel_id: str = MMS_CHANNEL_ID, suffix: str = "") -> str:
-    return f"{sb.base_url}/workspaces/{WORKSPACE_ID}/channels/{channel_id}{suffix}"
-
-
-def send(sb, http, payload, channel_id=MMS_CHANNEL_ID, **kwargs) -> requests.Response:
-    return http.post(channel_url(sb, channel_id, "/messages"), json=payload, **kwargs)
 
 
 @pytest.mark.parametrize(

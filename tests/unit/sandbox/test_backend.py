@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from sandbox_support import image_message, text_message
 
 from airflow_provider_sms.bird import facts
 from airflow_provider_sms.sandbox import (
@@ -17,22 +18,6 @@ from airflow_provider_sms.sandbox import (
 from airflow_provider_sms.sandbox.backend import ApiError
 
 TO = "+31612345678"
-
-
-def text_message(text: str = "Hello from Airflow", to: str = TO, **extra) -> dict:
-    return {
-        "receiver": {"contacts": [{"identifierKey": "phonenumber", "identifierValue": to}]},
-        "body": {"type": "text", "text": {"text": text}},
-        **extra,
-    }
-
-
-def image_message(count: int = 1) -> dict:
-    images = [{"mediaUrl": f"https://example.com/{i}.jpg"} for i in range(count)]
-    return {
-        "receiver": {"contacts": [{"identifierValue": "+12025550199"}]},
-        "body": {"type": "image", "image": {"images": images, "text": "caption"}},
-    }
 
 
 @pytest.fixture

@@ -3,10 +3,6 @@ described once."""
 
 from __future__ import annotations
 
-import time
-
-import pytest
-
 from airflow_provider_sms.model import normalize_recipients
 from airflow_provider_sms.sandbox import (
     DEFAULT_STATUS_DELAYS,
@@ -20,21 +16,6 @@ from airflow_provider_sms.sandbox import (
     BirdSandbox,
     SandboxBackend,
 )
-
-
-class Clock:
-    """A UNIX clock that moves only when told to."""
-
-    def __init__(self) -> None:
-        self.now = float(int(time.time()))  # a whole second: stamps are exact
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock():
-    return Clock()
 
 
 def test_magic_numbers_are_valid_numbers_the_provider_sends_to():

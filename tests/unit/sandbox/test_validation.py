@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sandbox_support import text_message
+
 from airflow_provider_sms.bird import facts
 from airflow_provider_sms.sandbox.validation import validation_details
 
@@ -12,14 +14,6 @@ TO = "+31612345678"
 
 def _rfc3339(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def text_message(text: str = "Hello from Airflow", to: str = TO, **extra) -> dict:
-    return {
-        "receiver": {"contacts": [{"identifierKey": "phonenumber", "identifierValue": to}]},
-        "body": {"type": "text", "text": {"text": text}},
-        **extra,
-    }
 
 
 def test_remembered_verdicts_still_check_each_receiver():

@@ -1,0 +1,121 @@
+"""What the sandbox's own tests share: Bird request bodies and URLs, timestamps as Bird writes
+them, and a clock that moves only when told to."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import requests
+
+from airflow_provider_sms.sandbox import (
+    ACCESS_KEY,
+    MMS_CHANNEL_ID,
+    TEMPLATE_PROJECT_ID,
+    WORKSPACE_ID,
+    BirdSandbox,
+)
+
+AUTH = {"Authorization": f"AccessKey {ACCESS_KEY}"}
+TO = "+31612345678"
+# What each magic recipient's message ends with, as the sandbox's catalogue describes it.
+DELIVERY_FAILURE = {
+    "status": "delivery_failed",
+    "reason": "details: absent subscriber; reason: absent_subscriber; code: 27",
+    "details": "absent_subscriber",
+    "failure": {
+        "code": 15006,
+        "description": "The carrier could not reach the handset (switched off or out of "
+        "coverage): absent subscriber",
+        "source": {"name": "sms-messagebird", "code": "27"},
+    },
+}
+SENDING_FAILURE = {
+    "status": "sending_failed",
+    "reason": "details: no route to the recipient's network; reason: no_route",
+    "details": "no_route",
+    "failure": {
+        "code": 15002,
+        "description": "The SMS platform has no route to the recipient's network",
+        "source": {"name": "sms-messagebird", "code": "no_route"},
+    },
+}
+# The fields of a message that say how it ended.
+FAILURE_KEYS = ("reason", "details", "failure")
+
+
+def text_message(text: str = "Hello from Airflow", to: str = TO, **extra) -> dict:
+    return {
+        "receiver": {"contacts": [{"identifierKey": "phonenumber", "identifierValue": to}]},
+        "body": {"type": "text", "text": {"text": text}},
+        **extra,
+    }
+
+
+def image_message(count: int = 1) -> dict:
+    images = [{"mediaUrl": f"https://example.com/{i}.jpg"} for i in range(count)]
+    return {
+        "receiver": {"contacts": [{"identifierValue": "+12025550199"}]},
+        "body": {"type": "image", "image": {"images": images, "text": "caption"}},
+    }
+
+
+def template_message(version: str = "latest", locale: str = "en", **template) -> dict:
+    parameters = [
+        {"type": "string", "key": "name", "value": "Ada"},
+        {"type": "string", "key": "date", "value": "1 May"},
+    ]
+    fields = {
+        "projectId": TEMPLATE_PROJECT_ID,
+        "version": version,
+        "locale": locale,
+        "parameters": parameters,
+        **template,
+    }
+    # A field given as None is left out (a template by name has no projectId).
+    fields = {key: value for key, value in fields.items() if value is not None}
+    return {"receiver": {"contacts": [{"identifierValue": TO}]}, "template": fields}
+
+
+def channel_url(sb: BirdSandbox, channel_id: str = MMS_CHANNEL_ID, suffix: str = "") -> str:
+    return f"{sb.base_url}/workspaces/{WORKSPACE_ID}/channels/{channel_id}{suffix}"
+
+
+def send(sb, http, payload, channel_id=MMS_CHANNEL_ID, **kwargs) -> requests.Response:
+    return http.post(channel_url(sb, channel_id, "/messages"), json=payload, **kwargs)
+
+
+def receiver(message: dict) -> str:
+    return message["receiver"]["contacts"][0]["identifierValue"]
+
+
+def stamp(moment: float) -> str:
+    at = datetime.fromtimestamp(moment, UTC)
+    return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+
+
+def rfc3339(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds")
+
+
+def seconds_between(earlier: str, later: str) -> float:
+    return (parse(later) - parse(earlier)).total_seconds()
+
+
+def ending(message: dict) -> dict:
+    """A message's status and failure fields (absent ones left out)."""
+    return {key: message[key] for key in ("status", *FAILURE_KEYS) if key in message}
+
+
+def parse(stamp: str) -> datetime:
+    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%f%z")
+
+
+class Clock:
+    """A UNIX clock that moves only when told to."""
+
+    def __init__(self) -> None:
+        self.now = float(int(time.time()))  # a whole second: stamps are exact
+
+    def __call__(self) -> float:
+        return self.now
