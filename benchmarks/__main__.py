@@ -7,7 +7,7 @@ from benchmarks._env import prepare_airflow_env
 prepare_airflow_env()
 
 from airflow_provider_sms.sandbox.process import SandboxProcess  # noqa: E402
-from benchmarks import fanout, imports, memory, throughput  # noqa: E402
+from benchmarks import fanout, imports, memory, schedule, throughput  # noqa: E402
 
 
 def main() -> None:
@@ -31,6 +31,15 @@ def main() -> None:
         f"{'met' if growth_mb <= 150 else 'MISSED'}); sandbox received {figures['messages']:,}"
     )
     print(f"  XCom value:     {figures['xcom_bytes'] / 1024:.1f} KB")
+
+    without, with_window, ratio = schedule.run()
+    print(
+        f"\nlocal_window for {schedule.RECIPIENTS:,} recipients (NL, US, JP): building the "
+        "message, due times and request bodies"
+    )
+    print(
+        f"  without: {without:.2f} s, with: {with_window:.2f} s, ratio {ratio:.3f} (goal <= 1.10)"
+    )
 
     print(f"\nImport cost after airflow.sdk from bytecode, median of {imports.RUNS} runs")
     costs = imports.run()

@@ -74,6 +74,9 @@ class Tally:
             "reason": redact_numbers(str(reason)) if reason else None,
             "code": failure.get("code"),
         }
+        due = message.get("scheduledFor")
+        if isinstance(due, str) and due:
+            self.latest[message["id"]]["due"] = due
 
     def to_read(
         self, message_ids: Sequence[str], batch_ids: Sequence[str]
@@ -181,6 +184,14 @@ class Tally:
         }
         if empty:
             summary["empty_batches"] = empty[:LISTED_FAILURES]
+        due = sorted(
+            seen["due"]
+            for seen in self.latest.values()
+            if seen["status"] == "scheduled" and seen.get("due")
+        )
+        if due:
+            # Still held by Bird until their scheduledFor: when the first and last are due.
+            summary["scheduled"] = {"count": len(due), "first_due": due[0], "last_due": due[-1]}
         return summary
 
 

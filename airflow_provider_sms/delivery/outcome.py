@@ -12,6 +12,7 @@ from airflow_provider_sms.bird.errors import BirdAmbiguousError
 from airflow_provider_sms.bird.fanout import SendReport
 from airflow_provider_sms.delivery.policy import SendPolicy
 from airflow_provider_sms.model import Outgoing
+from airflow_provider_sms.model.schedule import due_hours
 from airflow_provider_sms.redaction import mask_phone
 
 # How many failures an error message and the XCom summary list by name, and the log.
@@ -65,8 +66,8 @@ def finish(
         )
     entries = earlier + report.accepted + failed
     if total <= policy.xcom_entries_limit:
-        return entries
-    return {
+        return _with_due(outgoing, entries)
+    result = {
         "total": total,
         "accepted": len(report.accepted),
         "already_sent": len(earlier),
@@ -76,6 +77,41 @@ def finish(
         "entries_omitted": f"more than xcom_entries_limit={policy.xcom_entries_limit} "
         "recipients; per-recipient entries are not pushed to XCom",
     }
+    if outgoing.schedule:
+        due = outgoing.schedule.due
+        result["due_by_hour"] = due_hours(due.get(r) for r in outgoing.recipients)
+    return result
+
+
+def log_schedule(outgoing: Outgoing, log: logging.Logger) -> None:
+    """Say when the messages are due: how many each local-window rule applied to, and
+    whether Bird may send some at once."""
+    schedule = outgoing.schedule
+    if schedule.window is not None:
+        rules = ", ".join(f"{rule}: {count}" for rule, count in sorted(schedule.rules.items()))
+        log.info(
+            "local_window %s: %d of %d recipient(s) scheduled, the others inside it now "
+            "(zone rules: %s)",
+            schedule.window,
+            len(schedule.due),
+            len(outgoing.recipients),
+            rules or "none",
+        )
+    elif schedule.send_at is not None:
+        log.info("send_at: every %s is due at %s", outgoing.kind, schedule.send_at)
+    if schedule.soon:
+        log.warning(
+            "%d %s(s) are due less than 10 minutes from now: Bird may send at once",
+            schedule.soon,
+            outgoing.kind,
+        )
+
+
+def _with_due(outgoing: Outgoing, entries: list[dict]) -> list[dict]:
+    due = outgoing.schedule.due
+    if not due:
+        return entries
+    return [{**e, "due": due[e["recipient"]]} if e.get("recipient") in due else e for e in entries]
 
 
 def _unknown_summary(outgoing: Outgoing, unknown: dict[str, str]) -> str:

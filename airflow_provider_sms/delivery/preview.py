@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from airflow_provider_sms.model import Outgoing, count_segments
+from airflow_provider_sms.model.schedule import due_hours
 from airflow_provider_sms.redaction import mask_phone
 
 # How many request bodies a dry run logs and returns, as samples.
@@ -37,7 +38,7 @@ def preview(outgoing: Outgoing, *, log: logging.Logger) -> dict:
         len(outgoing.recipients),
         outgoing.channel_id,
     )
-    return {
+    result = {
         "dry_run": True,
         "kind": outgoing.kind,
         "channel_id": outgoing.channel_id,
@@ -45,3 +46,7 @@ def preview(outgoing: Outgoing, *, log: logging.Logger) -> dict:
         "messages": [message],
         "requests": samples,
     }
+    if outgoing.schedule:
+        due = outgoing.schedule.due
+        result["due_by_hour"] = due_hours(due.get(r) for r in outgoing.recipients)
+    return result

@@ -94,6 +94,15 @@ def conclude(event: dict[str, Any], log, unsent: tuple[int, Sequence[dict]] = (0
             f"Timed out with {pending} message(s) still pending: {summary['pending']} "
             f"(all: {summary['counts']})"
         )
+        scheduled = summary.get("scheduled")
+        if scheduled:
+            due = scheduled["first_due"]
+            if scheduled["last_due"] != due:
+                due = f"from {due} to {scheduled['last_due']}"
+            text += (
+                f"; {scheduled['count']} still scheduled (not sent yet), due {due}: the wait "
+                "ended before Bird was due to send them"
+            )
         if summary.get("empty_batches"):
             text += f"; batch(es) that listed no message: {', '.join(summary['empty_batches'])}"
         if summary.get("failed"):

@@ -7,6 +7,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
@@ -15,6 +16,7 @@ from airflow_provider_sms.bird.errors import InvalidMessageError
 from .messages import channel_id as checked_channel_id
 from .messages import message_options
 from .references import reference_for
+from .schedule import Schedule
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,8 @@ class Outgoing:
     :param options: checked top-level CreateMessage options (``reference``, ``tags``).
     :param reference_seed: when ``options`` has no ``reference``, each recipient's reference
         is derived from this and the recipient (see ``reference_for``).
+    :param schedule: each recipient's due time (``scheduledFor``), from ``send_at`` and
+        ``local_window`` (see ``model.schedule.plan``); empty: sent at once.
     """
 
     kind: str
@@ -37,6 +41,7 @@ class Outgoing:
     content: Mapping[str, dict]
     options: Mapping[str, Any] = field(default_factory=dict)
     reference_seed: tuple[str, ...] | None = None
+    schedule: Schedule = field(default_factory=Schedule)
 
     @classmethod
     def build(
@@ -54,29 +59,48 @@ class Outgoing:
         allow_premium_numbers: bool = False,
         allowed_regions: Any = None,
         regions_note: str = "not in allowed_regions",
+        send_at: Any = None,
+        local_window: Any = None,
+        now: datetime | None = None,
     ) -> Outgoing:
         """Validate every argument (raises InvalidMessageError naming the field); recipients
-        as `normalize_recipients` checks them."""
+        as `normalize_recipients` checks them. ``send_at`` and ``local_window`` need ``now``
+        (an aware datetime: the model never reads the clock)."""
         from .recipients import normalize_recipients  # phonenumbers loads only when sending
+        from .schedule import plan
 
         if len(content) != 1 or not ({"body", "template"} >= set(content)):
             raise InvalidMessageError("body/template", "give exactly one of body or template")
         options = message_options(reference=reference, tags=tags, smart_encoding=smart_encoding)
+        schedule = Schedule()
+        if send_at is not None or local_window is not None:
+            if now is None:
+                raise ValueError("send_at and local_window need now")
+            # The arguments themselves are checked before the recipients.
+            plan((), send_at=send_at, local_window=local_window, now=now)
+        zones: dict | None = {} if local_window is not None else None
+        numbers = tuple(
+            normalize_recipients(
+                recipients,
+                default_region=default_region,
+                allow_premium_numbers=allow_premium_numbers,
+                allowed_regions=allowed_regions,
+                regions_note=regions_note,
+                zones=zones,
+            )
+        )
+        if send_at is not None or local_window is not None:
+            schedule = plan(
+                numbers, send_at=send_at, local_window=local_window, now=now, zones=zones
+            )
         return cls(
             kind=kind,
-            recipients=tuple(
-                normalize_recipients(
-                    recipients,
-                    default_region=default_region,
-                    allow_premium_numbers=allow_premium_numbers,
-                    allowed_regions=allowed_regions,
-                    regions_note=regions_note,
-                )
-            ),
+            recipients=numbers,
             channel_id=checked_channel_id(channel_id),
             content=content,
             options=options,
             reference_seed=None if "reference" in options else reference_seed,
+            schedule=schedule,
         )
 
     def request(self, recipient: str) -> dict:
@@ -91,15 +115,22 @@ class Outgoing:
         }
         if self.reference_seed is not None:
             message["reference"] = reference_for(self.reference_seed, recipient)
+        due = self.schedule.due.get(recipient)
+        if due is not None:
+            message["scheduledFor"] = due
         return message
 
     @cached_property
     def digest(self) -> str:
         """A short digest of what is sent (channel, body or template, options): what a retry
         compares to decide that a recipient already got *this* message."""
-        canonical = json.dumps(
-            {"channel": self.channel_id, "content": self.content, "options": self.options},
-            sort_keys=True,
-            separators=(",", ":"),
-        )
+        described: dict = {"channel": self.channel_id, "content": self.content}
+        described["options"] = self.options
+        if self.schedule:
+            # Each recipient's due time, in recipient order (without a schedule the digest
+            # is what it was before scheduling existed).
+            due = self.schedule.due
+            listed = ";".join(f"{r}={due.get(r, '')}" for r in self.recipients)
+            described["due"] = hashlib.sha256(listed.encode()).hexdigest()
+        canonical = json.dumps(described, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:24]

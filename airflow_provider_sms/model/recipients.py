@@ -110,6 +110,27 @@ class _Rules:
     allow_premium: bool
     regions: frozenset[str] | None
     regions_note: str
+    # When given: each valid number's time zones go here, by E.164 (see zones_for).
+    zones: dict | None = None
+
+
+def zones_for(number: Any, number_type: Any, e164: str) -> tuple[str, ...]:
+    """phonenumbers' `timezone.time_zones_for_number`, given the number's type and E.164
+    form already worked out (the costly parts, which the checks need anyway)."""
+    from phonenumbers import timezone
+    from phonenumbers.phonenumberutil import is_number_type_geographical
+
+    if number_type == PhoneNumberType.UNKNOWN:
+        return ("Etc/Unknown",)
+    data = timezone.TIMEZONE_DATA
+    if is_number_type_geographical(number_type, number.country_code):
+        # time_zones_for_geographical_number: the longest prefix of the digits in the table.
+        for length in range(timezone.TIMEZONE_LONGEST_PREFIX, 0, -1):
+            found = data.get(e164[1 : 1 + length])
+            if found is not None:
+                return tuple(found)
+        return ("Etc/Unknown",)
+    return tuple(data.get(str(number.country_code), ("Etc/Unknown",)))
 
 
 _PAID_BY_THE_SENDER = {
@@ -150,15 +171,21 @@ def _parse(raw: str, region: str | None, rules: _Rules) -> tuple[str | None, str
     if not phonenumbers.is_valid_number(number):
         reason = _POSSIBLE_REASONS.get(phonenumbers.is_possible_number_with_reason(number))
         return None, reason or "not a valid number"
+    number_type = None
+    if not rules.allow_premium or rules.zones is not None:
+        number_type = phonenumbers.number_type(number)
     if not rules.allow_premium:
-        paid = _PAID_BY_THE_SENDER.get(phonenumbers.number_type(number))
+        paid = _PAID_BY_THE_SENDER.get(number_type)
         if paid:
             return None, f"{paid}; refused unless allow_premium_numbers=True"
     if rules.regions is not None:
         where = phonenumbers.region_code_for_number(number)
         if where not in rules.regions:
             return None, f"in {where}, {rules.regions_note}"
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if rules.zones is not None:
+        rules.zones[e164] = zones_for(number, number_type, e164)
+    return e164, None
 
 
 def normalize_recipients(
@@ -169,6 +196,7 @@ def normalize_recipients(
     allow_premium_numbers: bool = False,
     allowed_regions: Any = None,
     regions_note: str = "not in allowed_regions",
+    zones: dict | None = None,
 ) -> list[str]:
     """Validate recipients and return them in E.164, duplicates dropped, order kept.
 
@@ -179,10 +207,11 @@ def normalize_recipients(
 
     Premium-rate and shared-cost numbers are refused unless `allow_premium_numbers`: they
     are what SMS pumping (toll fraud) sends to. With `allowed_regions` (ISO 3166 codes),
-    numbers of other regions are refused too; `regions_note` says why in the error.
+    numbers of other regions are refused too; `regions_note` says why in the error. With
+    `zones` (a dict), each number's time zones are put there, by E.164.
     """
     region = _region(default_region)
-    rules = _Rules(allow_premium_numbers, _allowed(allowed_regions), regions_note)
+    rules = _Rules(allow_premium_numbers, _allowed(allowed_regions), regions_note, zones)
     entries = _entries(value, field, international_ints=region is None)
     if not entries:
         raise InvalidMessageError(field, "at least one recipient is required")

@@ -39,6 +39,8 @@ class _BirdSendOperator(BaseOperator):
         "reference",
         "tags",
         "bird_conn_id",
+        "send_at",
+        "local_window",
     )
     ui_color = "#fdf1e2"
     message_kind = "message"
@@ -63,9 +65,15 @@ class _BirdSendOperator(BaseOperator):
         wait_for_delivery: bool = False,
         delivery_timeout: float = 3600.0,
         delivery_poll_interval: float = 10.0,
+        send_at: Any = None,
+        local_window: Any = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
+        # When Bird sends (docs/scheduling.md): an aware datetime or RFC 3339 string, and/or
+        # a pair of local times each recipient's message is held to, in its own time zone.
+        self.send_at = send_at
+        self.local_window = local_window
         self.dry_run = dry_run
         self.wait_for_delivery = wait_for_delivery
         self.delivery_timeout = delivery_timeout
@@ -108,8 +116,11 @@ class _BirdSendOperator(BaseOperator):
     # -- execution -----------------------------------------------------------------------
 
     def execute(self, context: Context) -> list[dict] | dict:
+        from datetime import UTC, datetime
+
         from airflow_provider_sms.delivery.engine import deliver
         from airflow_provider_sms.delivery.guards import invalid_input, reference_seed
+        from airflow_provider_sms.delivery.outcome import log_schedule
         from airflow_provider_sms.delivery.policy import SendPolicy
         from airflow_provider_sms.hooks.bird import BirdHook
         from airflow_provider_sms.model import Outgoing
@@ -129,8 +140,12 @@ class _BirdSendOperator(BaseOperator):
                     allow_premium_numbers=self.allow_premium_numbers,
                     allowed_regions=regions,
                     regions_note=regions_note,
+                    send_at=self.send_at,
+                    local_window=self.local_window,
+                    now=datetime.now(UTC),
                     **self._options(),
                 )
+            log_schedule(outgoing, self.log)
             policy = SendPolicy(
                 max_concurrency=self.max_concurrency,
                 use_batch_api=self.use_batch_api,

@@ -183,7 +183,13 @@ class MessageStatusSensor(BaseSensorOperator):
             tally.give_up(empty)
         outcome = tally.outcome(message_ids, batch_ids)
         if outcome is None:
-            self.log.info("Not final yet: %s", tally.summary(message_ids, batch_ids)["pending"])
+            pending = tally.summary(message_ids, batch_ids)
+            self.log.info("Not final yet: %s", pending["pending"])
+            if pending.get("scheduled"):
+                self.log.info(
+                    "%(count)d message(s) still scheduled, due %(first_due)s to %(last_due)s",
+                    pending["scheduled"],
+                )
             return False
         self._say_unsent(unsent)
         return PokeReturnValue(is_done=True, xcom_value=conclude(outcome, self.log, unsent))

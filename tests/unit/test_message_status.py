@@ -213,3 +213,28 @@ def test_the_sensor_takes_airflows_poke_interval():
     assert MessageStatusSensor(task_id="w", message_ids=[M1], poll_interval=2).poke_interval == 2
     with pytest.raises(ValueError, match="give one"):
         MessageStatusSensor(task_id="w", message_ids=[M1], poll_interval=2, poke_interval=5)
+
+
+def test_a_timeout_before_the_due_time_says_when_messages_are_due():
+    tally = Tally(frozenset({"delivered"}), frozenset())
+    for number, (status, due) in enumerate(
+        [
+            ("scheduled", "2026-12-03T08:00:00.000Z"),
+            ("scheduled", "2026-12-03T17:00:00.000Z"),
+            ("delivered", "2026-12-02T07:00:00.000Z"),
+        ]
+    ):
+        tally.take({"id": f"m{number}", "status": status, "scheduledFor": due})
+    summary = tally.summary()
+    assert summary["pending"] == {"scheduled": 2}
+    assert summary["scheduled"] == {
+        "count": 2,
+        "first_due": "2026-12-03T08:00:00.000Z",
+        "last_due": "2026-12-03T17:00:00.000Z",
+    }
+    with pytest.raises(AirflowSensorTimeout) as info:
+        conclude({"status": "timeout", **summary}, logging.getLogger("test"))
+    assert (
+        "2 still scheduled (not sent yet), due from 2026-12-03T08:00:00.000Z to "
+        "2026-12-03T17:00:00.000Z"
+    ) in str(info.value)
