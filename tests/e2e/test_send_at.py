@@ -1,0 +1,39 @@
+"""send_at in real Airflow runs: a message due in two minutes stays scheduled until then, a
+wait for delivery outlasts it, and a sensor that gives up first says when it is due."""
+
+import time
+from datetime import datetime
+
+from support import TEST_DAGS
+
+
+def run(airflow_home, sandbox, dag_id):
+    return airflow_home.dags_test(
+        dag_id,
+        check=False,
+        AIRFLOW__CORE__DAGS_FOLDER=str(TEST_DAGS),
+        **dict([sandbox.connection_env()]),
+    )
+
+
+def test_a_sensor_that_gives_up_first_says_the_message_is_scheduled_and_when(
+    airflow_home, checked_sandbox
+):
+    result = run(airflow_home, checked_sandbox, "send_at_sensor_gives_up")
+    assert result.returncode != 0
+    [message] = checked_sandbox.messages
+    assert message["status"] == "scheduled"
+    due = message["scheduledFor"]
+    assert "1 still scheduled (not sent yet), due" in result.stdout
+    assert due[:16] in result.stdout  # the due time, to the minute
+
+
+def test_a_wait_for_delivery_outlasts_a_send_two_minutes_ahead(airflow_home, checked_sandbox):
+    started = time.time()
+    result = run(airflow_home, checked_sandbox, "send_at_waits_for_delivery")
+    assert result.returncode == 0, result.stdout[-4000:]
+    [message] = checked_sandbox.messages
+    due = datetime.fromisoformat(message["scheduledFor"].replace("Z", "+00:00")).timestamp()
+    assert 110 <= due - started <= 130
+    assert message["status"] == "delivered" and time.time() >= due
+    assert "Every message reached a success status" in result.stdout
