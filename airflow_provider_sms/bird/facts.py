@@ -156,3 +156,45 @@ MAX_GETS_PER_SECOND = 50
 # https://docs.bird.com/api/channels-api/api-reference/channels/list-channels); listing messages
 # stays at MAX_LIST_LIMIT.
 MAX_CHANNEL_LIST_LIMIT = 1000
+
+# -- delivery options (schema: CreateChannelMessage's properties) -----------------------------
+
+# `validity`: whole seconds a message stays valid, at least 0 (schema: Validity, `type:
+# integer`, `minimum: 0`). Without it Bird uses the channel's message type: 36 hours for
+# promotional, conversational and transactional channels, 10 minutes for 2FA ones (its
+# description).
+MIN_VALIDITY_SECONDS = 0
+DEFAULT_VALIDITY_SECONDS = 129600
+DEFAULT_2FA_VALIDITY_SECONDS = 600
+
+# `shortLinks.domain`: at most 128 characters, "default" for the workspace's default
+# link-shortening domain (schema: ShortLinks). Templates have their own `shortLinks`
+# {enabled, domain} (schema: Template.shortLinks; ShortLinks' description sends template
+# sends there).
+MAX_SHORT_LINK_DOMAIN_LENGTH = 128
+DEFAULT_SHORT_LINK_DOMAIN = "default"
+# `enableLinkTracking` on SMS channels needs `shortLinks` in the same message: a newer text of
+# Bird's schema says so (seen in a third-party copy of it, MindCloud's docs; the vendored copy
+# only says the field appends web-tracking parameters), so the provider refuses the one
+# without the other rather than let Bird ignore it.
+LINK_TRACKING_NEEDS_SHORT_LINKS = True
+
+# `notification.url`: "a custom webhook url to send events to" (schema: Notification,
+# titled ChannelNotification); a webhook subscription must exist (Notifications API,
+# https://docs.bird.com/api/notifications-api). The schema gives no length; the provider
+# keeps URLs to this many characters, the common limit of web servers and proxies.
+MAX_NOTIFICATION_URL_LENGTH = 2048
+
+# `meta.extraInformation` is a free object (schema: Meta.extraInformation,
+# `additionalProperties: true`). Bird documents no size; the provider keeps it to this many
+# bytes of compact JSON, since it is stored with every message.
+MAX_EXTRA_INFORMATION_BYTES = 4096
+
+# Template `utmParameters`: 1 to 8 items, each a `key` (1-20 characters) with either a
+# static `value` (1-100 characters) or a `reference` to a dynamic value (schema:
+# Template.utmParameters, a oneOf of the two shapes).
+MIN_UTM_PARAMETERS = 1
+MAX_UTM_PARAMETERS = 8
+MAX_UTM_KEY_LENGTH = 20
+MAX_UTM_VALUE_LENGTH = 100
+UTM_REFERENCES = frozenset({"platform_name", "channel_name"})

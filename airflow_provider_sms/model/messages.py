@@ -12,7 +12,7 @@ import mimetypes
 import posixpath
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -20,6 +20,8 @@ from airflow_provider_sms.bird import facts
 from airflow_provider_sms.bird.errors import InvalidMessageError
 from airflow_provider_sms.bird.ids import checked_uuid
 
+from .options import delivery_options, template_short_links, template_variables
+from .options import utm_parameters as checked_utm_parameters
 from .segments import SegmentCount, check_segments
 
 # BCP 47 language tag: language, optional script, region, variants, extensions, private use.
@@ -161,18 +163,29 @@ def _optional_str(item: dict, key: str, field: str) -> str | None:
     return None if value is None else _non_empty_str(value, f"{field}.{key}")
 
 
-def _media_wrapper(kind: str, entries: list[dict], text: Any, title: Any) -> dict:
-    # text and metadata.subject sit next to the media list for both image and file.
+def _media_wrapper(
+    kind: str, entries: list[dict], text: Any, title: Any, fallback_text: Any = None
+) -> dict:
+    # text and metadata {subject, fallbackText} sit next to the media list for both image
+    # and file (schema: TypeImage, TypeFile).
     inner: dict = {f"{kind}s": entries}
     if text is not None:
         inner["text"] = _readable_text(text, "text")
+    metadata = {}
     if title is not None:
-        inner["metadata"] = {"subject": _readable_text(title, "title")}
+        metadata["subject"] = _readable_text(title, "title")
+    if fallback_text is not None:
+        metadata["fallbackText"] = _readable_text(fallback_text, "fallback_text")
+    if metadata:
+        inner["metadata"] = metadata
     return {"type": kind, kind: inner}
 
 
-def image_body(images: Any, *, text: Any = None, title: Any = None) -> dict:
-    """MMS image body; ``title`` becomes the MMS subject."""
+def image_body(
+    images: Any, *, text: Any = None, title: Any = None, fallback_text: Any = None
+) -> dict:
+    """MMS image body; ``title`` becomes the MMS subject, ``fallback_text`` what a handset
+    without MMS shows."""
     entries = []
     for item, field in _media_items(images, "images"):
         if isinstance(item, dict):
@@ -184,7 +197,7 @@ def image_body(images: Any, *, text: Any = None, title: Any = None) -> dict:
         else:
             entry = {"mediaUrl": _media_url(item, field)}
         entries.append(entry)
-    return _media_wrapper("image", entries, text, title)
+    return _media_wrapper("image", entries, text, title, fallback_text)
 
 
 def _guess_content_type(url: str) -> str | None:
@@ -194,7 +207,9 @@ def _guess_content_type(url: str) -> str | None:
     return content_type if encoding is None else None
 
 
-def file_body(files: Any, *, text: Any = None, title: Any = None) -> dict:
+def file_body(
+    files: Any, *, text: Any = None, title: Any = None, fallback_text: Any = None
+) -> dict:
     """MMS file body; the content type is guessed from the URL unless given."""
     entries = []
     for item, field in _media_items(files, "files"):
@@ -223,17 +238,24 @@ def file_body(files: Any, *, text: Any = None, title: Any = None) -> dict:
         if filename is not None:
             entry["filename"] = filename
         entries.append(entry)
-    return _media_wrapper("file", entries, text, title)
+    return _media_wrapper("file", entries, text, title, fallback_text)
 
 
-def mms_body(*, images: Any = None, files: Any = None, text: Any = None, title: Any = None) -> dict:
+def mms_body(
+    *,
+    images: Any = None,
+    files: Any = None,
+    text: Any = None,
+    title: Any = None,
+    fallback_text: Any = None,
+) -> dict:
     """MMS body from exactly one of ``images`` or ``files``."""
     if images is not None and files is not None:
         raise InvalidMessageError("images/files", "give either images or files, not both")
     if images is not None:
-        return image_body(images, text=text, title=title)
+        return image_body(images, text=text, title=title, fallback_text=fallback_text)
     if files is not None:
-        return file_body(files, text=text, title=title)
+        return file_body(files, text=text, title=title, fallback_text=fallback_text)
     raise InvalidMessageError("images/files", "an MMS needs images or files")
 
 
@@ -317,14 +339,38 @@ def _list_parameters(parameters: list | tuple) -> list:
 
 
 def template_payload(
-    project_id: Any, *, version: Any = "latest", locale: Any = "en", parameters: Any = None
+    project_id: Any = None,
+    *,
+    name: Any = None,
+    version: Any = "latest",
+    locale: Any = "en",
+    parameters: Any = None,
+    variables: Any = None,
+    utm_parameters: Any = None,
+    short_links: Any = None,
 ) -> dict:
-    """``template`` object for a Studio template send.
+    """``template`` object for a Studio template send, named by exactly one of
+    ``project_id`` (the Studio project) and ``name`` (the platform name).
 
     ``parameters`` is a dict of str/number/bool values (typed automatically) or a list
-    of Bird parameter objects.
+    of Bird parameter objects; ``variables`` a mapping of names to strings;
+    ``utm_parameters`` 1 to 8 ``{key, value}`` or ``{key, reference}`` items;
+    ``short_links`` ``"default"`` or a domain, for the template's own ``shortLinks``.
     """
-    payload = {"projectId": _uuid_str(project_id, "project_id")}
+    if (project_id is None) == (name is None):
+        raise InvalidMessageError(
+            "project_id/template_name",
+            "give exactly one of project_id and template_name"
+            + (" (both were given)" if project_id is not None else ""),
+        )
+    if project_id is not None:
+        payload = {"projectId": _uuid_str(project_id, "project_id")}
+    else:
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidMessageError(
+                "template_name", f"expected a non-empty string, got {_type_name(name)}"
+            )
+        payload = {"name": name.strip()}
     if isinstance(version, str) and version.strip().lower() == "latest":
         payload["version"] = "latest"
     else:
@@ -335,6 +381,14 @@ def template_payload(
             "locale", f"expected a BCP 47 language tag such as 'en' or 'pt-BR', got {shown}"
         )
     payload["locale"] = locale.strip()
+    if variables is not None:
+        checked = template_variables(variables)
+        if checked:
+            payload["variables"] = checked
+    if utm_parameters is not None:
+        payload["utmParameters"] = checked_utm_parameters(utm_parameters)
+    if short_links is not None:
+        payload["shortLinks"] = template_short_links(short_links)
     if parameters is None:
         return payload
     if isinstance(parameters, dict):
@@ -384,13 +438,20 @@ def _tags(tags: Any) -> list[str]:
 
 
 def message_options(
-    *, reference: Any = None, tags: Any = None, smart_encoding: bool = False
+    *,
+    reference: Any = None,
+    tags: Any = None,
+    smart_encoding: bool = False,
+    delivery: Mapping[str, Any] | None = None,
+    template: bool = False,
 ) -> dict:
     """Optional top-level fields; only those given are returned. `smart_encoding` asks Bird
-    to replace look-alike characters so that the text can stay GSM-7."""
-    options: dict = {}
+    to replace look-alike characters so that the text can stay GSM-7. `delivery` holds the
+    arguments of `options.delivery_options` (validity, links, ...); `template` says the
+    message is a template send, whose short links belong to the template."""
+    options: dict = delivery_options(**(delivery or {}), template=template)
     if smart_encoding:
-        options["meta"] = {"sms": {"smartEncoding": True}}
+        options["meta"] = {**options.get("meta", {}), "sms": {"smartEncoding": True}}
     if reference is not None:
         _non_empty_str(reference, "reference")
         if len(reference) > facts.MAX_REFERENCE_LENGTH:

@@ -28,7 +28,8 @@ class Outgoing:
     :param recipients: E.164 numbers, de-duplicated, in order.
     :param channel_id: the Bird channel (a UUID).
     :param content: ``{"body": ...}`` or ``{"template": ...}``, as the model built it.
-    :param options: checked top-level CreateMessage options (``reference``, ``tags``).
+    :param options: checked top-level CreateMessage options (``reference``, ``tags``, and
+        the delivery options of ``model.options``: ``validity``, ``shortLinks``, ...).
     :param reference_seed: when ``options`` has no ``reference``, each recipient's reference
         is derived from this and the recipient (see ``reference_for``).
     :param schedule: each recipient's due time (``scheduledFor``), from ``send_at`` and
@@ -54,6 +55,7 @@ class Outgoing:
         reference: Any = None,
         tags: Any = None,
         smart_encoding: bool = False,
+        delivery: Mapping[str, Any] | None = None,
         default_region: str | None = None,
         reference_seed: tuple[str, ...] | None = None,
         allow_premium_numbers: bool = False,
@@ -71,7 +73,13 @@ class Outgoing:
 
         if len(content) != 1 or not ({"body", "template"} >= set(content)):
             raise InvalidMessageError("body/template", "give exactly one of body or template")
-        options = message_options(reference=reference, tags=tags, smart_encoding=smart_encoding)
+        options = message_options(
+            reference=reference,
+            tags=tags,
+            smart_encoding=smart_encoding,
+            delivery=delivery,
+            template="template" in content,
+        )
         schedule = Schedule()
         if send_at is not None or local_window is not None:
             if now is None:

@@ -11,6 +11,8 @@ from airflow.sdk import BaseNotifier
 from airflow_provider_sms import DEFAULT_CONN_NAME
 
 if TYPE_CHECKING:
+    from datetime import timedelta
+
     from airflow.sdk import Context
 
 
@@ -41,9 +43,21 @@ class SmsNotifier(BaseNotifier):
     :param allowed_regions: ISO 3166 region codes; recipients elsewhere are refused.
     :param max_segments: the most SMS segments the alert may take (default 10).
     :param dry_run: render and check, log what would be sent (numbers masked), send nothing.
+    :param ignore_quiet_hours: send at once despite the channel's quiet hours (default True:
+        an alert is urgent); False lets Bird hold it until they end.
+    :param ignore_global_holdout: skip Bird's global holdout check (default True: an alert is
+        transactional).
+    :param validity: whole seconds (or a ``timedelta``) after which Bird stops trying to
+        deliver the alert (default: the channel's, 36 hours on most channels); templated.
     """
 
-    template_fields: Sequence[str] = ("recipients", "text", "channel_id", "bird_conn_id")
+    template_fields: Sequence[str] = (
+        "recipients",
+        "text",
+        "channel_id",
+        "bird_conn_id",
+        "validity",
+    )
 
     def __init__(
         self,
@@ -57,9 +71,15 @@ class SmsNotifier(BaseNotifier):
         allowed_regions: Sequence[str] | None = None,
         max_segments: int = 10,
         dry_run: bool = False,
+        ignore_quiet_hours: bool = True,
+        ignore_global_holdout: bool = True,
+        validity: int | timedelta | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
+        self.ignore_quiet_hours = ignore_quiet_hours
+        self.ignore_global_holdout = ignore_global_holdout
+        self.validity = validity
         self.allow_premium_numbers = allow_premium_numbers
         self.allowed_regions = allowed_regions
         self.max_segments = max_segments
@@ -89,6 +109,11 @@ class SmsNotifier(BaseNotifier):
                     reference_seed=alert_seed(context),
                     allow_premium_numbers=self.allow_premium_numbers,
                     allowed_regions=self.allowed_regions,
+                    delivery={
+                        "ignore_quiet_hours": self.ignore_quiet_hours,
+                        "ignore_global_holdout": self.ignore_global_holdout,
+                        "validity": self.validity,
+                    },
                 )
             policy = SendPolicy(max_concurrency=_MAX_CONCURRENCY, dry_run=self.dry_run, alert=True)
             deliver(hook, outgoing, policy, context=context, log=self.log)

@@ -5,7 +5,7 @@ HTTP client, `requests` and `phonenumbers` load inside `execute()`."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
@@ -13,6 +13,8 @@ from airflow.sdk import BaseOperator
 from airflow_provider_sms import DEFAULT_CONN_NAME
 
 if TYPE_CHECKING:
+    from datetime import timedelta
+
     from airflow.sdk import Context
 
     from airflow_provider_sms.hooks.bird import BirdHook
@@ -41,7 +43,12 @@ class _BirdSendOperator(BaseOperator):
         "bird_conn_id",
         "send_at",
         "local_window",
+        "validity",
+        "short_links",
+        "notification_url",
+        "extra_information",
     )
+    template_fields_renderers = {"extra_information": "json"}
     ui_color = "#fdf1e2"
     message_kind = "message"
 
@@ -67,6 +74,13 @@ class _BirdSendOperator(BaseOperator):
         delivery_poll_interval: float = 10.0,
         send_at: Any = None,
         local_window: Any = None,
+        validity: int | timedelta | None = None,
+        ignore_quiet_hours: bool | None = None,
+        ignore_global_holdout: bool | None = None,
+        track_links: bool | None = None,
+        short_links: str | None = None,
+        notification_url: str | None = None,
+        extra_information: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -74,6 +88,14 @@ class _BirdSendOperator(BaseOperator):
         # a pair of local times each recipient's message is held to, in its own time zone.
         self.send_at = send_at
         self.local_window = local_window
+        # Checked in execute(), by the model: most of them may be templated.
+        self.validity = validity
+        self.ignore_quiet_hours = ignore_quiet_hours
+        self.ignore_global_holdout = ignore_global_holdout
+        self.track_links = track_links
+        self.short_links = short_links
+        self.notification_url = notification_url
+        self.extra_information = extra_information
         self.dry_run = dry_run
         self.wait_for_delivery = wait_for_delivery
         self.delivery_timeout = delivery_timeout
@@ -110,8 +132,19 @@ class _BirdSendOperator(BaseOperator):
         return self.allowed_regions, "not in allowed_regions"
 
     def _options(self) -> dict[str, Any]:
-        """Further options of this kind of message for `Outgoing.build`."""
-        return {}
+        """Further options of this kind of message for `Outgoing.build` (subclasses add to
+        these): the delivery options, checked by the model."""
+        return {
+            "delivery": {
+                "validity": self.validity,
+                "ignore_quiet_hours": self.ignore_quiet_hours,
+                "ignore_global_holdout": self.ignore_global_holdout,
+                "track_links": self.track_links,
+                "short_links": self.short_links,
+                "notification_url": self.notification_url,
+                "extra_information": self.extra_information,
+            }
+        }
 
     # -- execution -----------------------------------------------------------------------
 

@@ -19,6 +19,8 @@ class SendMmsOperator(_BirdSendOperator):
     :param files: 1-10 file URLs, or dicts ``{"url", "content_type", "filename"}`` (templated).
     :param text: optional text sent with the media (templated).
     :param title: optional MMS subject (templated).
+    :param fallback_text: what a handset that cannot show MMS displays instead (the body's
+        ``metadata.fallbackText``, templated).
     :param check_mms_capability: fetch the channel once and fail before sending when it
         cannot send MMS.
     :param allow_mms_outside_us_ca: Bird offers MMS to US and Canadian numbers only, so
@@ -34,8 +36,13 @@ class SendMmsOperator(_BirdSendOperator):
         "files",
         "text",
         "title",
+        "fallback_text",
     )
-    template_fields_renderers = {"images": "json", "files": "json"}
+    template_fields_renderers = {
+        **_BirdSendOperator.template_fields_renderers,
+        "images": "json",
+        "files": "json",
+    }
     message_kind = "MMS"
 
     def __init__(
@@ -46,6 +53,7 @@ class SendMmsOperator(_BirdSendOperator):
         files: Any = None,
         text: str | None = None,
         title: str | None = None,
+        fallback_text: str | None = None,
         check_mms_capability: bool = True,
         allow_mms_outside_us_ca: bool = False,
         **kwargs: Any,
@@ -55,6 +63,7 @@ class SendMmsOperator(_BirdSendOperator):
         self.files = files
         self.text = text
         self.title = title
+        self.fallback_text = fallback_text
         self.check_mms_capability = check_mms_capability
         self.allow_mms_outside_us_ca = allow_mms_outside_us_ca
 
@@ -82,7 +91,13 @@ class SendMmsOperator(_BirdSendOperator):
         from airflow_provider_sms.model import mms_body
 
         return {
-            "body": mms_body(images=self.images, files=self.files, text=self.text, title=self.title)
+            "body": mms_body(
+                images=self.images,
+                files=self.files,
+                text=self.text,
+                title=self.title,
+                fallback_text=self.fallback_text,
+            )
         }
 
     def _check_channel(self, hook: BirdHook, channel_id: str) -> None:

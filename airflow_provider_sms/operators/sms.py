@@ -95,6 +95,22 @@ class SendSmsOperator(_BirdSendOperator):
         before that replacement.
     :param dry_run: render and check everything, send nothing (no request to Bird at all),
         log the request bodies (numbers masked) and return what would be sent.
+    :param validity: whole seconds (an int, a string of digits, or a ``timedelta``) Bird keeps
+        trying to deliver each message (``validity``; templated). Bird's default is 36 hours,
+        10 minutes on 2FA channels.
+    :param ignore_quiet_hours: send at once despite the channel's quiet hours
+        (``ignoreQuietHours``).
+    :param ignore_global_holdout: skip Bird's global holdout check, for transactional
+        messages (``ignoreGlobalHoldout``).
+    :param track_links: add Bird's web-tracking parameters to links (``enableLinkTracking``);
+        needs ``short_links``.
+    :param short_links: shorten links: ``"default"`` (the workspace's domain) or a bare
+        domain of at most 128 characters (``shortLinks``; templated). Segment counts are then
+        an upper bound.
+    :param notification_url: an https webhook URL, without credentials, for this message's
+        events (``notification.url``; a webhook subscription must exist; templated).
+    :param extra_information: a JSON-serialisable mapping of at most 4 KB stored with each
+        message (``meta.extraInformation``; templated).
     :param wait_for_delivery: after sending, wait in the triggerer (deferred, holding no
         worker slot) until Bird reports every message delivered, for up to
         `delivery_timeout` seconds, looking every `delivery_poll_interval`; the task then
@@ -124,14 +140,19 @@ class SendSmsOperator(_BirdSendOperator):
 
         body, count = sms_body(self.text, max_segments=self.max_segments)
         # Bird bills per segment: worth seeing before ten thousand of them go out.
+        notes = []
+        if self.smart_encoding:
+            notes.append("before Bird's smart encoding")
+        if self.short_links is not None:
+            notes.append("an upper bound: Bird shortens the links afterwards")
         self.log.info(
             "Text of %d character(s): %d %s segment(s) per message%s",
             count.characters,
             count.segments,
             count.encoding,
-            " (before Bird's smart encoding)" if self.smart_encoding else "",
+            f" ({'; '.join(notes)})" if notes else "",
         )
         return {"body": body}
 
     def _options(self) -> dict[str, Any]:
-        return {"smart_encoding": bool(self.smart_encoding)}
+        return {**super()._options(), "smart_encoding": bool(self.smart_encoding)}

@@ -11,11 +11,21 @@ from airflow_provider_sms.operators._base import _BirdSendOperator
 class SendTemplateOperator(_BirdSendOperator):
     """Send a Bird Studio template message.
 
-    :param project_id: the template's Studio project id (UUID, templated).
+    :param project_id: the template's Studio project id (UUID, templated); give this or
+        ``template_name``, not both.
+    :param template_name: the template's platform name, instead of ``project_id`` (templated).
     :param version: ``"latest"`` or a version UUID (templated).
     :param locale: a BCP 47 locale such as ``"en"`` or ``"pt-BR"`` (templated).
     :param parameters: a dict of name to str/number/bool, or a list of Bird parameter
         dicts (templated).
+    :param variables: a mapping of variable names to strings, the template's ``variables``
+        (templated).
+    :param utm_parameters: 1 to 8 UTM parameters added to the template's links: dicts
+        ``{"key": ..., "value": ...}`` (key 1-20 characters, value 1-100) or
+        ``{"key": ..., "reference": "platform_name" | "channel_name"}``, or a mapping of key
+        to value (templated).
+    :param short_links: as for the other operators, but sent as the template's own
+        ``shortLinks`` (``{"enabled": true, "domain": ...}``).
 
     Other arguments as for :class:`SendSmsOperator`.
     """
@@ -23,25 +33,40 @@ class SendTemplateOperator(_BirdSendOperator):
     template_fields: Sequence[str] = (
         *_BirdSendOperator.template_fields,
         "project_id",
+        "template_name",
         "version",
         "locale",
         "parameters",
+        "variables",
+        "utm_parameters",
     )
-    template_fields_renderers = {"parameters": "json"}
+    template_fields_renderers = {
+        **_BirdSendOperator.template_fields_renderers,
+        "parameters": "json",
+        "variables": "json",
+        "utm_parameters": "json",
+    }
     message_kind = "template message"
 
     def __init__(
         self,
         *,
         recipients: str | Sequence[str],
-        project_id: str,
+        project_id: str | None = None,
+        template_name: str | None = None,
         version: str = "latest",
         locale: str = "en",
         parameters: dict | list | None = None,
+        variables: dict | None = None,
+        utm_parameters: list | dict | None = None,
         **kwargs: Any,
     ):
         super().__init__(recipients=recipients, **kwargs)
+        # Exactly one of project_id and template_name: checked in execute(), once rendered.
         self.project_id = project_id
+        self.template_name = template_name
+        self.variables = variables
+        self.utm_parameters = utm_parameters
         self.version = version
         self.locale = locale
         self.parameters = parameters
@@ -52,8 +77,12 @@ class SendTemplateOperator(_BirdSendOperator):
         return {
             "template": template_payload(
                 self.project_id,
+                name=self.template_name,
                 version=self.version,
                 locale=self.locale,
                 parameters=self.parameters,
+                variables=self.variables,
+                utm_parameters=self.utm_parameters,
+                short_links=self.short_links,
             )
         }

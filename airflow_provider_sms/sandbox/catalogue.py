@@ -16,9 +16,19 @@ TEMPLATE_VERSION_ID = "aeccf807-8f52-439f-b720-fcf65b483adb"
 INACTIVE_TEMPLATE_VERSION_ID = "3a32fce8-4123-45fa-85c3-724908cb49a3"
 TEMPLATE_LOCALES = ("en", "nl")
 
+# An SMS-only channel with quiet hours, 21:00 to 08:00 UTC: a message accepted (or scheduled)
+# within them is held, ``scheduled``, until they end, unless it says ``ignoreQuietHours``.
+QUIET_HOURS_CHANNEL_ID = "c0a8f6d2-4b1e-4f3a-9d7c-5e2b8a1f9c03"
+QUIET_HOURS_UTC = ("21:00", "08:00")
+
 # What the channels send from: the US long code (fictional 555 range) and the alphanumeric id.
 MMS_CHANNEL_NUMBER = "+12025550143"
 SMS_CHANNEL_SENDER = "AirflowSMS"
+QUIET_HOURS_CHANNEL_SENDER = "AirflowQuiet"
+
+# Where links are shortened to when a message's ``shortLinks.domain`` is ``"default"`` (the
+# workspace's link-shortening domain): https://<domain>/<8 characters>.
+SHORT_LINK_DOMAIN = "brd.sandbox.example"
 
 # The workspace's channels, in the order Bird would list them.
 CHANNELS: dict[str, dict] = {
@@ -33,6 +43,13 @@ CHANNELS: dict[str, dict] = {
         "identifier": SMS_CHANNEL_SENDER,
         "connectorId": "7e9b2c44-0d1a-4c6b-8f6e-2b7d9c1e4a02",
         "mms": False,
+    },
+    QUIET_HOURS_CHANNEL_ID: {
+        "name": "Sandbox sender with quiet hours 21:00-08:00 UTC (SMS only)",
+        "identifier": QUIET_HOURS_CHANNEL_SENDER,
+        "connectorId": "2d4f6a81-93c5-4e7b-b0a2-6c8e1f3d5b04",
+        "mms": False,
+        "quiet_hours": QUIET_HOURS_UTC,
     },
 }
 
@@ -116,6 +133,21 @@ FAILURES: dict[str, dict] = {
     },
 }
 assert set(MAGIC_RECIPIENTS.values()) == {*FAILURES, "sent"} == set(ENDINGS)
+
+# What a message carries when its ``validity`` ran out before it was delivered. Bird does not
+# document the status or the failure of an expired message: the sandbox ends it
+# ``delivery_failed`` with this failure (GSM's "validity period expired", code 15007 in the
+# sandbox's own numbering).
+EXPIRED_FAILURE: dict = {
+    "reason": "details: validity expired; reason: expired",
+    "details": "expired",
+    "failure": {
+        "code": 15007,
+        "description": "The message was not delivered within its validity period; the "
+        "platform stopped trying",
+        "source": {"name": "sms-messagebird", "code": "expired"},
+    },
+}
 
 # ... processing, sent, then a last status the provider must cope with: Bird's statuses an SMS
 # rarely reaches (skipped, deleted), words outside Bird's enum or in another case, and answers

@@ -19,6 +19,7 @@ from .catalogue import (
     DELIVERY_FAILS_NL,
     DELIVERY_FAILS_US,
     MMS_CHANNEL_ID,
+    QUIET_HOURS_CHANNEL_ID,
     SENDING_FAILS_NL,
     SENDING_FAILS_US,
     SMS_CHANNEL_ID,
@@ -150,6 +151,7 @@ class BirdSandbox:
     workspace_id = WORKSPACE_ID
     mms_channel_id = MMS_CHANNEL_ID
     sms_channel_id = SMS_CHANNEL_ID
+    quiet_hours_channel_id = QUIET_HOURS_CHANNEL_ID
     delivery_fails_nl = DELIVERY_FAILS_NL
     delivery_fails_us = DELIVERY_FAILS_US
     sending_fails_nl = SENDING_FAILS_NL

@@ -12,6 +12,7 @@ from typing import Any
 from ..bird.facts import MMS_BODY_TYPES
 from .catalogue import ABSENT, CHANNELS, WORKSPACE_ID
 from .errors import ApiError, invalid, not_found
+from .rules import expire, quiet_hours_end, shorten_links, shortened_body
 from .statuses import ACCEPTED, SCHEDULED, outcome, stages, timestamp
 from .templates import render_template
 from .validation import parse_date_time, validation_details
@@ -100,10 +101,25 @@ class MessageOperations:
         status = message["status"]
         if delays is None or status not in (ACCEPTED, SCHEDULED):
             return accepted_at, None
-        origin = accepted_at
-        if status == SCHEDULED:
-            origin = parse_date_time(message["scheduledFor"]).timestamp()
-        return origin, stages(outcome(message), delays)
+        origin = self._release_time(message, accepted_at) if status == SCHEDULED else accepted_at
+        timeline = stages(outcome(message), delays)
+        validity = message.get("validity")
+        if isinstance(validity, int) and not isinstance(validity, bool):
+            # Counted from when the message goes out (its time, the end of quiet hours).
+            timeline = expire(timeline, validity)
+        return origin, timeline
+
+    @staticmethod
+    def _release_time(message: dict, accepted_at: float) -> float:
+        """When a message goes out: at acceptance, or at its later ``scheduledFor``; either
+        moved to the end of the channel's quiet hours when it falls within them."""
+        due = accepted_at
+        if message.get("scheduledFor") is not None:
+            when = parse_date_time(message["scheduledFor"])
+            if when is not None and when.timestamp() > accepted_at:
+                due = when.timestamp()
+        held = quiet_hours_end(message["channelId"], message, due)
+        return due if held is None else held
 
     def _view_locked(self, position: int, now: float) -> dict:
         """The stored message as it stands at ``now``: itself while its status is the one it
@@ -154,14 +170,12 @@ class MessageOperations:
         details = validation_details("create_message", payload)
         if details:
             raise invalid(details)
-        status = ACCEPTED
-        if payload.get("scheduledFor") is not None:
-            when = parse_date_time(payload["scheduledFor"])  # valid: validated above
-            if when is not None and when.timestamp() > accepted_at:
-                status = SCHEDULED
         rendered = None
         if payload.get("template") is not None:
             rendered = render_template(payload["template"])
+            short_links = payload["template"].get("shortLinks") or {}
+            if short_links.get("enabled") is True:
+                rendered = shorten_links(rendered, short_links.get("domain") or "default")
         else:
             content = payload["body"]
             if content["type"] in MMS_BODY_TYPES and not CHANNELS[channel_id]["mms"]:
@@ -170,6 +184,8 @@ class MessageOperations:
                     "ConflictingConditions",
                     f"channel {channel_id} does not support MMS ({content['type']} body)",
                 )
+            if isinstance(payload.get("shortLinks"), dict):
+                content = shortened_body(content, payload["shortLinks"]["domain"])
             rendered = (content.get(content["type"]) or {}).get("text")
         rejected = self._reject
         for index, contact in enumerate(payload["receiver"]["contacts"]):
@@ -182,7 +198,11 @@ class MessageOperations:
                     {f"receiver.contacts.{index}.identifierValue": ["recipient is rejected"]},
                 )
         message = self._message_shell(workspace_id, channel_id, payload, batch_id, accepted_at)
-        message["status"] = status
+        if payload.get("body") is not None:
+            message["body"] = content  # its links shortened, if asked
+        # Held (scheduled) until its time, or the end of the channel's quiet hours.
+        late = self._release_time(message, accepted_at) > accepted_at
+        message["status"] = SCHEDULED if late else ACCEPTED
         if rendered is not None:
             # What the person would read; kept in Bird's free-form extraInformation.
             meta = message["meta"] = dict(message.get("meta") or {})
@@ -226,7 +246,20 @@ class MessageOperations:
         }
         # The payload was parsed for this request alone, so its parts can be shared; only
         # ``meta`` is extended later and gets copied there.
-        for key in ("body", "template", "reference", "meta", "replyTo", "shortLinks"):
+        for key in (
+            "body",
+            "template",
+            "reference",
+            "meta",
+            "replyTo",
+            "shortLinks",
+            "validity",
+            "ignoreQuietHours",
+            "ignoreGlobalHoldout",
+            "enableLinkTracking",
+            "capFrequency",
+            "notification",
+        ):
             if payload.get(key) is not None:
                 message[key] = payload[key]
         if isinstance(payload.get("tags"), list):

@@ -198,6 +198,37 @@ def uuid_pattern(f):
         assert not f.UUID_PATTERN.fullmatch(value), value
 
 
+@check
+def validity(f):
+    validity = component("Validity")
+    assert validity["type"] == "integer" and validity["minimum"] == f.MIN_VALIDITY_SECONDS
+    description = " ".join(validity["description"].split())
+    assert f"36 hours ({f.DEFAULT_VALIDITY_SECONDS} seconds)" in description
+    assert f"10 minutes ({f.DEFAULT_2FA_VALIDITY_SECONDS} seconds)" in description
+
+
+@check
+def short_link_domain(f):
+    domain = component("ShortLinks")["properties"]["domain"]
+    assert domain["maxLength"] == f.MAX_SHORT_LINK_DOMAIN_LENGTH
+    assert f"When set to `{f.DEFAULT_SHORT_LINK_DOMAIN}`" in domain["description"]
+
+
+def utm_branches() -> list[dict]:
+    return component("Template")["properties"]["utmParameters"]["items"]["oneOf"]
+
+
+@check
+def utm_parameters(f):
+    utm = component("Template")["properties"]["utmParameters"]
+    assert (utm["minItems"], utm["maxItems"]) == (f.MIN_UTM_PARAMETERS, f.MAX_UTM_PARAMETERS)
+    static, dynamic = utm_branches()
+    for branch in (static, dynamic):
+        assert branch["properties"]["key"]["maxLength"] == f.MAX_UTM_KEY_LENGTH
+    assert static["properties"]["value"]["maxLength"] == f.MAX_UTM_VALUE_LENGTH
+    assert set(dynamic["properties"]["reference"]["enum"]) == f.UTM_REFERENCES
+
+
 # Each check, and a change to the facts that it must catch.
 WRONG = {
     "message_fields": ("MESSAGE_FIELDS", facts.MESSAGE_FIELDS - {"validity"}),
@@ -224,6 +255,9 @@ WRONG = {
     "max_batch_size": ("MAX_BATCH_SIZE", 1000),
     "max_schedule_ahead_days": ("MAX_SCHEDULE_AHEAD_DAYS", 30),
     "uuid_pattern": ("UUID_PATTERN", re.compile(r"[0-9a-fA-F-]+")),
+    "validity": ("DEFAULT_VALIDITY_SECONDS", 86400),
+    "short_link_domain": ("MAX_SHORT_LINK_DOMAIN_LENGTH", 255),
+    "utm_parameters": ("MAX_UTM_VALUE_LENGTH", 255),
 }
 
 
@@ -255,6 +289,9 @@ def test_facts_the_schema_does_not_state_are_still_not_stated():
     assert "maxItems" not in branches["image"]["properties"]["image"]["properties"]["images"]
     assert "maxItems" not in branches["file"]["properties"]["file"]["properties"]["files"]
     assert "maxLength" not in component("Reference")
+    assert "maxLength" not in component("Notification")["properties"]["url"]
+    assert "maxProperties" not in component("Meta")["properties"]["extraInformation"]
+    assert "maximum" not in component("Validity")
     batch = component(bird_schema.CREATE_BATCH_MESSAGES, RAW_BATCH)
     assert "maxItems" not in batch["properties"]["messageRequests"]
 

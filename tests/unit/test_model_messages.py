@@ -268,7 +268,12 @@ BAD = [
     ("no media", lambda: mms_body(text="hi"), "images/files", "needs images or files"),
     # template
     ("project not uuid", lambda: template_payload("my-project"), "project_id", "UUID"),
-    ("project None", lambda: template_payload(None), "project_id", "got None"),
+    (
+        "project None",
+        lambda: template_payload(None),
+        "project_id/template_name",
+        "exactly one of project_id and template_name",
+    ),
     (
         "project uuid no dashes",
         lambda: template_payload(PROJECT.replace("-", "")),

@@ -12,6 +12,7 @@ from airflow_provider_sms.sandbox import (
     ACCESS_KEY,
     DEFAULT_LISTING,
     MMS_CHANNEL_ID,
+    QUIET_HOURS_CHANNEL_ID,
     SMS_CHANNEL_ID,
     WORKSPACE_ID,
     BirdSandbox,
@@ -69,23 +70,25 @@ def test_channel_list_limit_outside_1_to_1000_is_422(sandbox, http, limit):
     assert channels.status_code == 422 and "limit" in channels.json()["details"]
 
 
+CHANNEL_IDS = [MMS_CHANNEL_ID, SMS_CHANNEL_ID, QUIET_HOURS_CHANNEL_ID]
+
+
 @pytest.mark.parametrize("limit", [facts.MAX_LIST_LIMIT + 1, facts.MAX_CHANNEL_LIST_LIMIT])
 def test_channels_are_listed_up_to_birds_channel_limit(sandbox, http, limit):
     url = f"{sandbox.base_url}/workspaces/{WORKSPACE_ID}/channels"
     channels = http.get(url, params={"limit": limit})
     assert channels.status_code == 200
-    assert [c["id"] for c in channels.json()["results"]] == [MMS_CHANNEL_ID, SMS_CHANNEL_ID]
+    assert [c["id"] for c in channels.json()["results"]] == CHANNEL_IDS
 
 
 def test_channels_are_listed_and_paged(sandbox, http):
     url = f"{sandbox.base_url}/workspaces/{WORKSPACE_ID}/channels"
     first = http.get(url, params={"limit": 1}).json()
     second = http.get(url, params={"limit": 1, "pageToken": first["nextPageToken"]}).json()
-    assert [c["id"] for c in first["results"] + second["results"]] == [
-        MMS_CHANNEL_ID,
-        SMS_CHANNEL_ID,
-    ]
-    assert "nextPageToken" not in second
+    third = http.get(url, params={"limit": 1, "pageToken": second["nextPageToken"]}).json()
+    pages = first["results"] + second["results"] + third["results"]
+    assert [c["id"] for c in pages] == CHANNEL_IDS
+    assert "nextPageToken" not in third
 
 
 def test_listing_through_the_control_api_and_the_constructor():

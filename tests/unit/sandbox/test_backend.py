@@ -10,6 +10,7 @@ from sandbox_support import image_message, text_message
 from airflow_provider_sms.bird import facts
 from airflow_provider_sms.sandbox import (
     MMS_CHANNEL_ID,
+    QUIET_HOURS_CHANNEL_ID,
     SMS_CHANNEL_ID,
     WORKSPACE_ID,
     BirdSandbox,
@@ -54,12 +55,11 @@ def test_backend_operations_answer_like_bird(backend):
     assert sms["capabilities"]["messaging"]["outgoing"]["mms"]["status"] == "inactive"
     first = backend.list_channels(WORKSPACE_ID, limit=1)
     second = backend.list_channels(WORKSPACE_ID, limit=1, page_token=first["nextPageToken"])
-    assert "nextPageToken" not in second
-    assert [c["id"] for c in first["results"] + second["results"]] == [
-        MMS_CHANNEL_ID,
-        SMS_CHANNEL_ID,
-    ]
-    assert backend.list_channels(WORKSPACE_ID) == {"results": first["results"] + second["results"]}
+    third = backend.list_channels(WORKSPACE_ID, limit=1, page_token=second["nextPageToken"])
+    assert "nextPageToken" not in third
+    pages = first["results"] + second["results"] + third["results"]
+    assert [c["id"] for c in pages] == [MMS_CHANNEL_ID, SMS_CHANNEL_ID, QUIET_HOURS_CHANNEL_ID]
+    assert backend.list_channels(WORKSPACE_ID) == {"results": pages}
 
     # Answers are copies: changing one changes nothing stored.
     sent["status"] = "delivered"
