@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -118,19 +119,27 @@ def zones_for(number: Any, number_type: Any, e164: str) -> tuple[str, ...]:
     """phonenumbers' `timezone.time_zones_for_number`, given the number's type and E.164
     form already worked out (the costly parts, which the checks need anyway)."""
     from phonenumbers import timezone
-    from phonenumbers.phonenumberutil import is_number_type_geographical
 
     if number_type == PhoneNumberType.UNKNOWN:
         return ("Etc/Unknown",)
+    # Numbers that share their leading digits share their zones: looked up once per prefix.
+    return _zones(number_type, number.country_code, e164[1 : 1 + timezone.TIMEZONE_LONGEST_PREFIX])
+
+
+@functools.lru_cache(maxsize=65536)
+def _zones(number_type: Any, country_code: int, digits: str) -> tuple[str, ...]:
+    from phonenumbers import timezone
+    from phonenumbers.phonenumberutil import is_number_type_geographical
+
     data = timezone.TIMEZONE_DATA
-    if is_number_type_geographical(number_type, number.country_code):
+    if is_number_type_geographical(number_type, country_code):
         # time_zones_for_geographical_number: the longest prefix of the digits in the table.
-        for length in range(timezone.TIMEZONE_LONGEST_PREFIX, 0, -1):
-            found = data.get(e164[1 : 1 + length])
+        for length in range(len(digits), 0, -1):
+            found = data.get(digits[:length])
             if found is not None:
                 return tuple(found)
         return ("Etc/Unknown",)
-    return tuple(data.get(str(number.country_code), ("Etc/Unknown",)))
+    return tuple(data.get(str(country_code), ("Etc/Unknown",)))
 
 
 _PAID_BY_THE_SENDER = {
