@@ -37,3 +37,33 @@ def test_a_wait_for_delivery_outlasts_a_send_two_minutes_ahead(airflow_home, che
     assert 110 <= due - started <= 130
     assert message["status"] == "delivered" and time.time() >= due
     assert "Every message reached a success status" in result.stdout
+
+
+def test_local_window_holds_each_message_to_nine_in_the_recipients_own_zone(
+    airflow_home, checked_sandbox
+):
+    from zoneinfo import ZoneInfo
+
+    result = run(airflow_home, checked_sandbox, "local_window_send")
+    assert result.returncode == 0, result.stdout[-4000:]
+    zones = {
+        "+31612345692": "Europe/Amsterdam",
+        "+14155552692": "America/Los_Angeles",
+        "+819012345692": "Asia/Tokyo",
+    }
+    due = {
+        m["receiver"]["contacts"][0]["identifierValue"]: datetime.fromisoformat(
+            m["scheduledFor"].replace("Z", "+00:00")
+        )
+        for m in checked_sandbox.messages
+    }
+    assert set(due) == set(zones)
+    start = min(due.values()).replace(hour=0, minute=0, second=0, microsecond=0)
+    for number, zone in zones.items():
+        local_start = start.astimezone(ZoneInfo(zone))
+        local = due[number].astimezone(ZoneInfo(zone))
+        if 9 <= local_start.hour < 17:  # already inside the window: due at the start
+            assert due[number] == start, (number, local)
+        else:  # the first 09:00 in the recipient's zone after the start
+            assert (local.hour, local.minute) == (9, 0), (number, local)
+            assert 0 < (due[number] - start).total_seconds() < 24 * 3600

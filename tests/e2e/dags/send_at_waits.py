@@ -37,3 +37,22 @@ with DAG(dag_id="send_at_sensor_gives_up", schedule=None, start_date=datetime(20
     send >> MessageStatusSensor(
         task_id="wait", message_ids=send.output, timeout=15, poll_interval=5
     )
+
+
+@task
+def start_of_tomorrow() -> str:
+    return (
+        (datetime.now(UTC) + timedelta(days=1))
+        .replace(hour=0, minute=0, second=0, microsecond=0)
+        .isoformat()
+    )
+
+
+with DAG(dag_id="local_window_send", schedule=None, start_date=datetime(2026, 1, 1)):
+    SendSmsOperator(
+        task_id="send",
+        recipients=["+31612345692", "+14155552692", "+819012345692"],
+        text="Reminder: your appointment is today.",
+        send_at=start_of_tomorrow(),
+        local_window=("09:00", "17:00"),
+    )
