@@ -167,11 +167,11 @@ class StoreThatDies(MemoryStore):
         super().set(key, value, **kwargs)
 
 
-def killed_first_try(sandbox, recipients):
+def killed_first_try(sandbox, recipients, **options):
     """The operator, and the store its first try left when killed part-way through."""
     sandbox.latency = 0.05  # 4 in flight: about 80 a second, so the kill lands early
     dying = StoreThatDies()
-    op = SendSmsOperator(task_id="t", recipients=recipients, text="x", max_concurrency=4)
+    op = SendSmsOperator(task_id="t", recipients=recipients, text="x", max_concurrency=4, **options)
     with pytest.raises(SystemExit):
         op.execute(context_with(dying))
     sandbox.latency = 0
@@ -179,6 +179,19 @@ def killed_first_try(sandbox, recipients):
     store.values = dict(dying.values)
     assert Ledger(store, first_run()).load().in_flight == recipients
     return op, store
+
+
+def test_scheduled_messages_of_a_killed_try_are_found_like_any_other(checked_sandbox):
+    from datetime import UTC, datetime, timedelta
+
+    recipients = numbers(200)
+    send_at = (datetime.now(UTC) + timedelta(hours=3)).isoformat()
+    op, store = killed_first_try(checked_sandbox, recipients, send_at=send_at)
+    first = {receiver(m): m["id"] for m in checked_sandbox.messages}
+    assert 0 < len(first) < 200
+    assert {m["status"] for m in checked_sandbox.messages} == {"scheduled"}
+    op.execute(context_with(store, try_number=2))
+    assert Counter(receiver(m) for m in checked_sandbox.messages) == dict.fromkeys(recipients, 1)
 
 
 @pytest.fixture(params=list(LISTINGS))
