@@ -206,10 +206,6 @@ def test_a_bad_option_is_refused_before_any_request(checked_sandbox, build, fiel
     assert checked_sandbox.requests == []
 
 
-def test_there_are_at_least_25_bad_inputs():
-    assert len(BAD) >= 25
-
-
 def test_a_bad_notifier_validity_is_refused_before_any_request(checked_sandbox):
     notifier = SmsNotifier(recipients=US_MOBILE, text="down", validity=-60)
     with pytest.raises(AirflowFailException, match="validity: must be at least 0"):
