@@ -10,7 +10,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout
 
 from airflow_provider_sms.bird.errors import InvalidMessageError
 from airflow_provider_sms.bird.ids import checked_uuid
-from airflow_provider_sms.bird.status import with_unsent
+from airflow_provider_sms.bird.status import Tally, with_unsent
 
 
 def check_ids(field: str, ids: Sequence[Any]) -> None:
@@ -120,3 +120,14 @@ def conclude(event: dict[str, Any], log, unsent: tuple[int, Sequence[dict]] = (0
     if summary["failed"] > len(summary["failures"]):
         lines.append(f"  ... and {summary['failed'] - len(summary['failures'])} more")
     raise AirflowFailException("\n".join(lines))
+
+
+def say_unknown_statuses(tally: Tally, log: Any) -> None:
+    """Name, once each, the statuses Bird reported that the provider does not know."""
+    for status, count in tally.newly_unknown().items():
+        log.warning(
+            "Bird reports status %r, which the provider does not know, for %d message(s): "
+            "counted as pending",
+            status,
+            count,
+        )

@@ -150,7 +150,7 @@ class MessageStatusSensor(BaseSensorOperator):
 
         from airflow_provider_sms.bird.errors import BirdError
         from airflow_provider_sms.bird.status import Tally
-        from airflow_provider_sms.delivery.status import conclude
+        from airflow_provider_sms.delivery.status import conclude, say_unknown_statuses
         from airflow_provider_sms.hooks.bird import BirdHook
 
         channel, message_ids, batch_ids, unsent = self._resolve()
@@ -171,13 +171,7 @@ class MessageStatusSensor(BaseSensorOperator):
                 raise
             self.log.warning("Could not read the statuses; trying again later: %s", exc)
             return False
-        for status, count in tally.newly_unknown().items():
-            self.log.warning(
-                "Bird reports status %r, which the provider does not know, for %d message(s): "
-                "counted as pending",
-                status,
-                count,
-            )
+        say_unknown_statuses(tally, self.log)
         empty = tally.empty_batches(batch_ids)
         if empty and time.monotonic() - first_poke >= self.empty_batch_timeout:
             tally.give_up(empty)

@@ -79,7 +79,7 @@ class MessageStatusTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from airflow_provider_sms.bird.errors import BirdError, InvalidMessageError
         from airflow_provider_sms.bird.status import Tally
-        from airflow_provider_sms.delivery.status import check_ids
+        from airflow_provider_sms.delivery.status import check_ids, say_unknown_statuses
 
         try:
             check_ids("message_ids", self.message_ids)
@@ -123,13 +123,7 @@ class MessageStatusTrigger(BaseTrigger):
                             errors,
                             exc,
                         )
-                for status, count in tally.newly_unknown().items():
-                    self.log.warning(
-                        "Bird reports status %r, which the provider does not know, for %d "
-                        "message(s): counted as pending",
-                        status,
-                        count,
-                    )
+                say_unknown_statuses(tally, self.log)
                 empty = tally.empty_batches(self.batch_ids)
                 if empty and not errors and time.time() - started >= self.empty_batch_timeout:
                     tally.give_up(empty)
