@@ -2,6 +2,7 @@
 failing Bird is not hammered, and retries skip what was sent."""
 
 import json
+import time
 from collections import Counter
 from types import SimpleNamespace
 
@@ -357,6 +358,11 @@ def test_a_sender_that_cannot_start_threads_loses_no_accepted_send(checked_sandb
         def start(self):
             sender = self.name.startswith("bird") and self.name != "bird-sender"
             if sender and len(started) >= 6:
+                # Fail only once a send has reached Bird: its answer is then on its way,
+                # the worst moment for it to be lost.
+                deadline = time.monotonic() + 10
+                while not checked_sandbox.messages and time.monotonic() < deadline:
+                    time.sleep(0.005)
                 raise RuntimeError("can't start new thread")
             started.append(self.name)
             super().start()
