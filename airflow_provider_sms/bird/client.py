@@ -151,10 +151,13 @@ class BirdClient:
         body: Any = None,
         params: dict | None = None,
         cancel: threading.Event | None = None,
+        repeatable: bool = False,
     ) -> Any:
         """Send one request with retries; returns the decoded JSON answer.
 
-        Setting `cancel` ends the retries: the last error is raised instead of waiting."""
+        Setting `cancel` ends the retries: the last error is raised instead of waiting.
+        `repeatable` says that a POST may be repeated when its answer was lost, as a GET
+        always may: it creates nothing that a second one would duplicate."""
         settings = self.settings
         url = settings.base_url + path
         data = None if body is None else json.dumps(body, separators=(",", ":"))
@@ -193,7 +196,9 @@ class BirdClient:
                 )
                 _read_before(response, deadline)
             except requests.exceptions.RequestException as exc:
-                last_error = _transport_error(exc, method, url, settings.read_timeout)
+                last_error = _transport_error(
+                    exc, method, url, settings.read_timeout, repeatable=repeatable
+                )
                 # Only a failure before the request left, or a read-only request, is repeated:
                 # otherwise Bird may have accepted it, and a repeat could send it twice.
                 if not last_error.retryable:
@@ -227,6 +232,13 @@ class BirdClient:
             raise ValueError(f"a batch holds 1 to {MAX_BATCH_SIZE} messages, got {len(messages)}")
         path = self._channel_path(channel_id, "/batch/messages")
         return self.request("POST", path, body={"messageRequests": messages}, cancel=cancel)
+
+    def presign_upload(self, channel_id: str, content_type: str) -> dict:
+        """Ask Bird where to upload a file of `content_type` for this channel's messages:
+        ``{"mediaUrl", "uploadUrl", "uploadMethod", "uploadFormData"}`` (see ``bird.media``).
+        Repeatable: an upload slot left unused sends nothing."""
+        path = self._channel_path(channel_id, "/presigned-upload")
+        return self.request("POST", path, body={"contentType": content_type}, repeatable=True)
 
     def get_channel(self, channel_id: str) -> dict:
         return self.request("GET", self._channel_path(channel_id))
@@ -316,7 +328,12 @@ def _path_id(value: Any, field: str) -> str:
 
 
 def _transport_error(
-    exc: requests.exceptions.RequestException, method: str, url: str, read_timeout: float
+    exc: requests.exceptions.RequestException,
+    method: str,
+    url: str,
+    read_timeout: float,
+    *,
+    repeatable: bool = False,
 ) -> BirdError:
     """Classify a failure with no HTTP answer, naming the URL tried and what failed. The text
     names exception types only: the exceptions' own messages can quote request headers, and
@@ -343,7 +360,7 @@ def _transport_error(
         what = f"no answer within {read_timeout:g}s"
     else:
         what = "the connection broke before an answer arrived"
-    if method == "GET":
+    if method == "GET" or repeatable:
         # A read changes nothing at Bird: safe to repeat, and worth an Airflow retry.
         return BirdConnectionError(f"{what} ({names})", method=method, path=url)
     return BirdAmbiguousError(

@@ -16,6 +16,8 @@
      ├── BirdAmbiguousError       Bird may have accepted it: never repeated automatically
      ├── BirdListingUnclearError  a listing's answers cannot show whether a message is in
      │                            it: nothing may be concluded from its absence
+     ├── BirdUploadError          the storage host of a presigned upload refused the file
+     │                            or failed (retryable when a repeat may succeed)
      └── BirdUnavailableError     Bird failed many requests in a row; the rest were not
                                   attempted (retryable)
 
@@ -181,6 +183,16 @@ class BirdListingUnclearError(BirdError):
     def _describe(self) -> str:
         where = f"{self.method} {self.path}: " if self.method else ""
         return f"{where}{self.message}"
+
+
+class BirdUploadError(BirdError):
+    """The storage host Bird named for a media upload refused the file, failed, or could
+    not be reached. Repeating an upload writes the same object again, so whether it may
+    succeed later is the answer's (``retryable``), not a guess about what was sent."""
+
+    def __init__(self, message: str, *, retryable: bool = False, **kwargs: Any):
+        self.retryable = retryable
+        super().__init__(message, **kwargs)
 
 
 class BirdUnavailableError(BirdError):

@@ -71,6 +71,19 @@ MMS_BODY_TYPES = frozenset({"image", "file", "gif"})
 # https://docs.bird.com/applications/enable-channels/sms/mms).
 MAX_MEDIA = 10
 
+# MMS sizes (https://docs.bird.com/applications/enable-channels/sms/mms): at most 600 KB an
+# attachment and 900 KB a message after Bird's resizing, which it attempts (best effort) for
+# images and GIFs up to 5 MB. Bird does not say whether a KB is 1000 or 1024 bytes: the
+# smaller reading is taken, so that nothing accepted here is too large there.
+MMS_MAX_ATTACHMENT_BYTES = 600_000
+MMS_MAX_TOTAL_BYTES = 900_000
+MMS_MAX_RESIZABLE_BYTES = 5_000_000
+# Image types Bird's MMS guidance lists
+# (https://docs.bird.com/applications/campaigns/sms-campaigns/concepts/best-practices-for-mms-campaigns).
+MMS_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif"})
+# A presigned upload takes at most 100 MiB (API-NOTES section 9, "Media hosting").
+MAX_UPLOAD_BYTES = 100 * 1024 * 1024
+
 # Tags (schema: Tags, Name-3): at most 10 a message, each 1 to 50 characters. Bird writes the
 # character class as [a-zA-Z0-9-_ ], where "9-_" is a range that also admits ":;<=>?@[\]^";
 # the description says "alphanumeric characters, hyphens, underscores, and spaces", which is

@@ -17,6 +17,7 @@ from airflow_provider_sms.bird.errors import BirdError, BirdListingUnclearError
 from airflow_provider_sms.bird.fanout import SendReport
 from airflow_provider_sms.delivery.guards import pre_send_check
 from airflow_provider_sms.delivery.ledger import Earlier, Ledger, generation_of
+from airflow_provider_sms.delivery.media import Media, upload
 from airflow_provider_sms.delivery.outcome import finish, summary
 from airflow_provider_sms.delivery.policy import SendPolicy
 from airflow_provider_sms.delivery.preview import preview
@@ -42,28 +43,26 @@ def deliver(
     context: Any,
     log: logging.Logger,
     check: Callable[[BirdHook, str], None] | None = None,
+    media: Media | None = None,
 ) -> list[dict] | dict:
     """Send `outgoing` once per recipient, whatever happens to the try (or, with
     ``policy.dry_run``, only show what would be sent). `check` runs first against the
-    channel (a failed check sends nothing); `context` is the task's (its task state store
-    keeps the ledger)."""
+    channel (a failed check sends nothing); `media` (files read by ``delivery.media``) is
+    uploaded next, once; `context` is the task's (its task state store keeps the ledger)."""
     if policy.dry_run:
         # Rendered and checked; nothing is asked of Bird, not even the channel.
-        return preview(outgoing, log=log)
+        return preview(outgoing, log=log, media=media)
     if check is not None:
         with pre_send_check():
             check(hook, outgoing.channel_id)
+    context = context or {}
+    store = context.get("task_state_store")
+    generation = generation_of(context.get("ti"))
+    if media:
+        outgoing = upload(hook, outgoing, media, store=store, generation=generation, log=log)
     if policy.alert:
         return alert(hook, outgoing, policy, log=log)
-    context = context or {}
-    return send(
-        hook,
-        outgoing,
-        policy,
-        store=context.get("task_state_store"),
-        generation=generation_of(context.get("ti")),
-        log=log,
-    )
+    return send(hook, outgoing, policy, store=store, generation=generation, log=log)
 
 
 def alert(hook: BirdHook, outgoing: Outgoing, policy: SendPolicy, *, log: logging.Logger):

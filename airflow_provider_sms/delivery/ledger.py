@@ -6,7 +6,8 @@ A later try of the same run of the task instance skips what was sent and reconci
 still in flight with Bird before sending anything to it.
 
 Layout: ``bird-ledger:m<max_tries>:meta`` (when the first try began, the message's digest,
-how many groups there are) and ``bird-ledger:m<max_tries>:<n>``, one key per group of up to
+how many groups there are), ``bird-ledger:m<max_tries>:media`` (what was uploaded for an
+MMS, see ``delivery.media``) and ``bird-ledger:m<max_tries>:<n>``, one key per group of up to
 ~800 recipients, each value well under the store's 64 KB guidance, so a retry of a
 100,000-recipient send reads ~125 keys. A group is written before the meta record counts it,
 and both before any of its recipients is sent: a group the meta record counts but the store
@@ -139,6 +140,16 @@ class Ledger:
     def _write_meta(self) -> None:
         self._meta["groups"] = len(self._groups)
         self.store.set(f"{self.prefix}:meta", self._meta)
+
+    def uploads(self) -> dict[str, str]:
+        """Media an earlier try uploaded: file key (``MediaFile.key``) -> Bird's media URL."""
+        recorded = self.store.get(f"{self.prefix}:media")
+        return dict(recorded) if isinstance(recorded, dict) else {}
+
+    def record_upload(self, key: str, media_url: str) -> None:
+        """Remember an upload before any message carries it: a later try uses the same
+        URL, so its messages (and their digest) are the same as this try's."""
+        self.store.set(f"{self.prefix}:media", {**self.uploads(), key: media_url})
 
     def before_send(self, recipients: list[str]) -> None:
         """Record `recipients` in flight: a new group, written before any of them is sent."""

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_sms.model import Outgoing, count_segments
 from airflow_provider_sms.model.schedule import due_hours
 from airflow_provider_sms.redaction import mask_phone
 
+if TYPE_CHECKING:
+    from airflow_provider_sms.delivery.media import Media
+
 # How many request bodies a dry run logs and returns, as samples.
 _PREVIEWED_REQUESTS = 3
 
 
-def preview(outgoing: Outgoing, *, log: logging.Logger) -> dict:
+def preview(outgoing: Outgoing, *, log: logging.Logger, media: Media | None = None) -> dict:
     """What `send` would send, without any request: the request bodies of the first few
-    recipients (numbers masked), and the message's encoding and segment count."""
+    recipients (numbers masked), the message's encoding and segment count, and the files
+    an MMS would upload (read and checked; their media URLs show as placeholders)."""
 
     samples = []
     for recipient in outgoing.recipients[:_PREVIEWED_REQUESTS]:
@@ -38,6 +42,15 @@ def preview(outgoing: Outgoing, *, log: logging.Logger) -> dict:
         len(outgoing.recipients),
         outgoing.channel_id,
     )
+    for item in media.files if media else ():
+        log.info(
+            "Dry run: would upload %s (%s, %s, %d bytes) once, as %s",
+            item.field,
+            item.source,
+            item.content_type,
+            item.size,
+            item.placeholder,
+        )
     result = {
         "dry_run": True,
         "kind": outgoing.kind,
@@ -46,6 +59,8 @@ def preview(outgoing: Outgoing, *, log: logging.Logger) -> dict:
         "messages": [message],
         "requests": samples,
     }
+    if media:
+        result["uploads"] = media.described()
     if outgoing.schedule:
         due = outgoing.schedule.due
         result["due_by_hour"] = due_hours(due.get(r) for r in outgoing.recipients)

@@ -205,6 +205,21 @@ class BirdHook(BaseHook):
         """Bird's channel object (default: the connection's channel)."""
         return self.client.get_channel(self.channel_id(channel_id))
 
+    def upload_media(
+        self, channel_id: str | None, data: bytes, *, content_type: str, filename: str
+    ) -> str:
+        """Upload a file through Bird's presigned upload; the media URL Bird returned, for
+        messages to carry. The storage host gets the file and Bird's form, never the key."""
+        from airflow_provider_sms.bird.media import upload_media
+
+        return upload_media(
+            self.client,
+            self.channel_id(channel_id),
+            data,
+            content_type=content_type,
+            filename=filename,
+        )
+
     def get_message(self, channel_id: str | None, message_id: str) -> dict:
         """Bird's message object, with its current status."""
         return self.client.get_message(self.channel_id(channel_id), message_id)

@@ -20,6 +20,7 @@ from airflow_provider_sms.bird import facts
 from airflow_provider_sms.bird.errors import InvalidMessageError
 from airflow_provider_sms.bird.ids import checked_uuid
 
+from .media import MediaFile
 from .options import delivery_options, template_short_links, template_variables
 from .options import utm_parameters as checked_utm_parameters
 from .segments import SegmentCount, check_segments
@@ -91,6 +92,10 @@ def sms_body(text: Any, *, max_segments: int, field: str = "text") -> tuple[dict
 
 
 def _media_url(value: Any, field: str) -> str:
+    if isinstance(value, MediaFile):
+        # Bird's own media URL for an upload (or, before it, the upload's placeholder): no
+        # host rule applies to it, Bird named it.
+        return value.media_url
     if not isinstance(value, str):
         raise InvalidMessageError(field, f"expected a URL string, got {_type_name(value)}")
     if not value:
@@ -106,7 +111,9 @@ def _media_url(value: Any, field: str) -> str:
     # Bird fetches media itself, so only a public absolute web URL can work.
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise InvalidMessageError(
-            field, f"{value!r} is not an absolute http(s) URL; Bird must be able to download it"
+            field,
+            f"{value!r} is not an absolute http(s) URL, an absolute path or a file:// URL; "
+            "Bird must be able to download it, or the file is uploaded",
         )
     if _private_host(parts.hostname):
         raise InvalidMessageError(
@@ -128,13 +135,13 @@ def _private_host(host: str) -> bool:
     return not address.is_global
 
 
-def _media_items(items: Any, field: str) -> list[tuple[Any, str]]:
+def media_items(items: Any, field: str) -> list[tuple[Any, str]]:
     """Return ``(item, field name)`` pairs, accepting one item or a list of 1-10."""
-    if isinstance(items, (str, dict)):
+    if isinstance(items, (str, dict, MediaFile)):
         return [(items, field)]
     if items is None or not isinstance(items, Iterable) or isinstance(items, (bytes, bytearray)):
         raise InvalidMessageError(
-            field, f"expected a URL, a dict or a list of them, got {_type_name(items)}"
+            field, f"expected a URL, a path, a dict or a list of them, got {_type_name(items)}"
         )
     listed = list(items)
     if not listed:
@@ -187,7 +194,7 @@ def image_body(
     """MMS image body; ``title`` becomes the MMS subject, ``fallback_text`` what a handset
     without MMS shows."""
     entries = []
-    for item, field in _media_items(images, "images"):
+    for item, field in media_items(images, "images"):
         if isinstance(item, dict):
             _check_keys(item, _IMAGE_KEYS, field)
             entry = {"mediaUrl": _media_url(item["url"], f"{field}.url")}
@@ -212,7 +219,7 @@ def file_body(
 ) -> dict:
     """MMS file body; the content type is guessed from the URL unless given."""
     entries = []
-    for item, field in _media_items(files, "files"):
+    for item, field in media_items(files, "files"):
         if isinstance(item, dict):
             _check_keys(item, _FILE_KEYS, field)
             url = _media_url(item["url"], f"{field}.url")
@@ -221,6 +228,10 @@ def file_body(
         else:
             url = _media_url(item, field)
             content_type = filename = None
+        media = item["url"] if isinstance(item, dict) else item
+        if isinstance(media, MediaFile):
+            content_type = media.content_type  # checked against its bytes
+            filename = filename or media.filename
         if content_type is None:
             content_type = _guess_content_type(url)
             if content_type is None:

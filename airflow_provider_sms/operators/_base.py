@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from airflow.sdk import Context
 
+    from airflow_provider_sms.delivery.media import Media
     from airflow_provider_sms.hooks.bird import BirdHook
 
 # Enough requests in flight to reach Bird's 500 POST/s with answers taking up to 100 ms.
@@ -124,6 +125,10 @@ class _BirdSendOperator(BaseOperator):
         """``{"body": ...}`` or ``{"template": ...}``; raises InvalidMessageError."""
         raise NotImplementedError
 
+    def _read_media(self) -> Media | None:
+        """Files this message uploads, read and checked before `_content` (MMS)."""
+        return None
+
     def _check_channel(self, hook: BirdHook, channel_id: str) -> None:
         """Checks against the channel before anything is sent."""
 
@@ -161,6 +166,7 @@ class _BirdSendOperator(BaseOperator):
         with BirdHook(self.bird_conn_id, pool_size=self.max_concurrency) as hook:
             with invalid_input(self.message_kind):
                 regions, regions_note = self._regions()
+                media = self._read_media()
                 outgoing = Outgoing.build(
                     kind=self.message_kind,
                     recipients=self.recipients,
@@ -188,7 +194,13 @@ class _BirdSendOperator(BaseOperator):
                 dry_run=self.dry_run,
             )
             result = deliver(
-                hook, outgoing, policy, context=context, log=self.log, check=self._check_channel
+                hook,
+                outgoing,
+                policy,
+                context=context,
+                log=self.log,
+                check=self._check_channel,
+                media=media,
             )
         if self.wait_for_delivery and not self.dry_run:
             self._defer_until_delivered(outgoing.channel_id, result)

@@ -9,14 +9,20 @@ from airflow_provider_sms.bird.facts import MMS_REGIONS
 from airflow_provider_sms.operators._base import _BirdSendOperator
 
 if TYPE_CHECKING:
+    from airflow_provider_sms.delivery.media import Media
     from airflow_provider_sms.hooks.bird import BirdHook
 
 
 class SendMmsOperator(_BirdSendOperator):
     """Send an MMS (images or files, optional text and title) through Bird.
 
-    :param images: 1-10 image URLs, or dicts ``{"url", "alt_text"}`` (templated).
-    :param files: 1-10 file URLs, or dicts ``{"url", "content_type", "filename"}`` (templated).
+    :param images: 1-10 images (templated): each a URL, a file (an absolute path, a
+        ``file://`` URL, or an ``airflow.sdk.ObjectStoragePath``), or a dict
+        ``{"url", "alt_text"}`` whose ``url`` is either. Files are checked, uploaded once
+        through Bird's presigned upload, and sent as Bird's media URL (docs/operators/media.md).
+    :param files: 1-10 files, as for `images`; dicts ``{"url", "content_type", "filename"}``.
+    :param allow_bird_resizing: send images of over 600 KB (up to 5 MB) for Bird to resize,
+        which it does on a best-effort basis; without it they are refused.
     :param text: optional text sent with the media (templated).
     :param title: optional MMS subject (templated).
     :param fallback_text: what a handset that cannot show MMS displays instead (the body's
@@ -56,6 +62,7 @@ class SendMmsOperator(_BirdSendOperator):
         fallback_text: str | None = None,
         check_mms_capability: bool = True,
         allow_mms_outside_us_ca: bool = False,
+        allow_bird_resizing: bool = False,
         **kwargs: Any,
     ):
         super().__init__(recipients=recipients, **kwargs)
@@ -66,6 +73,9 @@ class SendMmsOperator(_BirdSendOperator):
         self.fallback_text = fallback_text
         self.check_mms_capability = check_mms_capability
         self.allow_mms_outside_us_ca = allow_mms_outside_us_ca
+        self.allow_bird_resizing = allow_bird_resizing
+        # The media as `_content` sends them: files replaced by what `_read_media` read.
+        self._media_items: tuple[Any, Any] = (images, files)
 
     def _regions(self) -> tuple[Any, str]:
         if self.allow_mms_outside_us_ca:
@@ -87,13 +97,28 @@ class SendMmsOperator(_BirdSendOperator):
         )
         return sorted(regions), note
 
+    def _read_media(self) -> Media | None:
+        from airflow_provider_sms.delivery.media import read_media
+
+        images, files = self.images, self.files
+        media = None
+        if images is not None and files is None:
+            images, media = read_media(
+                images, "images", kind="image", allow_bird_resizing=self.allow_bird_resizing
+            )
+        elif files is not None and images is None:
+            files, media = read_media(files, "files", kind="file")
+        self._media_items = (images, files)
+        return media
+
     def _content(self) -> dict[str, dict]:
         from airflow_provider_sms.model import mms_body
 
+        images, files = self._media_items
         return {
             "body": mms_body(
-                images=self.images,
-                files=self.files,
+                images=images,
+                files=files,
                 text=self.text,
                 title=self.title,
                 fallback_text=self.fallback_text,

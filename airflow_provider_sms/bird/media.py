@@ -1,0 +1,167 @@
+"""Bird's presigned media upload: Bird names a storage host and a form, the file goes there,
+and messages carry the media URL Bird returned (API-NOTES section 9, "Media hosting").
+
+The storage host is not Bird's API: the upload carries Bird's form fields and the file, never
+the access key (nor a ``~/.netrc`` entry), and goes over https, or plain http to a loopback
+host only. No Airflow imports."""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import requests
+import requests.auth
+
+from airflow_provider_sms.bird.errors import BirdError, BirdUploadError
+from airflow_provider_sms.bird.facts import MAX_UPLOAD_BYTES
+from airflow_provider_sms.loopback import is_loopback
+
+if TYPE_CHECKING:
+    from airflow_provider_sms.bird.client import BirdClient
+
+# Storage answers worth repeating an upload for: writing the same object again is harmless.
+_RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# S3-style storage explains a refusal in XML: its <Code> is short and names no secret.
+_XML_CODE = re.compile(rb"<Code>([A-Za-z0-9_.-]{1,64})</Code>")
+
+
+@dataclass(frozen=True)
+class Presigned:
+    """Where Bird asked for a file to go, and the URL messages then use."""
+
+    media_url: str
+    upload_url: str
+    form: dict[str, str]
+
+
+class _NoAuth(requests.auth.AuthBase):
+    """No credential at all: set as the session's auth, it also keeps requests from filling
+    one in from ``~/.netrc`` for the storage host."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers.pop("Authorization", None)
+        return request
+
+
+def _origin(url: str) -> str:
+    """``scheme://host[:port]/path``: what an error may show of a URL (a presigned URL's
+    query can hold a signature)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def _web_url(value: Any, what: str) -> str:
+    if not isinstance(value, str) or any(c.isspace() for c in value):
+        raise BirdError(f"Bird's presigned upload answer has no usable {what}")
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise BirdError(f"Bird's presigned upload answer has no absolute http(s) {what}")
+    return value
+
+
+def parse_presigned(answer: Any) -> Presigned:
+    """Check Bird's answer; anything this client cannot follow exactly is an error, before
+    any byte of the file leaves."""
+    if not isinstance(answer, dict):
+        raise BirdError("Bird's presigned upload answer is not an object")
+    method = answer.get("uploadMethod", "POST")
+    if not isinstance(method, str) or method.upper() != "POST":
+        raise BirdError(
+            f"Bird's presigned upload asks for uploadMethod {method!r}; only the documented "
+            "POST form upload is made"
+        )
+    upload_url = _web_url(answer.get("uploadUrl"), "uploadUrl")
+    parts = urlsplit(upload_url)
+    if parts.scheme.lower() != "https" and not is_loopback(parts.hostname or ""):
+        raise BirdError(
+            f"Bird's presigned upload names {_origin(upload_url)}: plain http, and not a "
+            "loopback host; the file is uploaded over https only"
+        )
+    form = answer.get("uploadFormData") or {}
+    if not isinstance(form, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in form.items()
+    ):
+        raise BirdError("Bird's presigned upload answer has uploadFormData that is not text")
+    return Presigned(_web_url(answer.get("mediaUrl"), "mediaUrl"), upload_url, dict(form))
+
+
+def upload_media(
+    client: BirdClient,
+    channel_id: str,
+    data: bytes,
+    *,
+    content_type: str,
+    filename: str,
+    cancel: threading.Event | None = None,
+) -> str:
+    """Upload `data` for the channel's messages; the media URL Bird returned for it."""
+    if not 1 <= len(data) <= MAX_UPLOAD_BYTES:
+        raise ValueError(f"an upload holds 1 to {MAX_UPLOAD_BYTES} bytes, got {len(data)}")
+    presigned = parse_presigned(client.presign_upload(channel_id, content_type))
+    post_form(client, presigned, data, content_type=content_type, filename=filename, cancel=cancel)
+    return presigned.media_url
+
+
+def post_form(
+    client: BirdClient,
+    presigned: Presigned,
+    data: bytes,
+    *,
+    content_type: str,
+    filename: str,
+    cancel: threading.Event | None = None,
+) -> None:
+    """POST Bird's form fields, then the file, to the storage host, with the client's
+    timeouts and retries (every failure is safe to repeat: the same object is written)."""
+    settings = client.settings
+    parts = urlsplit(presigned.upload_url)
+    where = _origin(presigned.upload_url)
+    with requests.Session() as session:
+        session.auth = _NoAuth()
+        session.trust_env = not is_loopback(parts.hostname or "")
+        session.headers["User-Agent"] = client.session.headers["User-Agent"]
+        failures = 0
+        while True:
+            try:
+                response = session.post(
+                    presigned.upload_url,
+                    data=presigned.form,
+                    # requests writes the form's fields first, then the file: the order
+                    # S3-style storage requires.
+                    files={"file": (filename, data, content_type)},
+                    timeout=(settings.connect_timeout, settings.read_timeout),
+                    allow_redirects=False,
+                )
+            except requests.exceptions.RequestException as exc:
+                error = BirdUploadError(
+                    f"the storage host did not answer ({type(exc).__name__})",
+                    retryable=True,
+                    method="POST",
+                    path=where,
+                )
+            else:
+                if 200 <= response.status_code < 300:
+                    return
+                code = _XML_CODE.search(response.content[:4096])
+                error = BirdUploadError(
+                    code.group(1).decode() if code else (response.reason or "refused"),
+                    retryable=response.status_code in _RETRY_STATUSES,
+                    status=response.status_code,
+                    method="POST",
+                    path=where,
+                )
+            failures += 1
+            if not error.retryable or failures > settings.max_retries:
+                raise error
+            ceiling = min(settings.backoff_max, settings.backoff_base * 2 ** (failures - 1))
+            delay = random.uniform(ceiling / 2, ceiling)
+            if cancel is None:
+                time.sleep(delay)
+            elif cancel.wait(delay):
+                raise error
