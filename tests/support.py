@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import struct
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -127,3 +129,18 @@ def connection_doc_examples() -> dict[str, str]:
                     value = value.replace(placeholder, filled)
                 examples[name] = value
     return examples
+
+
+def png(size: int = 0) -> bytes:
+    """A real 1x1 PNG, padded with a trailing chunk to `size` bytes when given."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    head = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+    pixels = chunk(b"IDAT", zlib.compress(b"\0\xff\x80\x00"))
+    end = chunk(b"IEND", b"")
+    padding = max(0, size - len(head) - len(pixels) - len(end) - 12)
+    extra = chunk(b"tEXt", b"c\0" + b"x" * (padding - 2)) if padding else b""
+    return head + pixels + extra + end

@@ -7,7 +7,8 @@ in Bird's error shape. State sits behind one lock; validation runs outside it.
 
 :class:`SandboxBackend` holds the state; its operations come by job from :mod:`.channels`
 (workspace, channels), :mod:`.messages` (sending one message, reading it), :mod:`.batches`
-(batch sends) and :mod:`.listing` (listing a channel's messages), with a message's status over
+(batch sends), :mod:`.listing` (listing a channel's messages) and :mod:`.media` (presigned
+uploads and the storage host behind them), with a message's status over
 time in :mod:`.statuses` and template rendering in :mod:`.templates`. A new Bird operation is a
 method on one of them, and a row in :data:`.routes.BIRD_ROUTES`.
 """
@@ -25,6 +26,7 @@ from .channels import ChannelOperations
 from .errors import ApiError, invalid, not_found
 from .listing import BATCH_SETTLE_TIMEOUT, DEFAULT_LISTING, LISTING_ORDERS, ListingOperations
 from .listing import check_listing as _check_listing
+from .media import MediaOperations
 from .messages import MessageOperations, copy_json
 from .statuses import DEFAULT_STATUS_DELAYS, DELAY_NAMES
 from .statuses import check_delays as _check_delays
@@ -42,7 +44,9 @@ __all__ = [
 ]
 
 
-class SandboxBackend(ChannelOperations, MessageOperations, BatchOperations, ListingOperations):
+class SandboxBackend(
+    ChannelOperations, MessageOperations, BatchOperations, ListingOperations, MediaOperations
+):
     """The workspace: channels, templates, stored messages and batches, and the recipients
     the sandbox rejects. Thread-safe.
 
@@ -92,6 +96,7 @@ class SandboxBackend(ChannelOperations, MessageOperations, BatchOperations, List
         self._batch_channel: dict[str, str] = {}
         self._pending: dict[str, int] = {}  # batchId -> items not yet processed
         self._reject: frozenset[str] = frozenset()
+        self._reset_media_locked()
         self._changed.notify_all()
 
     def reset(self) -> None:

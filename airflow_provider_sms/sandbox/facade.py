@@ -189,6 +189,13 @@ class BirdSandbox:
     def requests(self) -> list[RecordedRequest]:
         return self.gateway.requests()
 
+    @property
+    def uploads(self) -> list[dict]:
+        """Every presigned upload, in order: ``upload_id``, ``media_id``, ``media_url``,
+        ``upload_url``, ``content_type``, ``form`` (the fields it asked for), and the
+        ``filename`` and ``data`` (bytes) the storage host stored, None until then."""
+        return self.backend.uploads()
+
     def posts_received(self, path_suffix: str = "/messages") -> int:
         return sum(
             1
@@ -209,8 +216,8 @@ class BirdSandbox:
         inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
     )
     inject.__doc__ = (
-        "Make the next ``count`` requests under ``/workspaces`` fail, or answer oddly.\n\n"
-        + faults.describe()
+        "Make the next ``count`` requests under ``/workspaces`` (or, naming its ``path``, the "
+        "storage host's) fail, or answer oddly.\n\n" + faults.describe()
     )
 
     def clear_faults(self) -> None:
@@ -263,6 +270,18 @@ class BirdSandbox:
     def listing(self, value: Mapping[str, Any]) -> None:
         self.gateway.configure(listing=value)
 
+    @property
+    def upload(self) -> dict[str, Any]:
+        """How the storage host behind presigned uploads behaves where Bird's documentation
+        is silent: ``upload_status`` (204, 201 or 200) and ``media_host`` (``same``, or
+        ``other``: media URLs name ``localhost``). Setting some keys keeps the rest."""
+        return self.backend.upload
+
+    @upload.setter
+    def upload(self, value: Mapping[str, Any]) -> None:
+        self.gateway.configure(upload=value)
+
     def reset(self) -> None:
-        """Clear messages, requests, faults and rejections; restore constructor settings."""
+        """Clear messages, requests, uploads, faults and rejections; restore constructor
+        settings."""
         self.gateway.reset()

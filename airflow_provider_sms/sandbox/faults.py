@@ -88,6 +88,13 @@ class Fault:
         lambda v: v in (None, "GET", "POST"),
         "method must be GET, POST or None",
     )
+    path: str | None = _parameter(
+        None,
+        'only requests whose path contains this get the fault ("/presigned-upload"); '
+        "requests to the storage host (/_storage/) get only faults that name it so",
+        lambda v: v is None or (isinstance(v, str) and v != ""),
+        "path must be a non-empty string or None",
+    )
     body: str | None = _parameter(
         None,
         'for "body": the raw JSON text answered in place of Bird\'s answer (e.g. "null")',

@@ -26,7 +26,8 @@ _NO_ROUTE = "The requested resource does not exist: route not found"
 
 @dataclass
 class RecordedRequest:
-    """One request the sandbox received under ``/workspaces`` (control calls are not recorded).
+    """One request the sandbox received under ``/workspaces`` or by its storage host,
+    ``/_storage/`` (``json`` None: a form or a download); control calls are not recorded.
 
     ``status`` is what was answered; 0 when a ``drop``/``hang`` fault meant no answer.
     """
@@ -105,7 +106,14 @@ class Gateway:
     def configure(self, **config: Any) -> dict:
         """Update ``latency``, ``max_posts_per_second``, ``reject_recipients``,
         ``status_delays`` and/or ``listing``."""
-        known = {"latency", "max_posts_per_second", "reject_recipients", "status_delays", "listing"}
+        known = {
+            "latency",
+            "max_posts_per_second",
+            "reject_recipients",
+            "status_delays",
+            "listing",
+            "upload",
+        }
         unknown = set(config) - known
         if unknown:
             raise ValueError(f"unknown config field(s): {', '.join(sorted(unknown))}")
@@ -117,6 +125,8 @@ class Gateway:
             self.backend.status_delays = config["status_delays"]
         if "listing" in config:
             self.backend.listing = config["listing"]
+        if "upload" in config:
+            self.backend.upload = config["upload"]
         if "reject_recipients" in config:
             self.backend.reject_recipients = config["reject_recipients"]
         with self._lock:
@@ -133,6 +143,7 @@ class Gateway:
             "reject_recipients": sorted(self.backend.reject_recipients),
             "status_delays": self.backend.status_delays,
             "listing": self.backend.listing,
+            "upload": self.backend.upload,
         }
 
     def inject(self, kind: str, **params: Any) -> None:
@@ -159,12 +170,16 @@ class Gateway:
         ``drop``/``hang`` faults are recorded here (status 0), since the request is never
         answered; a ``status`` fault is recorded by :meth:`handle`.
         """
-        if not path.startswith("/workspaces"):
+        storage = path.startswith("/_storage/")
+        if not (storage or path.startswith("/workspaces")):
             return None
         with self._lock:
             if not self._faults:
                 return None
             entry = self._faults[0]
+            wanted = entry[0].path
+            if (storage and wanted is None) or (wanted is not None and wanted not in path):
+                return None
             if self.backend.message_count() < entry[0].after_messages:
                 return None
             if entry[0].method is not None and entry[0].method != method:
@@ -200,11 +215,13 @@ class Gateway:
             return 0, {}, None
         payload: Any = None
         parsed = False
-        if body:
+        if body and not path.startswith("/_storage/"):
             with contextlib.suppress(ValueError):
                 payload, parsed = json.loads(body), True
         if fault is not None and fault.kind == "status":
             response = fault_response(fault)
+        elif path.startswith("/_storage/"):
+            response = self._storage(method, path, headers, body)
         else:
             try:
                 response = self._route(method, path, query, headers, payload, parsed)
@@ -253,7 +270,23 @@ class Gateway:
         if route.body:
             self._post(bound["workspace_id"], parsed)
             kwargs["payload"] = payload
+        if route.host:
+            kwargs["host"] = next((v for k, v in headers.items() if k.lower() == "host"), "")
         return _ok(getattr(self.backend, route.operation)(**kwargs), route.status)
+
+    def _storage(self, method: str, path: str, headers: dict, body: bytes) -> JsonResponse:
+        """The storage host behind presigned uploads: no access key, raw bytes."""
+        try:
+            found = routes.find(routes.STORAGE_ROUTES, method, routes.split(path))
+        except ApiError as exc:
+            return _error(exc)
+        if found is None:
+            return _error(ApiError(404, "NotFound", _NO_ROUTE))
+        route, bound = found
+        if route.body:
+            content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+            bound = {**bound, "content_type": content_type, "body": body}
+        return getattr(self.backend, route.operation)(**bound)
 
     def _post(self, workspace_id: str, parsed: bool) -> None:
         """What a POST passes before Bird's operation sees it: the workspace is under its rate

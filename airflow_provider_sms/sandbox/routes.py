@@ -52,6 +52,8 @@ class Route:
     status: int = 200
     query: tuple[str, ...] = ()
     body: bool = False
+    # The operation is given the request's Host header as `host` (to name URLs on it).
+    host: bool = False
 
     @property
     def segments(self) -> tuple[str, ...]:
@@ -69,6 +71,21 @@ BIRD_ROUTES: tuple[Route, ...] = (
     Route("POST", _CHANNEL + "/messages", "create_message", status=202, body=True),
     Route("POST", _CHANNEL + "/batch/messages", "create_batch_messages", status=202, body=True),
     Route("GET", _CHANNEL + "/messages/{message_id}", "get_message"),
+    Route("POST", _CHANNEL + "/presigned-upload", "presign_upload", body=True, host=True),
+    Route(
+        "POST",
+        _WORKSPACE + "/channel-media/presigned-upload",
+        "presign_media_upload",
+        body=True,
+        host=True,
+    ),
+)
+
+# The storage host behind presigned uploads (not Bird's API: no access key). Its operations
+# are given the request's Content-Type and raw body, and answer bytes.
+STORAGE_ROUTES: tuple[Route, ...] = (
+    Route("POST", "/_storage/upload/{upload_id}", "store_upload", body=True),
+    Route("GET", "/_storage/media/{media_id}", "media_content"),
 )
 
 # The ids a Bird path names, checked in this order before its route is looked up: pattern ->

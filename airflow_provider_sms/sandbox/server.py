@@ -18,12 +18,15 @@ from socketserver import TCPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
+from ..bird.facts import MAX_UPLOAD_BYTES
 from .faults import UNANSWERED, Fault, RawBody
 
 if TYPE_CHECKING:
     from .gateway import Gateway
 
 _MAX_BODY = 10 * 1024 * 1024
+# A presigned upload may carry a file of up to 100 MiB, with its form around it.
+_MAX_UPLOAD_BODY = MAX_UPLOAD_BYTES + 1024 * 1024
 _MAX_HEADER_LINE = 65536
 _MAX_HEADERS = 100
 
@@ -163,7 +166,8 @@ class _Handler(BaseHTTPRequestHandler):
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
             length = -1
-        if not 0 <= length <= _MAX_BODY:
+        limit = _MAX_UPLOAD_BODY if self.path.startswith("/_storage/") else _MAX_BODY
+        if not 0 <= length <= limit:
             self.close_connection = True
             self._respond(400, {}, {"code": "InvalidRequest", "message": "bad Content-Length"})
             return None
@@ -180,6 +184,8 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> None:
         if isinstance(payload, RawBody):
             data = payload.encode()
+        elif isinstance(payload, bytes):  # the storage host's answers
+            data = payload
         else:
             data = b"" if payload is None else json.dumps(payload).encode()
         lines = [f"HTTP/1.1 {status} {self.responses.get(status, ('Error',))[0]}"]

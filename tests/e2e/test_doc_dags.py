@@ -14,6 +14,7 @@ EXPECTED = {
     "docs_mapped_send": (True, 120),
     "docs_notify_on_failure": (False, 1),  # the task fails; its callback texts on call
     "docs_tomorrows_reminders": (True, 3),  # each held `scheduled` until 09:00 local time
+    "docs_chart_mms": (True, 2),  # the chart drawn by the first task, uploaded once
 }
 ON_CALL_PHONE = "+31687654321"
 

@@ -1,0 +1,110 @@
+"""MMS with files in real Airflow runs (`airflow dags test`): a PNG an upstream task wrote,
+to a temporary path or to object storage, uploaded once and sent to every recipient; and a
+send killed after the upload, whose retry uploads nothing and sends each recipient once."""
+
+import os
+import signal
+import subprocess
+import time
+from collections import Counter
+
+import pytest
+import requests
+from support import TEST_DAGS, png, receiver
+
+
+def run(airflow_home, sandbox, dag_id, **env):
+    return airflow_home.dags_test(
+        dag_id,
+        check=False,
+        AIRFLOW__CORE__DAGS_FOLDER=str(TEST_DAGS),
+        **dict([sandbox.connection_env()]),
+        **env,
+    )
+
+
+def media_urls(message):
+    return [image["mediaUrl"] for image in message["body"]["image"]["images"]]
+
+
+def assert_one_upload_in_every_message(sandbox, recipients=3):
+    [upload] = sandbox.uploads
+    assert upload["content_type"] == "image/png"
+    assert upload["data"].startswith(b"\x89PNG\r\n\x1a\n")
+    assert len({receiver(m) for m in sandbox.messages}) == recipients
+    assert {tuple(media_urls(m)) for m in sandbox.messages} == {(upload["media_url"],)}
+    assert requests.get(upload["media_url"], timeout=5).content == upload["data"]
+    posts = [r for r in sandbox.requests if r.path.startswith("/_storage/upload")]
+    assert len(posts) == 1
+    assert all(r.header("Authorization") is None for r in posts)
+    return upload
+
+
+def test_a_png_an_upstream_task_wrote_to_a_temporary_path_goes_out_as_mms(
+    airflow_home, checked_sandbox
+):
+    result = run(airflow_home, checked_sandbox, "mms_from_temp_file")
+    assert result.returncode == 0, result.stdout[-6000:]
+    upload = assert_one_upload_in_every_message(checked_sandbox)
+    assert "uploaded once for all 3 recipient(s)" in result.stdout
+    assert checked_sandbox.access_key not in result.stdout
+    assert upload["filename"].endswith(".png")
+
+
+@pytest.mark.parametrize("storage", ["file", "memory"])
+def test_a_png_in_object_storage_goes_out_as_mms(airflow_home, checked_sandbox, tmp_path, storage):
+    url = f"file://{tmp_path}/charts" if storage == "file" else "memory://charts"
+    result = run(airflow_home, checked_sandbox, "mms_from_object_storage", MMS_STORAGE_URL=url)
+    assert result.returncode == 0, result.stdout[-6000:]
+    upload = assert_one_upload_in_every_message(checked_sandbox)
+    if storage == "file":
+        assert upload["data"] == (tmp_path / "charts" / "sales.png").read_bytes()
+    assert f"{url}/sales.png" in result.stdout
+
+
+def test_a_retry_after_a_kill_past_the_upload_uploads_nothing_and_sends_each_once(
+    airflow_home, checked_sandbox, tmp_path
+):
+    chart = tmp_path / "chart.png"
+    chart.write_bytes(png())
+    checked_sandbox.latency = 0.02
+    logical_date = "2026-06-01T00:00:00+00:00"
+    env = dict(
+        os.environ,
+        AIRFLOW__CORE__DAGS_FOLDER=str(TEST_DAGS),
+        MMS_CHART=str(chart),
+        **dict([checked_sandbox.connection_env()]),
+    )
+    airflow = airflow_home.airflow_command()
+    first = subprocess.Popen(
+        [*airflow, "dags", "test", "mms_upload_killed", logical_date],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while len(checked_sandbox.backend.messages()) < 300 and time.monotonic() < deadline:
+        assert first.poll() is None, "the send finished before it could be killed"
+        time.sleep(0.01)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    assert 300 <= len(checked_sandbox.backend.messages()) < 1000
+    assert len(checked_sandbox.uploads) == 1
+    checked_sandbox.latency = 0
+    again = subprocess.run(
+        [*airflow, "tasks", "test", "mms_upload_killed", "send", logical_date],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    out = again.stdout + again.stderr
+    assert again.returncode == 0, out[-6000:]
+    assert len(checked_sandbox.uploads) == 1, "the retry uploaded again"
+    counts = Counter(receiver(m) for m in checked_sandbox.messages)
+    assert len(counts) == 1000 and set(counts.values()) == {1}, "sent twice"
+    assert {tuple(media_urls(m)) for m in checked_sandbox.messages} == {
+        (checked_sandbox.uploads[0]["media_url"],)
+    }
+    assert "using the upload of an earlier try" in out
