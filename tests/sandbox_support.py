@@ -77,6 +77,27 @@ def template_message(version: str = "latest", locale: str = "en", **template) ->
     return {"receiver": {"contacts": [{"identifierValue": TO}]}, "template": fields}
 
 
+def multipart(parts: list[tuple[str, bytes | str, str | None]]) -> tuple[bytes, str]:
+    """A multipart/form-data body of ``(name, content, filename)`` parts, in order, and its
+    Content-Type (what a browser or ``requests`` sends)."""
+    boundary = "sandbox-test-boundary-7MA4YWxkTrZu0gW"
+    chunks = []
+    for name, content, filename in parts:
+        disposition = f'form-data; name="{name}"'
+        if filename is not None:
+            disposition += f'; filename="{filename}"'
+        data = content.encode() if isinstance(content, str) else content
+        head = f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
+        chunks.append(head + data + b"\r\n")
+    body = b"".join(chunks) + f"--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def presigned_form(form_data: dict, data: bytes, filename: str | None = "photo.png") -> list:
+    """The parts of a correct upload: every presigned field, then the file."""
+    return [*((name, value, None) for name, value in form_data.items()), ("file", data, filename)]
+
+
 def channel_url(sb: BirdSandbox, channel_id: str = MMS_CHANNEL_ID, suffix: str = "") -> str:
     return f"{sb.base_url}/workspaces/{WORKSPACE_ID}/channels/{channel_id}{suffix}"
 

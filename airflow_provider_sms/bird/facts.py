@@ -81,8 +81,11 @@ MMS_MAX_RESIZABLE_BYTES = 5_000_000
 # Image types Bird's MMS guidance lists
 # (https://docs.bird.com/applications/campaigns/sms-campaigns/concepts/best-practices-for-mms-campaigns).
 MMS_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif"})
-# A presigned upload takes at most 100 MiB (API-NOTES section 9, "Media hosting").
-MAX_UPLOAD_BYTES = 100 * 1024 * 1024
+# A file uploaded through a presigned upload (`POST .../presigned-upload`, then the multipart
+# POST to its `uploadUrl`) is at most 100 MiB
+# (https://docs.bird.com/api/conversations-api/api-reference/conversations-messaging/create-pre-signed-upload;
+# the Channels API's variants answer the same shape).
+MAX_MEDIA_UPLOAD_BYTES = 100 * 1024 * 1024
 
 # Tags (schema: Tags, Name-3): at most 10 a message, each 1 to 50 characters. Bird writes the
 # character class as [a-zA-Z0-9-_ ], where "9-_" is a range that also admits ":;<=>?@[\]^";

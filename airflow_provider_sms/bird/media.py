@@ -19,7 +19,7 @@ import requests
 import requests.auth
 
 from airflow_provider_sms.bird.errors import BirdError, BirdUploadError
-from airflow_provider_sms.bird.facts import MAX_UPLOAD_BYTES
+from airflow_provider_sms.bird.facts import MAX_MEDIA_UPLOAD_BYTES
 from airflow_provider_sms.loopback import is_loopback
 
 if TYPE_CHECKING:
@@ -101,8 +101,8 @@ def upload_media(
     cancel: threading.Event | None = None,
 ) -> str:
     """Upload `data` for the channel's messages; the media URL Bird returned for it."""
-    if not 1 <= len(data) <= MAX_UPLOAD_BYTES:
-        raise ValueError(f"an upload holds 1 to {MAX_UPLOAD_BYTES} bytes, got {len(data)}")
+    if not 1 <= len(data) <= MAX_MEDIA_UPLOAD_BYTES:
+        raise ValueError(f"an upload holds 1 to {MAX_MEDIA_UPLOAD_BYTES} bytes, got {len(data)}")
     presigned = parse_presigned(client.presign_upload(channel_id, content_type))
     post_form(client, presigned, data, content_type=content_type, filename=filename, cancel=cancel)
     return presigned.media_url

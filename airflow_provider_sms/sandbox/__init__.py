@@ -54,7 +54,7 @@ from .catalogue import (
 )
 
 if TYPE_CHECKING:
-    from .backend import DEFAULT_LISTING, DEFAULT_STATUS_DELAYS, SandboxBackend
+    from .backend import DEFAULT_LISTING, DEFAULT_STATUS_DELAYS, DEFAULT_UPLOAD, SandboxBackend
     from .facade import BirdSandbox
     from .gateway import RecordedRequest
     from .process import SandboxProcess
@@ -75,6 +75,7 @@ __all__ = [
     "ACCESS_KEY",
     "DEFAULT_LISTING",
     "DEFAULT_STATUS_DELAYS",
+    "DEFAULT_UPLOAD",
     "DELIVERY_FAILS_NL",
     "DELIVERY_FAILS_US",
     "INACTIVE_TEMPLATE_VERSION_ID",
@@ -100,6 +101,7 @@ __all__ = [
 _LAZY = {
     "DEFAULT_LISTING": "backend",
     "DEFAULT_STATUS_DELAYS": "backend",
+    "DEFAULT_UPLOAD": "backend",
     "BirdSandbox": "facade",
     "RecordedRequest": "gateway",
     "SandboxBackend": "backend",

@@ -33,8 +33,8 @@ def _status_delays(text: str) -> dict | None:
     return {"processing": processing, "sent": sent, "delivered": delivered}
 
 
-def _listing(text: str) -> dict:
-    """A JSON object naming some of order, page_token_field, batch_filter."""
+def _json_object(text: str) -> dict:
+    """A JSON object (``--listing``, ``--upload``)."""
     try:
         value = json.loads(text)
     except ValueError:
@@ -65,11 +65,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--listing",
-        type=_listing,
+        type=_json_object,
         default=argparse.SUPPRESS,
         metavar="JSON",
         help='how messages are listed, e.g. \'{"order": "oldest_first", "page_token_field": '
         'null, "batch_filter": false}\' (default: newest first, nextPageToken, filtered)',
+    )
+    parser.add_argument(
+        "--upload",
+        type=_json_object,
+        default=argparse.SUPPRESS,
+        metavar="JSON",
+        help='how presigned uploads answer, e.g. \'{"presign_status": 201, "upload_status": '
+        '201, "media_host": "other"}\' (default: 200, 204, same)',
     )
     parser.add_argument(
         "--magic-recipients",
@@ -96,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         options["status_delays"] = args.status_delays
     if "listing" in vars(args):
         options["listing"] = args.listing
+    if "upload" in vars(args):
+        options["upload"] = args.upload
     try:
         sandbox = BirdSandbox(
             host=args.host,

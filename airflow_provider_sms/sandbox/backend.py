@@ -8,7 +8,7 @@ in Bird's error shape. State sits behind one lock; validation runs outside it.
 :class:`SandboxBackend` holds the state; its operations come by job from :mod:`.channels`
 (workspace, channels), :mod:`.messages` (sending one message, reading it), :mod:`.batches`
 (batch sends), :mod:`.listing` (listing a channel's messages) and :mod:`.media` (presigned
-uploads and the storage host behind them), with a message's status over
+uploads and the storage behind them), with a message's status over
 time in :mod:`.statuses` and template rendering in :mod:`.templates`. A new Bird operation is a
 method on one of them, and a row in :data:`.routes.BIRD_ROUTES`.
 """
@@ -26,7 +26,8 @@ from .channels import ChannelOperations
 from .errors import ApiError, invalid, not_found
 from .listing import BATCH_SETTLE_TIMEOUT, DEFAULT_LISTING, LISTING_ORDERS, ListingOperations
 from .listing import check_listing as _check_listing
-from .media import MediaOperations
+from .media import DEFAULT_UPLOAD, MediaOperations, Upload
+from .media import check_upload as _check_upload
 from .messages import MessageOperations, copy_json
 from .statuses import DEFAULT_STATUS_DELAYS, DELAY_NAMES
 from .statuses import check_delays as _check_delays
@@ -35,10 +36,12 @@ __all__ = [
     "BATCH_SETTLE_TIMEOUT",
     "DEFAULT_LISTING",
     "DEFAULT_STATUS_DELAYS",
+    "DEFAULT_UPLOAD",
     "FAILURE_CODES",
     "LISTING_ORDERS",
     "ApiError",
     "SandboxBackend",
+    "Upload",
     "invalid",
     "not_found",
 ]
@@ -60,6 +63,8 @@ class SandboxBackend(
     ``oldest_first``; ``page_token_field``, the answer field naming the next page (None:
     none); ``batch_filter`` False ignores ``batchId`` and lists the whole channel.
     :meth:`reset` restores it.
+    ``upload``: how presigned uploads behave where Bird's documentation is silent (see
+    ``DEFAULT_UPLOAD``; a mapping may name some keys). :meth:`reset` restores it.
     """
 
     def __init__(
@@ -68,9 +73,11 @@ class SandboxBackend(
         status_delays: Mapping[str, float] | None = DEFAULT_STATUS_DELAYS,
         clock: Callable[[], float] = time.time,
         listing: Mapping[str, Any] = DEFAULT_LISTING,
+        upload: Mapping[str, Any] = DEFAULT_UPLOAD,
     ):
         self._initial_delays = _check_delays(status_delays, None)
         self._initial_listing = _check_listing(listing, DEFAULT_LISTING)
+        self._initial_upload = _check_upload(upload, DEFAULT_UPLOAD)
         self._clock = clock
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -96,11 +103,13 @@ class SandboxBackend(
         self._batch_channel: dict[str, str] = {}
         self._pending: dict[str, int] = {}  # batchId -> items not yet processed
         self._reject: frozenset[str] = frozenset()
-        self._reset_media_locked()
+        self._upload = dict(self._initial_upload)
+        self._uploads: dict[str, Upload] = {}  # upload id -> its upload, in presign order
+        self._media: dict[str, str] = {}  # media id -> upload id
         self._changed.notify_all()
 
     def reset(self) -> None:
-        """Forget every message, batch and rejected recipient; restore ``status_delays``."""
+        """Forget every message, batch, upload and rejected recipient; restore the settings."""
         with self._lock:
             self._reset_locked()
 

@@ -26,6 +26,16 @@ class ControlApi:
     def requests(self) -> dict:
         return {"results": [asdict(r) for r in self.gateway.requests()]}
 
+    def uploads(self) -> dict:
+        """Presigned uploads, each with its file's ``size`` in place of its bytes (the file is
+        served at its ``media_url``)."""
+        results = []
+        for upload in self.gateway.backend.uploads():
+            shown = asdict(upload)
+            shown["size"] = len(shown.pop("data"))
+            results.append(shown)
+        return {"results": results}
+
     def inject(self, **fields: Any) -> dict:
         """Queue a fault: ``kind`` and :class:`~.faults.Fault`'s parameters."""
         self.gateway.inject(**fields)

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..loopback import is_loopback
 from . import faults
-from .backend import DEFAULT_LISTING, DEFAULT_STATUS_DELAYS, SandboxBackend
+from .backend import DEFAULT_LISTING, DEFAULT_STATUS_DELAYS, DEFAULT_UPLOAD, SandboxBackend, Upload
 from .catalogue import (
     ACCESS_KEY,
     DELIVERY_FAILS_NL,
@@ -34,10 +34,10 @@ from .server import SandboxHTTPServer
 class BirdSandbox:
     """A local, Bird-compatible Channels API server for tests and demos.
 
-    Serves on a free loopback port in a background thread. Accepted messages, every request
-    and the behaviour knobs (latency, rate limit, rejected recipients, injected faults, status
-    delays, how messages are listed) are available on the instance; the same is exposed over
-    HTTP under ``/_sandbox/``.
+    Serves on a free loopback port in a background thread. Accepted messages, presigned media
+    uploads, every request and the behaviour knobs (latency, rate limit, rejected recipients,
+    injected faults, status delays, how messages are listed, how uploads answer) are available
+    on the instance; the same is exposed over HTTP under ``/_sandbox/``.
 
     Messages move through Bird's statuses as time passes: the answer to the POST says
     ``accepted``; reading the message later (getting it, listing the channel or a batch,
@@ -72,6 +72,7 @@ class BirdSandbox:
         allow_non_loopback: bool = False,
         status_delays: Mapping[str, float] | None = DEFAULT_STATUS_DELAYS,
         listing: Mapping[str, Any] = DEFAULT_LISTING,
+        upload: Mapping[str, Any] = DEFAULT_UPLOAD,
     ):
         if not allow_non_loopback and not is_loopback(host):
             raise ValueError(
@@ -80,7 +81,7 @@ class BirdSandbox:
             )
         self._address = (host, port)
         # Bird's side (operations callable without HTTP), and what stands in front of it.
-        self.backend = SandboxBackend(status_delays=status_delays, listing=listing)
+        self.backend = SandboxBackend(status_delays=status_delays, listing=listing, upload=upload)
         self.gateway = Gateway(
             self.backend, latency=latency, max_posts_per_second=max_posts_per_second
         )
@@ -190,11 +191,14 @@ class BirdSandbox:
         return self.gateway.requests()
 
     @property
-    def uploads(self) -> list[dict]:
-        """Every presigned upload, in order: ``upload_id``, ``media_id``, ``media_url``,
-        ``upload_url``, ``content_type``, ``form`` (the fields it asked for), and the
-        ``filename`` and ``data`` (bytes) the storage host stored, None until then."""
+    def uploads(self) -> list[Upload]:
+        """Presigned uploads in the order presigned: ids, URLs, content type and, once
+        ``completed``, the file's ``filename`` and ``data``."""
         return self.backend.uploads()
+
+    def media(self, media_url: str) -> bytes | None:
+        """The file uploaded for ``media_url`` (a presign's ``mediaUrl``); None until then."""
+        return self.backend.media(media_url)
 
     def posts_received(self, path_suffix: str = "/messages") -> int:
         return sum(
@@ -216,8 +220,9 @@ class BirdSandbox:
         inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
     )
     inject.__doc__ = (
-        "Make the next ``count`` requests under ``/workspaces`` (or, naming its ``path``, the "
-        "storage host's) fail, or answer oddly.\n\n" + faults.describe()
+        "Make the next ``count`` requests under ``/workspaces`` fail, or answer oddly (with\n"
+        "``path``, only requests whose path contains it; storage requests, under\n"
+        "``/_storage/``, take only faults whose ``path`` selects them).\n\n" + faults.describe()
     )
 
     def clear_faults(self) -> None:
@@ -272,9 +277,11 @@ class BirdSandbox:
 
     @property
     def upload(self) -> dict[str, Any]:
-        """How the storage host behind presigned uploads behaves where Bird's documentation
-        is silent: ``upload_status`` (204, 201 or 200) and ``media_host`` (``same``, or
-        ``other``: media URLs name ``localhost``). Setting some keys keeps the rest."""
+        """How presigned uploads behave where Bird's documentation is silent:
+        ``presign_status`` (200 or 201), ``upload_status`` (the storage's 204, 201 with S3's
+        XML, or 200) and ``media_host`` (``same``, or ``other``: ``mediaUrl`` names the
+        sandbox as localhost when the request named 127.0.0.1, and the other way round).
+        Setting some keys keeps the rest."""
         return self.backend.upload
 
     @upload.setter
@@ -282,6 +289,6 @@ class BirdSandbox:
         self.gateway.configure(upload=value)
 
     def reset(self) -> None:
-        """Clear messages, requests, uploads, faults and rejections; restore constructor
+        """Clear messages, uploads, requests, faults and rejections; restore constructor
         settings."""
         self.gateway.reset()

@@ -90,10 +90,10 @@ class Fault:
     )
     path: str | None = _parameter(
         None,
-        'only requests whose path contains this get the fault ("/presigned-upload"); '
-        "requests to the storage host (/_storage/) get only faults that name it so",
-        lambda v: v is None or (isinstance(v, str) and v != ""),
-        "path must be a non-empty string or None",
+        'only requests whose path contains this text (e.g. "/presigned-upload"); the storage '
+        'host\'s requests get only faults that name them (e.g. "/_storage/upload")',
+        lambda v: v is None or (isinstance(v, str) and v.startswith("/")),
+        'path must be a piece of a path starting with "/", or None',
     )
     body: str | None = _parameter(
         None,

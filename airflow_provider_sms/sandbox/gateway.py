@@ -1,7 +1,8 @@
 """Everything between an HTTP request and Bird's operations, without sockets: the
 ``/_sandbox/`` control API first; for Bird's API, the AccessKey check, the ids the path names,
 the route (:mod:`.routes`), the workspace's POST rate limit, injected faults, latency and
-recorded requests. The HTTP transport (:mod:`.server`) hands each request to
+recorded requests; for the storage host behind presigned uploads (``/_storage/``), its route
+and S3's answers (:mod:`.media`). The HTTP transport (:mod:`.server`) hands each request to
 :meth:`Gateway.handle`."""
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import routes
+from . import media, routes
 from .backend import ApiError, SandboxBackend
 from .catalogue import ACCESS_KEY
 from .control import ControlApi
 from .faults import UNANSWERED, Fault, JsonResponse, RawBody, fault_response, parse_fault
+from .media import StorageError
+from .routes import STORAGE_PREFIX, Answer
 
 _JSON_HEADERS = {"Content-Type": "application/json"}
 _NO_ROUTE = "The requested resource does not exist: route not found"
@@ -26,8 +29,8 @@ _NO_ROUTE = "The requested resource does not exist: route not found"
 
 @dataclass
 class RecordedRequest:
-    """One request the sandbox received under ``/workspaces`` or by its storage host,
-    ``/_storage/`` (``json`` None: a form or a download); control calls are not recorded.
+    """One request the sandbox received under ``/workspaces``, or by its storage host under
+    ``/_storage/`` (``json`` None: their bodies are files; control calls are not recorded).
 
     ``status`` is what was answered; 0 when a ``drop``/``hang`` fault meant no answer.
     """
@@ -55,7 +58,19 @@ def _error(exc: ApiError, headers: dict[str, str] | None = None) -> JsonResponse
 
 
 def _ok(payload: Any, status: int = 200) -> JsonResponse:
+    if isinstance(payload, Answer):
+        return payload.status, {**_JSON_HEADERS, **payload.headers}, payload.body
     return status, dict(_JSON_HEADERS), payload
+
+
+def _stored(answer: Answer) -> JsonResponse:
+    """A storage answer: its own headers only (XML, a file or no body)."""
+    return answer.status, dict(answer.headers), answer.body
+
+
+# Room for the form fields beside the largest file a storage upload takes.
+_FORM_ROOM = 1024 * 1024
+_MAX_BODY = 10 * 1024 * 1024
 
 
 class Gateway:
@@ -72,6 +87,8 @@ class Gateway:
     ):
         self.backend = backend
         self.control = ControlApi(self)
+        # The address for a request without a Host header (the transport sets it).
+        self.host = "127.0.0.1"
         self._lock = threading.Lock()
         self._defaults = (float(latency), max_posts_per_second)
         with self._lock:
@@ -105,7 +122,7 @@ class Gateway:
 
     def configure(self, **config: Any) -> dict:
         """Update ``latency``, ``max_posts_per_second``, ``reject_recipients``,
-        ``status_delays`` and/or ``listing``."""
+        ``status_delays``, ``listing`` and/or ``upload``."""
         known = {
             "latency",
             "max_posts_per_second",
@@ -148,7 +165,8 @@ class Gateway:
 
     def inject(self, kind: str, **params: Any) -> None:
         """Queue a fault (:class:`~.faults.Fault`'s parameters) for the next ``count``
-        requests under ``/workspaces``."""
+        requests under ``/workspaces`` (with ``path``, those whose path contains it; a storage
+        request under ``/_storage/`` takes only a fault whose ``path`` selects it)."""
         fault = parse_fault(kind, **params)
         with self._lock:
             self._faults.append([fault, fault.count])
@@ -165,24 +183,27 @@ class Gateway:
     # request handling --------------------------------------------------------------------
 
     def take_fault(self, method: str, path: str, query: dict, headers: dict) -> Fault | None:
-        """Consume the next queued fault for a ``/workspaces`` request, if any.
+        """Consume the next queued fault for a ``/workspaces`` or storage request, if any.
 
-        ``drop``/``hang`` faults are recorded here (status 0), since the request is never
-        answered; a ``status`` fault is recorded by :meth:`handle`.
+        Faults are taken in the order queued: while the first one does not select a request
+        (its method, path or message count), the request gets none. A storage request is
+        selected only by a fault naming a piece of its path, so a fault meant for Bird's API
+        is never taken by an upload. ``drop``/``hang`` faults are recorded here (status 0),
+        since the request is never answered; a ``status`` fault is recorded by :meth:`handle`.
         """
-        storage = path.startswith("/_storage/")
-        if not (storage or path.startswith("/workspaces")):
+        storage = path.startswith(STORAGE_PREFIX)
+        if not storage and not path.startswith("/workspaces"):
             return None
         with self._lock:
             if not self._faults:
                 return None
             entry = self._faults[0]
-            wanted = entry[0].path
-            if (storage and wanted is None) or (wanted is not None and wanted not in path):
-                return None
             if self.backend.message_count() < entry[0].after_messages:
                 return None
             if entry[0].method is not None and entry[0].method != method:
+                return None
+            wanted = entry[0].path
+            if (wanted is None and storage) or (wanted is not None and wanted not in path):
                 return None
             entry[1] -= 1
             if entry[1] <= 0:
@@ -213,14 +234,19 @@ class Gateway:
             fault = self.take_fault(method, path, query, headers)
         if fault is not None and fault.kind in UNANSWERED:
             return 0, {}, None
+        storage = path.startswith(STORAGE_PREFIX)
         payload: Any = None
         parsed = False
-        if body and not path.startswith("/_storage/"):
+        if body and not storage:
             with contextlib.suppress(ValueError):
                 payload, parsed = json.loads(body), True
         if fault is not None and fault.kind == "status":
             response = fault_response(fault)
-        elif path.startswith("/_storage/"):
+            if storage:  # the storage's own error shape, Retry-After kept
+                code, message = response[2]["code"], response[2]["message"]
+                extra = {k: v for k, v in response[1].items() if k == "Retry-After"}
+                response = _stored(StorageError(fault.status, code, message).answer(extra))
+        elif storage:
             response = self._storage(method, path, headers, body)
         else:
             try:
@@ -270,23 +296,44 @@ class Gateway:
         if route.body:
             self._post(bound["workspace_id"], parsed)
             kwargs["payload"] = payload
-        if route.host:
-            kwargs["host"] = next((v for k, v in headers.items() if k.lower() == "host"), "")
+        if route.origin:
+            host = next((v for k, v in headers.items() if k.lower() == "host"), "") or self.host
+            kwargs["base_url"] = f"http://{host}"
         return _ok(getattr(self.backend, route.operation)(**kwargs), route.status)
 
     def _storage(self, method: str, path: str, headers: dict, body: bytes) -> JsonResponse:
-        """The storage host behind presigned uploads: no access key, raw bytes."""
+        """A request to the storage host: no AccessKey, no rate limit, S3's answers."""
         try:
             found = routes.find(routes.STORAGE_ROUTES, method, routes.split(path))
-        except ApiError as exc:
-            return _error(exc)
-        if found is None:
-            return _error(ApiError(404, "NotFound", _NO_ROUTE))
-        route, bound = found
-        if route.body:
-            content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
-            bound = {**bound, "content_type": content_type, "body": body}
-        return getattr(self.backend, route.operation)(**bound)
+            if found is None:
+                raise StorageError(404, "NoSuchKey", "The specified key does not exist.")
+            route, bound = found
+            kwargs: dict[str, Any] = dict(bound)
+            if route.body:
+                kwargs["content_type"] = next(
+                    (v for k, v in headers.items() if k.lower() == "content-type"), None
+                )
+                kwargs["body"] = body
+            return _stored(getattr(self.backend, route.operation)(**kwargs))
+        except ApiError as exc:  # routes.find's 405
+            return _stored(StorageError(exc.status, exc.code, exc.message).answer())
+        except StorageError as exc:
+            return _stored(exc.answer())
+
+    def refuse_length(self, path: str, length: int) -> JsonResponse | None:
+        """The answer to a request whose body is ``length`` bytes (-1: unreadable) when it is
+        too long to read: a storage upload may bring a file of up to the storage's maximum,
+        any other request 10 MiB. None when it can be read."""
+        if path.startswith(STORAGE_PREFIX):
+            if 0 <= length <= media.MAX_MEDIA_BYTES + _FORM_ROOM:
+                return None
+            error = StorageError(
+                400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size"
+            )
+            return _stored(error.answer())
+        if 0 <= length <= _MAX_BODY:
+            return None
+        return _error(ApiError(400, "InvalidRequest", "bad Content-Length"))
 
     def _post(self, workspace_id: str, parsed: bool) -> None:
         """What a POST passes before Bird's operation sees it: the workspace is under its rate

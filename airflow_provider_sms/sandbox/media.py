@@ -1,202 +1,302 @@
-"""Media hosting: Bird's presigned upload (``POST .../presigned-upload``, both the channel's
-and the channel-independent variant), and the storage host behind it, which takes the file
-as an S3-style form post and then serves it at the media URL.
+"""Media hosting: Bird's presigned upload (``POST .../presigned-upload``) and the storage host
+behind it, which takes the file as an S3 presigned POST does (multipart/form-data: every
+``uploadFormData`` field, then the part ``file``) and serves it at ``mediaUrl``.
 
-The storage host lives in the sandbox at ``/_storage/`` (outside ``/workspaces``: it is not
-Bird's API and wants no access key). Where Bird's documentation is silent, the ``upload``
-setting plays the alternatives: what the storage answers a stored file with
-(``upload_status``: 204 as Bird documents, or 201/200), and whether the media URL names the
-same host as the upload URL (``media_host``: ``same``, or ``other``, which names it
-``localhost`` instead of ``127.0.0.1``)."""
+The storage answers as S3 would: 204 with no body, or an XML ``<Error>`` with S3's codes. It
+checks what S3 checks of a presigned POST, so a client that gets a field wrong fails here as
+it would there. A second upload to the same ``uploadUrl`` replaces the first, as S3
+overwrites a key: a client retrying an upload whose answer it never got must succeed.
+
+Where Bird's documentation is silent, the ``upload`` setting plays the alternatives
+(:data:`DEFAULT_UPLOAD`).
+"""
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import secrets
 import time
+import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from email.message import Message
+from email.parser import BytesHeaderParser
+from email.policy import HTTP
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+from xml.sax.saxutils import escape
 
-from ..bird.facts import MAX_UPLOAD_BYTES
+from ..bird.facts import MAX_MEDIA_UPLOAD_BYTES
 from .errors import invalid
+from .routes import Answer
 
-DEFAULT_UPLOAD: Mapping[str, Any] = MappingProxyType({"upload_status": 204, "media_host": "same"})
-_UPLOAD_CHOICES = {"upload_status": (204, 201, 200), "media_host": ("same", "other")}
-_MEDIA_TYPE = re.compile(r"[A-Za-z0-9][\w!#$&^.+-]*/[A-Za-z0-9][\w!#$&^.+-]*", re.ASCII)
-_BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.I)
-_DISPOSITION = re.compile(r'(\w+)="([^"]*)"')
+# The largest file the storage takes. A module constant, so that a test can lower it instead
+# of sending 100 MiB.
+MAX_MEDIA_BYTES = MAX_MEDIA_UPLOAD_BYTES
 
-Answer = tuple[int, dict[str, str], Any]
+# What Bird does not document, played by the `upload` setting: the presign's success status,
+# the storage's (S3 answers 204, or 200/201 with `success_action_status`), and whether
+# `mediaUrl` names the same host as the API (`other`: 127.0.0.1 and localhost swapped).
+DEFAULT_UPLOAD: Mapping[str, Any] = MappingProxyType(
+    {"presign_status": 200, "upload_status": 204, "media_host": "same"}
+)
+UPLOAD_CHOICES: Mapping[str, tuple] = MappingProxyType(
+    {
+        "presign_status": (200, 201),
+        "upload_status": (204, 201, 200),
+        "media_host": ("same", "other"),
+    }
+)
+
+# RFC 6838's type/subtype, without parameters.
+_NAME = r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
+MEDIA_TYPE = re.compile(rf"{_NAME}/{_NAME}")
+_BUCKET = "bird-sandbox-media"
+_REGION = "eu-west-1"
 
 
 def check_upload(value: Any, current: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``upload`` setting checked: a mapping naming some of its keys; the others keep
-    `current`."""
+    """``upload`` checked: a mapping naming some of :data:`DEFAULT_UPLOAD`'s keys; the others
+    keep `current`."""
     if not isinstance(value, Mapping):
-        raise ValueError("upload must map upload_status and/or media_host")
+        raise ValueError(f"upload must map {', '.join(DEFAULT_UPLOAD)}")
     unknown = set(value) - set(DEFAULT_UPLOAD)
     if unknown:
-        raise ValueError(f"unknown upload key(s): {', '.join(sorted(map(str, unknown)))}")
-    for key, choice in value.items():
-        if choice not in _UPLOAD_CHOICES[key] or isinstance(choice, bool):
-            allowed = ", ".join(map(repr, _UPLOAD_CHOICES[key]))
-            raise ValueError(f"upload {key} must be one of {allowed}, got {choice!r}")
-    return {**current, **value}
-
-
-def _s3_error(status: int, code: str, message: str) -> Answer:
-    """S3-style storage explains a refusal in XML, not in Bird's JSON."""
-    body = f"<Error><Code>{code}</Code><Message>{message}</Message></Error>"
-    return status, {"Content-Type": "application/xml"}, body.encode()
-
-
-def parse_form(content_type: str, body: bytes) -> list[tuple[str, str | None, bytes]] | None:
-    """A multipart/form-data body as ``(name, filename, content)`` in order; None when it is
-    not one."""
-    if not content_type.lower().startswith("multipart/form-data"):
-        return None
-    found = _BOUNDARY.search(content_type)
-    if found is None:
-        return None
-    delimiter = b"\r\n--" + found.group(1).encode("latin-1")
-    pieces = (b"\r\n" + body).split(delimiter)
-    if len(pieces) < 2 or not pieces[-1].startswith(b"--"):
-        return None
-    parts = []
-    for piece in pieces[1:-1]:
-        head, sep, content = piece.partition(b"\r\n\r\n")
-        if not sep:
-            return None
-        disposition = next(
-            (
-                line.split(b":", 1)[1].decode("utf-8", "replace")
-                for line in head.split(b"\r\n")
-                if line.lower().startswith(b"content-disposition:")
-            ),
-            "",
+        raise ValueError(
+            f"unknown upload key(s): {', '.join(sorted(map(str, unknown)))} "
+            f"(expected {', '.join(DEFAULT_UPLOAD)})"
         )
-        params = dict(_DISPOSITION.findall(disposition))
-        if "name" not in params:
-            return None
-        parts.append((params["name"], params.get("filename"), content))
+    upload = {**current, **value}
+    for key, choices in UPLOAD_CHOICES.items():
+        if isinstance(upload[key], bool) or upload[key] not in choices:
+            raise ValueError(f"upload.{key} must be one of {', '.join(map(str, choices))}")
+    return upload
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One presigned upload: what the presign answered, and the file once it arrived."""
+
+    upload_id: str
+    media_id: str
+    media_url: str
+    upload_url: str
+    content_type: str
+    form_data: dict[str, str]
+    filename: str | None = None
+    data: bytes = b""
+    completed: bool = False
+
+
+class StorageError(Exception):
+    """The storage's refusal, in S3's shape: an XML ``<Error>`` with a code and a message."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+    def answer(self, headers: Mapping[str, str] | None = None) -> Answer:
+        elements = {"Code": self.code, "Message": self.message}
+        return storage_answer(self.status, "Error", elements, headers)
+
+
+def storage_answer(
+    status: int, root: str, elements: Mapping[str, str], headers: Mapping[str, str] | None = None
+) -> Answer:
+    """An XML answer of the storage: ``<root>`` with one element per item of ``elements``."""
+    inner = "".join(f"<{k}>{escape(v)}</{k}>" for k, v in elements.items())
+    xml = f'<?xml version="1.0" encoding="UTF-8"?>\n<{root}>{inner}</{root}>'
+    return Answer(xml.encode(), status, {"Content-Type": "application/xml", **(headers or {})})
+
+
+def _policy_denied(detail: str) -> StorageError:
+    return StorageError(403, "AccessDenied", f"Invalid according to Policy: {detail}")
+
+
+def _other_host(base_url: str) -> str:
+    """``base_url`` under another name of the same loopback host."""
+    url = urlsplit(base_url)
+    other = "127.0.0.1" if url.hostname == "localhost" else "localhost"
+    netloc = other if url.port is None else f"{other}:{url.port}"
+    return urlunsplit(url._replace(netloc=netloc))
+
+
+def parse_form(content_type: str | None, body: bytes) -> list[tuple[str, str | None, bytes]]:
+    """The parts of a multipart/form-data body, in order: (name, filename, content).
+
+    A few lines rather than the ``email`` package's parser, which would copy a 100 MiB file
+    through text several times; the ``email`` header parser reads each part's headers.
+    """
+    header = Message(policy=HTTP)
+    header["Content-Type"] = content_type or ""
+    form = header.get_content_type() == "multipart/form-data"
+    boundary = header.get_param("boundary") if form else None
+    malformed = StorageError(
+        400,
+        "MalformedPOSTRequest",
+        "The body of your POST request is not well-formed multipart/form-data.",
+    )
+    if not isinstance(boundary, str) or not boundary:
+        raise malformed
+    delimiter = b"\r\n--" + boundary.encode("latin-1")
+    chunks = (b"\r\n" + body).split(delimiter)
+    # chunks[0] is the preamble; the last one starts with the closing "--".
+    if len(chunks) < 2 or not chunks[-1].startswith(b"--"):
+        raise malformed
+    parts = []
+    for chunk in chunks[1:-1]:
+        head, sep, content = chunk.partition(b"\r\n\r\n")
+        if not sep or not head.startswith(b"\r\n"):
+            raise malformed
+        headers = BytesHeaderParser(policy=HTTP).parsebytes(head[2:] + b"\r\n\r\n")
+        name = headers.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            raise malformed
+        parts.append((name, headers.get_filename(), content))
     return parts
 
 
-class MediaOperations:
-    """Presigned uploads and the storage host (mixed into ``SandboxBackend``, whose lock and
-    reset it shares)."""
+def _checked_file(upload: Upload, parts: list) -> tuple[str | None, bytes]:
+    """The file part of a presigned POST, once the form passed S3's checks."""
+    names = [name for name, _, _ in parts]
+    if names.count("file") != 1:
+        raise StorageError(400, "InvalidArgument", "POST requires exactly one file upload")
+    if names[-1] != "file":
+        # S3 ignores every field after the file; a client sending one has lost it.
+        raise StorageError(400, "InvalidArgument", "The file must be the last part of the form")
+    fields: dict[str, str] = {}
+    for name, _, content in parts[:-1]:
+        if name in fields:
+            raise StorageError(400, "InvalidArgument", f"Field {name} is given twice")
+        fields[name] = content.decode("utf-8", "replace")
+    extra = sorted(set(fields) - set(upload.form_data))
+    if extra:
+        raise _policy_denied(f"Extra input fields: {', '.join(extra)}")
+    for name, expected in upload.form_data.items():
+        if fields.get(name) != expected:
+            raise _policy_denied(f'Policy Condition failed: ["eq", "${name}", "{expected}"]')
+    _, filename, data = parts[-1]
+    if not data:
+        raise StorageError(
+            400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size"
+        )
+    if len(data) > MAX_MEDIA_BYTES:
+        raise StorageError(
+            400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size"
+        )
+    return filename, data
 
-    def _reset_media_locked(self) -> None:
-        self._uploads: dict[str, dict] = {}  # upload id -> slot (and what was stored)
-        self._media_ids: dict[str, str] = {}  # media id -> upload id
-        self._upload_setting = dict(DEFAULT_UPLOAD)
+
+class MediaOperations:
+    """The presigned upload and the storage behind it, over the backend's state (see
+    :class:`.SandboxBackend`: ``_uploads``, upload id -> :class:`Upload`; ``_media``, media
+    id -> upload id; ``_upload``, the setting)."""
 
     @property
     def upload(self) -> dict[str, Any]:
-        """How the storage host behaves where Bird is silent: upload_status, media_host."""
-        return dict(self._upload_setting)
+        """The ``upload`` setting: presign_status, upload_status, media_host."""
+        return dict(self._upload)
 
     @upload.setter
     def upload(self, value: Mapping[str, Any]) -> None:
         with self._lock:
-            self._upload_setting = check_upload(value, self._upload_setting)
+            self._upload = check_upload(value, self._upload)
 
-    # Bird's operations ---------------------------------------------------------------------
-
-    def presign_upload(
-        self, workspace_id: str, channel_id: str, payload: Any, host: str = ""
-    ) -> dict:
-        return self._presign(payload, host)
-
-    def presign_media_upload(self, workspace_id: str, payload: Any, host: str = "") -> dict:
-        return self._presign(payload, host)
-
-    def _presign(self, payload: Any, host: str) -> dict:
+    def create_presigned_upload(
+        self, workspace_id: str, channel_id: str | None = None, *, payload: Any, base_url: str
+    ) -> Answer:
+        """createPresignedUpload (both variants): where to POST a file of ``contentType``,
+        and the ``mediaUrl`` a message then names."""
         if not isinstance(payload, dict):
-            raise invalid({"body": ["must be a JSON object"]})
+            raise invalid({"body": ["must be an object"]})
         content_type = payload.get("contentType")
-        if not isinstance(content_type, str) or not _MEDIA_TYPE.fullmatch(content_type):
-            raise invalid({"contentType": ["is required: a media type such as image/png"]})
-        upload_id, media_id = secrets.token_hex(16), secrets.token_hex(16)
-        base = f"http://{host or '127.0.0.1'}"
-        with self._lock:
-            media_base = base
-            if self._upload_setting["media_host"] == "other":
-                media_base = base.replace("127.0.0.1", "localhost", 1)
-            form = {
-                "key": f"media/{media_id}",
-                "Content-Type": content_type,
-                "policy": secrets.token_urlsafe(24),
-                "x-amz-algorithm": "AWS4-HMAC-SHA256",
-                "x-amz-credential": f"SANDBOX/{time.strftime('%Y%m%d')}/us-east-1/s3/aws4_request",
-                "x-amz-date": time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()),
-                "x-amz-signature": secrets.token_hex(32),
-            }
-            slot = {
-                "upload_id": upload_id,
-                "media_id": media_id,
-                "media_url": f"{media_base}/_storage/media/{media_id}",
-                "upload_url": f"{base}/_storage/upload/{upload_id}",
-                "content_type": content_type,
-                "form": form,
-                "filename": None,
-                "data": None,
-            }
-            self._uploads[upload_id] = slot
-            self._media_ids[media_id] = upload_id
-        return {
-            "mediaUrl": slot["media_url"],
-            "uploadUrl": slot["upload_url"],
-            "uploadMethod": "POST",
-            "uploadFormData": dict(form),
+        if content_type is None:
+            raise invalid({"contentType": ["is required"]})
+        if not isinstance(content_type, str) or not MEDIA_TYPE.fullmatch(content_type):
+            raise invalid({"contentType": ["must be a media type, such as image/png"]})
+        upload_id, media_id = uuid.uuid4().hex, uuid.uuid4().hex
+        now = time.gmtime(self._clock())
+        day, stamp = time.strftime("%Y%m%d", now), time.strftime("%Y%m%dT%H%M%SZ", now)
+        key = f"workspaces/{workspace_id}/media/{media_id}"
+        credential = f"SANDBOX{secrets.token_hex(6).upper()}/{day}/{_REGION}/s3/aws4_request"
+        signed = {
+            "key": key,
+            "Content-Type": content_type,
+            "x-amz-algorithm": "AWS4-HMAC-SHA256",
+            "x-amz-credential": credential,
+            "x-amz-date": stamp,
         }
-
-    # the storage host ------------------------------------------------------------------------
-
-    def store_upload(self, upload_id: str, content_type: str, body: bytes) -> Answer:
-        """The form post to an upload URL. A second post to the same URL replaces the file,
-        as S3 does: a client whose first answer was lost must be able to repeat it."""
+        expiration = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(self._clock() + 3600))
+        conditions = [{"bucket": _BUCKET}, *({k: v} for k, v in signed.items())]
+        conditions.append(["content-length-range", 1, MAX_MEDIA_BYTES])
+        policy = json.dumps({"expiration": expiration, "conditions": conditions})
+        form_data = {
+            **signed,
+            "policy": base64.b64encode(policy.encode()).decode(),
+            "x-amz-signature": secrets.token_hex(32),
+        }
         with self._lock:
-            slot = self._uploads.get(upload_id)
-        if slot is None:
-            return _s3_error(404, "NoSuchUpload", "The upload URL is not known")
-        parts = parse_form(content_type, body)
-        if parts is None:
-            return _s3_error(400, "MalformedPOSTRequest", "The body is not multipart/form-data")
-        names = [name for name, _, _ in parts]
-        if "file" not in names:
-            return _s3_error(400, "InvalidArgument", "The form has no file")
-        if names[-1] != "file" or names.count("file") != 1:
-            return _s3_error(400, "InvalidArgument", "Fields after the file are ignored")
-        fields = {name: content.decode("utf-8", "replace") for name, _, content in parts[:-1]}
-        for name, expected in slot["form"].items():
-            if fields.get(name) != expected:
-                return _s3_error(403, "AccessDenied", f"Invalid according to Policy: field {name}")
-        _, filename, data = parts[-1]
-        if not data:
-            return _s3_error(400, "EntityTooSmall", "The file is empty")
-        if len(data) > MAX_UPLOAD_BYTES:
-            return _s3_error(400, "EntityTooLarge", "The file exceeds the maximum size")
-        with self._lock:
-            slot.update(filename=filename, data=bytes(data))
-            status = self._upload_setting["upload_status"]
-        return status, {}, None
+            setting = self._upload
+            media_base = _other_host(base_url) if setting["media_host"] == "other" else base_url
+            upload = Upload(
+                upload_id,
+                media_id,
+                f"{media_base}/_storage/media/{media_id}",
+                f"{base_url}/_storage/upload/{upload_id}",
+                content_type,
+                form_data,
+            )
+            self._uploads[upload_id] = upload
+            self._media[media_id] = upload_id
+        answer = {
+            "mediaUrl": upload.media_url,
+            "uploadUrl": upload.upload_url,
+            "uploadMethod": "POST",
+            "uploadFormData": dict(form_data),
+        }
+        return Answer(answer, setting["presign_status"])
 
-    def media_content(self, media_id: str) -> Answer:
-        """What Bird (and a test) downloads at a media URL."""
+    def upload_media(self, upload_id: str, *, content_type: str | None, body: bytes) -> Answer:
+        """The storage takes a presigned POST: every field as presigned, then the file."""
         with self._lock:
-            slot = self._uploads.get(self._media_ids.get(media_id, ""))
-            data = slot and slot["data"]
-        if not data:
-            return _s3_error(404, "NoSuchKey", "The specified key does not exist")
-        return 200, {"Content-Type": slot["content_type"]}, data
+            upload = self._uploads.get(upload_id)
+        if upload is None:
+            raise StorageError(404, "NoSuchUpload", "The specified upload does not exist")
+        filename, data = _checked_file(upload, parse_form(content_type, body))
+        with self._lock:
+            if upload_id not in self._uploads:  # reset meanwhile
+                raise StorageError(404, "NoSuchUpload", "The specified upload does not exist")
+            self._uploads[upload_id] = replace(
+                self._uploads[upload_id], filename=filename, data=data, completed=True
+            )
+            status = self._upload["upload_status"]
+        if status == 201:
+            key, etag = upload.form_data["key"], f'"{uuid.uuid4().hex}"'
+            elements = {"Location": upload.media_url, "Bucket": _BUCKET, "Key": key, "ETag": etag}
+            return storage_answer(201, "PostResponse", elements)
+        return Answer(None, status)
 
-    def uploads(self) -> list[dict]:
-        """Every presigned upload, in order: ids, URLs, content type, and the ``filename`` and
-        ``data`` stored (None until the file arrived)."""
+    def get_media(self, media_id: str) -> Answer:
+        """The uploaded file, with its content type; S3's 404 until the upload completed."""
         with self._lock:
-            return [
-                {k: v for k, v in slot.items() if k != "form"} | {"form": dict(slot["form"])}
-                for slot in self._uploads.values()
-            ]
+            upload = self._uploads.get(self._media.get(media_id, ""))
+        if upload is None or not upload.completed:
+            raise StorageError(404, "NoSuchKey", "The specified key does not exist.")
+        return Answer(upload.data, 200, {"Content-Type": upload.content_type})
+
+    # inspection --------------------------------------------------------------------------
+
+    def uploads(self) -> list[Upload]:
+        """Every presigned upload, in the order presigned (completed or not); copies."""
+        with self._lock:
+            return [replace(u, form_data=dict(u.form_data)) for u in self._uploads.values()]
+
+    def media(self, media_url: str) -> bytes | None:
+        """The bytes uploaded for ``media_url``; None before the upload completed."""
+        media_id = urlsplit(media_url).path.rstrip("/").rpartition("/")[2]
+        with self._lock:
+            upload = self._uploads.get(self._media.get(media_id, ""))
+        return upload.data if upload is not None and upload.completed else None

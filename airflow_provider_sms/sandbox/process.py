@@ -19,7 +19,8 @@ class SandboxProcess:
 
     ``status_delays``: as :class:`~airflow_provider_sms.sandbox.BirdSandbox`'s (a mapping
     naming some of processing, sent, delivered; None: no progression); reset() restores it.
-    ``listing``: likewise (order, page_token_field, batch_filter)."""
+    ``listing``: likewise (order, page_token_field, batch_filter); ``upload`` too
+    (presign_status, upload_status, media_host)."""
 
     def __init__(
         self,
@@ -28,6 +29,7 @@ class SandboxProcess:
         max_posts_per_second: int | None = None,
         status_delays: Any = _DEFAULT,
         listing: Any = None,
+        upload: Any = None,
     ):
         self.args = ["--port", "0", "--latency", str(latency)]
         if max_posts_per_second:
@@ -38,6 +40,8 @@ class SandboxProcess:
             self.args += ["--status-delays", json.dumps(dict(status_delays))]
         if listing is not None:
             self.args += ["--listing", json.dumps(dict(listing))]
+        if upload is not None:
+            self.args += ["--upload", json.dumps(dict(upload))]
         self.process: subprocess.Popen | None = None
         self.base_url = ""
         self.connection_env: dict[str, str] = {}

@@ -5,8 +5,13 @@
 :class:`~.control.ControlApi`'s. A ``{name}`` segment of a pattern is handed to the operation
 as the keyword ``name``; a route's ``query`` names the query parameters it takes (see
 :data:`QUERY_PARAMETERS`); a route with ``body`` takes the request's JSON body (Bird's: as
-``payload``; the control API's: as keywords). Adding a Bird endpoint is a row here and a
+``payload``; the control API's: as keywords); a route with ``origin`` takes ``base_url``, the
+sandbox's address as the request named it. Adding a Bird endpoint is a row here and a
 backend method of the same name.
+
+:data:`STORAGE_ROUTES` map the storage host behind Bird's presigned uploads (``/_storage/``,
+another host in spirit: no AccessKey, S3's answers) to the backend's media operations; a
+storage route with ``body`` takes the raw body as ``body`` and its ``content_type``.
 
 Before a Bird route is looked up, the ids the path names are checked in the order of
 :data:`SCOPES` (an unknown workspace or channel is Bird's 404, whatever follows it).
@@ -15,7 +20,7 @@ Before a Bird route is looked up, the ids the path names are checked in the orde
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ApiError
@@ -42,6 +47,17 @@ QUERY_PARAMETERS: dict[str, tuple[str, Callable[[str], Any]]] = {
 
 
 @dataclass(frozen=True)
+class Answer:
+    """What an operation returns when its answer is not its row's status and JSON: a status
+    (200 unless given), headers beside the default ones, and a JSON value, raw bytes or None
+    (no body)."""
+
+    body: Any = None
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Route:
     """One row: ``method`` and ``pattern`` answered by the method ``operation``, with
     ``status`` on success."""
@@ -52,8 +68,7 @@ class Route:
     status: int = 200
     query: tuple[str, ...] = ()
     body: bool = False
-    # The operation is given the request's Host header as `host` (to name URLs on it).
-    host: bool = False
+    origin: bool = False
 
     @property
     def segments(self) -> tuple[str, ...]:
@@ -71,21 +86,24 @@ BIRD_ROUTES: tuple[Route, ...] = (
     Route("POST", _CHANNEL + "/messages", "create_message", status=202, body=True),
     Route("POST", _CHANNEL + "/batch/messages", "create_batch_messages", status=202, body=True),
     Route("GET", _CHANNEL + "/messages/{message_id}", "get_message"),
-    Route("POST", _CHANNEL + "/presigned-upload", "presign_upload", body=True, host=True),
+    # Media hosting: a presigned upload, for a channel or for the workspace's channel media.
+    Route(
+        "POST", _CHANNEL + "/presigned-upload", "create_presigned_upload", body=True, origin=True
+    ),
     Route(
         "POST",
         _WORKSPACE + "/channel-media/presigned-upload",
-        "presign_media_upload",
+        "create_presigned_upload",
         body=True,
-        host=True,
+        origin=True,
     ),
 )
 
-# The storage host behind presigned uploads (not Bird's API: no access key). Its operations
-# are given the request's Content-Type and raw body, and answer bytes.
+# Where presigned uploads go, and where their media is served from (sandbox/media.py).
+STORAGE_PREFIX = "/_storage/"
 STORAGE_ROUTES: tuple[Route, ...] = (
-    Route("POST", "/_storage/upload/{upload_id}", "store_upload", body=True),
-    Route("GET", "/_storage/media/{media_id}", "media_content"),
+    Route("POST", "/_storage/upload/{upload_id}", "upload_media", body=True),
+    Route("GET", "/_storage/media/{media_id}", "get_media"),
 )
 
 # The ids a Bird path names, checked in this order before its route is looked up: pattern ->
@@ -100,6 +118,7 @@ CONTROL_ROUTES: tuple[Route, ...] = (
     Route("GET", "/_sandbox/health", "health"),
     Route("GET", "/_sandbox/messages", "messages"),
     Route("GET", "/_sandbox/requests", "requests"),
+    Route("GET", "/_sandbox/uploads", "uploads"),
     Route("POST", "/_sandbox/faults", "inject", body=True),
     Route("DELETE", "/_sandbox/faults", "clear_faults"),
     Route("GET", "/_sandbox/config", "config"),

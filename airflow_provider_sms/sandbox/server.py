@@ -18,15 +18,11 @@ from socketserver import TCPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from ..bird.facts import MAX_UPLOAD_BYTES
 from .faults import UNANSWERED, Fault, RawBody
 
 if TYPE_CHECKING:
     from .gateway import Gateway
 
-_MAX_BODY = 10 * 1024 * 1024
-# A presigned upload may carry a file of up to 100 MiB, with its form around it.
-_MAX_UPLOAD_BODY = MAX_UPLOAD_BYTES + 1024 * 1024
 _MAX_HEADER_LINE = 65536
 _MAX_HEADERS = 100
 
@@ -133,7 +129,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind in UNANSWERED:
             self._abort(fault)
             return
-        body = self._read_body()
+        body = self._read_body(path)
         if body is None:
             return
         status, response_headers, payload = gateway.handle(
@@ -147,7 +143,7 @@ class _Handler(BaseHTTPRequestHandler):
         drip = fault.seconds if fault is not None and fault.kind == "drip" else 0.0
         self._respond(status, response_headers, payload, drip=drip)
 
-    def _read_body(self) -> bytes | None:
+    def _read_body(self, path: str) -> bytes | None:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             chunks = []
             while True:
@@ -166,10 +162,10 @@ class _Handler(BaseHTTPRequestHandler):
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
             length = -1
-        limit = _MAX_UPLOAD_BODY if self.path.startswith("/_storage/") else _MAX_BODY
-        if not 0 <= length <= limit:
+        refusal = self.server.gateway.refuse_length(path, length)
+        if refusal is not None:
             self.close_connection = True
-            self._respond(400, {}, {"code": "InvalidRequest", "message": "bad Content-Length"})
+            self._respond(*refusal)
             return None
         body = self.rfile.read(length) if length else b""
         if len(body) < length:
@@ -184,13 +180,14 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> None:
         if isinstance(payload, RawBody):
             data = payload.encode()
-        elif isinstance(payload, bytes):  # the storage host's answers
+        elif isinstance(payload, bytes):  # a stored file, or the storage's XML
             data = payload
         else:
             data = b"" if payload is None else json.dumps(payload).encode()
         lines = [f"HTTP/1.1 {status} {self.responses.get(status, ('Error',))[0]}"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
-        lines.append(f"Content-Length: {len(data)}")
+        if status != 204:  # a 204 has no body, and no Content-Length (RFC 9110, 8.6)
+            lines.append(f"Content-Length: {len(data)}")
         if self.close_connection:
             lines.append("Connection: close")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
@@ -231,6 +228,8 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         self._aborted: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
+        # What a request without a Host header is taken to have named (presigned URLs).
+        gateway.host = f"{self.server_name}:{self.server_port}"
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind resolves the host's FQDN, which can stall on reverse DNS.

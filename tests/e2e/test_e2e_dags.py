@@ -20,9 +20,12 @@ def test_mms_daily_report_dag(airflow_home, checked_sandbox):
         "+12125550123",
         "+14155552671",
     ]
+    # The chart the first task drew, uploaded once, is what every message shows.
+    [upload] = checked_sandbox.uploads
+    assert upload.content_type == "image/png" and upload.data.startswith(b"\x89PNG")
     for message in messages:
         image = message["body"]["image"]
-        assert image["images"][0]["mediaUrl"].startswith("https://reports.example.com/sales/")
+        assert image["images"] == [{"mediaUrl": upload.media_url, "altText": "Sales by region"}]
         assert image["metadata"]["subject"].startswith("Sales report ")
 
 

@@ -29,11 +29,11 @@ def media_urls(message):
 
 def assert_one_upload_in_every_message(sandbox, recipients=3):
     [upload] = sandbox.uploads
-    assert upload["content_type"] == "image/png"
-    assert upload["data"].startswith(b"\x89PNG\r\n\x1a\n")
+    assert upload.content_type == "image/png"
+    assert upload.data.startswith(b"\x89PNG\r\n\x1a\n")
     assert len({receiver(m) for m in sandbox.messages}) == recipients
-    assert {tuple(media_urls(m)) for m in sandbox.messages} == {(upload["media_url"],)}
-    assert requests.get(upload["media_url"], timeout=5).content == upload["data"]
+    assert {tuple(media_urls(m)) for m in sandbox.messages} == {(upload.media_url,)}
+    assert requests.get(upload.media_url, timeout=5).content == upload.data
     posts = [r for r in sandbox.requests if r.path.startswith("/_storage/upload")]
     assert len(posts) == 1
     assert all(r.header("Authorization") is None for r in posts)
@@ -48,7 +48,7 @@ def test_a_png_an_upstream_task_wrote_to_a_temporary_path_goes_out_as_mms(
     upload = assert_one_upload_in_every_message(checked_sandbox)
     assert "uploaded once for all 3 recipient(s)" in result.stdout
     assert checked_sandbox.access_key not in result.stdout
-    assert upload["filename"].endswith(".png")
+    assert upload.filename.endswith(".png")
 
 
 @pytest.mark.parametrize("storage", ["file", "memory"])
@@ -58,7 +58,7 @@ def test_a_png_in_object_storage_goes_out_as_mms(airflow_home, checked_sandbox, 
     assert result.returncode == 0, result.stdout[-6000:]
     upload = assert_one_upload_in_every_message(checked_sandbox)
     if storage == "file":
-        assert upload["data"] == (tmp_path / "charts" / "sales.png").read_bytes()
+        assert upload.data == (tmp_path / "charts" / "sales.png").read_bytes()
     assert f"{url}/sales.png" in result.stdout
 
 
@@ -67,10 +67,9 @@ def test_a_retry_after_a_kill_past_the_upload_uploads_nothing_and_sends_each_onc
 ):
     chart = tmp_path / "chart.png"
     chart.write_bytes(png())
-    checked_sandbox.latency = 0.02
+    checked_sandbox.latency = 0.05  # 8 in flight: about 160 a second
     logical_date = "2026-06-01T00:00:00+00:00"
-    env = dict(
-        os.environ,
+    env = airflow_home.environ(
         AIRFLOW__CORE__DAGS_FOLDER=str(TEST_DAGS),
         MMS_CHART=str(chart),
         **dict([checked_sandbox.connection_env()]),
@@ -105,6 +104,6 @@ def test_a_retry_after_a_kill_past_the_upload_uploads_nothing_and_sends_each_onc
     counts = Counter(receiver(m) for m in checked_sandbox.messages)
     assert len(counts) == 1000 and set(counts.values()) == {1}, "sent twice"
     assert {tuple(media_urls(m)) for m in checked_sandbox.messages} == {
-        (checked_sandbox.uploads[0]["media_url"],)
+        (checked_sandbox.uploads[0].media_url,)
     }
     assert "using the upload of an earlier try" in out

@@ -93,6 +93,18 @@ def test_sandbox_process_without_progression():
         assert sandbox.messages() == [answer]
 
 
+def test_upload_from_the_command_line_and_sandbox_process():
+    with SandboxProcess(upload={"media_host": "other"}) as sandbox:
+        assert sandbox.control("GET", "config")["upload"]["media_host"] == "other"
+    run = subprocess.run(
+        [sys.executable, "-m", "airflow_provider_sms.sandbox", "--upload", '{"upload_status": 1}'],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert run.returncode == 2, run.stderr
+
+
 def test_listing_from_the_command_line_and_sandbox_process():
     with SandboxProcess(listing={"page_token_field": None}) as sandbox:
         assert sandbox.control("GET", "config")["listing"]["page_token_field"] is None

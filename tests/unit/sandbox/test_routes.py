@@ -14,7 +14,12 @@ from airflow_provider_sms.sandbox.gateway import Gateway
 
 
 @pytest.mark.parametrize(
-    "table, target", [(routes.BIRD_ROUTES, SandboxBackend), (routes.CONTROL_ROUTES, ControlApi)]
+    "table, target",
+    [
+        (routes.BIRD_ROUTES, SandboxBackend),
+        (routes.STORAGE_ROUTES, SandboxBackend),
+        (routes.CONTROL_ROUTES, ControlApi),
+    ],
 )
 def test_every_route_names_an_operation_that_takes_its_placeholders(table, target):
     for route in table:
@@ -25,10 +30,14 @@ def test_every_route_names_an_operation_that_takes_its_placeholders(table, targe
         assert placeholders | keywords <= taken, route
         if table is routes.BIRD_ROUTES and route.body:
             assert "payload" in taken, route
+        if table is routes.STORAGE_ROUTES and route.body:
+            assert {"content_type", "body"} <= taken, route
+        if route.origin:
+            assert "base_url" in taken, route
 
 
 def test_no_two_routes_share_a_method_and_a_pattern():
-    for table in (routes.BIRD_ROUTES, routes.CONTROL_ROUTES):
+    for table in (routes.BIRD_ROUTES, routes.STORAGE_ROUTES, routes.CONTROL_ROUTES):
         rows = [(r.method, r.pattern) for r in table]
         assert len(rows) == len(set(rows))
 
