@@ -7,7 +7,7 @@ from benchmarks._env import prepare_airflow_env
 prepare_airflow_env()
 
 from airflow_provider_sms.sandbox.process import SandboxProcess  # noqa: E402
-from benchmarks import fanout, imports, memory, schedule, throughput  # noqa: E402
+from benchmarks import fanout, imports, media, memory, schedule, throughput  # noqa: E402
 
 
 def main() -> None:
@@ -40,6 +40,22 @@ def main() -> None:
     print(
         f"  without: {without:.2f} s, with: {with_window:.2f} s, ratio {ratio:.3f} (goal <= 1.10)"
     )
+
+    print(
+        f"\nOne {media.PNG_BYTES // 1000} KB PNG as MMS (presigned upload, then the messages), "
+        "50 ms latency"
+    )
+    figures = media.run(SandboxProcess)
+    base = figures[0][1]
+    for recipients, f in figures:
+        print(
+            f"  {recipients:>6,} recipients: {f['uploads']} upload(s), "
+            f"{f['uploaded_bytes']:,} bytes to the storage host, upload {f['upload_s']:.3f} s "
+            f"({f['upload_s'] / base['upload_s']:.2f}x the 10-recipient send's), "
+            f"whole send {f['send_s']:.1f} s"
+        )
+    once = all(f["uploads"] == 1 for _, f in figures)
+    print(f"  goal one upload whatever the recipients: {'met' if once else 'MISSED'}")
 
     print(f"\nImport cost after airflow.sdk from bytecode, median of {imports.RUNS} runs")
     costs = imports.run()
