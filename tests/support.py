@@ -144,3 +144,39 @@ def png(size: int = 0) -> bytes:
     padding = max(0, size - len(head) - len(pixels) - len(end) - 12)
     extra = chunk(b"tEXt", b"c\0" + b"x" * (padding - 2)) if padding else b""
     return head + pixels + extra + end
+
+
+def killed_then_run_again(airflow_home, sandbox, dag_id: str, logical_date: str, env: dict):
+    """`airflow dags test dag_id`, killed without warning (SIGKILL to its process group) once
+    the sandbox holds 300 messages, then its task `send` run again with `airflow tasks test`
+    in the same DAG run. Returns the second run's exit code and output (stdout and stderr);
+    asserts the kill landed part-way through the send's 1,000 recipients."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    airflow = airflow_home.airflow_command()
+    first = subprocess.Popen(
+        [*airflow, "dags", "test", dag_id, logical_date],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while len(sandbox.backend.messages()) < 300 and time.monotonic() < deadline:
+        assert first.poll() is None, "the send finished before it could be killed"
+        time.sleep(0.01)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    assert 300 <= len(sandbox.backend.messages()) < 1000
+    sandbox.latency = 0
+    again = subprocess.run(
+        [*airflow, "tasks", "test", dag_id, "send", logical_date],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return again.returncode, again.stdout + again.stderr

@@ -1,13 +1,10 @@
 """Across Airflow retries each recipient gets the message exactly once (task state store)."""
 
 import json
-import os
-import signal
-import subprocess
 import time
 from collections import Counter
 
-from support import TEST_DAGS, receiver
+from support import TEST_DAGS, killed_then_run_again, receiver
 
 
 def run(airflow_home, sandbox, dag_id, conn=None, *, check=True):
@@ -111,31 +108,10 @@ def test_a_task_killed_without_warning_then_run_again_sends_each_recipient_once(
         AIRFLOW__CORE__DAGS_FOLDER=str(TEST_DAGS),
         AIRFLOW_CONN_BIRD_DEFAULT=json.dumps(checked_sandbox.connection()),
     )
-    airflow = airflow_home.airflow_command()
-    first = subprocess.Popen(
-        [*airflow, "dags", "test", "bulk_send_killed", logical_date],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+    returncode, out = killed_then_run_again(
+        airflow_home, checked_sandbox, "bulk_send_killed", logical_date, env
     )
-    deadline = time.monotonic() + 120
-    while len(checked_sandbox.backend.messages()) < 300 and time.monotonic() < deadline:
-        assert first.poll() is None, "the send finished before it could be killed"
-        time.sleep(0.01)
-    os.killpg(first.pid, signal.SIGKILL)
-    first.wait()
-    killed_at = len(checked_sandbox.backend.messages())
-    assert 300 <= killed_at < 1000
-    again = subprocess.run(
-        [*airflow, "tasks", "test", "bulk_send_killed", "send", logical_date],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    out = again.stdout + again.stderr
-    assert again.returncode == 0, out[-6000:]
+    assert returncode == 0, out[-6000:]
     assert len(once_each(checked_sandbox)) == 1000, out[-6000:]
     assert "were in flight when an earlier try ended" in out
 

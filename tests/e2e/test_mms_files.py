@@ -2,15 +2,11 @@
 to a temporary path or to object storage, uploaded once and sent to every recipient; and a
 send killed after the upload, whose retry uploads nothing and sends each recipient once."""
 
-import os
-import signal
-import subprocess
-import time
 from collections import Counter
 
 import pytest
 import requests
-from support import TEST_DAGS, png, receiver
+from support import TEST_DAGS, killed_then_run_again, png, receiver
 
 
 def run(airflow_home, sandbox, dag_id, **env):
@@ -74,32 +70,10 @@ def test_a_retry_after_a_kill_past_the_upload_uploads_nothing_and_sends_each_onc
         MMS_CHART=str(chart),
         **dict([checked_sandbox.connection_env()]),
     )
-    airflow = airflow_home.airflow_command()
-    first = subprocess.Popen(
-        [*airflow, "dags", "test", "mms_upload_killed", logical_date],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+    returncode, out = killed_then_run_again(
+        airflow_home, checked_sandbox, "mms_upload_killed", logical_date, env
     )
-    deadline = time.monotonic() + 120
-    while len(checked_sandbox.backend.messages()) < 300 and time.monotonic() < deadline:
-        assert first.poll() is None, "the send finished before it could be killed"
-        time.sleep(0.01)
-    os.killpg(first.pid, signal.SIGKILL)
-    first.wait()
-    assert 300 <= len(checked_sandbox.backend.messages()) < 1000
-    assert len(checked_sandbox.uploads) == 1
-    checked_sandbox.latency = 0
-    again = subprocess.run(
-        [*airflow, "tasks", "test", "mms_upload_killed", "send", logical_date],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    out = again.stdout + again.stderr
-    assert again.returncode == 0, out[-6000:]
+    assert returncode == 0, out[-6000:]
     assert len(checked_sandbox.uploads) == 1, "the retry uploaded again"
     counts = Counter(receiver(m) for m in checked_sandbox.messages)
     assert len(counts) == 1000 and set(counts.values()) == {1}, "sent twice"
