@@ -54,6 +54,11 @@ def main() -> int:
         print(f"\nThe sandbox accepted {len(messages)} message(s):")
         for message in messages:
             print(describe(message))
+        uploads = sandbox.control("GET", "uploads")["results"]
+        print(f"\nand {len(uploads)} media upload(s), which those messages show:")
+        for upload in uploads:
+            kind, size, url = upload["content_type"], upload["size"], upload["media_url"]
+            print(f"  {kind:<10} {size:>7,} bytes  {url}")
         return 0 if messages else 1
 
 
