@@ -46,7 +46,7 @@ stress: $(STAMP)
 stress-e2e: $(STAMP)
 	for run in $$(seq 20); do \
 		echo "run $$run of 20"; \
-		$(BIN)/pytest -q -p no:cacheprovider tests/e2e/test_exactly_once.py || exit 1; \
+		$(BIN)/pytest -q -p no:cacheprovider tests/e2e/test_exactly_once.py tests/e2e/test_mms_files.py || exit 1; \
 	done
 
 clean:
