@@ -138,7 +138,8 @@ class BirdClient:
     def _workspace_path(self, suffix: str) -> str:
         return f"/workspaces/{quote(self.settings.workspace_id, safe='')}{suffix}"
 
-    def _backoff(self, attempt: int) -> float:
+    def backoff(self, attempt: int) -> float:
+        """Seconds to wait before retry `attempt` (0 first), with the connection's backoff."""
         # Full jitter: spreads the retries of concurrent senders apart.
         ceiling = min(self.settings.backoff_max, self.settings.backoff_base * 2**attempt)
         return random.uniform(ceiling / 2, ceiling)
@@ -180,7 +181,7 @@ class BirdClient:
                     failures += 1
                     if failures > settings.max_retries:
                         raise last_error
-                    delay = self._backoff(failures - 1)
+                    delay = self.backoff(failures - 1)
                 if cancel is None:
                     time.sleep(delay)
                 elif cancel.wait(delay):

@@ -7,23 +7,20 @@ host only. No Airflow imports."""
 
 from __future__ import annotations
 
-import random
 import re
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 import requests.auth
 
+from airflow_provider_sms.bird.client import USER_AGENT, BirdClient
 from airflow_provider_sms.bird.errors import BirdError, BirdUploadError
 from airflow_provider_sms.bird.facts import MAX_MEDIA_UPLOAD_BYTES
 from airflow_provider_sms.loopback import is_loopback
-
-if TYPE_CHECKING:
-    from airflow_provider_sms.bird.client import BirdClient
 
 # Storage answers worth repeating an upload for: writing the same object again is harmless.
 _RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -125,7 +122,7 @@ def post_form(
     with requests.Session() as session:
         session.auth = _NoAuth()
         session.trust_env = not is_loopback(parts.hostname or "")
-        session.headers["User-Agent"] = client.session.headers["User-Agent"]
+        session.headers["User-Agent"] = USER_AGENT
         failures = 0
         while True:
             try:
@@ -159,8 +156,7 @@ def post_form(
             failures += 1
             if not error.retryable or failures > settings.max_retries:
                 raise error
-            ceiling = min(settings.backoff_max, settings.backoff_base * 2 ** (failures - 1))
-            delay = random.uniform(ceiling / 2, ceiling)
+            delay = client.backoff(failures - 1)
             if cancel is None:
                 time.sleep(delay)
             elif cancel.wait(delay):

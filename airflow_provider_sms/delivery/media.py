@@ -135,8 +135,6 @@ def read_media(
         reader = _read_local if isinstance(opener, str) else _read_object
         try:
             data = reader(opener, name=name, field_name=item_field, limit=limit, check=check)
-        except InvalidMessageError:
-            raise
         except OSError as exc:
             raise AirflowException(
                 f"{item_field}: {name} could not be read ({type(exc).__name__}: {exc}); "

@@ -26,7 +26,8 @@ _SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
     (b"%PDF-", 0, "application/pdf"),
 )
 _SNIFFED = frozenset(kind for _, _, kind in _SIGNATURES)
-# Python's own table, not the host's mime.types (as in messages.py).
+# A private table built from Python's own defaults: the module-level functions also read
+# the host's mime.types, which would make the guess differ between machines.
 _MIME = mimetypes.MimeTypes()
 
 
@@ -80,6 +81,8 @@ def sniff(data: bytes) -> str | None:
 
 
 def named_type(name: str) -> str | None:
+    """The media type a file name says. "report.csv.gz" says text/csv with gzip encoding:
+    its bytes are not text/csv, so it says nothing."""
     content_type, encoding = _MIME.guess_type(name, strict=False)
     return content_type if encoding is None else None
 

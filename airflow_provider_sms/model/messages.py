@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ipaddress
 import math
-import mimetypes
 import posixpath
 import re
 import unicodedata
@@ -20,7 +19,7 @@ from airflow_provider_sms.bird import facts
 from airflow_provider_sms.bird.errors import InvalidMessageError
 from airflow_provider_sms.bird.ids import checked_uuid
 
-from .media import MediaFile
+from .media import MediaFile, named_type
 from .options import delivery_options, template_short_links, template_variables
 from .options import utm_parameters as checked_utm_parameters
 from .segments import SegmentCount, check_segments
@@ -37,10 +36,6 @@ _BCP47 = re.compile(
 _CONTENT_TYPE = re.compile(r"[A-Za-z0-9][\w!#$&^.+-]*/[A-Za-z0-9][\w!#$&^.+-]*", re.ASCII)
 _IMAGE_KEYS = frozenset({"url", "alt_text"})
 _FILE_KEYS = frozenset({"url", "content_type", "filename"})
-
-# A private table built from Python's own defaults: the module-level functions also read
-# the host's mime.types, which would make the guess differ between machines.
-_MIME = mimetypes.MimeTypes()
 
 
 def _type_name(value: Any) -> str:
@@ -208,10 +203,7 @@ def image_body(
 
 
 def _guess_content_type(url: str) -> str | None:
-    name = posixpath.basename(unquote(urlsplit(url).path))
-    content_type, encoding = _MIME.guess_type(name, strict=False)
-    # "report.csv.gz" guesses text/csv with gzip encoding: the bytes are not text/csv.
-    return content_type if encoding is None else None
+    return named_type(posixpath.basename(unquote(urlsplit(url).path)))
 
 
 def file_body(
