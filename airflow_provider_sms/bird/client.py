@@ -253,6 +253,21 @@ class BirdClient:
         path = self._channel_path(channel_id, f"/messages/{_path_id(message_id, 'message_id')}")
         return self.request("GET", path, cancel=cancel)
 
+    def list_interactions(
+        self,
+        channel_id: str,
+        message_id: str,
+        *,
+        page_token: str | None = None,
+        cancel: threading.Event | None = None,
+    ) -> dict:
+        """One page of a message's interactions: ``{"results": [...]}``."""
+        path = self._channel_path(
+            channel_id, f"/messages/{_path_id(message_id, 'message_id')}/interactions"
+        )
+        params = {"pageToken": page_token} if page_token else None
+        return self.request("GET", path, params=params, cancel=cancel)
+
     def iter_messages(
         self, channel_id: str, *, cancel: threading.Event | None = None, **filters: Any
     ) -> Iterator[dict]:
@@ -267,7 +282,14 @@ class BirdClient:
                 return
             params["pageToken"] = token
 
-    def list_pages(self, channel_id: str, *, max_pages: int, **filters: Any) -> Iterator[list]:
+    def list_pages(
+        self,
+        channel_id: str,
+        *,
+        max_pages: int,
+        cancel: threading.Event | None = None,
+        **filters: Any,
+    ) -> Iterator[list]:
         """The channel's messages matching `filters`, one page (a list) at a time, in Bird's
         order, to the end of the listing.
 
@@ -286,7 +308,7 @@ class BirdClient:
                     method="GET",
                     path=path,
                 )
-            page = self.request("GET", path, params=params)
+            page = self.request("GET", path, params=params, cancel=cancel)
             results = page.get("results") if isinstance(page, dict) else None
             if not isinstance(results, list) or not all(isinstance(m, dict) for m in results):
                 raise BirdListingUnclearError(

@@ -10,20 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from airflow_provider_sms.bird.client import BirdClient
 from airflow_provider_sms.bird.errors import BirdListingUnclearError
 from airflow_provider_sms.bird.fanout import recipient_of
+from airflow_provider_sms.bird.order import PageOrder, timestamp
 
 # Clocks differ between the worker and Bird: list back this much further than asked.
 CLOCK_SLACK = 300.0
 # Pages of 100 read at most per lookup (20,000 messages, about 4 s at Bird's 50 GET/s): a
 # huge channel listed oldest first costs a known amount, then "cannot tell".
 MAX_PAGES = 200
-# How much newer than the page before a page's newest message may be in a listing still taken
-# for newest first (jitter between messages accepted at the same moment).
-ORDER_TOLERANCE = 1.0
 
 
 @dataclass
@@ -67,31 +64,19 @@ def find_sent(
     if not expected:
         return lookup
     oldest = since - CLOCK_SLACK
-    previous: tuple[float, float] | None = None  # the last page's (oldest, newest) times
-    falling, fell, readable = True, False, True
+    order = PageOrder()
     try:
         for page in client.list_pages(channel_id, max_pages=max_pages):
             lookup.pages += 1
             stamps = []
             for message in page:
-                created = _timestamp(message.get("createdAt"))
-                if created is None:
-                    readable = False  # the order cannot be seen: read on to the end
-                else:
-                    stamps.append(created)
+                created = timestamp(message.get("createdAt"))
+                stamps.append(created)
                 _match(lookup, expected, message, created, oldest)
+            order.see(stamps)
             if len(lookup.found) == len(expected):
                 break
-            if not stamps:
-                continue
-            span = (min(stamps), max(stamps))
-            if previous is not None:
-                # Page over page, not message by message: messages accepted together may be
-                # listed a few milliseconds out of order.
-                falling = falling and span[1] <= previous[0] + ORDER_TOLERANCE
-                fell = fell or span[1] < previous[0]
-            previous = span
-            if readable and falling and fell and span[1] < oldest:
+            if order.older_than(oldest):
                 # Seen newest first, and a whole page older than the window: the rest is
                 # older still.
                 lookup.newest_first = True
@@ -117,12 +102,3 @@ def _match(lookup: Lookup, expected, message: dict, created: float | None, oldes
     if message.get("status") != "rejected":
         lookup.found.setdefault(recipient, message)
         lookup.doubtful.pop(recipient, None)
-
-
-def _timestamp(value) -> float | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from airflow_provider_sms.bird.client import BirdClient
     from airflow_provider_sms.bird.fanout import BatchCheck, SendReport
+    from airflow_provider_sms.bird.inbound import Cursor, Scan
     from airflow_provider_sms.bird.reconcile import Lookup
     from airflow_provider_sms.bird.settings import ClientSettings
     from airflow_provider_sms.bird.status import Reading
@@ -223,6 +224,43 @@ class BirdHook(BaseHook):
     def get_message(self, channel_id: str | None, message_id: str) -> dict:
         """Bird's message object, with its current status."""
         return self.client.get_message(self.channel_id(channel_id), message_id)
+
+    def incoming_messages(
+        self,
+        channel_id: str | None = None,
+        *,
+        since: Cursor | float | None = None,
+        max_pages: int | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Scan:
+        """The channel's incoming messages (inbound SMS) after `since`, oldest first, in
+        ``scan.messages`` (Bird's message objects). `since` is a cursor from an earlier scan
+        (``scan.cursor``, kept by the caller), a UNIX time (messages created then or later),
+        or None to start a cursor at the present (``scan.cursor``; no messages).
+
+        Reads Bird's listing page by page, newest first, stopping at the cursor once the
+        listing has shown that order; raises BirdListingUnclearError when it cannot see that
+        far (``max_pages`` pages of 100 at most, default 200)."""
+        from airflow_provider_sms.bird.inbound import MAX_PAGES, Cursor, scan_incoming
+
+        cursor = Cursor.since(since) if isinstance(since, int | float) else since
+        return scan_incoming(
+            self.client,
+            self.channel_id(channel_id),
+            cursor,
+            max_pages=MAX_PAGES if max_pages is None else max_pages,
+            cancel=cancel,
+        )
+
+    def message_interactions(
+        self, channel_id: str | None, message_id: str, *, cancel: threading.Event | None = None
+    ) -> list[dict]:
+        """A message's interactions as Bird lists them: ``type`` ``clicked`` (a tracked
+        link), ``unsubscribe-request`` (STOP or an opt-out link), ``subscribe-consent``
+        (START), with ``createdAt``, ``receiver`` and ``details``."""
+        from airflow_provider_sms.bird.inbound import interactions
+
+        return interactions(self.client, self.channel_id(channel_id), message_id, cancel=cancel)
 
     def test_connection(self) -> tuple[bool, str]:
         """Read-only check: fetches the default channel (or lists channels); sends nothing.

@@ -97,8 +97,8 @@ ALLOWED = {
     "delivery": {"bird", "model", "hooks", "redaction"},
     "operators": {"bird", "model", "hooks", "delivery", "triggers", "__init__"},
     "notifications": {"bird", "model", "hooks", "delivery", "__init__"},
-    "triggers": {"bird", "hooks", "delivery"},
-    "sensors": {"bird", "hooks", "delivery", "triggers", "__init__"},
+    "triggers": {"bird", "model", "hooks", "delivery", "redaction", "__init__"},
+    "sensors": {"bird", "model", "hooks", "delivery", "triggers", "__init__"},
     "sandbox": {"bird.facts", "bird.schema", "loopback"},
 }
 

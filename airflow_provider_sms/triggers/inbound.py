@@ -1,0 +1,296 @@
+"""InboundMessageTrigger: each inbound SMS on a channel becomes one asset event (event-driven
+scheduling with ``AssetWatcher``).
+
+Kept cheap to import (DAG files build watchers at parse time): the client loads when it runs.
+
+How no message is missed or taken twice across triggerer restarts: the trigger runs as
+Airflow's shared stream in ack mode (``airflow.triggers.shared_stream``). One poll per channel
+and set of watched assets lists Bird's messages; each new inbound message is broadcast to the
+watchers, each watcher turns the ones it wants into an event, and only once the triggerer has
+stored those events in the metadata database does the poll move its cursor past the message,
+in the watched assets' state store. A triggerer killed at any moment before that finds the
+message again after its restart."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import threading
+from collections.abc import AsyncIterator, Hashable, Sequence
+from typing import Any
+
+from airflow.triggers.base import BaseEventTrigger, TriggerEvent
+from airflow.triggers.shared_stream import AdvanceItem, SharedStreamProducer
+
+from airflow_provider_sms import DEFAULT_CONN_NAME
+
+# Bird allows 50 GET/s per workspace: a poll every few seconds, one page when nothing is new,
+# leaves nearly all of it to the other readers (every GET goes through the client's limiter).
+DEFAULT_POLL_INTERVAL = 5.0
+MIN_POLL_INTERVAL = 1.0
+# The longest pause between two polls while Bird answers with errors.
+MAX_BACKOFF = 300.0
+# Watchers of one stream restart together: the first poll waits this long for all of them to
+# subscribe, so that none misses a message the others move the cursor past.
+COHORT_DELAY = 2.0
+# The asset state store key holding a channel's cursor.
+STATE_KEY = "airflow_provider_sms.inbound:{conn_id}:{channel_id}"
+
+# The state store of the watcher that opens a stream, handed to the stream's poll: Airflow
+# starts the poll task from the subscribing watcher's task, which copies this context.
+_opening_store: contextvars.ContextVar[Any] = contextvars.ContextVar(
+    "airflow_provider_sms_inbound_store", default=None
+)
+
+
+class InboundEvent(TriggerEvent):
+    """A TriggerEvent whose text in the triggerer's log shows the sender's number masked."""
+
+    def __repr__(self) -> str:
+        from airflow_provider_sms.redaction import mask_phone
+
+        shown = dict(self.payload)
+        if shown.get("from"):
+            shown["from"] = mask_phone(shown["from"])
+        if shown.get("text"):
+            shown["text"] = f"<{len(shown['text'])} characters>"
+        return f"InboundEvent<{shown!r}>"
+
+    __str__ = __repr__
+
+
+class InboundMessageTrigger(BaseEventTrigger):
+    """Fires one event per inbound SMS on `channel_id`, for an ``AssetWatcher``.
+
+    The event's payload (the asset event's ``extra["payload"]``) is the message:
+    ``{"message_id", "from", "text", "received_at", "channel_id"}``. Messages that were on
+    the channel before the watcher first ran are not events.
+
+    :param channel_id: the channel (its UUID); default the connection's ``channel_id``.
+    :param from_numbers: only messages from these numbers (one, a comma list or a list).
+    :param pattern: only messages whose text matches this regular expression
+        (``re.search``, case-insensitive).
+    :param bird_conn_id: the Bird connection id.
+    :param poll_interval: seconds between two looks at the channel (at least 1).
+    :param default_region: region for `from_numbers` written without a country code.
+
+    Arguments are checked when the watcher is built (the DAG file fails to load, naming the
+    field), before any request."""
+
+    def __init__(
+        self,
+        *,
+        channel_id: str | None = None,
+        from_numbers: str | Sequence[str] | None = None,
+        pattern: str | None = None,
+        bird_conn_id: str = DEFAULT_CONN_NAME,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        default_region: str | None = None,
+    ):
+        super().__init__()
+        from airflow_provider_sms.model.inbound import InboundFilter
+        from airflow_provider_sms.model.messages import channel_id as checked_channel_id
+
+        self.channel_id = None if channel_id is None else checked_channel_id(channel_id)
+        wanted = InboundFilter.build(
+            from_numbers=from_numbers, pattern=pattern, default_region=default_region
+        )
+        self.from_numbers = sorted(wanted.from_numbers)
+        self.pattern = pattern or None
+        self.bird_conn_id = bird_conn_id
+        if isinstance(poll_interval, bool) or not isinstance(poll_interval, int | float):
+            raise ValueError(f"poll_interval: expected seconds, got {poll_interval!r}")
+        if poll_interval < MIN_POLL_INTERVAL:
+            raise ValueError(
+                f"poll_interval: at least {MIN_POLL_INTERVAL} s (Bird allows 50 GET/s per "
+                f"workspace), got {poll_interval!r}"
+            )
+        self.poll_interval = float(poll_interval)
+        self._wanted = wanted
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "channel_id": self.channel_id,
+                "from_numbers": self.from_numbers,
+                "pattern": self.pattern,
+                "bird_conn_id": self.bird_conn_id,
+                "poll_interval": self.poll_interval,
+            },
+        )
+
+    # -- the shared stream -----------------------------------------------------------------
+
+    def shared_stream_key(self) -> Hashable:
+        """Watchers of the same assets on one channel share one poll (and one cursor)."""
+        _opening_store.set(self.asset_state_store)
+        return (
+            "airflow_provider_sms.inbound",
+            self.bird_conn_id,
+            self.channel_id,
+            self.poll_interval,
+            _asset_identity(self.asset_state_store),
+        )
+
+    @classmethod
+    def create_shared_stream_producer(cls, kwargs: dict[str, Any]) -> SharedStreamProducer:
+        return InboundPoll(
+            bird_conn_id=kwargs["bird_conn_id"],
+            channel_id=kwargs["channel_id"],
+            poll_interval=kwargs["poll_interval"],
+            store=_opening_store.get(),
+        )
+
+    async def filter_shared_stream(self, stream: AsyncIterator[Any]) -> AsyncIterator[TriggerEvent]:
+        async for message in stream:
+            if self._wanted.matches(message):
+                yield InboundEvent(message)
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """The same poll without Airflow's shared stream (the triggerer always uses that):
+        here the cursor moves past a message once its event was taken, so a process killed
+        in between loses it."""
+        poll = InboundPoll(
+            bird_conn_id=self.bird_conn_id,
+            channel_id=self.channel_id,
+            poll_interval=self.poll_interval,
+            store=self.asset_state_store,
+        )
+        async for message, position in poll.open_stream():
+            if self._wanted.matches(message):
+                yield InboundEvent(message)
+            await poll.passed([position])
+
+
+def _asset_identity(store: Any) -> tuple[str, ...]:
+    """The assets a watcher's state store writes to (names and URIs), sorted."""
+    return tuple(sorted(f"{kind}:{name}" for kind, name, _ in _accessors(store)))
+
+
+def _accessors(store: Any) -> list[tuple[str, str, Any]]:
+    """(kind, name, accessor) for each asset of a watcher's ``asset_state_store``; Airflow
+    hands a watcher one accessor per asset it watches."""
+    if store is None:
+        return []
+    found = [("name", n, a) for n, a in getattr(store, "_by_name", {}).items()]
+    found += [("uri", u, a) for u, a in getattr(store, "_by_uri", {}).items()]
+    return found or [("store", "", store)]
+
+
+class InboundPoll(SharedStreamProducer):
+    """The poll behind a stream: lists the channel's messages every `poll_interval` seconds
+    and yields each new inbound message once, oldest first, with its (id, createdAt); its
+    cursor, kept in the watched assets' state store, moves only in `advance` (ack mode: once
+    every watcher's events from the message are stored)."""
+
+    def __init__(
+        self, *, bird_conn_id: str, channel_id: str | None, poll_interval: float, store: Any
+    ):
+        import logging
+
+        self.bird_conn_id = bird_conn_id
+        self.channel_id = channel_id
+        self.poll_interval = poll_interval
+        self.store = store
+        self.log = logging.getLogger(__name__)
+        self._cursor: Any = None  # where the stored cursor stands (a bird.inbound.Cursor)
+        self._taken: dict[str, float] = {}  # yielded, not yet advanced: id -> createdAt
+        self._key = ""
+
+    async def open_stream(self) -> AsyncIterator[tuple[dict, tuple[str, float]]]:
+        from airflow_provider_sms.bird.errors import BirdError, BirdListingUnclearError
+        from airflow_provider_sms.bird.inbound import inbound_message, scan_incoming
+        from airflow_provider_sms.hooks.bird import BirdHook
+
+        hook = await BirdHook.aconnect(self.bird_conn_id)
+        cancel = threading.Event()
+        try:
+            channel = hook.channel_id(self.channel_id)
+            self._key = STATE_KEY.format(conn_id=self.bird_conn_id, channel_id=channel)
+            self._cursor = await self._load()
+            await asyncio.sleep(COHORT_DELAY)
+            errors = 0
+            while True:
+                try:
+                    if self._cursor is None:
+                        scan = await asyncio.to_thread(
+                            scan_incoming, hook.client, channel, None, cancel=cancel
+                        )
+                        await self._save(scan.cursor)
+                        self.log.info(
+                            "Watching channel %s for inbound messages from now on", channel
+                        )
+                    else:
+                        view = self._cursor.passed(self._taken.items())
+                        scan = await asyncio.to_thread(
+                            scan_incoming, hook.client, channel, view, cancel=cancel
+                        )
+                    errors = 0
+                except (BirdError, BirdListingUnclearError) as exc:
+                    if not (exc.retryable or isinstance(exc, BirdListingUnclearError)):
+                        raise
+                    errors += 1
+                    self.log.warning(
+                        "Could not list channel %s (poll %d in a row to fail); nothing is "
+                        "taken from an answer that cannot show the whole window: %s",
+                        channel,
+                        errors,
+                        exc,
+                    )
+                    await asyncio.sleep(min(MAX_BACKOFF, self.poll_interval * 2**errors))
+                    continue
+                if scan.undated:
+                    self.log.warning(
+                        "%d inbound message(s) on channel %s have no readable createdAt and "
+                        "are left out",
+                        scan.undated,
+                        channel,
+                    )
+                for message in scan.messages:
+                    from airflow_provider_sms.bird.order import timestamp
+
+                    created = timestamp(message["createdAt"])
+                    self._taken[message["id"]] = created
+                    yield inbound_message(message), (message["id"], created)
+                await asyncio.sleep(self.poll_interval)
+        finally:
+            cancel.set()
+            hook.close()
+
+    async def advance(self, batch: Sequence[AdvanceItem]) -> None:
+        unclean = [item for item in batch if not item.outcome.is_clean]
+        if unclean:
+            # An event not stored (or no watcher online): raising ends the stream, and its
+            # restart reads the message again from the stored cursor.
+            raise RuntimeError(
+                f"{len(unclean)} inbound message(s) were not taken by every watcher "
+                f"({unclean[0].outcome}); reading them again from the stored cursor"
+            )
+        await self.passed([item.broker_payload for item in batch])
+
+    async def passed(self, positions: Sequence[tuple[str, float]]) -> None:
+        """Move the stored cursor past messages whose events are stored."""
+        for message_id, _ in positions:
+            self._taken.pop(message_id, None)
+        await self._save(self._cursor.passed(positions))
+
+    async def _load(self):
+        from airflow_provider_sms.bird.inbound import Cursor
+
+        stored = [await a.aget(self._key) for _, _, a in _accessors(self.store)]
+        values = [v for v in stored if v is not None]
+        if not values:
+            return None
+        cursor = Cursor.from_json(values[0])
+        if cursor is None:
+            self.log.warning(
+                "The stored cursor %s is not one this provider wrote; watching from now on",
+                self._key,
+            )
+        return cursor
+
+    async def _save(self, cursor) -> None:
+        self._cursor = cursor
+        for _, _, accessor in _accessors(self.store):
+            await accessor.aset(self._key, cursor.to_json())
