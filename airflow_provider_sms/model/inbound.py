@@ -72,4 +72,3 @@ def compile_pattern(pattern: Any, *, ignore_case: bool = True, field: str = "pat
         raise InvalidMessageError(
             field, f"is not a valid regular expression ({exc}): {pattern!r}"
         ) from None
-

@@ -44,19 +44,26 @@ _opening_store: contextvars.ContextVar[Any] = contextvars.ContextVar(
 
 
 class InboundEvent(TriggerEvent):
-    """A TriggerEvent whose text in the triggerer's log shows the sender's number masked."""
+    """A TriggerEvent carrying an inbound message (itself, or under ``reply``) whose text in
+    the triggerer's log shows the sender's number masked and the text's length only."""
 
     def __repr__(self) -> str:
-        from airflow_provider_sms.redaction import mask_phone
-
-        shown = dict(self.payload)
-        if shown.get("from"):
-            shown["from"] = mask_phone(shown["from"])
-        if shown.get("text"):
-            shown["text"] = f"<{len(shown['text'])} characters>"
-        return f"InboundEvent<{shown!r}>"
+        return f"InboundEvent<{_masked(self.payload)!r}>"
 
     __str__ = __repr__
+
+
+def _masked(value: Any) -> Any:
+    from airflow_provider_sms.redaction import mask_phone
+
+    if not isinstance(value, dict):
+        return value
+    shown = {k: _masked(v) for k, v in value.items()}
+    if isinstance(shown.get("from"), str):
+        shown["from"] = mask_phone(shown["from"])
+    if isinstance(shown.get("text"), str) and "message_id" in shown:
+        shown["text"] = f"<{len(shown['text'])} characters>"
+    return shown
 
 
 class InboundMessageTrigger(BaseEventTrigger):

@@ -1,0 +1,121 @@
+"""Waiting for a reply: whose numbers (given, or the recipients of a send), since when, and
+what a wait that ends without one says it saw (counts only, numbers masked)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from airflow_provider_sms.bird.errors import InvalidMessageError
+from airflow_provider_sms.bird.inbound import Cursor, inbound_message
+from airflow_provider_sms.hooks.bird import BirdHook
+from airflow_provider_sms.model.inbound import InboundFilter
+from airflow_provider_sms.redaction import mask_phone
+
+# Statuses of a send's entries whose recipient got nothing, so cannot be replying to it.
+_NOT_SENT = frozenset({"failed", "suppressed"})
+
+
+def reply_numbers(value: Any) -> Any:
+    """The numbers a reply may come from: `value` as given (numbers), or, for what a send
+    operator returned (its per-recipient entries), the recipients it sent to."""
+    if isinstance(value, dict):
+        raise InvalidMessageError(
+            "from_numbers",
+            "a send summary (more recipients than its xcom_entries_limit) lists no numbers; "
+            "give the numbers, or raise the send's xcom_entries_limit",
+        )
+    if isinstance(value, list | tuple) and value and all(isinstance(v, dict) for v in value):
+        numbers = [
+            entry.get("recipient")
+            for entry in value
+            if entry.get("recipient") and entry.get("status") not in _NOT_SENT
+        ]
+        if not numbers:
+            raise InvalidMessageError(
+                "from_numbers", "the send's result names no recipient it sent to"
+            )
+        return numbers
+    return value
+
+
+def wanted_replies(
+    from_numbers: Any, pattern: Any, *, default_region: str | None = None
+) -> InboundFilter:
+    """The checked filter; a sensor needs at least one number."""
+    numbers = reply_numbers(from_numbers)
+    if numbers in (None, "", [], ()):
+        raise InvalidMessageError("from_numbers", "at least one number is required")
+    return InboundFilter.build(from_numbers=numbers, pattern=pattern, default_region=default_region)
+
+
+def moment(value: Any, field: str = "after") -> float:
+    """A point in time as a UNIX time: an aware datetime, an RFC 3339 string or a number."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise InvalidMessageError(field, f"needs a time zone, got {value.isoformat()}")
+        return value.timestamp()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            parsed = None
+        if parsed is not None and parsed.tzinfo is not None:
+            return parsed.timestamp()
+    raise InvalidMessageError(
+        field, f"expected an aware datetime or an RFC 3339 time with its offset, got {value!r:.60}"
+    )
+
+
+@dataclass
+class Seen:
+    """Inbound messages a wait looked at: from the awaited numbers (not matching the
+    pattern), and from other numbers."""
+
+    not_matching: int = 0
+    other_numbers: int = 0
+
+    def describe(self, wanted: InboundFilter) -> str:
+        numbers = sorted(wanted.from_numbers)
+        who = ", ".join(mask_phone(n) for n in numbers[:3])
+        if len(numbers) > 3:
+            who += f" and {len(numbers) - 3} more"
+        what = f" matching {wanted.pattern.pattern!r}" if wanted.pattern else ""
+        return (
+            f"no reply from {who}{what}; saw {self.not_matching} from them that did not "
+            f"match and {self.other_numbers} from other numbers"
+        )
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def look_for_reply(
+    hook: BirdHook,
+    channel_id: str,
+    cursor: Cursor,
+    wanted: InboundFilter,
+    seen: Seen,
+    *,
+    cancel: threading.Event | None = None,
+) -> tuple[dict | None, Cursor]:
+    """The first (oldest) wanted inbound message not behind `cursor`, or None; counts the
+    others in `seen`, and returns the cursor moved past what it looked at."""
+    from airflow_provider_sms.bird.order import timestamp
+
+    scan = hook.incoming_messages(channel_id, since=cursor, cancel=cancel)
+    looked: list[tuple[str, float]] = []
+    for message in scan.messages:
+        reply = inbound_message(message)
+        looked.append((message["id"], timestamp(message["createdAt"])))
+        if wanted.matches(reply):
+            return reply, cursor.passed(looked)
+        if reply["from"] in wanted.from_numbers:
+            seen.not_matching += 1
+        else:
+            seen.other_numbers += 1
+    return None, cursor.passed(looked)

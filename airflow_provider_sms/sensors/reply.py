@@ -1,0 +1,174 @@
+"""ReplySensor: wait for a reply by SMS from given numbers.
+
+Kept cheap to import (DAG files import it at parse time): the client loads when it runs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseSensorOperator
+
+from airflow_provider_sms import DEFAULT_CONN_NAME
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+class ReplySensor(BaseSensorOperator):
+    """Wait for an inbound SMS from one of `from_numbers`, received after `after`, whose text
+    matches `pattern`; returns (XCom) the reply: ``{"message_id", "from", "text",
+    "received_at", "channel_id"}``, the first such message.
+
+    ``send >> ReplySensor(task_id="wait", from_numbers=send.output, pattern=r"^\\s*yes\\b")``
+
+    Deferrable by default: the wait runs in the triggerer
+    (:class:`~airflow_provider_sms.triggers.reply.ReplyTrigger`), holding no worker slot.
+    At the timeout (Airflow's ``timeout``, seconds) the task fails with
+    ``AirflowSensorTimeout`` saying what it saw: counts of messages from the numbers that did
+    not match, and from other numbers; the numbers masked.
+
+    :param from_numbers: the numbers (one, a comma list or a list), or what a send operator
+        returned: the recipients it sent to (templated).
+    :param after: only messages received at or after this time: an aware datetime, an RFC
+        3339 string or a UNIX time (templated); default the start of this task's try.
+    :param pattern: a regular expression the text must match (``re.search``,
+        case-insensitive; templated); default any text.
+    :param channel_id: the channel the reply comes in on; default the connection's.
+    :param bird_conn_id: the Bird connection id.
+    :param default_region: region for numbers written without a country code.
+    :param deferrable: wait in the triggerer (default) rather than on a worker.
+    :param poll_interval: seconds between two looks; Airflow's ``poke_interval`` is accepted.
+    """
+
+    template_fields: Sequence[str] = (
+        "from_numbers",
+        "after",
+        "pattern",
+        "channel_id",
+        "bird_conn_id",
+    )
+    ui_color = "#e2f1fd"
+
+    def __init__(
+        self,
+        *,
+        from_numbers: Any,
+        after: Any = None,
+        pattern: str | None = None,
+        channel_id: str | None = None,
+        bird_conn_id: str = DEFAULT_CONN_NAME,
+        default_region: str | None = None,
+        deferrable: bool = True,
+        poll_interval: float | timedelta | None = None,
+        **kwargs: Any,
+    ):
+        poke_interval = kwargs.pop("poke_interval", None)
+        interval = poll_interval if poll_interval is not None else poke_interval
+        super().__init__(poke_interval=10.0 if interval is None else interval, **kwargs)
+        self.from_numbers = from_numbers
+        self.after = after
+        self.pattern = pattern
+        self.channel_id = channel_id
+        self.bird_conn_id = bird_conn_id
+        self.default_region = default_region
+        self.deferrable = deferrable
+        interval = self.poke_interval
+        self.poll_interval = (
+            interval.total_seconds() if isinstance(interval, timedelta) else float(interval)
+        )
+
+    def _resolve(self, context: Context):
+        """(channel, filter, after): checked before any request; bad input fails for good."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from airflow_provider_sms.bird.errors import BirdError, InvalidMessageError
+        from airflow_provider_sms.delivery.replies import moment, wanted_replies
+        from airflow_provider_sms.hooks.bird import BirdHook
+
+        try:
+            wanted = wanted_replies(
+                self.from_numbers, self.pattern, default_region=self.default_region
+            )
+            if self.after is None:
+                start = context["ti"].start_date if context.get("ti") is not None else None
+                after = start.timestamp() if start is not None else time.time()
+            else:
+                after = moment(self.after)
+            channel = BirdHook(self.bird_conn_id).channel_id(self.channel_id)
+        except (InvalidMessageError, BirdError) as exc:
+            raise AirflowFailException(f"ReplySensor: {exc}") from None
+        return channel, wanted, after
+
+    def execute(self, context: Context) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        from airflow_provider_sms.redaction import mask_phone
+        from airflow_provider_sms.triggers.reply import ReplyTrigger
+
+        channel, wanted, after = self._resolve(context)
+        numbers = sorted(wanted.from_numbers)
+        self.log.info(
+            "Waiting, in the triggerer, for a reply from %s on channel %s",
+            ", ".join(mask_phone(n) for n in numbers[:5])
+            + (f" and {len(numbers) - 5} more" if len(numbers) > 5 else ""),
+            channel,
+        )
+        self.defer(
+            trigger=ReplyTrigger(
+                channel_id=channel,
+                from_numbers=numbers,
+                after=after,
+                pattern=self.pattern or None,
+                bird_conn_id=self.bird_conn_id,
+                poll_interval=self.poll_interval,
+                end_time=time.time() + self.timeout,
+            ),
+            method_name="execute_complete",
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict:
+        from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout
+
+        status = event.get("status")
+        if status == "success":
+            return self._done(event["reply"])
+        if status == "timeout":
+            raise AirflowSensorTimeout(f"ReplySensor: {event.get('text')}")
+        raise AirflowFailException(f"ReplySensor: {event.get('error', event)}")
+
+    def _done(self, reply: dict) -> dict:
+        from airflow_provider_sms.redaction import mask_phone
+
+        self.log.info(
+            "Reply %s from %s received at %s",
+            reply.get("message_id"),
+            mask_phone(reply.get("from") or ""),
+            reply.get("received_at"),
+        )
+        return reply
+
+    def poke(self, context: Context):
+        from airflow.sdk import PokeReturnValue
+
+        from airflow_provider_sms.bird.errors import BirdError
+        from airflow_provider_sms.bird.inbound import Cursor
+        from airflow_provider_sms.delivery.replies import Seen, look_for_reply
+        from airflow_provider_sms.hooks.bird import BirdHook
+
+        channel, wanted, after = self._resolve(context)
+        seen = Seen()
+        try:
+            with BirdHook(self.bird_conn_id, pool_size=2) as hook:
+                reply, _ = look_for_reply(hook, channel, Cursor.since(after), wanted, seen)
+        except BirdError as exc:
+            if not exc.retryable:
+                raise
+            self.log.warning("Could not look for replies; trying again later: %s", exc)
+            return False
+        if reply is None:
+            self.log.info("Not yet: %s", seen.describe(wanted))
+            return False
+        return PokeReturnValue(is_done=True, xcom_value=self._done(reply))
