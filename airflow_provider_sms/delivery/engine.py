@@ -18,7 +18,12 @@ from airflow_provider_sms.bird.fanout import SendReport
 from airflow_provider_sms.delivery.guards import pre_send_check
 from airflow_provider_sms.delivery.ledger import Earlier, Ledger, generation_of
 from airflow_provider_sms.delivery.media import Media, upload
-from airflow_provider_sms.delivery.outcome import finish, summary
+from airflow_provider_sms.delivery.outcome import (
+    finish,
+    log_suppressed,
+    summary,
+    suppressed_entries,
+)
 from airflow_provider_sms.delivery.policy import SendPolicy
 from airflow_provider_sms.delivery.preview import preview
 from airflow_provider_sms.hooks.bird import BirdHook
@@ -49,9 +54,13 @@ def deliver(
     ``policy.dry_run``, only show what would be sent). `check` runs first against the
     channel (a failed check sends nothing); `media` (files read by ``delivery.media``) is
     uploaded next, once; `context` is the task's (its task state store keeps the ledger)."""
+    log_suppressed(outgoing, log)
     if policy.dry_run:
         # Rendered and checked; nothing is asked of Bird, not even the channel.
         return preview(outgoing, log=log, media=media)
+    if not outgoing.recipients:
+        log.info("Every recipient is in exclude_recipients: nothing to send")
+        return suppressed_entries(outgoing)
     if check is not None:
         with pre_send_check():
             check(hook, outgoing.channel_id)

@@ -64,8 +64,8 @@ def finish(
             len(failed),
             outgoing.kind,
         )
-    entries = earlier + report.accepted + failed
-    if total <= policy.xcom_entries_limit:
+    entries = earlier + report.accepted + failed + suppressed_entries(outgoing)
+    if total + len(outgoing.suppressed) <= policy.xcom_entries_limit:
         return _with_due(outgoing, entries)
     result = {
         "total": total,
@@ -73,6 +73,7 @@ def finish(
         "already_sent": len(earlier),
         "failed": len(failed),
         "failures": failed[:LISTED_FAILURES],
+        "suppressed": len(outgoing.suppressed),
         "batch_ids": report.batch_ids,
         "entries_omitted": f"more than xcom_entries_limit={policy.xcom_entries_limit} "
         "recipients; per-recipient entries are not pushed to XCom",
@@ -81,6 +82,23 @@ def finish(
         due = outgoing.schedule.due
         result["due_by_hour"] = due_hours(due.get(r) for r in outgoing.recipients)
     return result
+
+
+def suppressed_entries(outgoing: Outgoing) -> list[dict]:
+    """An entry for each recipient ``exclude_recipients`` left out."""
+    return [
+        {"recipient": r, "message_id": None, "status": "suppressed"} for r in outgoing.suppressed
+    ]
+
+
+def log_suppressed(outgoing: Outgoing, log: logging.Logger) -> None:
+    if outgoing.suppressed:
+        log.info(
+            "%d recipient(s) are in exclude_recipients: nothing is sent to them (reported "
+            "suppressed); %d left to send to",
+            len(outgoing.suppressed),
+            len(outgoing.recipients),
+        )
 
 
 def log_schedule(outgoing: Outgoing, log: logging.Logger) -> None:

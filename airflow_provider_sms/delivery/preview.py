@@ -56,6 +56,7 @@ def preview(outgoing: Outgoing, *, log: logging.Logger, media: Media | None = No
         "kind": outgoing.kind,
         "channel_id": outgoing.channel_id,
         "total": len(outgoing.recipients),
+        "suppressed": len(outgoing.suppressed),
         "messages": [message],
         "requests": samples,
     }

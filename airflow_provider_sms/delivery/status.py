@@ -55,8 +55,8 @@ def message_targets(value: Any) -> tuple[list[str], list[str]]:
         elif isinstance(item, dict) and item.get("batch_id"):
             checked_uuid(item["batch_id"], f"message_ids[{index}].batch_id")
             batch_ids.append(item["batch_id"])
-        elif isinstance(item, dict) and item.get("status") == "failed":
-            continue  # never sent: nothing to wait for (counted by unsent_of)
+        elif isinstance(item, dict) and item.get("status") in ("failed", "suppressed"):
+            continue  # never sent: nothing to wait for (failures counted by unsent_of)
         else:
             raise InvalidMessageError(
                 f"message_ids[{index}]", f"not a message id nor a send result: {item!r:.80}"

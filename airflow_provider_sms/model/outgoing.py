@@ -32,6 +32,8 @@ class Outgoing:
         the delivery options of ``model.options``: ``validity``, ``shortLinks``, ...).
     :param reference_seed: when ``options`` has no ``reference``, each recipient's reference
         is derived from this and the recipient (see ``reference_for``).
+    :param suppressed: recipients left out by ``exclude_recipients`` (E.164, in order): not
+        sent to, reported ``suppressed``.
     :param schedule: each recipient's due time (``scheduledFor``), from ``send_at`` and
         ``local_window`` (see ``model.schedule.plan``); empty: sent at once.
     """
@@ -43,6 +45,7 @@ class Outgoing:
     options: Mapping[str, Any] = field(default_factory=dict)
     reference_seed: tuple[str, ...] | None = None
     schedule: Schedule = field(default_factory=Schedule)
+    suppressed: tuple[str, ...] = ()
 
     @classmethod
     def build(
@@ -64,11 +67,12 @@ class Outgoing:
         send_at: Any = None,
         local_window: Any = None,
         now: datetime | None = None,
+        exclude_recipients: Any = None,
     ) -> Outgoing:
         """Validate every argument (raises InvalidMessageError naming the field); recipients
         as `normalize_recipients` checks them. ``send_at`` and ``local_window`` need ``now``
         (an aware datetime: the model never reads the clock)."""
-        from .recipients import normalize_recipients  # phonenumbers loads only when sending
+        from .recipients import excluded_numbers, normalize_recipients  # phonenumbers: here
         from .schedule import plan
 
         if len(content) != 1 or not ({"body", "template"} >= set(content)):
@@ -87,6 +91,7 @@ class Outgoing:
             # The arguments themselves are checked before the recipients.
             plan((), send_at=send_at, local_window=local_window, now=now)
         zones: dict | None = {} if local_window is not None else None
+        excluded = excluded_numbers(exclude_recipients, default_region=default_region)
         numbers = tuple(
             normalize_recipients(
                 recipients,
@@ -97,6 +102,9 @@ class Outgoing:
                 zones=zones,
             )
         )
+        suppressed = tuple(n for n in numbers if n in excluded)
+        if suppressed:
+            numbers = tuple(n for n in numbers if n not in excluded)
         if send_at is not None or local_window is not None:
             schedule = plan(
                 numbers, send_at=send_at, local_window=local_window, now=now, zones=zones
@@ -109,6 +117,7 @@ class Outgoing:
             options=options,
             reference_seed=None if "reference" in options else reference_seed,
             schedule=schedule,
+            suppressed=suppressed,
         )
 
     def request(self, recipient: str) -> dict:

@@ -251,3 +251,24 @@ def normalize_recipients(
             listing += f" and {invalid_count - len(invalid)} more"
         raise InvalidMessageError(field, f"{invalid_count} {noun}: {listing}")
     return result
+
+
+def excluded_numbers(value: Any, *, default_region: str | None = None) -> frozenset[str]:
+    """``exclude_recipients`` in E.164: numbers as for recipients (none is fine), or what
+    MessageInteractionsOperator returned (its ``opted_out`` numbers)."""
+    field = "exclude_recipients"
+    if isinstance(value, dict):
+        if "opted_out" not in value:
+            raise InvalidMessageError(
+                field,
+                "a mapping must be an interactions summary holding `opted_out`, got keys "
+                f"{', '.join(sorted(map(str, value)))[:80]}",
+            )
+        value = value["opted_out"]
+    if value is None or value == "" or (isinstance(value, list | tuple) and not value):
+        return frozenset()
+    return frozenset(
+        normalize_recipients(
+            value, default_region=default_region, field=field, allow_premium_numbers=True
+        )
+    )

@@ -38,6 +38,7 @@ class _BirdSendOperator(BaseOperator):
 
     template_fields: Sequence[str] = (
         "recipients",
+        "exclude_recipients",
         "channel_id",
         "reference",
         "tags",
@@ -82,9 +83,12 @@ class _BirdSendOperator(BaseOperator):
         short_links: str | None = None,
         notification_url: str | None = None,
         extra_information: Mapping[str, Any] | None = None,
+        exclude_recipients: Any = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
+        # Numbers never sent to (an opt-out list, or MessageInteractionsOperator's result).
+        self.exclude_recipients = exclude_recipients
         # When Bird sends (docs/scheduling.md): an aware datetime or RFC 3339 string, and/or
         # a pair of local times each recipient's message is held to, in its own time zone.
         self.send_at = send_at
@@ -182,6 +186,7 @@ class _BirdSendOperator(BaseOperator):
                     send_at=self.send_at,
                     local_window=self.local_window,
                     now=datetime.now(UTC),
+                    exclude_recipients=self.exclude_recipients,
                     **self._options(),
                 )
             log_schedule(outgoing, self.log)
@@ -213,6 +218,8 @@ class _BirdSendOperator(BaseOperator):
         from airflow_provider_sms.triggers.message_status import MessageStatusTrigger
 
         message_ids, batch_ids = message_targets(result)
+        if not (message_ids or batch_ids):
+            return  # every recipient suppressed: nothing to wait for
         self.log.info("Sent; waiting in the triggerer until Bird reports each delivered")
         self.defer(
             trigger=MessageStatusTrigger(

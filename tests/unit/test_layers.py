@@ -98,7 +98,7 @@ ALLOWED = {
     "operators": {"bird", "model", "hooks", "delivery", "triggers", "__init__"},
     "notifications": {"bird", "model", "hooks", "delivery", "__init__"},
     "triggers": {"bird", "model", "hooks", "delivery", "redaction", "__init__"},
-    "sensors": {"bird", "model", "hooks", "delivery", "triggers", "__init__"},
+    "sensors": {"bird", "model", "hooks", "delivery", "triggers", "redaction", "__init__"},
     "sandbox": {"bird.facts", "bird.schema", "loopback"},
 }
 
