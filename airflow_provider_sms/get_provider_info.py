@@ -27,19 +27,27 @@ def get_provider_info():
                     "airflow_provider_sms.operators.mms",
                     "airflow_provider_sms.operators.template",
                     "airflow_provider_sms.operators.chunks",
+                    "airflow_provider_sms.operators.interactions",
                 ],
             }
         ],
         "sensors": [
             {
                 "integration-name": "Bird",
-                "python-modules": ["airflow_provider_sms.sensors.message_status"],
+                "python-modules": [
+                    "airflow_provider_sms.sensors.message_status",
+                    "airflow_provider_sms.sensors.reply",
+                ],
             }
         ],
         "triggers": [
             {
                 "integration-name": "Bird",
-                "python-modules": ["airflow_provider_sms.triggers.message_status"],
+                "python-modules": [
+                    "airflow_provider_sms.triggers.message_status",
+                    "airflow_provider_sms.triggers.reply",
+                    "airflow_provider_sms.triggers.inbound",
+                ],
             }
         ],
         "notifications": ["airflow_provider_sms.notifications.sms.SmsNotifier"],

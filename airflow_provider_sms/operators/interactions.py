@@ -1,0 +1,67 @@
+"""MessageInteractionsOperator: clicks, opt-outs and opt-ins of what a send sent.
+
+Kept cheap to import (DAG files import it at parse time): the client loads when it runs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+
+from airflow_provider_sms import DEFAULT_CONN_NAME
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+class MessageInteractionsOperator(BaseOperator):
+    """Read Bird's interactions of the messages a send returned and return (XCom) a compact
+    summary: counts by type, the numbers that opted out (``opted_out``, for a suppression
+    list: pass the result to a send's ``exclude_recipients``), those that opted in again,
+    and the clicks.
+
+    ``report = MessageInteractionsOperator(task_id="report", messages=send.output)``
+
+    Returns ``{"messages", "not_found", "counts": {"clicked": n, "unsubscribe-request": n,
+    "subscribe-consent": n}, "opted_out": [...], "opted_in": [...], "clicked",
+    "clicks": [{"recipient", "message_id", "url", "clicked_at"}], "clicks_omitted"}``. Logs
+    show counts only. Reads only: nothing is ever sent.
+
+    :param messages: what a send operator returned (its per-recipient entries), or message
+        ids (templated). A send summary (more recipients than its ``xcom_entries_limit``)
+        names no message: raise that limit on the send.
+    :param channel_id: the channel the messages were sent on; default the connection's.
+    :param bird_conn_id: the Bird connection id.
+    """
+
+    template_fields: Sequence[str] = ("messages", "channel_id", "bird_conn_id")
+    ui_color = "#e2f1fd"
+
+    def __init__(
+        self,
+        *,
+        messages: Any,
+        channel_id: str | None = None,
+        bird_conn_id: str = DEFAULT_CONN_NAME,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        self.messages = messages
+        self.channel_id = channel_id
+        self.bird_conn_id = bird_conn_id
+
+    def execute(self, context: Context) -> dict:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from airflow_provider_sms.bird.errors import BirdConfigurationError, InvalidMessageError
+        from airflow_provider_sms.delivery.interactions import sent_messages, summarize
+        from airflow_provider_sms.hooks.bird import BirdHook
+
+        with BirdHook(self.bird_conn_id, pool_size=8) as hook:
+            try:
+                messages = sent_messages(self.messages)
+                hook.channel_id(self.channel_id)
+            except (InvalidMessageError, BirdConfigurationError) as exc:
+                raise AirflowFailException(f"MessageInteractionsOperator: {exc}") from None
+            return summarize(hook, self.channel_id, messages, log=self.log)
