@@ -1,0 +1,140 @@
+"""What a watcher or a sensor wants, the cursor behind a channel's inbound messages, and the
+checks that fail before any request (unit tests open no socket)."""
+
+import pytest
+
+from airflow_provider_sms.bird.errors import InvalidMessageError
+from airflow_provider_sms.bird.inbound import OVERLAP, Cursor, inbound_message
+from airflow_provider_sms.model.inbound import InboundFilter
+from airflow_provider_sms.model.recipients import excluded_numbers
+from airflow_provider_sms.triggers.inbound import InboundEvent, InboundMessageTrigger
+
+CHANNEL = "6b52e9cb-2ddf-45b5-8aea-62882e999fb7"
+
+
+def message(
+    number="+12025550199", text="YES", direction="incoming", created="2026-12-02T10:00:00Z"
+):
+    return {
+        "id": "96a0d1b2-0000-4000-8000-000000000001",
+        "channelId": CHANNEL,
+        "direction": direction,
+        "sender": {"contact": {"identifierKey": "phonenumber", "identifierValue": number}},
+        "body": {"type": "text", "text": {"text": text}},
+        "createdAt": created,
+    }
+
+
+def test_an_inbound_message_is_carried_as_id_sender_text_and_time():
+    assert inbound_message(message()) == {
+        "message_id": "96a0d1b2-0000-4000-8000-000000000001",
+        "from": "+12025550199",
+        "text": "YES",
+        "received_at": "2026-12-02T10:00:00Z",
+        "channel_id": CHANNEL,
+    }
+    assert inbound_message(message(direction="outgoing")) is None
+    odd = message()
+    odd["body"] = {"type": "image", "image": {}}
+    assert inbound_message(odd)["text"] == ""
+
+
+def test_a_filter_takes_numbers_as_recipients_are_written_and_a_case_blind_pattern():
+    wanted = InboundFilter.build(from_numbers="+1 202 555 0199, +31612345678", pattern=r"^\s*yes\b")
+    assert wanted.from_numbers == {"+12025550199", "+31612345678"}
+    assert wanted.matches(inbound_message(message(text=" Yes please")))
+    assert not wanted.matches(inbound_message(message(text="no")))
+    assert not wanted.matches(inbound_message(message(number="+12025550100")))
+    anyone = InboundFilter.build()
+    assert anyone.matches(inbound_message(message(number="+447700900123", text="")))
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field", "says"),
+    [
+        ({"from_numbers": ["+12025550199", "not a number"]}, "from_numbers", "invalid phone"),
+        ({"pattern": "(unclosed"}, "pattern", "not a valid regular expression"),
+        ({"pattern": 42}, "pattern", "regular expression string"),
+        ({"pattern": "a" * 1001}, "pattern", "at most 1000"),
+    ],
+)
+def test_bad_filter_arguments_name_the_field(arguments, field, says):
+    with pytest.raises(InvalidMessageError) as caught:
+        InboundFilter.build(**arguments)
+    assert caught.value.field == field and says in str(caught.value)
+    assert "not a number" not in str(caught.value) or "'n**" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        ({"channel_id": "my-channel"}, "channel_id"),
+        ({"from_numbers": "+1202555019"}, "from_numbers"),
+        ({"pattern": "[a-"}, "pattern"),
+    ],
+)
+def test_a_watcher_with_bad_arguments_fails_when_the_dag_is_built(arguments, field):
+    with pytest.raises(InvalidMessageError) as caught:
+        InboundMessageTrigger(**arguments)
+    assert caught.value.field == field
+
+
+def test_a_watcher_polls_within_birds_get_limit():
+    with pytest.raises(ValueError, match="poll_interval: at least 1"):
+        InboundMessageTrigger(channel_id=CHANNEL, poll_interval=0.1)
+
+
+def test_a_watcher_serializes_what_it_was_given_in_e164():
+    trigger = InboundMessageTrigger(
+        channel_id=CHANNEL, from_numbers=["(202) 555-0199"], default_region="US", pattern="stop"
+    )
+    path, kwargs = trigger.serialize()
+    assert path == "airflow_provider_sms.triggers.inbound.InboundMessageTrigger"
+    assert kwargs["from_numbers"] == ["+12025550199"] and kwargs["pattern"] == "stop"
+    again = InboundMessageTrigger(**kwargs)
+    assert again.serialize() == (path, kwargs)
+
+
+def test_the_triggerers_log_line_of_an_event_masks_the_number_and_hides_the_text():
+    event = InboundEvent(inbound_message(message(text="my secret code 1234")))
+    shown = repr(event)
+    assert "+12025550199" not in shown and "+120******99" in shown
+    assert "secret" not in shown and "<19 characters>" in shown
+    assert event.payload["from"] == "+12025550199"  # the event itself keeps it
+    reply = InboundEvent({"status": "success", "reply": inbound_message(message())})
+    assert "+12025550199" not in repr(reply)
+
+
+def test_a_cursor_moves_past_messages_and_forgets_ids_older_than_the_overlap():
+    cursor = Cursor().passed([("a", 100.0), ("b", 90.0)])
+    assert cursor.after == 100.0 and set(cursor.seen) == {"a", "b"}
+    assert cursor.behind("a", 100.0) and not cursor.behind("c", 95.0)
+    assert cursor.behind("old", 100.0 - OVERLAP - 1)
+    later = cursor.passed([("c", 100.0 + OVERLAP + 5)])
+    assert set(later.seen) == {"c"}
+    assert Cursor.from_json(later.to_json()) == later
+
+
+@pytest.mark.parametrize(
+    "stored", [None, "x", [], {"after": "soon", "seen": {}}, {"after": 1.0, "seen": {"a": "b"}}]
+)
+def test_a_stored_value_that_is_no_cursor_is_not_trusted(stored):
+    assert Cursor.from_json(stored) is None
+
+
+def test_a_time_as_since_leaves_everything_earlier_behind():
+    cursor = Cursor.since(1000.0)
+    assert cursor.behind("x", 999.9) and not cursor.behind("x", 1000.0)
+
+
+def test_exclusions_take_numbers_or_an_interactions_summary():
+    assert excluded_numbers(None) == frozenset()
+    assert excluded_numbers([]) == frozenset()
+    assert excluded_numbers({"opted_out": ["+12025550111"], "counts": {}}) == {"+12025550111"}
+    assert excluded_numbers("+1 (202) 555-0111") == {"+12025550111"}
+    with pytest.raises(InvalidMessageError) as caught:
+        excluded_numbers({"counts": {}})
+    assert caught.value.field == "exclude_recipients"
+    with pytest.raises(InvalidMessageError) as caught:
+        excluded_numbers(["+12025550111", "12"])
+    assert caught.value.field == "exclude_recipients"
