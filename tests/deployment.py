@@ -167,18 +167,30 @@ class Deployment:
             self.postgres.start()
             self.airflow("db", "migrate")
             for name in AIRFLOW_PROCESSES:
-                self.processes[name] = subprocess.Popen(
-                    [AIRFLOW, name],
-                    env=self.env,
-                    stdout=(self.logs / f"{name}.log").open("w"),
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
+                self.start_process(name)
             self._wait_for_api()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def start_process(self, name: str) -> subprocess.Popen:
+        """Start `airflow <name>` in a session of its own, its output appended to its log."""
+        self.processes[name] = subprocess.Popen(
+            [AIRFLOW, name],
+            env=self.env,
+            stdout=(self.logs / f"{name}.log").open("a"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        return self.processes[name]
+
+    def kill(self, name: str) -> None:
+        """SIGKILL `airflow <name>` and every process it started (its session), at once."""
+        process = self.processes[name]
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
     def _wait_for_api(self, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout

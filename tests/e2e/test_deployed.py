@@ -225,3 +225,90 @@ def test_100000_batch_messages_are_followed_with_a_small_xcom(deployment, fresh)
     assert len(str(value)) < 10_000
     assert after < 120
     assert '"delivered": 100000' in str(value).replace("'", '"')
+
+
+# -- inbound SMS as asset events --------------------------------------------------------------
+
+INBOUND_DAG = "inbound_support"
+WATCHED_ASSET = "support_inbound_sms"
+
+
+def _cursor_stored(deployment) -> bool:
+    return bool(
+        deployment.postgres.query(
+            "SELECT 1 FROM asset_state_store s JOIN asset a ON a.id = s.asset_id "
+            "WHERE a.name = %s AND s.key LIKE 'airflow_provider_sms.inbound:%%'",
+            WATCHED_ASSET,
+        )
+    )
+
+
+def _inbound_runs(deployment) -> dict[str, list[str]]:
+    """run_id -> the message ids of the asset events it consumed."""
+    rows = deployment.postgres.query(
+        "SELECT dr.run_id, ae.extra FROM dag_run dr "
+        "LEFT JOIN dagrun_asset_event dae ON dae.dag_run_id = dr.id "
+        "LEFT JOIN asset_event ae ON ae.id = dae.event_id WHERE dr.dag_id = %s",
+        INBOUND_DAG,
+    )
+    runs: dict[str, list[str]] = {}
+    for run_id, extra in rows:
+        ids = runs.setdefault(run_id, [])
+        if extra:
+            ids.append(extra["payload"]["message_id"])
+    return runs
+
+
+def _runs_consuming(deployment, events: int) -> dict[str, list[str]] | None:
+    """The runs, once they have consumed `events` events between them."""
+    runs = _inbound_runs(deployment)
+    return runs if sum(map(len, runs.values())) >= events else None
+
+
+def _events(deployment) -> list[str]:
+    rows = deployment.postgres.query(
+        "SELECT ae.extra FROM asset_event ae JOIN asset a ON a.id = ae.asset_id WHERE a.name = %s",
+        WATCHED_ASSET,
+    )
+    return [extra["payload"]["message_id"] for (extra,) in rows]
+
+
+def _wait(condition, what: str, timeout: float = 120):
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"{what} did not happen in {timeout:.0f} s"
+        time.sleep(0.5)
+    return value
+
+
+def test_each_inbound_sms_is_one_event_across_a_killed_triggerer(deployment, fresh):
+    deployment.wait_for_dag(INBOUND_DAG)
+    _wait(lambda: _cursor_stored(deployment), "the watcher storing its cursor", 180)
+    sent = []
+    for n in range(3):
+        sent.append(fresh.receive(f"+1202555{n:04d}", f"Help with order {n}")["id"])
+        _wait(lambda: len(_events(deployment)) == len(sent), f"event {n + 1}")
+    runs = _wait(lambda: _runs_consuming(deployment, 3), "three runs")
+    assert sorted(sum(runs.values(), [])) == sorted(sent)
+    assert all(len(ids) == 1 for ids in runs.values()), runs
+
+    deployment.kill("triggerer")
+    while_down = [
+        fresh.receive(f"+1202555{n:04d}", f"Order {n}: where is it?")["id"] for n in (3, 4)
+    ]
+    time.sleep(3)
+    assert len(_events(deployment)) == 3  # nothing fired while the triggerer was down
+    deployment.start_process("triggerer")
+    _wait(lambda: len(_events(deployment)) >= 5, "the two messages that came while down", 180)
+    time.sleep(8)  # anything fired twice would have been by now (polls every second)
+    events = _events(deployment)
+    assert sorted(events) == sorted(sent + while_down), "an inbound SMS fired twice or not at all"
+    runs = _wait(lambda: _runs_consuming(deployment, 5), "runs consuming all five events")
+    consumed = sum(runs.values(), [])
+    assert sorted(consumed) == sorted(events), "an event consumed twice, or not at all"
+    print(
+        f"\n5 inbound SMS (2 while the triggerer was down): {len(events)} events, {len(runs)} runs"
+    )
+    assert len(runs) == 5, runs
+    for run_id in runs:
+        assert deployment.wait_for_run(INBOUND_DAG, run_id, timeout=120) == "success"
