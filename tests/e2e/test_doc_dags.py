@@ -15,6 +15,9 @@ EXPECTED = {
     "docs_notify_on_failure": (False, 1),  # the task fails; its callback texts on call
     "docs_tomorrows_reminders": (True, 3),  # each held `scheduled` until 09:00 local time
     "docs_chart_mms": (True, 2),  # the chart drawn by the first task, uploaded once
+    "docs_support_inbox": (True, 0),  # run by hand: no inbound SMS, no ticket
+    "docs_confirm_by_reply": (True, 1),  # the magic number replies YES
+    "docs_opt_outs": (True, 5),  # 3, then 2: the one that replied STOP is left out
 }
 ON_CALL_PHONE = "+31687654321"
 
