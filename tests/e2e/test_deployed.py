@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from deployment import deployed
-from support import ROOT, receiver
+from support import EXAMPLE_DAGS, ROOT, receiver
 
 from airflow_provider_sms.sandbox.process import SandboxProcess
 
@@ -37,6 +37,8 @@ def dags(tmp_path_factory) -> Path:
     """A copy of the deployment's DAG files, which a test may edit as a user would."""
     folder = tmp_path_factory.mktemp("deploy_dags")
     shutil.copytree(DAGS, folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+    # The example support line, run on real inbound SMS.
+    shutil.copy(EXAMPLE_DAGS / "example_inbound_support.py", folder)
     return folder
 
 
@@ -229,8 +231,8 @@ def test_100000_batch_messages_are_followed_with_a_small_xcom(deployment, fresh)
 
 # -- inbound SMS as asset events --------------------------------------------------------------
 
-INBOUND_DAG = "inbound_support"
-WATCHED_ASSET = "support_inbound_sms"
+INBOUND_DAG = "example_inbound_support"
+WATCHED_ASSET = "support_sms"
 
 
 def _cursor_stored(deployment) -> bool:
@@ -286,7 +288,7 @@ def test_each_inbound_sms_is_one_event_across_a_killed_triggerer(deployment, fre
     _wait(lambda: _cursor_stored(deployment), "the watcher storing its cursor", 180)
     sent = []
     for n in range(3):
-        sent.append(fresh.receive(f"+1202555{n:04d}", f"Help with order {n}")["id"])
+        sent.append(fresh.receive(f"+1202555{150 + n:04d}", f"Help with order {n}")["id"])
         _wait(lambda: len(_events(deployment)) == len(sent), f"event {n + 1}")
     runs = _wait(lambda: _runs_consuming(deployment, 3), "three runs")
     assert sorted(sum(runs.values(), [])) == sorted(sent)
@@ -294,7 +296,7 @@ def test_each_inbound_sms_is_one_event_across_a_killed_triggerer(deployment, fre
 
     deployment.kill("triggerer")
     while_down = [
-        fresh.receive(f"+1202555{n:04d}", f"Order {n}: where is it?")["id"] for n in (3, 4)
+        fresh.receive(f"+1202555{150 + n:04d}", f"Order {n}: where is it?")["id"] for n in (3, 4)
     ]
     time.sleep(3)
     assert len(_events(deployment)) == 3  # nothing fired while the triggerer was down
@@ -312,3 +314,6 @@ def test_each_inbound_sms_is_one_event_across_a_killed_triggerer(deployment, fre
     assert len(runs) == 5, runs
     for run_id in runs:
         assert deployment.wait_for_run(INBOUND_DAG, run_id, timeout=120) == "success"
+    # Each run answered the senders of its own messages, each once.
+    answered = Counter(receiver(m) for m in fresh.messages() if m["direction"] == "outgoing")
+    assert answered == Counter(f"+1202555{150 + n:04d}" for n in range(5))

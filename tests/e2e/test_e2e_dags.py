@@ -39,3 +39,12 @@ def test_template_reminder_dag(airflow_home, checked_sandbox):
     robert = by_recipient["+31612345678"]
     assert "body" not in robert
     assert robert["meta"]["extraInformation"]["renderedText"].startswith("Hi Robert, ")
+
+
+def test_inbound_support_dag_run_by_hand_answers_nobody(airflow_home, checked_sandbox):
+    # Run without asset events (as `dags test` does): no ticket, no answer, no request. The
+    # deployed Airflow runs it on real inbound SMS (tests/e2e/test_deployed.py).
+    conn_var, conn_json = checked_sandbox.connection_env()
+    result = airflow_home.dags_test("example_inbound_support", **{conn_var: conn_json})
+    assert "acknowledge" in result.stdout
+    assert checked_sandbox.messages == [] and checked_sandbox.requests == []
