@@ -1,0 +1,86 @@
+"""ReplySensor, MessageInteractionsOperator and exclude_recipients in real `airflow dags
+test` runs against the sandbox, which receives inbound SMS while the sensor is deferred."""
+
+import threading
+import time
+
+from support import TEST_DAGS, receiver
+
+CUSTOMER = "+12025550160"
+OTHER = "+12025550161"
+
+
+def run(airflow_home, sandbox, dag_id):
+    return airflow_home.dags_test(
+        dag_id,
+        check=False,
+        AIRFLOW__CORE__DAGS_FOLDER=str(TEST_DAGS),
+        **dict([sandbox.connection_env()]),
+    )
+
+
+def once_polling(sandbox, then):
+    """Run `then` on a thread once something lists the channel's messages (the sensor's
+    trigger has started polling)."""
+
+    def wait_then():
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if any(r.method == "GET" and r.path.endswith("/messages") for r in sandbox.requests):
+                then()
+                return
+            time.sleep(0.1)
+
+    thread = threading.Thread(target=wait_then, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_deferred_reply_sensor_takes_the_first_right_reply_only(airflow_home, checked_sandbox):
+    checked_sandbox.receive(CUSTOMER, "YES (from before the task)")
+    replies = {}
+
+    def traffic():
+        checked_sandbox.receive(OTHER, "yes")  # another number
+        checked_sandbox.receive(CUSTOMER, "maybe later")  # not matching
+        time.sleep(1.5)
+        replies["yes"] = checked_sandbox.receive(CUSTOMER, " Yes, see you then")
+        checked_sandbox.receive(CUSTOMER, "yes yes")  # after the first: not the answer
+
+    thread = once_polling(checked_sandbox, traffic)
+    result = run(airflow_home, checked_sandbox, "reply_confirms")
+    thread.join(5)
+    assert result.returncode == 0, result.stdout[-6000:]
+    assert f"REPLY {replies['yes']['id']} ' Yes, see you then'" in result.stdout
+    assert "Waiting, in the triggerer, for a reply from +120******60" in result.stdout
+    assert "from +120******60 received at" in result.stdout  # the number masked in the log
+
+
+def test_a_reply_sensor_that_times_out_says_what_it_saw(airflow_home, checked_sandbox):
+    def traffic():
+        checked_sandbox.receive(OTHER, "yes")
+        checked_sandbox.receive(CUSTOMER, "no")
+        checked_sandbox.receive(CUSTOMER, "not sure")
+
+    thread = once_polling(checked_sandbox, traffic)
+    result = run(airflow_home, checked_sandbox, "reply_times_out")
+    thread.join(5)
+    assert result.returncode != 0
+    assert (
+        "no reply from +120******60 matching '^\\\\s*yes\\\\b'; saw 2 from them that did not "
+        "match and 1 from other numbers" in result.stdout
+    ), result.stdout[-4000:]
+
+
+def test_an_opted_out_recipient_is_left_out_of_the_next_send(airflow_home, checked_sandbox):
+    from airflow_provider_sms.sandbox.catalogue import CLICKS_LINK_US, REPLIES_STOP_US
+
+    result = run(airflow_home, checked_sandbox, "opt_out_flow")
+    assert result.returncode == 0, result.stdout[-6000:]
+    assert f"OPTED_OUT ['{REPLIES_STOP_US}'] CLICKS ['{CLICKS_LINK_US}']" in result.stdout
+    assert f"SUPPRESSED ['{REPLIES_STOP_US}']" in result.stdout
+    outgoing = [m for m in checked_sandbox.messages if m["direction"] == "outgoing"]
+    reminders = [m for m in outgoing if m["body"]["text"]["text"].startswith("Last day")]
+    assert sorted(receiver(m) for m in reminders) == sorted([CLICKS_LINK_US, CUSTOMER])
+    assert [receiver(m) for m in outgoing].count(REPLIES_STOP_US) == 1  # the campaign only
+    assert "1 recipient(s) are in exclude_recipients" in result.stdout
