@@ -10,6 +10,9 @@ Messages move through Bird's statuses as time passes (accepted, processing, sent
 after ``DEFAULT_STATUS_DELAYS`` unless configured); messages to the magic recipients end
 otherwise, as their catalogue (:mod:`.catalogue`) says. See :class:`BirdSandbox`.
 
+The return path: inbound SMS (``BirdSandbox.receive``, ``POST /_sandbox/inbound``), Bird's
+message interactions (clicks, STOP and START), and recipients that answer (:mod:`.inbound`).
+
 The modules, after moto's three rooms: Bird's operations and state in :mod:`.backend`
 (split by job), the route tables in :mod:`.routes`, the request pipeline in :mod:`.gateway`,
 the raw HTTP transport in :mod:`.server`, the control API in :mod:`.control`, the facade in
@@ -24,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 from .catalogue import (
     ABSENT,
     ACCESS_KEY,
+    ANSWERING_RECIPIENTS,
+    CLICKS_LINK_US,
     DELETED_US,
     DELIVERED_UPPER_US,
     DELIVERY_FAILS_NL,
@@ -35,6 +40,8 @@ from .catalogue import (
     ODD_STATUSES,
     QUIET_HOURS_CHANNEL_ID,
     QUIET_HOURS_UTC,
+    REPLIES_STOP_US,
+    REPLIES_YES_US,
     SENDING_FAILS_NL,
     SENDING_FAILS_US,
     SHORT_LINK_DOMAIN,
@@ -54,13 +61,24 @@ from .catalogue import (
 )
 
 if TYPE_CHECKING:
-    from .backend import DEFAULT_LISTING, DEFAULT_STATUS_DELAYS, DEFAULT_UPLOAD, SandboxBackend
+    from .backend import (
+        DEFAULT_LISTING,
+        DEFAULT_REPLY_DELAY,
+        DEFAULT_STATUS_DELAYS,
+        DEFAULT_UPLOAD,
+        SandboxBackend,
+    )
     from .facade import BirdSandbox
     from .gateway import RecordedRequest
     from .process import SandboxProcess
 
 __all__ = [
     "ABSENT",
+    "ANSWERING_RECIPIENTS",
+    "CLICKS_LINK_US",
+    "DEFAULT_REPLY_DELAY",
+    "REPLIES_STOP_US",
+    "REPLIES_YES_US",
     "DELETED_US",
     "DELIVERED_UPPER_US",
     "ODD_STATUSES",
@@ -100,6 +118,7 @@ __all__ = [
 
 _LAZY = {
     "DEFAULT_LISTING": "backend",
+    "DEFAULT_REPLY_DELAY": "backend",
     "DEFAULT_STATUS_DELAYS": "backend",
     "DEFAULT_UPLOAD": "backend",
     "BirdSandbox": "facade",

@@ -1,4 +1,8 @@
-"""``python -m airflow_provider_sms.sandbox``: run the Bird sandbox until SIGINT/SIGTERM."""
+"""``python -m airflow_provider_sms.sandbox``: run the Bird sandbox until SIGINT/SIGTERM.
+
+``python -m airflow_provider_sms.sandbox receive --url URL --from NUMBER TEXT`` instead
+stores an inbound SMS in a running sandbox (through its control API) and prints it. The word
+``receive`` must come first; without it, every argument is the server's, as before."""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ import shlex
 import signal
 import sys
 import threading
+import urllib.error
+import urllib.request
 
 from ..loopback import is_loopback
 from .catalogue import describe_magic_recipients
@@ -44,10 +50,61 @@ def _json_object(text: str) -> dict:
     return value
 
 
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a non-negative number of seconds")
+    return value
+
+
+def receive(argv: list[str]) -> int:
+    """The ``receive`` command: POST /_sandbox/inbound on a running sandbox."""
+    parser = argparse.ArgumentParser(
+        prog="python -m airflow_provider_sms.sandbox receive",
+        description="Store an inbound SMS in a running Bird sandbox and print it (JSON).",
+    )
+    parser.add_argument("--url", required=True, help="the sandbox's base URL")
+    parser.add_argument("--from", dest="from_number", required=True, metavar="NUMBER", help="E.164")
+    parser.add_argument("--channel", default=None, help="channel id (default: the MMS channel)")
+    parser.add_argument("text", help="the message's text")
+    args = parser.parse_args(argv)
+    body = {"from": args.from_number, "text": args.text}
+    if args.channel is not None:
+        body["channel_id"] = args.channel
+    request = urllib.request.Request(
+        args.url.rstrip("/") + "/_sandbox/inbound",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            message = json.load(answer)
+    except urllib.error.HTTPError as exc:
+        try:
+            error = json.load(exc).get("message", "")
+        except ValueError:
+            error = ""
+        print(f"the sandbox answered {exc.code}: {error}", file=sys.stderr)
+        return 1
+    except (urllib.error.URLError, OSError) as exc:
+        print(f"cannot reach the sandbox at {args.url}: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(message, indent=2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["receive"]:
+        return receive(argv[1:])
     parser = argparse.ArgumentParser(
         prog="python -m airflow_provider_sms.sandbox",
-        description="Serve a local Bird-compatible Channels API (SMS/MMS/templates).",
+        description="Serve a local Bird-compatible Channels API (SMS/MMS/templates). "
+        "'receive --help' stores an inbound SMS in a running one instead.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
     parser.add_argument("--port", type=int, default=0, help="port (default: any free port)")
@@ -80,6 +137,14 @@ def main(argv: list[str] | None = None) -> int:
         '201, "media_host": "other"}\' (default: 200, 204, same)',
     )
     parser.add_argument(
+        "--reply-delay",
+        type=_non_negative,
+        default=argparse.SUPPRESS,
+        metavar="SECONDS",
+        help="seconds after a message goes out at which the answering recipients answer "
+        "(default 1.0)",
+    )
+    parser.add_argument(
         "--magic-recipients",
         action="store_true",
         help="print the magic recipients and how their messages end, then exit",
@@ -106,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
         options["listing"] = args.listing
     if "upload" in vars(args):
         options["upload"] = args.upload
+    if "reply_delay" in vars(args):
+        options["reply_delay"] = args.reply_delay
     try:
         sandbox = BirdSandbox(
             host=args.host,

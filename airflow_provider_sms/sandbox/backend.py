@@ -7,7 +7,8 @@ in Bird's error shape. State sits behind one lock; validation runs outside it.
 
 :class:`SandboxBackend` holds the state; its operations come by job from :mod:`.channels`
 (workspace, channels), :mod:`.messages` (sending one message, reading it), :mod:`.batches`
-(batch sends), :mod:`.listing` (listing a channel's messages) and :mod:`.media` (presigned
+(batch sends), :mod:`.listing` (listing a channel's messages), :mod:`.inbound` (inbound
+messages, interactions and the answering recipients' replies) and :mod:`.media` (presigned
 uploads and the storage behind them), with a message's status over
 time in :mod:`.statuses` and template rendering in :mod:`.templates`. A new Bird operation is a
 method on one of them, and a row in :data:`.routes.BIRD_ROUTES`.
@@ -24,6 +25,7 @@ from typing import Any
 from .batches import FAILURE_CODES, BatchOperations
 from .channels import ChannelOperations
 from .errors import ApiError, invalid, not_found
+from .inbound import DEFAULT_REPLY_DELAY, INTERACTION_TYPES, InboundOperations, check_reply_delay
 from .listing import BATCH_SETTLE_TIMEOUT, DEFAULT_LISTING, LISTING_ORDERS, ListingOperations
 from .listing import check_listing as _check_listing
 from .media import DEFAULT_UPLOAD, MediaOperations, Upload
@@ -35,9 +37,11 @@ from .statuses import check_delays as _check_delays
 __all__ = [
     "BATCH_SETTLE_TIMEOUT",
     "DEFAULT_LISTING",
+    "DEFAULT_REPLY_DELAY",
     "DEFAULT_STATUS_DELAYS",
     "DEFAULT_UPLOAD",
     "FAILURE_CODES",
+    "INTERACTION_TYPES",
     "LISTING_ORDERS",
     "ApiError",
     "SandboxBackend",
@@ -48,7 +52,12 @@ __all__ = [
 
 
 class SandboxBackend(
-    ChannelOperations, MessageOperations, BatchOperations, ListingOperations, MediaOperations
+    ChannelOperations,
+    MessageOperations,
+    BatchOperations,
+    ListingOperations,
+    InboundOperations,
+    MediaOperations,
 ):
     """The workspace: channels, templates, stored messages and batches, and the recipients
     the sandbox rejects. Thread-safe.
@@ -65,6 +74,8 @@ class SandboxBackend(
     :meth:`reset` restores it.
     ``upload``: how presigned uploads behave where Bird's documentation is silent (see
     ``DEFAULT_UPLOAD``; a mapping may name some keys). :meth:`reset` restores it.
+    ``reply_delay``: seconds after a message to an answering recipient goes out at which it
+    answers (:data:`.catalogue.ANSWERING_RECIPIENTS`). :meth:`reset` restores it.
     """
 
     def __init__(
@@ -74,7 +85,9 @@ class SandboxBackend(
         clock: Callable[[], float] = time.time,
         listing: Mapping[str, Any] = DEFAULT_LISTING,
         upload: Mapping[str, Any] = DEFAULT_UPLOAD,
+        reply_delay: float = DEFAULT_REPLY_DELAY,
     ):
+        self._initial_reply_delay = check_reply_delay(reply_delay)
         self._initial_delays = _check_delays(status_delays, None)
         self._initial_listing = _check_listing(listing, DEFAULT_LISTING)
         self._initial_upload = _check_upload(upload, DEFAULT_UPLOAD)
@@ -106,10 +119,20 @@ class SandboxBackend(
         self._upload = dict(self._initial_upload)
         self._uploads: dict[str, Upload] = {}  # upload id -> its upload, in presign order
         self._media: dict[str, str] = {}  # media id -> upload id
+        # The return path (inbound.py): the latest createdAt stored per channel (UNIX time),
+        # interactions in the order they happened and by message id, replies not yet due.
+        self._latest: dict[str, float] = {}
+        self._inbound = 0  # inbound messages among the stored ones
+        self._interactions: list[dict] = []
+        self._interactions_of: dict[str, list[int]] = {}
+        self._replies: list[tuple] = []  # a heap of (due, sequence, answer, number, message)
+        self._reply_count = 0
+        self._reply_delay = self._initial_reply_delay
         self._changed.notify_all()
 
     def reset(self) -> None:
-        """Forget every message, batch, upload and rejected recipient; restore the settings."""
+        """Forget every message (sent or received), batch, upload, interaction, pending reply
+        and rejected recipient; restore the settings."""
         with self._lock:
             self._reset_locked()
 
@@ -154,15 +177,30 @@ class SandboxBackend(
         with self._lock:
             self._listing = _check_listing(value, self._listing)
 
+    @property
+    def reply_delay(self) -> float:
+        """Seconds after a message to an answering recipient goes out at which it answers;
+        setting it applies to messages sent from then on."""
+        return self._reply_delay
+
+    @reply_delay.setter
+    def reply_delay(self, value: float) -> None:
+        delay = check_reply_delay(value)
+        with self._lock:
+            self._reply_delay = delay
+
     # inspection --------------------------------------------------------------------------
 
     def messages(self) -> list[dict]:
-        """Every stored message (copies, in their current status), in arrival order."""
+        """Every stored message, sent or received (copies, in their current status), in
+        arrival order."""
         now = self._clock()
         with self._lock:
+            self._settle_locked(now)
             shown = [self._view_locked(p, now) for p in range(len(self._messages))]
         return copy_json(shown)
 
     def message_count(self) -> int:
+        """How many messages were accepted (received ones aside)."""
         with self._lock:
-            return len(self._messages)
+            return len(self._messages) - self._inbound

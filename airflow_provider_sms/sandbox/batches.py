@@ -90,7 +90,7 @@ class BatchOperations:
             with self._lock:
                 if generation != self._generation:
                     continue  # reset() while the batch was queued
-                self._store_locked(message, *timeline)
+                self._store_live_locked(message, accepted_at, *timeline)
                 left = self._pending.get(batch_id, 1) - 1
                 if left > 0:
                     self._pending[batch_id] = left

@@ -30,25 +30,29 @@ QUIET_HOURS_CHANNEL_SENDER = "AirflowQuiet"
 # workspace's link-shortening domain): https://<domain>/<8 characters>.
 SHORT_LINK_DOMAIN = "brd.sandbox.example"
 
-# The workspace's channels, in the order Bird would list them.
+# The workspace's channels, in the order Bird would list them. ``inbound``: whether people can
+# reply to it; an alphanumeric sender is one-way, as on Bird's SMS platform.
 CHANNELS: dict[str, dict] = {
     MMS_CHANNEL_ID: {
         "name": "Sandbox US number (SMS + MMS)",
         "identifier": MMS_CHANNEL_NUMBER,
         "connectorId": "0c1d43a2-5b7e-4f0e-9a53-1f0f5f3f6a01",
         "mms": True,
+        "inbound": True,
     },
     SMS_CHANNEL_ID: {
         "name": "Sandbox alphanumeric sender (SMS only)",
         "identifier": SMS_CHANNEL_SENDER,
         "connectorId": "7e9b2c44-0d1a-4c6b-8f6e-2b7d9c1e4a02",
         "mms": False,
+        "inbound": False,
     },
     QUIET_HOURS_CHANNEL_ID: {
         "name": "Sandbox sender with quiet hours 21:00-08:00 UTC (SMS only)",
         "identifier": QUIET_HOURS_CHANNEL_SENDER,
         "connectorId": "2d4f6a81-93c5-4e7b-b0a2-6c8e1f3d5b04",
         "mms": False,
+        "inbound": False,
         "quiet_hours": QUIET_HOURS_UTC,
     },
 }
@@ -173,6 +177,33 @@ ODD_STATUSES: dict[str, object] = {
 assert not set(ODD_STATUSES) & set(MAGIC_RECIPIENTS)
 
 
+# ... and recipients that answer: their message is delivered as any other, and ``reply_delay``
+# seconds after it goes out (see the backend's reply_delay), the person replies or clicks. A
+# reply is an inbound message from the number on the message's channel, with what Bird's SMS
+# platform does with its keyword; a one-way channel (an alphanumeric sender) gets no reply,
+# only the interaction a link would give. US numbers in the fiction range, after the above.
+REPLIES_STOP_US = "+12025550111"
+REPLIES_YES_US = "+12025550112"
+CLICKS_LINK_US = "+12025550113"
+# Recipient -> what it does: the text it replies, or "click".
+ANSWERING_RECIPIENTS: dict[str, str] = {
+    REPLIES_STOP_US: "STOP",
+    REPLIES_YES_US: "YES",
+    CLICKS_LINK_US: "click",
+}
+ANSWERS: dict[str, str] = {
+    "STOP": "delivered; replies STOP reply_delay seconds after it goes out: an inbound "
+    "message, and an unsubscribe-request interaction on the message (a one-way channel: only "
+    "the interaction, as from an opt-out link)",
+    "YES": "delivered; replies YES reply_delay seconds after it goes out: an inbound message, "
+    "no keyword (a one-way channel: nothing)",
+    "click": "delivered; a clicked interaction reply_delay seconds after it goes out, on the "
+    "message's first link (its short link if shortened; a placeholder short link if none)",
+}
+assert set(ANSWERING_RECIPIENTS.values()) == set(ANSWERS)
+assert not set(ANSWERING_RECIPIENTS) & {*MAGIC_RECIPIENTS, *ODD_STATUSES}
+
+
 def describe_magic_recipients() -> str:
     """The magic recipients and how their messages end, one line each (generated from the
     tables above; ``python -m airflow_provider_sms.sandbox --magic-recipients`` prints it)."""
@@ -180,4 +211,5 @@ def describe_magic_recipients() -> str:
     for number, status in ODD_STATUSES.items():
         shown = "no status field" if status == ABSENT else f"status {status!r}"
         lines.append(f'{number}  processing, sent, then {shown} (at the "delivered" delay)')
+    lines += [f"{number}  {ANSWERS[answer]}" for number, answer in ANSWERING_RECIPIENTS.items()]
     return "\n".join(lines)

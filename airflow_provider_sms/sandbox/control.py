@@ -36,6 +36,24 @@ class ControlApi:
             results.append(shown)
         return {"results": results}
 
+    def interactions(self) -> dict:
+        """Every stored interaction, in the order they happened."""
+        return {"results": self.gateway.backend.interactions()}
+
+    def inbound(self, **fields: Any) -> dict:
+        """Store an SMS to a channel: ``from``, ``text`` and optionally ``channel_id`` (the MMS
+        channel unless given); the stored message."""
+        unknown = set(fields) - {"from", "text", "channel_id"}
+        if unknown:
+            raise ValueError(f"unknown field(s): {', '.join(sorted(unknown))}")
+        missing = [name for name in ("from", "text") if name not in fields]
+        if missing:
+            raise ValueError(f"missing field(s): {', '.join(missing)}")
+        backend = self.gateway.backend
+        channel = fields.get("channel_id")
+        kwargs = {} if channel is None else {"channel_id": channel}
+        return backend.receive(fields["from"], fields["text"], **kwargs)
+
     def inject(self, **fields: Any) -> dict:
         """Queue a fault: ``kind`` and :class:`~.faults.Fault`'s parameters."""
         self.gateway.inject(**fields)

@@ -13,13 +13,23 @@ from typing import Any
 
 from ..loopback import is_loopback
 from . import faults
-from .backend import DEFAULT_LISTING, DEFAULT_STATUS_DELAYS, DEFAULT_UPLOAD, SandboxBackend, Upload
+from .backend import (
+    DEFAULT_LISTING,
+    DEFAULT_REPLY_DELAY,
+    DEFAULT_STATUS_DELAYS,
+    DEFAULT_UPLOAD,
+    SandboxBackend,
+    Upload,
+)
 from .catalogue import (
     ACCESS_KEY,
+    CLICKS_LINK_US,
     DELIVERY_FAILS_NL,
     DELIVERY_FAILS_US,
     MMS_CHANNEL_ID,
     QUIET_HOURS_CHANNEL_ID,
+    REPLIES_STOP_US,
+    REPLIES_YES_US,
     SENDING_FAILS_NL,
     SENDING_FAILS_US,
     SMS_CHANNEL_ID,
@@ -56,6 +66,16 @@ class BirdSandbox:
     :func:`~airflow_provider_sms.sandbox.catalogue.describe_magic_recipients`); the first
     group's numbers are class attributes here too (``delivery_fails_nl``, ...).
 
+    The return path: :meth:`receive` stores an SMS from a person (``POST /_sandbox/inbound``
+    over HTTP), listed with the channel's messages (``direction: "incoming"``); STOP and START
+    (and their synonyms) record an interaction on the last message sent to that number, as
+    Bird's SMS platform does. Interactions are listed by Bird's
+    ``GET .../messages/{messageId}/interactions``, added by :meth:`interact` and all shown by
+    :attr:`interactions`. The answering recipients (``replies_stop_us``, ``replies_yes_us``,
+    ``clicks_link_us``) reply or click ``reply_delay`` seconds (default 1.0) after their
+    message goes out; like statuses, replies are stored when the sandbox is next read, stamped
+    with the moment they became due.
+
     ``host`` must be a loopback address or ``localhost``: the sandbox's access key is
     published and its control API has no authentication, so anyone who can reach it can read
     every recorded request and reconfigure it. ``allow_non_loopback=True`` lifts the check,
@@ -73,6 +93,7 @@ class BirdSandbox:
         status_delays: Mapping[str, float] | None = DEFAULT_STATUS_DELAYS,
         listing: Mapping[str, Any] = DEFAULT_LISTING,
         upload: Mapping[str, Any] = DEFAULT_UPLOAD,
+        reply_delay: float = DEFAULT_REPLY_DELAY,
     ):
         if not allow_non_loopback and not is_loopback(host):
             raise ValueError(
@@ -81,7 +102,9 @@ class BirdSandbox:
             )
         self._address = (host, port)
         # Bird's side (operations callable without HTTP), and what stands in front of it.
-        self.backend = SandboxBackend(status_delays=status_delays, listing=listing, upload=upload)
+        self.backend = SandboxBackend(
+            status_delays=status_delays, listing=listing, upload=upload, reply_delay=reply_delay
+        )
         self.gateway = Gateway(
             self.backend, latency=latency, max_posts_per_second=max_posts_per_second
         )
@@ -159,6 +182,9 @@ class BirdSandbox:
     sending_fails_us = SENDING_FAILS_US
     stays_sent_nl = STAYS_SENT_NL
     stays_sent_us = STAYS_SENT_US
+    replies_stop_us = REPLIES_STOP_US
+    replies_yes_us = REPLIES_YES_US
+    clicks_link_us = CLICKS_LINK_US
 
     def connection(self, channel_id: str | None = None) -> dict:
         """An Airflow connection (JSON form) pointing at this sandbox."""
@@ -199,6 +225,36 @@ class BirdSandbox:
     def media(self, media_url: str) -> bytes | None:
         """The file uploaded for ``media_url`` (a presign's ``mediaUrl``); None until then."""
         return self.backend.media(media_url)
+
+    @property
+    def interactions(self) -> list[dict]:
+        """Every stored interaction (copies), in the order they happened."""
+        return self.backend.interactions()
+
+    # the return path ---------------------------------------------------------------------
+
+    def receive(self, from_number: str, text: str, *, channel_id: str = MMS_CHANNEL_ID) -> dict:
+        """Store an SMS from ``from_number`` (E.164) to the channel, as Bird stores an inbound
+        message; the stored message. STOP (STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT) records an
+        ``unsubscribe-request`` interaction on the last message sent to that number on the
+        channel, START (UNSTOP) a ``subscribe-consent``. ValueError for a bad number or text,
+        or a one-way channel (the alphanumeric senders)."""
+        return self.backend.receive(from_number, text, channel_id=channel_id)
+
+    def interact(
+        self,
+        message_id: str,
+        type: str,  # noqa: A002 - Bird's field name
+        *,
+        url: str | None = None,
+        recipient: str | None = None,
+    ) -> dict:
+        """Record a ``clicked``, ``unsubscribe-request`` or ``subscribe-consent`` interaction on
+        a sent message; the interaction. A click opens ``url`` (default: the message's first
+        link, else a placeholder short link); the other two come from a link when ``url`` is
+        given, else from the STOP or START keyword. ``recipient`` defaults to the message's
+        first. ValueError for an unknown type or message."""
+        return self.backend.interact(message_id, type, url=url, recipient=recipient)
 
     def posts_received(self, path_suffix: str = "/messages") -> int:
         return sum(
@@ -288,7 +344,17 @@ class BirdSandbox:
     def upload(self, value: Mapping[str, Any]) -> None:
         self.gateway.configure(upload=value)
 
+    @property
+    def reply_delay(self) -> float:
+        """Seconds after a message to an answering recipient goes out at which it replies or
+        clicks; setting it applies to messages sent afterwards."""
+        return self.backend.reply_delay
+
+    @reply_delay.setter
+    def reply_delay(self, seconds: float) -> None:
+        self.gateway.configure(reply_delay=seconds)
+
     def reset(self) -> None:
-        """Clear messages, uploads, requests, faults and rejections; restore constructor
-        settings."""
+        """Clear messages (sent and received), interactions, pending replies, uploads,
+        requests, faults and rejections; restore constructor settings."""
         self.gateway.reset()

@@ -122,7 +122,7 @@ class Gateway:
 
     def configure(self, **config: Any) -> dict:
         """Update ``latency``, ``max_posts_per_second``, ``reject_recipients``,
-        ``status_delays``, ``listing`` and/or ``upload``."""
+        ``status_delays``, ``listing``, ``upload`` and/or ``reply_delay``."""
         known = {
             "latency",
             "max_posts_per_second",
@@ -130,6 +130,7 @@ class Gateway:
             "status_delays",
             "listing",
             "upload",
+            "reply_delay",
         }
         unknown = set(config) - known
         if unknown:
@@ -144,6 +145,8 @@ class Gateway:
             self.backend.listing = config["listing"]
         if "upload" in config:
             self.backend.upload = config["upload"]
+        if "reply_delay" in config:
+            self.backend.reply_delay = config["reply_delay"]
         if "reject_recipients" in config:
             self.backend.reject_recipients = config["reject_recipients"]
         with self._lock:
@@ -161,6 +164,7 @@ class Gateway:
             "status_delays": self.backend.status_delays,
             "listing": self.backend.listing,
             "upload": self.backend.upload,
+            "reply_delay": self.backend.reply_delay,
         }
 
     def inject(self, kind: str, **params: Any) -> None:

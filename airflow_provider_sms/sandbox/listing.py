@@ -100,6 +100,7 @@ class ListingOperations:
             self.wait_idle(BATCH_SETTLE_TIMEOUT, batch_id=batch_id)
         now = self._clock()
         with self._lock:
+            self._settle_locked(now)
             listing = self._listing
             oldest_first = listing["order"] == "oldest_first"
             # A token names the last position shown; the kind keeps the two orders apart.

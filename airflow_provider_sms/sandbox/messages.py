@@ -49,7 +49,7 @@ class MessageOperations:
         message = self._build_message(workspace_id, channel_id, payload, accepted_at=accepted_at)
         timeline = self._timeline(message, accepted_at)
         with self._lock:
-            self._store_locked(message, *timeline)
+            self._store_live_locked(message, accepted_at, *timeline)
         # The answer is the message as accepted, whatever the delays.
         return copy_json(message)
 
@@ -58,6 +58,7 @@ class MessageOperations:
         self.require(workspace_id, channel_id)
         now = self._clock()
         with self._lock:
+            self._settle_locked(now)
             position = self._position.get(message_id)
             message = None if position is None else self._messages[position]
             if message is None or message["channelId"] != channel_id:
@@ -144,6 +145,32 @@ class MessageOperations:
         if extra:
             view.update(extra)
         return view
+
+    def _store_live_locked(
+        self,
+        message: dict,
+        accepted_at: float,
+        origin: float,
+        stages: tuple | None,
+        *,
+        settle: bool = True,
+    ) -> None:
+        """Store a message made just now (sent, or received), keeping the channel's createdAt
+        non-decreasing in storage order, which clients paging by time rely on: replies due
+        by ``accepted_at`` are stored first, and a message stamped before the channel's
+        latest one (its clock read before another request took the lock) takes that stamp."""
+        if settle:
+            self._settle_locked(accepted_at)
+        channel_id = message["channelId"]
+        latest = self._latest.get(channel_id)
+        if latest is not None and accepted_at < latest:
+            moment = timestamp(datetime.fromtimestamp(latest, UTC))
+            message.update(createdAt=moment, lastStatusAt=moment, updatedAt=moment)
+            origin = max(origin, latest)
+            accepted_at = latest
+        self._store_locked(message, origin, stages)
+        self._latest[channel_id] = accepted_at
+        self._schedule_replies_locked(message, origin)
 
     def _store_locked(self, message: dict, origin: float, stages: tuple | None) -> None:
         # Stored messages are never changed afterwards (their status is worked out when they

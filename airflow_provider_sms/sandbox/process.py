@@ -20,7 +20,8 @@ class SandboxProcess:
     ``status_delays``: as :class:`~airflow_provider_sms.sandbox.BirdSandbox`'s (a mapping
     naming some of processing, sent, delivered; None: no progression); reset() restores it.
     ``listing``: likewise (order, page_token_field, batch_filter); ``upload`` too
-    (presign_status, upload_status, media_host)."""
+    (presign_status, upload_status, media_host). ``reply_delay``: seconds after which the
+    answering recipients answer (default 1.0)."""
 
     def __init__(
         self,
@@ -30,6 +31,7 @@ class SandboxProcess:
         status_delays: Any = _DEFAULT,
         listing: Any = None,
         upload: Any = None,
+        reply_delay: float | None = None,
     ):
         self.args = ["--port", "0", "--latency", str(latency)]
         if max_posts_per_second:
@@ -42,6 +44,8 @@ class SandboxProcess:
             self.args += ["--listing", json.dumps(dict(listing))]
         if upload is not None:
             self.args += ["--upload", json.dumps(dict(upload))]
+        if reply_delay is not None:
+            self.args += ["--reply-delay", str(reply_delay)]
         self.process: subprocess.Popen | None = None
         self.base_url = ""
         self.connection_env: dict[str, str] = {}
@@ -89,6 +93,16 @@ class SandboxProcess:
 
     def requests(self) -> list[dict]:
         return self.control("GET", "requests")["results"]
+
+    def interactions(self) -> list[dict]:
+        return self.control("GET", "interactions")["results"]
+
+    def receive(self, from_number: str, text: str, *, channel_id: str | None = None) -> dict:
+        """Store an SMS from ``from_number`` through ``/_sandbox/inbound``; the message."""
+        body = {"from": from_number, "text": text}
+        if channel_id is not None:
+            body["channel_id"] = channel_id
+        return self.control("POST", "inbound", body)
 
     def configure(self, **fields: Any) -> dict:
         """Change settings through ``/_sandbox/config``; the whole configuration."""

@@ -86,6 +86,7 @@ BIRD_ROUTES: tuple[Route, ...] = (
     Route("POST", _CHANNEL + "/messages", "create_message", status=202, body=True),
     Route("POST", _CHANNEL + "/batch/messages", "create_batch_messages", status=202, body=True),
     Route("GET", _CHANNEL + "/messages/{message_id}", "get_message"),
+    Route("GET", _CHANNEL + "/messages/{message_id}/interactions", "list_message_interactions"),
     # Media hosting: a presigned upload, for a channel or for the workspace's channel media.
     Route(
         "POST", _CHANNEL + "/presigned-upload", "create_presigned_upload", body=True, origin=True
@@ -119,6 +120,8 @@ CONTROL_ROUTES: tuple[Route, ...] = (
     Route("GET", "/_sandbox/messages", "messages"),
     Route("GET", "/_sandbox/requests", "requests"),
     Route("GET", "/_sandbox/uploads", "uploads"),
+    Route("GET", "/_sandbox/interactions", "interactions"),
+    Route("POST", "/_sandbox/inbound", "inbound", body=True),
     Route("POST", "/_sandbox/faults", "inject", body=True),
     Route("DELETE", "/_sandbox/faults", "clear_faults"),
     Route("GET", "/_sandbox/config", "config"),

@@ -60,6 +60,17 @@ def _short(url: str, domain: str) -> str:
     return f"https://{domain}/{code}"
 
 
+def short_link(seed: str) -> str:
+    """A short link on the sandbox's domain, the same for the same `seed`."""
+    return _short(seed, SHORT_LINK_DOMAIN)
+
+
+def first_link(text: str) -> str | None:
+    """The first http(s) link of `text` (without the punctuation that ends a sentence)."""
+    match = _LINK.search(text)
+    return None if match is None else match.group(0).rstrip(_TRAILING)
+
+
 def shorten_links(text: str, domain: str) -> str:
     """`text` with each http(s) link replaced by https://<domain>/<8 characters> (the same link
     always gives the same short one); ``"default"`` is the sandbox's domain."""
