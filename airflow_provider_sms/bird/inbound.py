@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from airflow_provider_sms.bird.client import NEXT_PAGE_FIELD, BirdClient
 from airflow_provider_sms.bird.errors import BirdListingUnclearError
@@ -104,7 +105,8 @@ def scan_incoming(
     that far (see ``BirdClient.list_pages``)."""
     result = Scan()
     order = PageOrder()
-    found: list[tuple[float, str, dict]] = []
+    found: list[tuple[float, int, str, dict]] = []
+    stamps_in_order: list[float] = []
     for page in client.list_pages(channel_id, max_pages=max_pages, cancel=cancel):
         result.pages += 1
         stamps = []
@@ -115,8 +117,10 @@ def scan_incoming(
             message_id = message.get("id")
             if created is None:
                 result.undated += incoming
-            elif incoming and isinstance(message_id, str):
-                found.append((created, message_id, message))
+                continue
+            stamps_in_order.append(created)
+            if incoming and isinstance(message_id, str):
+                found.append((created, len(stamps_in_order), message_id, message))
         order.see(stamps)
         if cursor is None:
             floor = None if order.newest is None else order.newest - OVERLAP
@@ -124,12 +128,17 @@ def scan_incoming(
             floor = None if cursor.after is None else cursor.after - OVERLAP
         if order.older_than(floor):
             break  # seen newest first, and a whole page older than the window
-    found.sort(key=lambda item: (item[0], item[1]))
+    # Messages of the same millisecond keep the listing's order: read backwards unless the
+    # listing showed itself oldest first.
+    pairs = list(pairwise(stamps_in_order))
+    rising = any(a < b for a, b in pairs) and not any(a > b for a, b in pairs)
+    found.sort(key=lambda item: (item[0], item[1] if rising else -item[1]))
     if cursor is None:
         start = Cursor(order.newest)
-        result.cursor = start.passed((m, t) for t, m, _ in found if order.newest - t <= OVERLAP)
+        recent = ((m, t) for t, _, m, _ in found if order.newest - t <= OVERLAP)
+        result.cursor = start.passed(recent)
         return result
-    result.messages = [m for created, mid, m in found if not cursor.behind(mid, created)]
+    result.messages = [m for created, _, mid, m in found if not cursor.behind(mid, created)]
     return result
 
 

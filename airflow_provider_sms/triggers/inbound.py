@@ -156,8 +156,9 @@ class InboundMessageTrigger(BaseEventTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """The same poll without Airflow's shared stream (the triggerer always uses that):
-        here the cursor moves past a message once its event was taken, so a process killed
-        in between loses it."""
+        here the cursor moves past a message once its event was taken and the generator
+        resumed, whether or not the event was stored: a process killed in between fires it
+        again, and one whose events are lost after they were taken loses them."""
         poll = InboundPoll(
             bird_conn_id=self.bird_conn_id,
             channel_id=self.channel_id,

@@ -3,6 +3,7 @@
 loop while these poll a slow sandbox."""
 
 import asyncio
+import contextlib
 import time
 
 import pytest
@@ -42,12 +43,15 @@ async def events_of(trigger, count: int, *, during=None, timeout: float = 20.0) 
     """The first `count` events of `trigger.run()`; `during` (a coroutine function) runs
     alongside, e.g. to receive messages once the watcher is up."""
     found = []
+    events = trigger.run()
 
     async def collect():
-        async for event in trigger.run():
-            found.append(event.payload)
-            if len(found) == count:
-                return
+        while len(found) < count:
+            found.append((await anext(events)).payload)
+        # As the triggerer does, take the generator on once more: past the event it moves
+        # the cursor (then waits for the next poll, where this stops it).
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(anext(events), 0.5)
 
     side = asyncio.create_task(during()) if during else None
     try:
