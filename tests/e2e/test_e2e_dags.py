@@ -46,5 +46,5 @@ def test_inbound_support_dag_run_by_hand_answers_nobody(airflow_home, checked_sa
     # deployed Airflow runs it on real inbound SMS (tests/e2e/test_deployed.py).
     conn_var, conn_json = checked_sandbox.connection_env()
     result = airflow_home.dags_test("example_inbound_support", **{conn_var: conn_json})
-    assert "acknowledge" in result.stdout
+    assert result.returncode == 0
     assert checked_sandbox.messages == [] and checked_sandbox.requests == []
