@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import threading
+import time
 from collections.abc import AsyncIterator, Hashable, Sequence
 from typing import Any
 
@@ -33,6 +34,13 @@ MAX_BACKOFF = 300.0
 # Watchers of one stream restart together: the first poll waits this long for all of them to
 # subscribe, so that none misses a message the others move the cursor past.
 COHORT_DELAY = 2.0
+# Airflow 3.3 gives an asset event that arrives before the scheduler created the run of the
+# one before it no run of its own, until a later event comes (apache/airflow#56050, fixed by
+# #70972 for 3.4): events are spaced so that each gets its run.
+DEFAULT_EVENT_SPACING = 5.0
+# Messages broadcast and not yet stored by every watcher, at most: a burst is taken a few at
+# a time, well within the shared stream's ack timeout (300 s) at the events' spacing.
+MAX_IN_FLIGHT = 10
 # The asset state store key holding a channel's cursor.
 STATE_KEY = "airflow_provider_sms.inbound:{conn_id}:{channel_id}"
 
@@ -80,6 +88,10 @@ class InboundMessageTrigger(BaseEventTrigger):
     :param bird_conn_id: the Bird connection id.
     :param poll_interval: seconds between two looks at the channel (at least 1).
     :param default_region: region for `from_numbers` written without a country code.
+    :param event_spacing: seconds at least between two events of this watcher (a burst of
+        messages fires one every `event_spacing`): on Airflow 3.3 an event that comes before
+        the scheduler created the run of the one before it waits for a later event to run
+        (apache/airflow#56050); 0 fires each at once.
 
     Arguments are checked when the watcher is built (the DAG file fails to load, naming the
     field), before any request."""
@@ -93,6 +105,7 @@ class InboundMessageTrigger(BaseEventTrigger):
         bird_conn_id: str = DEFAULT_CONN_NAME,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         default_region: str | None = None,
+        event_spacing: float = DEFAULT_EVENT_SPACING,
     ):
         super().__init__()
         from airflow_provider_sms.model.inbound import InboundFilter
@@ -113,6 +126,11 @@ class InboundMessageTrigger(BaseEventTrigger):
                 f"workspace), got {poll_interval!r}"
             )
         self.poll_interval = float(poll_interval)
+        if isinstance(event_spacing, bool) or not isinstance(event_spacing, int | float):
+            raise ValueError(f"event_spacing: expected seconds, got {event_spacing!r}")
+        if event_spacing < 0:
+            raise ValueError(f"event_spacing: at least 0, got {event_spacing!r}")
+        self.event_spacing = float(event_spacing)
         self._wanted = wanted
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
@@ -124,6 +142,7 @@ class InboundMessageTrigger(BaseEventTrigger):
                 "pattern": self.pattern,
                 "bird_conn_id": self.bird_conn_id,
                 "poll_interval": self.poll_interval,
+                "event_spacing": self.event_spacing,
             },
         )
 
@@ -152,6 +171,7 @@ class InboundMessageTrigger(BaseEventTrigger):
     async def filter_shared_stream(self, stream: AsyncIterator[Any]) -> AsyncIterator[TriggerEvent]:
         async for message in stream:
             if self._wanted.matches(message):
+                await self._spaced()
                 yield InboundEvent(message)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
@@ -167,8 +187,18 @@ class InboundMessageTrigger(BaseEventTrigger):
         )
         async for message, position in poll.open_stream():
             if self._wanted.matches(message):
+                await self._spaced()
                 yield InboundEvent(message)
             await poll.passed([position])
+
+    async def _spaced(self) -> None:
+        """Wait until `event_spacing` seconds have passed since this watcher's last event."""
+        last = getattr(self, "_last_event", None)
+        if last is not None:
+            wait = last + self.event_spacing - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        self._last_event = time.monotonic()
 
 
 def _asset_identity(store: Any) -> tuple[str, ...]:
@@ -193,7 +223,12 @@ class InboundPoll(SharedStreamProducer):
     every watcher's events from the message are stored)."""
 
     def __init__(
-        self, *, bird_conn_id: str, channel_id: str | None, poll_interval: float, store: Any
+        self,
+        *,
+        bird_conn_id: str,
+        channel_id: str | None,
+        poll_interval: float,
+        store: Any,
     ):
         import logging
 
@@ -209,6 +244,7 @@ class InboundPoll(SharedStreamProducer):
     async def open_stream(self) -> AsyncIterator[tuple[dict, tuple[str, float]]]:
         from airflow_provider_sms.bird.errors import BirdError, BirdListingUnclearError
         from airflow_provider_sms.bird.inbound import inbound_message, scan_incoming
+        from airflow_provider_sms.bird.order import timestamp
         from airflow_provider_sms.hooks.bird import BirdHook
 
         hook = await BirdHook.aconnect(self.bird_conn_id)
@@ -256,8 +292,8 @@ class InboundPoll(SharedStreamProducer):
                         channel,
                     )
                 for message in scan.messages:
-                    from airflow_provider_sms.bird.order import timestamp
-
+                    if len(self._taken) >= MAX_IN_FLIGHT:
+                        break  # the rest waits in Bird for a later poll
                     created = timestamp(message["createdAt"])
                     self._taken[message["id"]] = created
                     yield inbound_message(message), (message["id"], created)

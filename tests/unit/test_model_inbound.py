@@ -79,9 +79,11 @@ def test_a_watcher_with_bad_arguments_fails_when_the_dag_is_built(arguments, fie
     assert caught.value.field == field
 
 
-def test_a_watcher_polls_within_birds_get_limit():
+def test_a_watcher_polls_within_birds_get_limit_and_spaces_its_events():
     with pytest.raises(ValueError, match="poll_interval: at least 1"):
         InboundMessageTrigger(channel_id=CHANNEL, poll_interval=0.1)
+    with pytest.raises(ValueError, match="event_spacing: at least 0"):
+        InboundMessageTrigger(channel_id=CHANNEL, event_spacing=-1)
 
 
 def test_a_watcher_serializes_what_it_was_given_in_e164():
