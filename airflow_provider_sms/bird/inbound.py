@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from itertools import pairwise
 
 from airflow_provider_sms.bird.client import NEXT_PAGE_FIELD, BirdClient
 from airflow_provider_sms.bird.errors import BirdListingUnclearError
@@ -78,10 +77,12 @@ class Cursor:
 @dataclass
 class Scan:
     """What one scan found: incoming messages not behind the cursor, oldest first (each
-    Bird's message object); the pages read; for a scan that started a cursor, where it
-    stands; and how many incoming messages had no readable createdAt (left out)."""
+    Bird's message object), with ``positions`` beside them ((id, createdAt) of each, what a
+    cursor moves past); the pages read; for a scan that started a cursor, where it stands;
+    and how many incoming messages had no readable createdAt (left out)."""
 
     messages: list[dict] = field(default_factory=list)
+    positions: list[tuple[str, float]] = field(default_factory=list)
     pages: int = 0
     cursor: Cursor | None = None
     undated: int = 0
@@ -105,8 +106,7 @@ def scan_incoming(
     that far (see ``BirdClient.list_pages``)."""
     result = Scan()
     order = PageOrder()
-    found: list[tuple[float, int, str, dict]] = []
-    stamps_in_order: list[float] = []
+    found: list[tuple[float, int, str, dict]] = []  # (createdAt, place in the listing, id, m)
     for page in client.list_pages(channel_id, max_pages=max_pages, cancel=cancel):
         result.pages += 1
         stamps = []
@@ -117,10 +117,8 @@ def scan_incoming(
             message_id = message.get("id")
             if created is None:
                 result.undated += incoming
-                continue
-            stamps_in_order.append(created)
-            if incoming and isinstance(message_id, str):
-                found.append((created, len(stamps_in_order), message_id, message))
+            elif incoming and isinstance(message_id, str):
+                found.append((created, len(found), message_id, message))
         order.see(stamps)
         if cursor is None:
             floor = None if order.newest is None else order.newest - OVERLAP
@@ -130,15 +128,15 @@ def scan_incoming(
             break  # seen newest first, and a whole page older than the window
     # Messages of the same millisecond keep the listing's order: read backwards unless the
     # listing showed itself oldest first.
-    pairs = list(pairwise(stamps_in_order))
-    rising = any(a < b for a, b in pairs) and not any(a > b for a, b in pairs)
+    rising = order.oldest_first
     found.sort(key=lambda item: (item[0], item[1] if rising else -item[1]))
     if cursor is None:
-        start = Cursor(order.newest)
-        recent = ((m, t) for t, _, m, _ in found if order.newest - t <= OVERLAP)
-        result.cursor = start.passed(recent)
+        result.cursor = Cursor(order.newest).passed((m, t) for t, _, m, _ in found)
         return result
-    result.messages = [m for created, _, mid, m in found if not cursor.behind(mid, created)]
+    for created, _, message_id, message in found:
+        if not cursor.behind(message_id, created):
+            result.messages.append(message)
+            result.positions.append((message_id, created))
     return result
 
 

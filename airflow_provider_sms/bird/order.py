@@ -34,6 +34,8 @@ class PageOrder:
         self.readable = True  # every timestamp could be read
         self.newest: float | None = None  # the newest timestamp seen
         self._page: tuple[float, float] | None = None  # the page just seen
+        self._last: float | None = None  # the last timestamp read, message by message
+        self._rose = self._dropped = False  # some message newer / older than the one before
 
     def see(self, stamps: Iterable[float | None]) -> None:
         """One page's timestamps (None: unreadable, after which no early stop is allowed)."""
@@ -41,8 +43,12 @@ class PageOrder:
         for stamp in stamps:
             if stamp is None:
                 self.readable = False
-            else:
-                read.append(stamp)
+                continue
+            if self._last is not None:
+                self._rose = self._rose or stamp > self._last
+                self._dropped = self._dropped or stamp < self._last
+            self._last = stamp
+            read.append(stamp)
         if not read:
             self._page = None
             return
@@ -54,6 +60,12 @@ class PageOrder:
             self._fell = self._fell or span[1] < self._previous[0]
         self._previous = span
         self._page = span
+
+    @property
+    def oldest_first(self) -> bool:
+        """Whether every message so far was listed after an older or equal one, some after
+        an older one."""
+        return self._rose and not self._dropped
 
     def older_than(self, floor: float | None) -> bool:
         """Whether the page just seen lies before `floor` in a listing seen newest first."""

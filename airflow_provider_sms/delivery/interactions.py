@@ -10,8 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from airflow_provider_sms.bird.errors import BirdNotFoundError, InvalidMessageError
+from airflow_provider_sms.bird.fanout import recipient_of
 from airflow_provider_sms.bird.ids import checked_uuid
 from airflow_provider_sms.bird.order import timestamp
+from airflow_provider_sms.delivery.outcome import UNSENT_STATUSES
 from airflow_provider_sms.hooks.bird import BirdHook
 
 OPTED_OUT = "unsubscribe-request"
@@ -46,7 +48,7 @@ def sent_messages(value: Any) -> list[tuple[str, str | None]]:
         elif isinstance(item, dict) and item.get("message_id"):
             message_id = checked_uuid(item["message_id"], f"{field}[{index}].message_id")
             found[message_id] = item.get("recipient")
-        elif isinstance(item, dict) and item.get("status") in ("failed", "suppressed"):
+        elif isinstance(item, dict) and item.get("status") in UNSENT_STATUSES:
             continue
         else:
             raise InvalidMessageError(
@@ -55,20 +57,9 @@ def sent_messages(value: Any) -> list[tuple[str, str | None]]:
     return list(found.items())
 
 
-def _recipient(interaction: dict, fallback: str | None) -> str | None:
-    if fallback:
-        return fallback
-    receiver = interaction.get("receiver")
-    contacts = receiver.get("contacts") if isinstance(receiver, dict) else None
-    if isinstance(contacts, list) and contacts and isinstance(contacts[0], dict):
-        number = contacts[0].get("identifierValue")
-        return number if isinstance(number, str) else None
-    return None
-
-
 def summarize(
     hook: BirdHook,
-    channel_id: str | None,
+    channel_id: str,
     messages: list[tuple[str, str | None]],
     *,
     log: logging.Logger,
@@ -84,12 +75,11 @@ def summarize(
     opt-in. A message Bird does not know is counted in ``not_found``; any other error, or a
     listing that cannot be read whole, raises: an opt-out never seen is never taken for
     none."""
-    channel = hook.channel_id(channel_id)
 
     def read(item: tuple[str, str | None]):
         message_id, _ = item
         try:
-            return hook.message_interactions(channel, message_id, cancel=cancel)
+            return hook.message_interactions(channel_id, message_id, cancel=cancel)
         except BirdNotFoundError:
             return None
 
@@ -97,7 +87,7 @@ def summarize(
         answers = list(pool.map(read, messages))
     counts: dict[str, int] = {}
     opts: dict[str, tuple[float, str]] = {}  # recipient -> (time, latest opt type)
-    clicks: list[dict] = []
+    timed_clicks: list[tuple[float, dict]] = []
     not_found = 0
     for (message_id, recipient), interactions in zip(messages, answers, strict=True):
         if interactions is None:
@@ -108,22 +98,17 @@ def summarize(
             if not isinstance(kind, str):
                 continue
             counts[kind] = counts.get(kind, 0) + 1
-            who = _recipient(interaction, recipient)
-            at = timestamp(interaction.get("createdAt")) or 0.0
+            # The send's entry names the recipient; else the interaction's receiver.
+            who = recipient or recipient_of(interaction)
+            at = timestamp(interaction.get("createdAt")) or 0.0  # unreadable: the oldest
             if kind in (OPTED_OUT, OPTED_IN) and who and at >= opts.get(who, (-1.0, ""))[0]:
                 opts[who] = (at, kind)
             elif kind == CLICKED:
                 details = interaction.get("details")
                 url = details.get("url") if isinstance(details, dict) else None
-                clicks.append(
-                    {
-                        "recipient": who,
-                        "message_id": message_id,
-                        "url": url,
-                        "clicked_at": interaction.get("createdAt"),
-                    }
-                )
-    clicks.sort(key=lambda c: timestamp(c["clicked_at"]) or 0.0)
+                click = {"recipient": who, "message_id": message_id, "url": url}
+                timed_clicks.append((at, {**click, "clicked_at": interaction.get("createdAt")}))
+    clicks = [click for _, click in sorted(timed_clicks, key=lambda c: c[0])]
     result = {
         "messages": len(messages),
         "not_found": not_found,

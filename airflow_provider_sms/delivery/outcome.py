@@ -15,6 +15,9 @@ from airflow_provider_sms.model import Outgoing
 from airflow_provider_sms.model.schedule import due_hours
 from airflow_provider_sms.redaction import mask_phone
 
+# The statuses of a send's entries whose recipient was sent nothing: no message to follow,
+# to read interactions of, or to be replied to.
+UNSENT_STATUSES = frozenset({"failed", "suppressed"})
 # How many failures an error message and the XCom summary list by name, and the log.
 LISTED_FAILURES = 20
 _LOGGED_FAILURES = 100

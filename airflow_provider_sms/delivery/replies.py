@@ -10,12 +10,10 @@ from typing import Any
 
 from airflow_provider_sms.bird.errors import InvalidMessageError
 from airflow_provider_sms.bird.inbound import Cursor, inbound_message
+from airflow_provider_sms.delivery.outcome import UNSENT_STATUSES
 from airflow_provider_sms.hooks.bird import BirdHook
 from airflow_provider_sms.model.inbound import InboundFilter
 from airflow_provider_sms.redaction import mask_phone
-
-# Statuses of a send's entries whose recipient got nothing, so cannot be replying to it.
-_NOT_SENT = frozenset({"failed", "suppressed"})
 
 
 def reply_numbers(value: Any) -> Any:
@@ -31,7 +29,7 @@ def reply_numbers(value: Any) -> Any:
         numbers = [
             entry.get("recipient")
             for entry in value
-            if entry.get("recipient") and entry.get("status") not in _NOT_SENT
+            if entry.get("recipient") and entry.get("status") not in UNSENT_STATUSES
         ]
         if not numbers:
             raise InvalidMessageError(
@@ -105,13 +103,11 @@ def look_for_reply(
 ) -> tuple[dict | None, Cursor]:
     """The first (oldest) wanted inbound message not behind `cursor`, or None; counts the
     others in `seen`, and returns the cursor moved past what it looked at."""
-    from airflow_provider_sms.bird.order import timestamp
-
     scan = hook.incoming_messages(channel_id, since=cursor, cancel=cancel)
     looked: list[tuple[str, float]] = []
-    for message in scan.messages:
+    for message, position in zip(scan.messages, scan.positions, strict=True):
         reply = inbound_message(message)
-        looked.append((message["id"], timestamp(message["createdAt"])))
+        looked.append(position)
         if wanted.matches(reply):
             return reply, cursor.passed(looked)
         if reply["from"] in wanted.from_numbers:

@@ -11,6 +11,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout
 from airflow_provider_sms.bird.errors import InvalidMessageError
 from airflow_provider_sms.bird.ids import checked_uuid
 from airflow_provider_sms.bird.status import Tally, with_unsent
+from airflow_provider_sms.delivery.outcome import UNSENT_STATUSES
 
 
 def check_ids(field: str, ids: Sequence[Any]) -> None:
@@ -55,7 +56,7 @@ def message_targets(value: Any) -> tuple[list[str], list[str]]:
         elif isinstance(item, dict) and item.get("batch_id"):
             checked_uuid(item["batch_id"], f"message_ids[{index}].batch_id")
             batch_ids.append(item["batch_id"])
-        elif isinstance(item, dict) and item.get("status") in ("failed", "suppressed"):
+        elif isinstance(item, dict) and item.get("status") in UNSENT_STATUSES:
             continue  # never sent: nothing to wait for (failures counted by unsent_of)
         else:
             raise InvalidMessageError(

@@ -1,20 +1,45 @@
 """Pure message model: operator arguments in, validated Bird request bodies out."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .messages import (
-    channel_id,
-    file_body,
-    image_body,
-    message_options,
-    mms_body,
-    sms_body,
-    template_payload,
-    text_body,
-)
-from .outgoing import Outgoing
-from .references import default_reference, reference_for, task_seed
-from .segments import SegmentCount, check_segments, count_segments, ucs2_characters
+if TYPE_CHECKING:
+    from .messages import (
+        channel_id,
+        file_body,
+        image_body,
+        message_options,
+        mms_body,
+        sms_body,
+        template_payload,
+        text_body,
+    )
+    from .outgoing import Outgoing
+    from .recipients import normalize_recipients
+    from .references import default_reference, reference_for, task_seed
+    from .segments import SegmentCount, check_segments, count_segments, ucs2_characters
+
+# Each name loads its module on first use: importing one submodule (a DAG file building a
+# watcher checks its arguments with model.inbound) does not load the whole model, and
+# phonenumbers loads only when a task actually needs it.
+_LAZY = {
+    "channel_id": "messages",
+    "file_body": "messages",
+    "image_body": "messages",
+    "message_options": "messages",
+    "mms_body": "messages",
+    "sms_body": "messages",
+    "template_payload": "messages",
+    "text_body": "messages",
+    "Outgoing": "outgoing",
+    "default_reference": "references",
+    "reference_for": "references",
+    "task_seed": "references",
+    "SegmentCount": "segments",
+    "check_segments": "segments",
+    "count_segments": "segments",
+    "ucs2_characters": "segments",
+    "normalize_recipients": "recipients",
+}
 
 __all__ = [
     "Outgoing",
@@ -38,10 +63,11 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # phonenumbers is slow to import; load it only when a task actually needs it,
-    # not whenever a DAG file imports an operator.
-    if name == "normalize_recipients":
-        from .recipients import normalize_recipients
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
 
-        return normalize_recipients
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

@@ -61,7 +61,7 @@ class MessageInteractionsOperator(BaseOperator):
         with BirdHook(self.bird_conn_id, pool_size=8) as hook:
             try:
                 messages = sent_messages(self.messages)
-                hook.channel_id(self.channel_id)
+                channel = hook.channel_id(self.channel_id)
             except (InvalidMessageError, BirdConfigurationError) as exc:
                 raise AirflowFailException(f"MessageInteractionsOperator: {exc}") from None
-            return summarize(hook, self.channel_id, messages, log=self.log)
+            return summarize(hook, channel, messages, log=self.log)

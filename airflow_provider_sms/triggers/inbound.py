@@ -24,13 +24,12 @@ from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 from airflow.triggers.shared_stream import AdvanceItem, SharedStreamProducer
 
 from airflow_provider_sms import DEFAULT_CONN_NAME
+from airflow_provider_sms.triggers.polling import next_delay
 
 # Bird allows 50 GET/s per workspace: a poll every few seconds, one page when nothing is new,
 # leaves nearly all of it to the other readers (every GET goes through the client's limiter).
 DEFAULT_POLL_INTERVAL = 5.0
 MIN_POLL_INTERVAL = 1.0
-# The longest pause between two polls while Bird answers with errors.
-MAX_BACKOFF = 300.0
 # Watchers of one stream restart together: the first poll waits this long for all of them to
 # subscribe, so that none misses a message the others move the cursor past.
 COHORT_DELAY = 2.0
@@ -108,30 +107,24 @@ class InboundMessageTrigger(BaseEventTrigger):
         event_spacing: float = DEFAULT_EVENT_SPACING,
     ):
         super().__init__()
+        # Checked at DAG parse time, so only what is cheap to import (phonenumbers loads
+        # only for from_numbers).
+        from airflow_provider_sms.bird.ids import checked_uuid
         from airflow_provider_sms.model.inbound import InboundFilter
-        from airflow_provider_sms.model.messages import channel_id as checked_channel_id
 
-        self.channel_id = None if channel_id is None else checked_channel_id(channel_id)
+        self.channel_id = None if channel_id is None else checked_uuid(channel_id, "channel_id")
         wanted = InboundFilter.build(
             from_numbers=from_numbers, pattern=pattern, default_region=default_region
         )
         self.from_numbers = sorted(wanted.from_numbers)
         self.pattern = pattern or None
         self.bird_conn_id = bird_conn_id
-        if isinstance(poll_interval, bool) or not isinstance(poll_interval, int | float):
-            raise ValueError(f"poll_interval: expected seconds, got {poll_interval!r}")
-        if poll_interval < MIN_POLL_INTERVAL:
-            raise ValueError(
-                f"poll_interval: at least {MIN_POLL_INTERVAL} s (Bird allows 50 GET/s per "
-                f"workspace), got {poll_interval!r}"
-            )
-        self.poll_interval = float(poll_interval)
-        if isinstance(event_spacing, bool) or not isinstance(event_spacing, int | float):
-            raise ValueError(f"event_spacing: expected seconds, got {event_spacing!r}")
-        if event_spacing < 0:
-            raise ValueError(f"event_spacing: at least 0, got {event_spacing!r}")
-        self.event_spacing = float(event_spacing)
+        self.poll_interval = _seconds(
+            "poll_interval", poll_interval, MIN_POLL_INTERVAL, "Bird allows 50 GET/s per workspace"
+        )
+        self.event_spacing = _seconds("event_spacing", event_spacing, 0.0)
         self._wanted = wanted
+        self._last_event: float | None = None  # when this watcher last fired (monotonic)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -193,12 +186,22 @@ class InboundMessageTrigger(BaseEventTrigger):
 
     async def _spaced(self) -> None:
         """Wait until `event_spacing` seconds have passed since this watcher's last event."""
-        last = getattr(self, "_last_event", None)
-        if last is not None:
-            wait = last + self.event_spacing - time.monotonic()
+        if self._last_event is not None:
+            wait = self._last_event + self.event_spacing - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
         self._last_event = time.monotonic()
+
+
+def _seconds(field: str, value: Any, minimum: float, why: str = "") -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{field}: expected seconds, got {value!r}")
+    if value < minimum:
+        reason = f" ({why})" if why else ""
+        raise ValueError(
+            f"{field}: at least {minimum:g}{' s' if minimum else ''}{reason}, got {value!r}"
+        )
+    return float(value)
 
 
 def _asset_identity(store: Any) -> tuple[str, ...]:
@@ -244,7 +247,6 @@ class InboundPoll(SharedStreamProducer):
     async def open_stream(self) -> AsyncIterator[tuple[dict, tuple[str, float]]]:
         from airflow_provider_sms.bird.errors import BirdError, BirdListingUnclearError
         from airflow_provider_sms.bird.inbound import inbound_message, scan_incoming
-        from airflow_provider_sms.bird.order import timestamp
         from airflow_provider_sms.hooks.bird import BirdHook
 
         hook = await BirdHook.aconnect(self.bird_conn_id)
@@ -271,7 +273,7 @@ class InboundPoll(SharedStreamProducer):
                             scan_incoming, hook.client, channel, view, cancel=cancel
                         )
                     errors = 0
-                except (BirdError, BirdListingUnclearError) as exc:
+                except BirdError as exc:
                     if not (exc.retryable or isinstance(exc, BirdListingUnclearError)):
                         raise
                     errors += 1
@@ -282,7 +284,7 @@ class InboundPoll(SharedStreamProducer):
                         errors,
                         exc,
                     )
-                    await asyncio.sleep(min(MAX_BACKOFF, self.poll_interval * 2**errors))
+                    await asyncio.sleep(next_delay(self.poll_interval, errors))
                     continue
                 if scan.undated:
                     self.log.warning(
@@ -291,12 +293,11 @@ class InboundPoll(SharedStreamProducer):
                         scan.undated,
                         channel,
                     )
-                for message in scan.messages:
+                for message, position in zip(scan.messages, scan.positions, strict=True):
                     if len(self._taken) >= MAX_IN_FLIGHT:
                         break  # the rest waits in Bird for a later poll
-                    created = timestamp(message["createdAt"])
-                    self._taken[message["id"]] = created
-                    yield inbound_message(message), (message["id"], created)
+                    self._taken[position[0]] = position[1]
+                    yield inbound_message(message), position
                 await asyncio.sleep(self.poll_interval)
         finally:
             cancel.set()

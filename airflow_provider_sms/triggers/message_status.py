@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import threading
+import contextlib
 import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -12,12 +12,11 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_sms.bird.facts import DEFAULT_FAILURE_STATUSES, DEFAULT_SUCCESS_STATUSES
 from airflow_provider_sms.hooks.bird import BirdHook
+from airflow_provider_sms.triggers.polling import cancelled_at, next_delay
 
 # Seconds a batch may list no message before it counts as unknown (Bird lists a batch's
 # messages once it has processed them, asynchronously).
 EMPTY_BATCH_TIMEOUT = 300.0
-# The longest pause between two polls while Bird answers with transient errors.
-MAX_BACKOFF = 300.0
 
 
 class MessageStatusTrigger(BaseTrigger):
@@ -89,16 +88,10 @@ class MessageStatusTrigger(BaseTrigger):
             return
         tally = Tally(frozenset(self.success_statuses), frozenset(self.failure_statuses))
         started = time.time()
-        # Set at end_time: ends the client's waits (backoff, Retry-After, rate limit) there.
-        cancel = threading.Event()
-        timer = None
-        if self.end_time is not None:
-            loop = asyncio.get_running_loop()
-            timer = loop.call_later(max(0.0, self.end_time - time.time()), cancel.set)
         hook = await BirdHook.aconnect(self.bird_conn_id)
         errors = 0  # polls in a row that failed
         last_error: str | None = None
-        try:
+        with cancelled_at(self.end_time) as cancel, contextlib.closing(hook):
             while True:
                 message_ids, batch_ids = tally.to_read(self.message_ids, self.batch_ids)
                 try:
@@ -142,16 +135,5 @@ class MessageStatusTrigger(BaseTrigger):
                     self.log.info(
                         "%d message(s) not final yet: %s", summary["total"], summary["pending"]
                     )
-                delay = self.poll_interval
-                if errors:
-                    delay = min(
-                        max(self.poll_interval, MAX_BACKOFF), self.poll_interval * 2**errors
-                    )
-                if self.end_time is not None:
-                    delay = min(delay, max(0.0, self.end_time - now))
+                delay = next_delay(self.poll_interval, errors, end_time=self.end_time, now=now)
                 await asyncio.sleep(delay)
-        finally:
-            if timer is not None:
-                timer.cancel()
-            cancel.set()
-            hook.close()

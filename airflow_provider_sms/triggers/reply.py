@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import threading
+import contextlib
 import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -11,9 +11,7 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_sms import DEFAULT_CONN_NAME
-
-# The longest pause between two polls while Bird answers with errors.
-MAX_BACKOFF = 300.0
+from airflow_provider_sms.triggers.polling import cancelled_at, next_delay
 
 
 class ReplyTrigger(BaseTrigger):
@@ -74,14 +72,9 @@ class ReplyTrigger(BaseTrigger):
             yield TriggerEvent({"status": "error", "error": str(exc)})
             return
         cursor, seen = Cursor.since(self.after), Seen()
-        cancel = threading.Event()
-        timer = None
-        if self.end_time is not None:
-            loop = asyncio.get_running_loop()
-            timer = loop.call_later(max(0.0, self.end_time - time.time()), cancel.set)
         hook = await BirdHook.aconnect(self.bird_conn_id)
         errors = 0
-        try:
+        with cancelled_at(self.end_time) as cancel, contextlib.closing(hook):
             while True:
                 try:
                     reply, cursor = await asyncio.to_thread(
@@ -109,14 +102,5 @@ class ReplyTrigger(BaseTrigger):
                         {"status": "timeout", "seen": seen.as_dict(), "text": seen.describe(wanted)}
                     )
                     return
-                delay = self.poll_interval
-                if errors:
-                    delay = min(MAX_BACKOFF, self.poll_interval * 2**errors)
-                if self.end_time is not None:
-                    delay = min(delay, max(0.0, self.end_time - now))
+                delay = next_delay(self.poll_interval, errors, end_time=self.end_time, now=now)
                 await asyncio.sleep(delay)
-        finally:
-            if timer is not None:
-                timer.cancel()
-            cancel.set()
-            hook.close()
