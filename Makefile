@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint docs demo bench stress stress-e2e deploy-test clean
+.PHONY: venv test lint docs demo bench stress stress-e2e stress-inbound deploy-test clean
 
 venv: $(STAMP)
 
@@ -41,12 +41,26 @@ deploy-test: $(STAMP)
 stress: $(STAMP)
 	$(BIN)/python scripts/stress.py --runs 20
 
-# Not in CI: the exactly-once e2e tests (kills, timeouts, listings Bird might give) 20 times
-# in a row; the first failing run stops it.
+# Not in CI: the exactly-once e2e tests (kills, timeouts, listings Bird might give) and the
+# inbound ones (watchers on the shared stream, replies) 20 times in a row; the first failing
+# run stops it.
 stress-e2e: $(STAMP)
 	for run in $$(seq 20); do \
 		echo "run $$run of 20"; \
-		$(BIN)/pytest -q -p no:cacheprovider tests/e2e/test_exactly_once.py tests/e2e/test_mms_files.py || exit 1; \
+		$(BIN)/pytest -q -p no:cacheprovider tests/e2e/test_exactly_once.py tests/e2e/test_mms_files.py \
+			tests/e2e/test_replies.py tests/integration/test_inbound_trigger.py || exit 1; \
+	done
+
+# Not in CI: the inbound tests alone 20 times, and the deployed triggerer kill 5 times.
+stress-inbound: $(STAMP)
+	for run in $$(seq 20); do \
+		echo "run $$run of 20"; \
+		$(BIN)/pytest -q -p no:cacheprovider tests/integration/test_inbound_trigger.py \
+			tests/e2e/test_replies.py || exit 1; \
+	done
+	for run in $$(seq 5); do \
+		echo "deployed run $$run of 5"; \
+		$(BIN)/pytest -q -p no:cacheprovider tests/e2e/test_deployed.py -k inbound -s || exit 1; \
 	done
 
 clean:
