@@ -28,6 +28,7 @@ def get_provider_info():
                     "airflow_provider_sms.operators.template",
                     "airflow_provider_sms.operators.chunks",
                     "airflow_provider_sms.operators.interactions",
+                    "airflow_provider_sms.operators.approval",
                 ],
             }
         ],
@@ -47,6 +48,7 @@ def get_provider_info():
                     "airflow_provider_sms.triggers.message_status",
                     "airflow_provider_sms.triggers.reply",
                     "airflow_provider_sms.triggers.inbound",
+                    "airflow_provider_sms.triggers.approval",
                 ],
             }
         ],

@@ -150,6 +150,8 @@ class Deployment:
                 ),
                 "AIRFLOW__API__HOST": "127.0.0.1",
                 "AIRFLOW__API__PORT": str(self.api_port),
+                # Where the UI is, as a deployment says it (links in texts point there).
+                "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{self.api_port}",
                 "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
                 "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",

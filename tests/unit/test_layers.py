@@ -95,7 +95,7 @@ ALLOWED = {
     "model": {"bird.facts", "bird.errors", "bird.ids", "redaction"},
     "hooks": {"bird", "model", "__init__"},
     "delivery": {"bird", "model", "hooks", "redaction"},
-    "operators": {"bird", "model", "hooks", "delivery", "triggers", "__init__"},
+    "operators": {"bird", "model", "hooks", "delivery", "triggers", "redaction", "__init__"},
     "notifications": {"bird", "model", "hooks", "delivery", "__init__"},
     "triggers": {"bird", "model", "hooks", "delivery", "redaction", "__init__"},
     "sensors": {"bird", "model", "hooks", "delivery", "triggers", "redaction", "__init__"},

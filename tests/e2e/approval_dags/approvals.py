@@ -1,0 +1,70 @@
+"""Questions answered by SMS (SmsApprovalOperator) in the deployed Airflow: a choice that
+branches, approvals answered in Airflow or left to their defaults, two questions open to one
+approver, and a question whose first try is killed once it is sent."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG
+
+from airflow_provider_sms.operators.approval import SmsApprovalOperator
+
+APPROVER = "+12025550170"
+START = datetime(2026, 1, 1)
+
+with DAG(dag_id="approval_choice", schedule=None, start_date=START):
+    release = SmsApprovalOperator(
+        task_id="release",
+        subject="Release 4.2 passed its checks.",
+        approvers=[APPROVER],
+        options=["deploy", "rollback"],
+        response_timeout=timedelta(minutes=10),
+        poll_interval=1,
+    )
+    release >> [EmptyOperator(task_id="deploy"), EmptyOperator(task_id="rollback")]
+
+with DAG(dag_id="approval_answered_in_airflow", schedule=None, start_date=START):
+    refund = SmsApprovalOperator(
+        task_id="refund",
+        subject="Refund order 1234 (EUR 80)?",
+        approvers="{{ dag_run.conf.get('approver', '" + APPROVER + "') }}",
+        response_timeout=timedelta(minutes=10),
+        poll_interval=1,
+    )
+    refund >> EmptyOperator(task_id="pay_refund")
+
+with DAG(dag_id="approval_times_out", schedule=None, start_date=START):
+    prices = SmsApprovalOperator(
+        task_id="prices",
+        subject="Raise prices by 2% tonight?",
+        approvers=[APPROVER],
+        defaults="Reject",
+        response_timeout=timedelta(seconds=30),
+        poll_interval=1,
+    )
+    prices >> EmptyOperator(task_id="raise_prices")
+
+with DAG(dag_id="approval_two_questions", schedule=None, start_date=START):
+    for name in ("first", "second"):
+        question = SmsApprovalOperator(
+            task_id=name,
+            subject=f"The {name} question: go ahead?",
+            approvers=[APPROVER],
+            response_timeout=timedelta(minutes=10),
+            poll_interval=1,
+        )
+        question >> EmptyOperator(task_id=f"after_{name}")
+
+with DAG(dag_id="approval_killed", schedule=None, start_date=START):
+    ship = SmsApprovalOperator(
+        task_id="ship",
+        subject="Ship the weekly report?",
+        approvers=[APPROVER],
+        response_timeout=timedelta(minutes=10),
+        poll_interval=1,
+        retries=2,
+        retry_delay=timedelta(seconds=2),
+    )
+    ship >> EmptyOperator(task_id="shipped")

@@ -1,0 +1,277 @@
+"""SmsApprovalOperator in a deployed Airflow (PostgreSQL, LocalExecutor, API server,
+scheduler, DAG processor, triggerer): questions answered by SMS while the task is deferred,
+in Airflow's REST API, or by the defaults at the timeout. `make deploy-test` runs these."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from deployment import deployed
+from support import EXAMPLE_DAGS, ROOT, receiver
+
+from airflow_provider_sms.sandbox.process import SandboxProcess
+
+DAGS = Path(__file__).resolve().parent / "approval_dags"
+ARTIFACTS = ROOT / ".artifacts"
+APPROVER = "+12025550170"
+OTHER = "+12025550171"
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with SandboxProcess(latency=0.02) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture(scope="module")
+def dags(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("approval_dags")
+    shutil.copytree(DAGS, folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+    # The documented example, run as a user would.
+    shutil.copy(EXAMPLE_DAGS / "example_sms_approval.py", folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def deployment(request, sandbox, dags):
+    with deployed(dags, sandbox.connection_env, artifacts=ARTIFACTS, request=request) as deployment:
+        yield deployment
+
+
+@pytest.fixture
+def fresh(sandbox):
+    sandbox.reset()
+    return sandbox
+
+
+def questions_to(sandbox, number: str) -> list[dict]:
+    return [
+        m for m in sandbox.messages() if m.get("direction") == "outgoing" and receiver(m) == number
+    ]
+
+
+def text_of(message: dict) -> str:
+    return message["body"]["text"]["text"]
+
+
+def code_in(message: dict) -> str:
+    return text_of(message).split("Code ", 1)[1][:4]
+
+
+def states(deployment, dag_id: str, run_id: str) -> dict[str, str]:
+    return {t["task_id"]: t["state"] for t in deployment.task_instances(dag_id, run_id)}
+
+
+def wait_for(condition, what: str, timeout: float = 180):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def deferred(deployment, dag_id: str, run_id: str, *task_ids: str) -> None:
+    wait_for(
+        lambda: all(states(deployment, dag_id, run_id).get(t) == "deferred" for t in task_ids),
+        f"{task_ids} of {dag_id} to defer",
+    )
+
+
+def answer(deployment, dag_id: str, run_id: str, task_id: str) -> dict:
+    """The task's XCom (what it returned) and the HITL detail Airflow recorded."""
+    [(value,)] = deployment.postgres.query(
+        "SELECT value FROM xcom WHERE dag_id = %s AND run_id = %s AND task_id = %s "
+        "AND key = 'return_value'",
+        dag_id,
+        run_id,
+        task_id,
+    )
+    [(chosen, responded_by)] = deployment.postgres.query(
+        "SELECT h.chosen_options, h.responded_by FROM hitl_detail h "
+        "JOIN task_instance t ON t.id = h.ti_id "
+        "WHERE t.dag_id = %s AND t.run_id = %s AND t.task_id = %s",
+        dag_id,
+        run_id,
+        task_id,
+    )
+    value = value if isinstance(value, dict) else json.loads(value)
+    return {"xcom": value, "chosen": chosen, "responded_by": responded_by}
+
+
+def rest(deployment, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+    base = f"http://127.0.0.1:{deployment.api_port}"
+    with urllib.request.urlopen(f"{base}/auth/token", timeout=30) as reply:
+        token = json.load(reply)["access_token"]
+    request = urllib.request.Request(
+        f"{base}{path}",
+        data=None if body is None else json.dumps(body).encode(),
+        method=method,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            return reply.status, json.load(reply)
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def task_log(deployment, dag_id: str, run_id: str, task_id: str) -> str:
+    logs = deployment.folder / "airflow" / "logs"
+    return "\n".join(
+        p.read_text()
+        for p in logs.rglob("*.log")
+        if f"dag_id={dag_id}" in str(p)
+        and f"run_id={run_id}" in str(p)
+        and f"task_id={task_id}" in str(p)
+    )
+
+
+def test_an_sms_reply_chooses_the_option_and_its_branch_runs(deployment, fresh):
+    run_id = deployment.trigger("approval_choice")
+    deferred(deployment, "approval_choice", run_id, "release")
+    [question] = questions_to(fresh, APPROVER)
+    text = text_of(question)
+    assert "Release 4.2 passed its checks." in text and "deploy, rollback" in text
+    # The deployment says where its UI is, so the text links to the task.
+    assert f"/dags/approval_choice/runs/{run_id}/tasks/release/required_actions" in text, text
+    fresh.receive(APPROVER, "Deploy - canary looks fine")
+    state = deployment.wait_for_run("approval_choice", run_id, timeout=180)
+    tasks = states(deployment, "approval_choice", run_id)
+    got = answer(deployment, "approval_choice", run_id, "release")
+    print(f"\nchoice by SMS: run {state}, tasks {tasks}, answer {got['xcom']['chosen_options']}")
+    assert state == "success"
+    assert tasks == {"release": "success", "deploy": "success", "rollback": "skipped"}
+    assert got["chosen"] == ["deploy"]
+    assert got["xcom"]["answered_by"] == "sms"
+    assert got["xcom"]["responded_by_user"]["id"] == APPROVER  # the number that answered
+    assert got["xcom"]["sms_reply"]["comment"] == "canary looks fine"
+    log = task_log(deployment, "approval_choice", run_id, "release")
+    assert "Answered by SMS from +120******70" in log
+    assert APPROVER not in log  # masked in the log
+
+
+def test_an_answer_in_airflow_first_leaves_a_later_sms_without_effect(deployment, fresh):
+    dag_id = "approval_answered_in_airflow"
+    run_id = deployment.trigger(dag_id)
+    deferred(deployment, dag_id, run_id, "refund")
+    status, body = rest(
+        deployment,
+        "PATCH",
+        f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/refund/-1/hitlDetails",
+        {"chosen_options": ["Approve"], "params_input": {}},
+    )
+    assert status == 200, body
+    fresh.receive(APPROVER, "reject")  # while the trigger may still be reading replies
+    state = deployment.wait_for_run(dag_id, run_id, timeout=180)
+    fresh.receive(APPROVER, "REJECT, changed my mind")  # after the task ended
+    time.sleep(3)
+    got = answer(deployment, dag_id, run_id, "refund")
+    tasks = states(deployment, dag_id, run_id)
+    print(f"\nanswered in the API, then by SMS: run {state}, tasks {tasks}, {got['chosen']}")
+    assert state == "success"
+    assert tasks == {"refund": "success", "pay_refund": "success"}
+    assert got["chosen"] == ["Approve"]
+    assert got["xcom"]["answered_by"] == "airflow"
+    assert got["xcom"]["sms_reply"] is None
+    assert got["responded_by"]["name"]  # Airflow's user, as for any HITL answer
+    status, body = rest(
+        deployment,
+        "PATCH",
+        f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/refund/-1/hitlDetails",
+        {"chosen_options": ["Reject"], "params_input": {}},
+    )
+    assert status == 409  # the first answer stands
+    assert len(questions_to(fresh, APPROVER)) == 1
+
+
+def test_replies_that_answer_nothing_are_ignored_and_the_defaults_apply(deployment, fresh):
+    dag_id = "approval_times_out"
+    run_id = deployment.trigger(dag_id)
+    deferred(deployment, dag_id, run_id, "prices")
+    fresh.receive(OTHER, "approve")  # not an approver
+    fresh.receive(APPROVER, "maybe tomorrow")  # no option
+    fresh.receive(APPROVER, "approved")  # not the word "approve"
+    state = deployment.wait_for_run(dag_id, run_id, timeout=180)
+    got = answer(deployment, dag_id, run_id, "prices")
+    tasks = states(deployment, dag_id, run_id)
+    print(f"\nno valid answer: run {state}, tasks {tasks}, defaults {got['chosen']}")
+    assert state == "success"
+    assert tasks == {"prices": "success", "raise_prices": "skipped"}
+    assert got["chosen"] == ["Reject"]
+    assert got["xcom"]["answered_by"] == "timeout"
+    log = task_log(deployment, dag_id, run_id, "prices")
+    assert "Ignored a reply from +120******71: not an approver" in log
+    assert "Ignored a reply from +120******70 (14 characters)" in log
+    assert OTHER not in log and APPROVER not in log
+
+
+def test_two_questions_to_one_approver_are_told_apart_by_their_codes(deployment, fresh):
+    dag_id = "approval_two_questions"
+    run_id = deployment.trigger(dag_id)
+    deferred(deployment, dag_id, run_id, "first", "second")
+    sent = {text_of(m).split(" question")[0]: m for m in questions_to(fresh, APPROVER)}
+    first, second = code_in(sent["The first"]), code_in(sent["The second"])
+    assert first != second
+    # Without a code, a reply could answer either: it answers neither.
+    fresh.receive(APPROVER, "yes")
+    time.sleep(4)
+    assert states(deployment, dag_id, run_id)["first"] == "deferred"
+    assert states(deployment, dag_id, run_id)["second"] == "deferred"
+    fresh.receive(APPROVER, f"{second.lower()} no")
+    fresh.receive(APPROVER, f"{first} yes, both fine")
+    state = deployment.wait_for_run(dag_id, run_id, timeout=180)
+    tasks = states(deployment, dag_id, run_id)
+    print(f"\ncodes {first} and {second}: run {state}, tasks {tasks}")
+    assert tasks == {
+        "first": "success",
+        "after_first": "success",
+        "second": "success",
+        "after_second": "skipped",
+    }
+    assert answer(deployment, dag_id, run_id, "first")["chosen"] == ["Approve"]
+    assert answer(deployment, dag_id, run_id, "second")["chosen"] == ["Reject"]
+    comment = answer(deployment, dag_id, run_id, "first")["xcom"]["sms_reply"]["comment"]
+    assert comment == "both fine"
+
+
+def test_a_question_sent_by_a_killed_try_is_not_sent_again(deployment, fresh):
+    dag_id = "approval_killed"
+    # The worst moment: Bird has stored the question, its answer is still on the way.
+    fresh.control(
+        "POST", "faults", {"kind": "drip", "seconds": 60, "method": "POST", "path": "/messages"}
+    )
+    run_id = deployment.trigger(dag_id)
+    wait_for(lambda: questions_to(fresh, APPROVER), "the question to reach the sandbox")
+    [ti] = [t for t in deployment.task_instances(dag_id, run_id) if t["task_id"] == "ship"]
+    assert ti["state"] == "running" and ti["pid"]
+    os.kill(ti["pid"], signal.SIGKILL)
+    fresh.control("DELETE", "faults")
+    deferred(deployment, dag_id, run_id, "ship")
+    [ti] = [t for t in deployment.task_instances(dag_id, run_id) if t["task_id"] == "ship"]
+    assert ti["try_number"] == 2
+    fresh.receive(APPROVER, "approve")
+    state = deployment.wait_for_run(dag_id, run_id, timeout=180)
+    tasks = states(deployment, dag_id, run_id)
+    print(f"\nkilled after sending: run {state} on try {ti['try_number']}, tasks {tasks}")
+    assert state == "success" and tasks["shipped"] == "success"
+    assert len(questions_to(fresh, APPROVER)) == 1
+
+
+def test_the_documented_example_runs_on_an_sms_answer(deployment, fresh):
+    dag_id = "example_sms_approval"
+    run_id = deployment.trigger(dag_id)
+    deferred(deployment, dag_id, run_id, "approve_prices")
+    fresh.receive(APPROVER, "yes")
+    state = deployment.wait_for_run(dag_id, run_id, timeout=180)
+    tasks = states(deployment, dag_id, run_id)
+    assert state == "success", tasks
+    assert tasks["publish_prices"] == "success"
