@@ -35,7 +35,7 @@ bench: $(STAMP)
 # A deployed Airflow (PostgreSQL, scheduler with LocalExecutor, API server, DAG processor,
 # triggerer) against the sandbox; also part of `make test`.
 deploy-test: $(STAMP)
-	$(BIN)/pytest tests/e2e/test_deployed.py
+	$(BIN)/pytest tests/e2e/test_deployed.py tests/e2e/test_deployed_approvals.py
 
 # Not in CI: the killed-try send 20 times in a row, counting duplicates (goal: 0).
 stress: $(STAMP)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from deployment import deployed
+from docpages import python_examples
 from support import EXAMPLE_DAGS, ROOT, receiver
 
 from airflow_provider_sms.sandbox.process import SandboxProcess
@@ -34,8 +35,10 @@ def sandbox():
 def dags(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("approval_dags")
     shutil.copytree(DAGS, folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
-    # The documented example, run as a user would.
+    # The example DAG and the documentation's, run as a user would.
     shutil.copy(EXAMPLE_DAGS / "example_sms_approval.py", folder)
+    [page_dag] = [e for e in python_examples() if e.dag_id == "docs_sms_approval"]
+    (folder / "docs_sms_approval.py").write_text(page_dag.code)
     return folder
 
 
@@ -275,3 +278,17 @@ def test_the_documented_example_runs_on_an_sms_answer(deployment, fresh):
     tasks = states(deployment, dag_id, run_id)
     assert state == "success", tasks
     assert tasks["publish_prices"] == "success"
+
+
+def test_the_documentation_dag_branches_on_an_sms_answer(deployment, fresh):
+    dag_id = "docs_sms_approval"
+    run_id = deployment.trigger(dag_id)
+    deferred(deployment, dag_id, run_id, "release")
+    assert len(questions_to(fresh, "+12025550175")) == 1  # both approvers asked
+    fresh.receive("+12025550175", "rollback: the error rate is up")
+    state = deployment.wait_for_run(dag_id, run_id, timeout=180)
+    tasks = states(deployment, dag_id, run_id)
+    assert state == "success", tasks
+    assert tasks == {"release": "success", "deploy": "skipped", "rollback": "success"}
+    got = answer(deployment, dag_id, run_id, "release")
+    assert got["xcom"]["responded_by_user"]["id"] == "+12025550175"

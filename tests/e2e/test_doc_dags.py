@@ -21,13 +21,17 @@ EXPECTED = {
     "docs_confirm_by_reply": (True, 1),  # the magic number replies YES
     "docs_opt_outs": (True, 5),  # 3, then 2: the one that replied STOP is left out
 }
+# Run in the deployed Airflow instead (tests/e2e/test_deployed_approvals.py): `airflow dags
+# test` runs a trigger where Airflow does not serve HITL details, so an approval cannot wait.
+DEPLOYED = {"docs_sms_approval"}
 ON_CALL_PHONE = "+31687654321"
 
-DAGS = [example for example in python_examples() if example.is_dag]
+DAGS = [e for e in python_examples() if e.is_dag and e.dag_id not in DEPLOYED]
 
 
 def test_the_pages_show_exactly_these_dags():
-    assert sorted(example.dag_id for example in DAGS) == sorted(EXPECTED)
+    shown = sorted(example.dag_id for example in python_examples() if example.is_dag)
+    assert shown == sorted([*EXPECTED, *DEPLOYED])
 
 
 @pytest.mark.parametrize("example", DAGS, ids=[example.dag_id for example in DAGS])
