@@ -180,7 +180,11 @@ class SmsApprovalOperator(HITLOperator, BranchMixIn):
                 assigned_users=self.assigned_users,
             )
             asked = self._asked_at(context)
-            policy = SendPolicy(max_concurrency=_MAX_CONCURRENCY, fail_on_partial_failure=False)
+            policy = SendPolicy(
+                max_concurrency=_MAX_CONCURRENCY,
+                fail_on_partial_failure=False,
+                xcom_entries_limit=max(1000, len(outgoing.recipients)),  # an entry for each
+            )
             entries = deliver(hook, outgoing, policy, context=context, log=self.log)
         approvers = self._reached(entries)
         deadline = None

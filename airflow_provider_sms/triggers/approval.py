@@ -42,6 +42,26 @@ def _registered(conn_id: str, channel_id: str, numbers: Sequence[str]) -> Iterat
                 del _OPEN[key]
 
 
+class AnswerEvent(TriggerEvent):
+    """An answer by SMS, whose text in the triggerer's log shows the number masked and the
+    reply as a length."""
+
+    def __repr__(self) -> str:
+        shown = dict(self.payload)
+        reply = shown.get("sms_reply")
+        if isinstance(reply, dict):
+            shown["responded_by_user"] = _approver(str(reply.get("from")))["name"]
+            shown["sms_reply"] = {
+                **reply,
+                "from": mask_phone(str(reply.get("from"))),
+                "text": f"<{len(str(reply.get('text')))} characters>",
+                "comment": f"<{len(str(reply.get('comment')))} characters>",
+            }
+        return f"AnswerEvent<{shown!r}>"
+
+    __str__ = __repr__
+
+
 def _approver(number: str) -> dict[str, str]:
     """Who answered, shaped as Airflow's HITLUser; the name is masked (it shows in logs)."""
     return {"id": number, "name": f"SMS {mask_phone(number)}"}
@@ -107,13 +127,13 @@ class SmsApprovalTrigger(HITLTrigger):
             contextlib.closing(hook),
         ):
             while True:
-                if self.timeout_datetime and self.timeout_datetime < utcnow():
-                    yield await self._with_reply(await self._handle_timeout(), hook, question)
-                    return
                 # Answered in the UI or the API, or by an earlier run of this trigger.
                 event = await self._handle_response()
                 if event is not None:
                     yield await self._with_reply(event, hook, question)
+                    return
+                if self.timeout_datetime and self.timeout_datetime < utcnow():
+                    yield await self._handle_timeout()  # no answer: the defaults apply
                     return
                 try:
                     found, cursor = await asyncio.to_thread(
@@ -161,7 +181,7 @@ class SmsApprovalTrigger(HITLTrigger):
         except Exception as exc:  # 409: answered meanwhile; the first answer stands
             self.log.info("The SMS answer was not recorded (%s); reading the recorded one", exc)
             return await self._handle_response()
-        return TriggerEvent(self._payload(found, response.responded_at))
+        return AnswerEvent(self._payload(found, response.responded_at))
 
     def _payload(self, found: dict, responded_at: datetime) -> dict:
         return {
@@ -176,12 +196,12 @@ class SmsApprovalTrigger(HITLTrigger):
     async def _with_reply(self, event: TriggerEvent, hook, question) -> TriggerEvent:
         """An answer recorded with no user was written by this trigger before it restarted
         (or is the timeout's default): read the replies again from the start to name the
-        number, if an SMS chose it."""
+        number, if an SMS chose it before the answer was recorded."""
         from airflow_provider_sms.bird.errors import BirdError
         from airflow_provider_sms.bird.inbound import Cursor
 
         payload = event.payload
-        if payload.get("responded_by_user") is not None:
+        if "error" in payload or payload.get("responded_by_user") is not None:
             return event
         try:
             found, _ = await asyncio.to_thread(
@@ -194,4 +214,4 @@ class SmsApprovalTrigger(HITLTrigger):
         received = datetime.fromisoformat(str(found["received_at"]).replace("Z", "+00:00"))
         if received > payload["responded_at"]:
             return event  # the defaults were applied before that reply came
-        return TriggerEvent(self._payload(found, payload["responded_at"]))
+        return AnswerEvent(self._payload(found, payload["responded_at"]))
