@@ -60,7 +60,7 @@ class SmsApprovalOperator(HITLOperator, BranchMixIn):
     :param bird_conn_id: the Bird connection id.
     :param default_region: region for numbers written without a country code.
     :param poll_interval: seconds between two looks for an answer.
-    :param max_segments: the most SMS segments the question may take (default 4).
+    :param max_segments: the most SMS segments the question may take (default 10).
     :param ignore_quiet_hours: send at once despite the channel's quiet hours (default True).
     :param ignore_global_holdout: skip Bird's global holdout (default True).
     :param fail_on_reject: an approval rejected fails the task (as ApprovalOperator).
@@ -92,7 +92,7 @@ class SmsApprovalOperator(HITLOperator, BranchMixIn):
         bird_conn_id: str = DEFAULT_CONN_NAME,
         default_region: str | None = None,
         poll_interval: float | timedelta = 5.0,
-        max_segments: int = 4,
+        max_segments: int = 10,
         ignore_quiet_hours: bool = True,
         ignore_global_holdout: bool = True,
         fail_on_reject: bool = False,

@@ -81,7 +81,7 @@ def test_with_other_questions_open_only_a_reply_with_the_code_answers(checked_sa
         ({"approvers": "+1202555"}, "approvers", "invalid"),
         ({"approvers": []}, "approvers", "at least one"),
         ({"options": "{{ 'deploy,Deploy' }}"}, "options", "differ only in case"),
-        ({"subject": "x" * 1000}, "subject", "segments"),
+        ({"subject": "x" * 400, "max_segments": 2}, "subject", "segments"),
     ],
 )
 def test_bad_input_fails_before_any_request_naming_the_field(
