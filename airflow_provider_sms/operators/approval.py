@@ -290,10 +290,13 @@ class SmsApprovalOperator(HITLOperator, BranchMixIn):
             self.log.info("Answered in Airflow: %s", result["chosen_options"])
         result.update(answered_by=answered_by, sms_reply=reply, code=self._code(context))
         chosen = result["chosen_options"]
+        if self.approval and chosen[0] == APPROVE:
+            return result
+        # Skipping tasks ends the try before Airflow stores a return value: store it first,
+        # so the answer is in the XCom whichever way it went.
+        context["ti"].xcom_push(key="return_value", value=result)
         if not self.approval:
             self.do_branch(context, [self.options_mapping.get(o, o) for o in chosen])
-            return result
-        if chosen[0] == APPROVE:
             return result
         if self.fail_on_reject:
             raise HITLRejectException('Received "Reject"')
