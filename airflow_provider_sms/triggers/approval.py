@@ -27,6 +27,11 @@ from airflow_provider_sms.triggers.polling import cancelled_at, next_delay
 # could answer several of them must carry a code (the triggerer runs every trigger in one
 # event loop, so this count is exact among them).
 _OPEN: Counter[tuple[str, str, str]] = Counter()
+NO_DETAIL = (
+    "Airflow served this trigger no HITL detail: `airflow dags test` runs triggers where "
+    "HITL details are not available. Run the DAG in Airflow (a scheduler, an API server and "
+    "a triggerer) to answer it."
+)
 
 
 @contextlib.contextmanager
@@ -117,6 +122,9 @@ class SmsApprovalTrigger(HITLTrigger):
         from airflow_provider_sms.hooks.bird import BirdHook
         from airflow_provider_sms.model.approval import Question
 
+        if not await self._detail_served():
+            yield TriggerEvent({"error": NO_DETAIL, "error_type": "unknown"})
+            return
         question = Question.build(self.options, self.code, approval=self.approval)
         end = self.timeout_datetime.timestamp() if self.timeout_datetime else None
         cursor, errors = Cursor.since(self.after), 0
@@ -154,6 +162,12 @@ class SmsApprovalTrigger(HITLTrigger):
                         return
                 now = utcnow().timestamp()
                 await asyncio.sleep(next_delay(self.poke_interval, errors, end_time=end, now=now))
+
+    async def _detail_served(self) -> bool:
+        from airflow.sdk.execution_time.hitl import get_hitl_detail_content_detail
+        from asgiref.sync import sync_to_async
+
+        return await sync_to_async(get_hitl_detail_content_detail)(ti_id=self.ti_id) is not None
 
     def _look(self, hook, cursor, question, cancel):
         from airflow_provider_sms.delivery.approvals import look_for_answer
