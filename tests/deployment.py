@@ -287,6 +287,14 @@ class Deployment:
             time.sleep(1)
         raise RuntimeError(f"run {run_id} of {dag_id} did not finish in {timeout:.0f} s")
 
+    def task_log(self, dag_id: str, run_id: str, task_id: str) -> str:
+        """Every log Airflow wrote for `task_id` in that run (its tries, its triggers)."""
+        logs = self.folder / "airflow" / "logs"
+        parts = (f"dag_id={dag_id}", f"run_id={run_id}", f"task_id={task_id}")
+        return "\n".join(
+            p.read_text() for p in logs.rglob("*.log") if all(part in p.parts for part in parts)
+        )
+
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
         rows = self.postgres.query(
             "SELECT task_id, map_index, state, try_number, pid, start_date, end_date "

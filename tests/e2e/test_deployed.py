@@ -120,7 +120,7 @@ def test_retries_edited_in_the_dag_file_between_tries_send_each_recipient_once(
     path.write_text(path.read_text().replace("retries=3,", "retries=1,"))
     state = deployment.wait_for_run("retries_edited_send", run_id, timeout=600)
     [ti] = deployment.task_instances("retries_edited_send", run_id)
-    log = task_log(deployment, "retries_edited_send", run_id, "task_id=send")
+    log = deployment.task_log("retries_edited_send", run_id, "send")
     print(
         f"\nSIGKILL after {killed_at} of 3,000 messages, retries edited from 3 to 1; the run "
         f"ended {state} on try {ti['try_number']}"
@@ -151,15 +151,6 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
-
-
-def task_log(deployment, dag_id: str, run_id: str, task_id: str) -> str:
-    logs = deployment.folder / "airflow" / "logs"
-    return "\n".join(
-        p.read_text()
-        for p in logs.rglob("*.log")
-        if f"dag_id={dag_id}" in str(p) and f"run_id={run_id}" in str(p) and task_id in str(p)
-    )
 
 
 def test_a_sensor_waits_for_delivery_in_the_triggerer(deployment, fresh):
@@ -193,7 +184,7 @@ def test_a_sensor_waits_for_delivery_in_the_triggerer(deployment, fresh):
 def test_a_failed_delivery_fails_the_sensor_with_birds_reason(deployment, fresh):
     run_id, state, seen = run_watching(deployment, "delivery_fails", "wait")
     assert state == "failed" and "deferred" in seen
-    log = task_log(deployment, "delivery_fails", run_id, "task_id=wait")
+    log = deployment.task_log("delivery_fails", run_id, "wait")
     assert "delivery_failed" in log and "absent subscriber" in log
     assert "+31610000101" not in log
 
@@ -201,7 +192,7 @@ def test_a_failed_delivery_fails_the_sensor_with_birds_reason(deployment, fresh)
 def test_a_message_that_stays_sent_times_out_with_one_pending(deployment, fresh):
     run_id, state, _ = run_watching(deployment, "delivery_stuck", "wait")
     assert state == "failed"
-    log = task_log(deployment, "delivery_stuck", run_id, "task_id=wait")
+    log = deployment.task_log("delivery_stuck", run_id, "wait")
     assert "1 message(s) still pending: {'sent': 1}" in log
 
 

@@ -131,17 +131,6 @@ def rest(deployment, method: str, path: str, body: dict | None = None) -> tuple[
         return error.code, json.loads(error.read() or b"{}")
 
 
-def task_log(deployment, dag_id: str, run_id: str, task_id: str) -> str:
-    logs = deployment.folder / "airflow" / "logs"
-    return "\n".join(
-        p.read_text()
-        for p in logs.rglob("*.log")
-        if f"dag_id={dag_id}" in str(p)
-        and f"run_id={run_id}" in str(p)
-        and f"task_id={task_id}" in str(p)
-    )
-
-
 def test_an_sms_reply_chooses_the_option_and_its_branch_runs(deployment, fresh):
     run_id = deployment.trigger("approval_choice")
     deferred(deployment, "approval_choice", run_id, "release")
@@ -161,7 +150,7 @@ def test_an_sms_reply_chooses_the_option_and_its_branch_runs(deployment, fresh):
     assert got["xcom"]["answered_by"] == "sms"
     assert got["xcom"]["responded_by_user"]["id"] == APPROVER  # the number that answered
     assert got["xcom"]["sms_reply"]["comment"] == "canary looks fine"
-    log = task_log(deployment, "approval_choice", run_id, "release")
+    log = deployment.task_log("approval_choice", run_id, "release")
     assert "Answered by SMS from +120******70" in log
     assert APPROVER not in log  # masked in the log
 
@@ -219,7 +208,7 @@ def test_replies_that_answer_nothing_are_ignored_and_the_defaults_apply(deployme
     assert tasks == {"prices": "success", "raise_prices": "skipped"}
     assert got["chosen"] == ["Reject"]
     assert got["xcom"]["answered_by"] == "timeout"
-    log = task_log(deployment, dag_id, run_id, "prices")
+    log = deployment.task_log(dag_id, run_id, "prices")
     assert "Ignored a reply from +120******71: not an approver" in log
     assert "Ignored a reply from +120******70 (14 characters)" in log
     assert OTHER not in log and APPROVER not in log
