@@ -8,7 +8,8 @@ import logging
 import threading
 from collections.abc import Callable, Collection
 
-from airflow_provider_sms.bird.inbound import Cursor, inbound_message
+from airflow_provider_sms.bird.inbound import Cursor
+from airflow_provider_sms.delivery.replies import incoming_replies
 from airflow_provider_sms.hooks.bird import BirdHook
 from airflow_provider_sms.model.approval import Question
 from airflow_provider_sms.redaction import mask_phone
@@ -29,11 +30,8 @@ def look_for_answer(
     message plus ``option`` and ``comment``; or None. `code_required(number)` tells whether
     that approver has other questions open, so that a reply must start with this one's code.
     Returns the cursor moved past what it looked at."""
-    scan = hook.incoming_messages(channel_id, since=cursor, cancel=cancel)
-    looked: list[tuple[str, float]] = []
-    for message, position in zip(scan.messages, scan.positions, strict=True):
-        reply = inbound_message(message)
-        looked.append(position)
+    replies, positions = incoming_replies(hook, channel_id, cursor, cancel=cancel)
+    for index, reply in enumerate(replies):
         number = reply["from"] or ""
         if number not in approvers:
             log.info(
@@ -58,5 +56,6 @@ def look_for_answer(
             answer.option,
             reply["message_id"],
         )
-        return {**reply, "option": answer.option, "comment": answer.comment}, cursor.passed(looked)
-    return None, cursor.passed(looked)
+        answered = {**reply, "option": answer.option, "comment": answer.comment}
+        return answered, cursor.passed(positions[: index + 1])
+    return None, cursor.passed(positions)

@@ -92,6 +92,15 @@ class Seen:
         return asdict(self)
 
 
+def incoming_replies(
+    hook: BirdHook, channel_id: str, cursor: Cursor, *, cancel: threading.Event | None = None
+) -> tuple[list[dict], list[tuple[str, float]]]:
+    """The inbound messages not behind `cursor`, oldest first (as ``inbound_message``
+    shapes them), and their (id, createdAt) positions to move the cursor past them."""
+    scan = hook.incoming_messages(channel_id, since=cursor, cancel=cancel)
+    return [inbound_message(m) for m in scan.messages], list(scan.positions)
+
+
 def look_for_reply(
     hook: BirdHook,
     channel_id: str,
@@ -103,15 +112,12 @@ def look_for_reply(
 ) -> tuple[dict | None, Cursor]:
     """The first (oldest) wanted inbound message not behind `cursor`, or None; counts the
     others in `seen`, and returns the cursor moved past what it looked at."""
-    scan = hook.incoming_messages(channel_id, since=cursor, cancel=cancel)
-    looked: list[tuple[str, float]] = []
-    for message, position in zip(scan.messages, scan.positions, strict=True):
-        reply = inbound_message(message)
-        looked.append(position)
+    replies, positions = incoming_replies(hook, channel_id, cursor, cancel=cancel)
+    for index, reply in enumerate(replies):
         if wanted.matches(reply):
-            return reply, cursor.passed(looked)
+            return reply, cursor.passed(positions[: index + 1])
         if reply["from"] in wanted.from_numbers:
             seen.not_matching += 1
         else:
             seen.other_numbers += 1
-    return None, cursor.passed(looked)
+    return None, cursor.passed(positions)

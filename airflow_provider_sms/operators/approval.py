@@ -143,11 +143,11 @@ class SmsApprovalOperator(HITLOperator, BranchMixIn):
         from airflow_provider_sms.delivery.policy import SendPolicy
         from airflow_provider_sms.hooks.bird import BirdHook
         from airflow_provider_sms.model import Outgoing, normalize_recipients, sms_body
-        from airflow_provider_sms.model.approval import Question, question_code
+        from airflow_provider_sms.model.approval import Question
         from airflow_provider_sms.triggers.approval import SmsApprovalTrigger
 
         ti = context["ti"]
-        code = question_code(ti.dag_id, ti.run_id, ti.task_id, getattr(ti, "map_index", -1))
+        code = self._code(context)
         with BirdHook(self.bird_conn_id, pool_size=_MAX_CONCURRENCY) as hook:
             with invalid_input("SMS approval"):
                 question = Question.build(self._rendered_options(), code, approval=self.approval)
@@ -253,9 +253,10 @@ class SmsApprovalOperator(HITLOperator, BranchMixIn):
         """The approvers Bird took the question for; a task none of them can answer fails."""
         from airflow.sdk.exceptions import AirflowFailException
 
+        from airflow_provider_sms.delivery.outcome import UNSENT_STATUSES
         from airflow_provider_sms.redaction import mask_phone
 
-        reached = [e["recipient"] for e in entries if e.get("status") != "failed"]
+        reached = [e["recipient"] for e in entries if e.get("status") not in UNSENT_STATUSES]
         failed = [e for e in entries if e.get("status") == "failed"]
         for entry in failed:
             self.log.warning(
@@ -313,6 +314,7 @@ class SmsApprovalOperator(HITLOperator, BranchMixIn):
 
     @staticmethod
     def _code(context: Context) -> str:
+        """The question's code: from the task instance, the same on every try."""
         from airflow_provider_sms.model.approval import question_code
 
         ti = context["ti"]

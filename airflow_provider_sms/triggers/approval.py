@@ -21,6 +21,7 @@ from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_sms import DEFAULT_CONN_NAME
 from airflow_provider_sms.redaction import mask_phone
+from airflow_provider_sms.triggers.inbound import _masked
 from airflow_provider_sms.triggers.polling import cancelled_at, next_delay
 
 # Questions waiting in this triggerer: (connection, channel, number) -> how many. A reply that
@@ -53,16 +54,10 @@ class AnswerEvent(TriggerEvent):
 
     def __repr__(self) -> str:
         shown = dict(self.payload)
-        reply = shown.get("sms_reply")
-        if isinstance(reply, dict):
-            shown["responded_by_user"] = _approver(str(reply.get("from")))["name"]
-            shown["sms_reply"] = {
-                **reply,
-                "from": mask_phone(str(reply.get("from"))),
-                "text": f"<{len(str(reply.get('text')))} characters>",
-                "comment": f"<{len(str(reply.get('comment')))} characters>",
-            }
-        return f"AnswerEvent<{shown!r}>"
+        user = shown.get("responded_by_user")
+        if isinstance(user, dict):
+            shown["responded_by_user"] = user.get("name")  # the number, masked
+        return f"AnswerEvent<{_masked(shown)!r}>"
 
     __str__ = __repr__
 
@@ -213,6 +208,7 @@ class SmsApprovalTrigger(HITLTrigger):
         number, if an SMS chose it before the answer was recorded."""
         from airflow_provider_sms.bird.errors import BirdError
         from airflow_provider_sms.bird.inbound import Cursor
+        from airflow_provider_sms.bird.order import timestamp
 
         payload = event.payload
         if "error" in payload or payload.get("responded_by_user") is not None:
@@ -225,7 +221,7 @@ class SmsApprovalTrigger(HITLTrigger):
             found = None
         if found is None or [found["option"]] != list(payload.get("chosen_options") or []):
             return event
-        received = datetime.fromisoformat(str(found["received_at"]).replace("Z", "+00:00"))
-        if received > payload["responded_at"]:
+        received = timestamp(found["received_at"])
+        if received is None or received > payload["responded_at"].timestamp():
             return event  # the defaults were applied before that reply came
         return AnswerEvent(self._payload(found, payload["responded_at"]))

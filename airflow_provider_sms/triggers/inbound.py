@@ -68,8 +68,10 @@ def _masked(value: Any) -> Any:
     shown = {k: _masked(v) for k, v in value.items()}
     if isinstance(shown.get("from"), str):
         shown["from"] = mask_phone(shown["from"])
-    if isinstance(shown.get("text"), str) and "message_id" in shown:
-        shown["text"] = f"<{len(shown['text'])} characters>"
+    if "message_id" in shown:  # a message: its text (and a reply's comment) as lengths
+        for key in ("text", "comment"):
+            if isinstance(shown.get(key), str):
+                shown[key] = f"<{len(shown[key])} characters>"
     return shown
 
 
