@@ -333,6 +333,9 @@ def test_batches_left_unchecked_by_a_failed_try_are_checked_before_skipping(
             op.execute(context_with(store))
     assert not isinstance(e.value, AirflowFailException)
     assert "listing the batches to check them failed" in str(e.value)
+    # The try failed before Bird's asynchronous validation was seen; let it finish under the
+    # rejecting setting, so the rejection is what the retry finds.
+    assert checked_sandbox.wait_idle(10)
     checked_sandbox.clear_faults()
     checked_sandbox.reject_recipients = set()
     results = op.execute(context_with(store, try_number=2))
