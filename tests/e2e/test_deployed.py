@@ -131,17 +131,28 @@ def test_retries_edited_in_the_dag_file_between_tries_send_each_recipient_once(
     assert len(once_each(fresh.messages())) == 3000
 
 
-def run_watching(deployment, dag_id: str, task_id: str, timeout: float = 900):
-    """Trigger `dag_id` and wait for it, noting every state `task_id` is seen in."""
+def run_watching(deployment, dag_id: str, task_id: str, timeout: float = 900, each=None):
+    """Trigger `dag_id` and wait for it, noting every state `task_id` is seen in (its last
+    one read once the run has ended: it may finish between two looks); `each` is called with
+    the task instance at every look."""
     run_id = deployment.trigger(dag_id)
     seen: list[str] = []
+
+    def look() -> None:
+        for ti in deployment.task_instances(dag_id, run_id):
+            if ti["task_id"] != task_id:
+                continue
+            if ti["state"] and ti["state"] not in seen[-1:]:
+                seen.append(ti["state"])
+            if each:
+                each(ti)
+
     deadline = time.monotonic() + timeout
     while (state := deployment.run_state(dag_id, run_id)) not in ("success", "failed"):
         assert time.monotonic() < deadline, f"{dag_id} did not finish"
-        for ti in deployment.task_instances(dag_id, run_id):
-            if ti["task_id"] == task_id and ti["state"] and ti["state"] not in seen[-1:]:
-                seen.append(ti["state"])
+        look()
         time.sleep(0.3)
+    look()
     return run_id, state, seen
 
 
@@ -155,23 +166,17 @@ def _alive(pid: int) -> bool:
 
 def test_a_sensor_waits_for_delivery_in_the_triggerer(deployment, fresh):
     fresh.configure(status_delays={"processing": 1, "sent": 2, "delivered": 8})
-    run_id = deployment.trigger("delivery_wait")
-    seen, freed = [], False
-    deadline = time.monotonic() + 300
-    while (state := deployment.run_state("delivery_wait", run_id)) not in ("success", "failed"):
-        assert time.monotonic() < deadline, "delivery_wait did not finish"
-        [ti] = [
-            t for t in deployment.task_instances("delivery_wait", run_id) if t["task_id"] == "wait"
-        ] or [None]
-        if ti and ti["state"] and ti["state"] not in seen[-1:]:
-            seen.append(ti["state"])
-        if ti and ti["state"] == "deferred" and ti["pid"] and not _alive(ti["pid"]):
-            freed = True  # deferred, and the process that ran it is gone: no slot held
-        time.sleep(0.3)
-    # The task may have finished between the last look at it and the run's end.
-    [ti] = [t for t in deployment.task_instances("delivery_wait", run_id) if t["task_id"] == "wait"]
-    if ti["state"] not in seen[-1:]:
-        seen.append(ti["state"])
+    freed_pids = []
+
+    def note_freed(ti) -> None:
+        # Deferred, and the process that ran it is gone: no worker slot held.
+        if ti["state"] == "deferred" and ti["pid"] and not _alive(ti["pid"]):
+            freed_pids.append(ti["pid"])
+
+    run_id, state, seen = run_watching(
+        deployment, "delivery_wait", "wait", timeout=300, each=note_freed
+    )
+    freed = bool(freed_pids)
     print(f"\nthe sensor went through {seen}; its worker process exited while deferred: {freed}")
     assert state == "success"
     assert "deferred" in seen, "the sensor never deferred"
