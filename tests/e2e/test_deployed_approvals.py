@@ -91,6 +91,10 @@ def deferred(deployment, dag_id: str, run_id: str, *task_ids: str) -> None:
         lambda: all(states(deployment, dag_id, run_id).get(t) == "deferred" for t in task_ids),
         f"{task_ids} of {dag_id} to defer",
     )
+    wait_for(
+        lambda: all(deployment.deferral_handled(dag_id, run_id, t) for t in task_ids),
+        f"the scheduler to take in that {task_ids} of {dag_id} deferred",
+    )
 
 
 def answer(deployment, dag_id: str, run_id: str, task_id: str) -> dict:
