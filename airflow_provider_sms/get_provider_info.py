@@ -93,6 +93,13 @@ def get_provider_info():
                         "adapt to Bird's 429s.",
                         "schema": {"type": ["boolean", "null"], "default": True},
                     },
+                    "rate_limit_redis_url": {
+                        "label": "Redis for the rate limit across hosts",
+                        "description": "Optional. A redis:// URL where tasks on every host "
+                        "sending to this workspace take turns under its limit (default: the "
+                        "Celery broker, when it is Redis; off for none).",
+                        "schema": {"type": ["string", "null"]},
+                    },
                     "timeout": {
                         "label": "Read timeout (seconds)",
                         "description": "Optional. How long to wait for Bird's answer (default "

@@ -7,7 +7,7 @@ from benchmarks._env import prepare_airflow_env
 prepare_airflow_env()
 
 from airflow_provider_sms.sandbox.process import SandboxProcess  # noqa: E402
-from benchmarks import fanout, imports, media, memory, schedule, throughput  # noqa: E402
+from benchmarks import fanout, hosts, imports, media, memory, schedule, throughput  # noqa: E402
 
 
 def main() -> None:
@@ -21,6 +21,13 @@ def main() -> None:
     )
     for name, rate, throttled, ratio in fanout.run(SandboxProcess):
         print(f"  {name:<50} {rate:8.0f} msg/s  {throttled:6.2%} 429s  {ratio}")
+
+    print(
+        f"\n{hosts.HOSTS} senders on separate hosts (a process and a temporary folder each) to "
+        f"one workspace (500 POST/s), {hosts.EACH:,} recipients each, 50 ms latency"
+    )
+    for name, of_bound, throttled in hosts.run(SandboxProcess):
+        print(f"  {name:<50} {of_bound:8.3f} of Bird's bound  {throttled:6.2%} 429s")
 
     figures = memory.run(SandboxProcess)
     growth_mb = (figures["peak_kb"] - figures["before_kb"]) / 1024

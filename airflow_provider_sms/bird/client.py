@@ -20,6 +20,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
 from airflow_provider_sms import __version__
+from airflow_provider_sms.bird.budget import SharedBudget
 from airflow_provider_sms.bird.errors import (
     BirdAmbiguousError,
     BirdConnectionError,
@@ -78,7 +79,9 @@ class BirdClient:
         self.settings = settings
         self.pool_size = pool_size
         self._limiters = {
-            method: RateLimiter(limit, shared_by=self._host_key(method))
+            method: RateLimiter(
+                limit, shared_by=self._host_key(method), budget=self._budget(method)
+            )
             for method, limit in (
                 ("POST", settings.max_requests_per_second),
                 ("GET", settings.max_get_requests_per_second),
@@ -92,6 +95,14 @@ class BirdClient:
         if not self.settings.share_rate_limit_on_host:
             return None
         return f"{self.settings.base_url}|{self.settings.workspace_id}|{method}"
+
+    def _budget(self, method: str) -> SharedBudget | None:
+        """Bird's limits are per workspace: senders on every host using one Redis share them."""
+        url = self.settings.rate_limit_redis_url
+        if not url:
+            return None
+        key = f"{self.settings.base_url}|{self.settings.workspace_id}|{method}"
+        return SharedBudget.for_store(url, key)
 
     # -- session -------------------------------------------------------------------------
 

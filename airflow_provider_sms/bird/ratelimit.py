@@ -13,6 +13,10 @@ import struct
 import tempfile
 import threading
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from airflow_provider_sms.bird.budget import SharedBudget
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +33,15 @@ class RateLimiter:
     tell. A 429 (`throttled()`, at most once per `cooldown`) cuts the rate by `beta` and pauses
     sending for `pause` seconds (Bird counts the last second); then the rate climbs back by
     `recovery` of the ceiling per second. Senders that each back off like this converge on
-    sharing the limit; `limit` stays the ceiling."""
+    sharing the limit; `limit` stays the ceiling.
+
+    With a `budget` shared across hosts (SharedBudget), every sender of the workspace also
+    takes its slots from one timeline at `BUDGET_HEADROOM` of the limit (its own pace and 429s
+    still apply to it alone); whenever the budget cannot be used, the host's slots
+    (`shared_by`) take over."""
+
+    # One timeline spaces every request evenly, so only arrival jitter needs room.
+    BUDGET_HEADROOM = 0.96
 
     def __init__(
         self,
@@ -41,8 +53,11 @@ class RateLimiter:
         cooldown: float = 1.0,
         recovery: float = 0.02,
         shared_by: str | None = None,
+        budget: SharedBudget | None = None,
     ):
         self.ceiling = limit * headroom
+        self.budget = budget
+        self.budget_ceiling = limit * self.BUDGET_HEADROOM
         self.host = HostSlots.for_key(shared_by) if shared_by else None
         self.rate = self.ceiling
         self.beta, self.pause, self.cooldown, self.recovery = beta, pause, cooldown, recovery
@@ -61,6 +76,15 @@ class RateLimiter:
             interval = 1.0 / self.rate
             self._next = slot + interval
             delay = slot - now
+        if self.budget is not None and self.budget.usable():
+            # This sender's own pace first (its 429 pauses included), then the slot on the
+            # shared timeline: a slot taken before a pause would be wasted for every host.
+            if delay > 0 and not _slept(delay, cancel):
+                return False
+            across_hosts = self.budget.reserve(1.0 / self.budget_ceiling)
+            if across_hosts is not None:
+                return across_hosts <= 0 or _slept(across_hosts, cancel)
+            delay = 0.0
         # The host's slots outside this limiter's lock: the file's lock may be slow to come.
         if self.host is not None:
             shared = self.host.reserve(interval, cancel)
@@ -68,12 +92,7 @@ class RateLimiter:
                 return False
             if shared is not None:
                 delay = max(delay, shared)
-        if delay <= 0:
-            return True
-        if cancel is None:
-            time.sleep(delay)
-            return True
-        return not cancel.wait(delay)
+        return delay <= 0 or _slept(delay, cancel)
 
     def throttled(self) -> None:
         """Bird answered 429: slow down, unless this sender just did."""
@@ -91,6 +110,14 @@ class RateLimiter:
         self._updated = now
         if now - self._cut_at > self.pause and self.rate < self.ceiling:
             self.rate = min(self.ceiling, self.rate + self.recovery * self.ceiling * elapsed)
+
+
+def _slept(seconds: float, cancel: threading.Event | None) -> bool:
+    """Sleep; False when `cancel` was set meanwhile."""
+    if cancel is None:
+        time.sleep(seconds)
+        return True
+    return not cancel.wait(seconds)
 
 
 class HostSlots:

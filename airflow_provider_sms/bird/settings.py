@@ -189,6 +189,9 @@ class ClientSettings:
     rate_limit_patience: float = 300.0
     # Processes on this host sending to the same workspace space their requests together.
     share_rate_limit_on_host: bool = True
+    # Redis holding the budget shared by every host sending to the workspace (bird/budget.py);
+    # its URL may hold a password, so it is never shown.
+    rate_limit_redis_url: str | None = field(default=None, repr=False)
     max_requests_per_second: float = facts.MAX_POSTS_PER_SECOND
     max_get_requests_per_second: float = facts.MAX_GETS_PER_SECOND
 
@@ -234,9 +237,11 @@ def settings_from_connection(
     password: str | None,
     extra: Any,
     schema: str | None = None,
+    default_redis_url: str | None = None,
 ) -> ClientSettings:
     """ClientSettings from an Airflow connection's fields; every problem is a
-    BirdConfigurationError that names the field."""
+    BirdConfigurationError that names the field. `default_redis_url` is the Redis to share
+    the rate budget in when the connection names none (a Celery deployment's broker)."""
     if not isinstance(extra, dict):
         raise BirdConfigurationError(f"extra: must be a JSON object, got {type(extra).__name__}")
     key = (password or "").strip()
@@ -253,8 +258,34 @@ def settings_from_connection(
         base_url=normalize_base_url(host, port, schema),
         channel_id=_text(extra, "channel_id"),
         share_rate_limit_on_host=_flag(extra, "share_rate_limit_on_host", True),
+        rate_limit_redis_url=redis_url(extra.get("rate_limit_redis_url"), default_redis_url),
         **_numbers(extra),
     )
+
+
+def redis_url(value: Any, default: str | None = None) -> str | None:
+    """The Redis URL of extra.rate_limit_redis_url: absent means `default`, "off" none."""
+    if value in (None, ""):
+        return default if default and _is_redis_url(default) else None
+    if not isinstance(value, str):
+        raise BirdConfigurationError(
+            f"extra.rate_limit_redis_url: must be a string, got {type(value).__name__}"
+        )
+    text = value.strip()
+    if text.lower() in ("off", "none", "false"):
+        return None
+    if not _is_redis_url(text):
+        # Not shown: a URL may carry the store's password.
+        raise BirdConfigurationError(
+            "extra.rate_limit_redis_url: must be a redis://, rediss:// or unix:// URL "
+            "(as in redis://:PASSWORD@redis-host:6379/0), or off"
+        )
+    return text
+
+
+def _is_redis_url(text: str) -> bool:
+    scheme, _, rest = text.strip().partition("://")
+    return scheme.lower() in ("redis", "rediss", "unix") and bool(rest)
 
 
 def _text(extra: dict, name: str) -> str | None:

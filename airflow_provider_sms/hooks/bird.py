@@ -22,6 +22,30 @@ if TYPE_CHECKING:
     from airflow_provider_sms.model import Outgoing
 
 
+def _celery_broker_url() -> str | None:
+    """The broker of a CeleryExecutor deployment: where hosts share the rate budget when the
+    connection names no store (used only if it is Redis)."""
+    try:
+        from airflow.sdk.configuration import conf
+
+        if "CeleryExecutor" not in (conf.get("core", "executor", fallback="") or ""):
+            return None
+        return conf.get("celery", "broker_url", fallback=None)
+    except Exception:  # noqa: BLE001 - no readable setting means no default store
+        return None
+
+
+def _mask_store_password(extra: Any) -> None:
+    from urllib.parse import urlsplit
+
+    from airflow.sdk.log import mask_secret
+
+    url = extra.get("rate_limit_redis_url") if isinstance(extra, dict) else None
+    password = urlsplit(url).password if isinstance(url, str) else None
+    if password:
+        mask_secret(password)
+
+
 class BirdHook(BaseHook):
     """Interact with Bird's Channels API.
 
@@ -32,7 +56,9 @@ class BirdHook(BaseHook):
     (client-side POST cap, default 500), ``timeout`` (read timeout in seconds, default 30),
     ``max_retries`` (default 5), ``retry_backoff`` (first backoff in seconds, default 0.5) and
     ``share_rate_limit_on_host`` (default true: tasks on one host sending to one workspace
-    space their requests together).
+    space their requests together) and ``rate_limit_redis_url`` (the Redis where tasks on
+    every host share the workspace's limit; default: the Celery broker's, when Redis; "off"
+    for none; see docs/scaling-out.md).
 
     One pooled HTTP session serves every call; ``close()`` (or ``with BirdHook(...) as hook``)
     releases it.
@@ -58,6 +84,7 @@ class BirdHook(BaseHook):
         conn = self.get_connection(self.bird_conn_id)
         if conn.password:
             mask_secret(conn.password)
+        _mask_store_password(conn.extra_dejson)
         return self._settings_from(conn, conn.extra_dejson)
 
     @classmethod
@@ -67,6 +94,7 @@ class BirdHook(BaseHook):
         conn = await cls.aget_connection(bird_conn_id)
         read_extra = getattr(conn, "aextra_dejson", None)
         extra = await read_extra() if read_extra else conn.extra_dejson
+        _mask_store_password(extra)
         hook.__dict__["settings"] = hook._settings_from(conn, extra)
         return hook
 
@@ -81,6 +109,7 @@ class BirdHook(BaseHook):
                 password=conn.password,
                 extra=extra,
                 schema=getattr(conn, "schema", None),
+                default_redis_url=_celery_broker_url(),
             )
         except BirdConfigurationError as exc:
             raise BirdConfigurationError(

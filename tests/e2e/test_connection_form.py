@@ -29,6 +29,7 @@ EXTRA_FIELDS = {
     "channel_id": "Default channel ID",
     "max_requests_per_second": "Max requests per second",
     "share_rate_limit_on_host": "Share the rate limit on this host",
+    "rate_limit_redis_url": "Redis for the rate limit across hosts",
     "timeout": "Read timeout (seconds)",
     "max_retries": "Max retries",
     "retry_backoff": "Retry backoff (seconds)",
