@@ -213,3 +213,11 @@ def test_the_hook_takes_a_celery_deployments_redis_broker(monkeypatch, executor,
     monkeypatch.setenv("AIRFLOW__CORE__EXECUTOR", executor)
     monkeypatch.setenv("AIRFLOW__CELERY__BROKER_URL", broker)
     assert BirdHook().settings.rate_limit_redis_url == expected
+
+
+def test_the_stores_password_is_masked_in_task_logs(monkeypatch):
+    from airflow.sdk._shared.secrets_masker import redact
+
+    use_connection(monkeypatch, {"rate_limit_redis_url": "redis://:store-pw-7731@store:6379/0"})
+    assert BirdHook().settings.rate_limit_redis_url.endswith("@store:6379/0")
+    assert "store-pw-7731" not in str(redact("connecting with store-pw-7731"))
