@@ -11,7 +11,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c requirements/constraints.txt -e '.[test,bench,docs]'
+	$(BIN)/pip install --quiet -c requirements/constraints.txt -e '.[test,bench,docs,redis]'
 	touch $(STAMP)
 
 lint: $(STAMP)
@@ -32,10 +32,12 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
-# A deployed Airflow (PostgreSQL, scheduler with LocalExecutor, API server, DAG processor,
-# triggerer) against the sandbox; also part of `make test`.
+# A deployed Airflow (PostgreSQL, scheduler, API server, DAG processor, triggerer) against
+# the sandbox: with LocalExecutor, and with CeleryExecutor on two worker hosts (a Redis broker;
+# run as root: each host is a namespace of its own); also part of `make test`.
 deploy-test: $(STAMP)
-	$(BIN)/pytest tests/e2e/test_deployed.py tests/e2e/test_deployed_approvals.py
+	$(BIN)/pytest tests/e2e/test_deployed.py tests/e2e/test_deployed_approvals.py \
+		tests/e2e/test_deployed_celery.py
 
 # Not in CI: the killed-try send 20 times in a row, counting duplicates (goal: 0).
 stress: $(STAMP)

@@ -1,11 +1,17 @@
 """A deployed Airflow on this machine, for tests that `airflow dags test` cannot show: a real
-scheduler with LocalExecutor running tasks in parallel, PostgreSQL as the metadata database,
-the API server (the tasks' Execution API), the DAG processor and the triggerer.
+scheduler running tasks in parallel, PostgreSQL as the metadata database, the API server (the
+tasks' Execution API), the DAG processor and the triggerer.
 
-PostgreSQL comes from Debian's packages (installed with apt-get when absent) and runs from a
-temporary data directory on a free loopback port. Every process started here is stopped by
-its PID when the deployment closes, also after a failure; the logs of every process stay in
-the deployment's folder (`Deployment.logs`), and are copied to `artifacts` when asked.
+The scheduler runs tasks with LocalExecutor, or, given `worker_hosts`, with CeleryExecutor:
+a Redis server as the broker and one Celery worker per host, each host a namespace of its own
+(tests/hosts.py: its own hostname and private /tmp) so that the workers share no more than two
+machines would; `kill_host` SIGKILLs every process of one, `start_worker` brings it back.
+
+PostgreSQL and Redis come from Debian's packages (installed with apt-get when absent) and run
+from the deployment's folder on free loopback ports. Every process started here is stopped by
+its PID (a host's: by its namespace) when the deployment closes, also after a failure; the
+logs of every process stay in the deployment's folder (`Deployment.logs`), and are copied to
+`artifacts` when asked.
 """
 
 from __future__ import annotations
@@ -25,6 +31,10 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from hosts import Host
+from redis_server import RedisServer
+from support import ROOT
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 AIRFLOW_PROCESSES = ("api-server", "scheduler", "dag-processor", "triggerer")
@@ -125,15 +135,27 @@ class Postgres:
 
 
 class Deployment:
-    """PostgreSQL plus Airflow's own processes with LocalExecutor and `parallelism` task
-    slots, reading DAGs from `dags_folder`; `env` is added to every process (connections)."""
+    """PostgreSQL plus Airflow's own processes with `parallelism` task slots, reading DAGs
+    from `dags_folder`; `env` is added to every process (connections). Tasks run with
+    LocalExecutor, or with CeleryExecutor on one worker of `worker_concurrency` slots per
+    name in `worker_hosts`, each a separate host."""
 
-    def __init__(self, dags_folder: Path, env: dict[str, str], *, parallelism: int = 8):
+    def __init__(
+        self,
+        dags_folder: Path,
+        env: dict[str, str],
+        *,
+        parallelism: int = 8,
+        worker_hosts: tuple[str, ...] = (),
+        worker_concurrency: int = 2,
+    ):
         self.folder = Path(tempfile.mkdtemp(prefix="sms-deploy-"))
         self.folder.chmod(0o755)  # PostgreSQL's own user must reach its folder inside
         self.logs = self.folder / "logs"
         self.logs.mkdir()
         self.postgres = Postgres(self.folder / "postgres")
+        self.redis = RedisServer(self.folder / "redis") if worker_hosts else None
+        self.worker_concurrency = worker_concurrency
         self.api_port = free_port()
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
         self.env.update(
@@ -157,20 +179,47 @@ class Deployment:
                 "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
                 "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
                 "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
-                **env,
             }
         )
+        if self.redis:
+            self.env.update(
+                {
+                    "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+                    "AIRFLOW__CELERY__BROKER_URL": self.redis.url,
+                    "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{self.postgres.url}",
+                    "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(worker_concurrency),
+                    # Each worker reports its own host's name (the default's DNS lookup of it
+                    # would answer the machine's, or nothing).
+                    "AIRFLOW__CORE__HOSTNAME_CALLABLE": "socket.gethostname",
+                    # A host gone without a word is noticed by its tasks' missing heartbeats:
+                    # soon, so that their retries run on the other host within a test.
+                    "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
+                    "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "2",
+                }
+            )
+        self.env.update(env)
         self.processes: dict[str, subprocess.Popen] = {}
+        # What a host keeps of the machine's /tmp: the code, this folder, the DAGs.
+        keep = [ROOT, Path(sys.prefix), self.folder, dags_folder]
+        self.hosts = {name: Host(name, keep=keep) for name in worker_hosts}
+        # tempfile must answer the host's own /tmp in its processes.
+        self.worker_env = {k: v for k, v in self.env.items() if k != "TMPDIR"}
 
     # -- lifecycle ---------------------------------------------------------------------
 
     def start(self) -> Deployment:
         try:
             self.postgres.start()
+            if self.redis:
+                self.redis.start()
             self.airflow("db", "migrate")
             for name in AIRFLOW_PROCESSES:
                 self.start_process(name)
             self._wait_for_api()
+            # Side by side: a worker takes a while to start on a small machine.
+            started = [self._launch_worker(host) for host in self.hosts]
+            for host, log_start in zip(self.hosts, started, strict=True):
+                self._wait_for_worker(host, log_start)
         except BaseException:
             self.stop()
             raise
@@ -186,6 +235,61 @@ class Deployment:
             start_new_session=True,
         )
         return self.processes[name]
+
+    def start_worker(self, host: str) -> subprocess.Popen:
+        """Start the Celery worker of `host` (again after `kill_host`); once it is ready."""
+        self._wait_for_worker(host, self._launch_worker(host))
+        return self.processes[f"worker-{host}"]
+
+    def _launch_worker(self, host: str) -> int:
+        """Start `airflow celery worker` as `host`; where its log stood before."""
+        name = f"worker-{host}"
+        log = self.logs / f"{name}.log"
+        log_start = log.stat().st_size if log.exists() else 0
+        command = [
+            AIRFLOW,
+            "celery",
+            "worker",
+            "--celery-hostname",
+            f"{host}@%h",
+            "--concurrency",
+            str(self.worker_concurrency),
+            "--pid",
+            str(self.folder / f"{name}.pid"),
+            "--skip-serve-logs",  # task logs are read from the shared folder
+        ]
+        self.processes[name] = subprocess.Popen(
+            self.hosts[host].command(command),
+            env=self.worker_env,
+            stdout=log.open("a"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.hosts[host].started(self.processes[name].pid)
+        return log_start
+
+    def _wait_for_worker(self, host: str, log_start: int, timeout: float = 180) -> None:
+        """Until Celery says the worker is ready (`<host>@<hostname> ready.`)."""
+        name = f"worker-{host}"
+        log = self.logs / f"{name}.log"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with log.open(errors="replace") as lines:
+                lines.seek(log_start)
+                if any(f"{host}@" in line and " ready." in line for line in lines):
+                    return
+            if self.processes[name].poll() is not None:
+                raise RuntimeError(f"the worker of {host} exited:\n{self.tail(name)}")
+            time.sleep(0.5)
+        raise RuntimeError(f"the worker of {host} was not ready in {timeout:.0f} s")
+
+    def kill_host(self, host: str) -> None:
+        """SIGKILL every process of `host` at once: its Celery worker, the worker's pool and
+        the tasks' processes, as when the machine is lost."""
+        self.hosts[host].kill()
+        self.processes[f"worker-{host}"].wait()
+        # Celery would take a PID file left behind for a worker still running.
+        (self.folder / f"worker-{host}.pid").unlink(missing_ok=True)
 
     def kill(self, name: str) -> None:
         """SIGKILL `airflow <name>` and every process it started (its session), at once."""
@@ -209,7 +313,10 @@ class Deployment:
         raise RuntimeError(f"the API server did not answer in {timeout:.0f} s")
 
     def stop(self) -> None:
-        """Stop every process this deployment started, by its PID (its whole group)."""
+        """Stop every process this deployment started, by its PID (its whole group), the
+        workers' hosts first and whole (their tasks may have left the worker's group)."""
+        for host in self.hosts.values():
+            host.kill()
         for process in self.processes.values():
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGTERM)
@@ -222,9 +329,14 @@ class Deployment:
                     os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
         self.postgres.stop()
+        if self.redis:
+            self.redis.stop()
 
     def remove(self) -> None:
-        """Delete the deployment's folder (PostgreSQL's data, Airflow's home, the logs)."""
+        """Delete the deployment's folder (PostgreSQL's data, Airflow's home, the logs) and
+        what the hosts left outside it."""
+        for host in self.hosts.values():
+            host.remove()
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def keep_logs(self, artifacts: Path) -> Path:
@@ -236,6 +348,8 @@ class Deployment:
             shutil.copytree(task_logs, target / "airflow-logs", dirs_exist_ok=True)
         if self.postgres.log.exists():
             shutil.copy(self.postgres.log, target / "postgres.log")
+        if self.redis and self.redis.log.exists():
+            shutil.copy(self.redis.log, target / "redis.log")
         return target
 
     def tail(self, name: str, lines: int = 40) -> str:
@@ -309,21 +423,30 @@ class Deployment:
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
         rows = self.postgres.query(
-            "SELECT task_id, map_index, state, try_number, pid, start_date, end_date "
+            "SELECT task_id, map_index, state, try_number, pid, hostname, start_date, end_date "
             "FROM task_instance WHERE dag_id = %s AND run_id = %s ORDER BY task_id, map_index",
             dag_id,
             run_id,
         )
-        keys = ("task_id", "map_index", "state", "try_number", "pid", "start_date", "end_date")
+        keys = (
+            "task_id",
+            "map_index",
+            "state",
+            "try_number",
+            "pid",
+            "hostname",
+            "start_date",
+            "end_date",
+        )
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
 @contextlib.contextmanager
-def deployed(dags_folder: Path, env: dict[str, str], *, artifacts: Path, request):
-    """A started Deployment for a pytest fixture: stopped and removed afterwards, with every
-    process's log kept in `artifacts` when it failed to start or a test of the session
-    failed while it ran."""
-    deployment = Deployment(dags_folder, env)
+def deployed(dags_folder: Path, env: dict[str, str], *, artifacts: Path, request, **options):
+    """A started Deployment (`options`: Deployment's) for a pytest fixture: stopped and
+    removed afterwards, with every process's log kept in `artifacts` when it failed to start
+    or a test of the session failed while it ran."""
+    deployment = Deployment(dags_folder, env, **options)
     failed_before = request.session.testsfailed
     started = False
     try:

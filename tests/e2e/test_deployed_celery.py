@@ -1,0 +1,114 @@
+"""In a deployed Airflow on CeleryExecutor whose two Celery workers are separate hosts (each
+its own hostname and /tmp, tests/hosts.py), against the sandbox enforcing Bird's 500 POST/s
+per workspace: senders on both hosts keep under the limit together through the shared store
+(the broker's Redis), a send goes on when that store is unreachable, and a task whose host is
+lost is retried on the other. `make deploy-test` runs these."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import test_deployed
+from deployment import deployed, free_port
+from test_deployed import ARTIFACTS, DAGS, kill_part_way, mapped_send, once_each
+
+# The same fixtures: the sandbox enforcing Bird's limit, reset before each test.
+sandbox = test_deployed.sandbox
+fresh = test_deployed.fresh
+
+# A host is a mount and UTS namespace: making one takes root.
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the worker hosts need root")
+
+HOSTS = ("worker-a", "worker-b")
+STORE_DOWN = "bird_store_down"
+
+
+@pytest.fixture(scope="module")
+def dags(tmp_path_factory) -> Path:
+    """The deployment's DAG files, plus the mapped send on a connection whose shared store
+    nobody answers."""
+    folder = tmp_path_factory.mktemp("deploy_dags")
+    shutil.copytree(DAGS, folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+    code = (DAGS / "mapped_send.py").read_text()
+    code = code.replace('dag_id="mapped_send"', 'dag_id="mapped_send_store_down"')
+    code = code.replace('task_id="send",', f'task_id="send",\n        bird_conn_id="{STORE_DOWN}",')
+    assert "mapped_send_store_down" in code and STORE_DOWN in code
+    (folder / "mapped_send_store_down.py").write_text(code)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def deployment(request, sandbox, dags):
+    store_down = sandbox.connection
+    # A loopback port nobody listens on: every connection to the store is refused.
+    store_down["extra"]["rate_limit_redis_url"] = f"redis://127.0.0.1:{free_port()}/0"
+    env = {**sandbox.connection_env, f"AIRFLOW_CONN_{STORE_DOWN.upper()}": json.dumps(store_down)}
+    with deployed(
+        dags, env, artifacts=ARTIFACTS, request=request, worker_hosts=HOSTS
+    ) as deployment:
+        yield deployment
+
+
+def hosts_of(tis: list[dict]) -> dict[int, str]:
+    hosts = {t["map_index"]: t["hostname"] for t in tis}
+    print(f"the tasks ran on: {hosts}")
+    return hosts
+
+
+def test_four_mapped_tasks_on_two_hosts_share_the_workspace_limit(deployment, fresh):
+    send = mapped_send(deployment, fresh)
+    hosts = hosts_of(send.tis)
+    assert send.state == "success"
+    assert len(send.tis) == 4 and send.overlap > 5, "the tasks did not run at once"
+    assert set(hosts.values()) == set(HOSTS), "the tasks did not run on both hosts"
+    assert len(once_each(fresh.messages())) == 20000
+    # Two hosts' slots know nothing of each other: only the budget in the shared store keeps
+    # their senders under Bird's limit together, and near it.
+    assert send.throttled <= 0.01 * send.posts
+    assert send.rate >= 450
+
+
+def test_with_the_shared_store_unreachable_the_send_goes_on_each_recipient_once(
+    deployment,
+    fresh,
+):
+    send = mapped_send(deployment, fresh, "mapped_send_store_down")
+    hosts_of(send.tis)
+    assert send.state == "success"
+    assert len(once_each(fresh.messages())) == 20000
+
+
+def test_a_worker_host_killed_part_way_its_task_is_retried_on_the_other(deployment, fresh):
+    killed: list[tuple[str, datetime]] = []
+
+    def kill_host(ti: dict) -> None:
+        assert ti["hostname"] in HOSTS
+        deployment.kill_host(ti["hostname"])
+        killed.append((ti["hostname"], datetime.now(UTC)))
+
+    started = time.monotonic()
+    try:
+        run_id, killed_at = kill_part_way(deployment, fresh, "killed_send", 850, kill=kill_host)
+        state = deployment.wait_for_run("killed_send", run_id, timeout=600)
+        [ti] = deployment.task_instances("killed_send", run_id)
+        [(host, at)] = killed
+        print(
+            f"\nSIGKILL of every process of {host} after {killed_at} of 3,000 messages; the run "
+            f"ended {state} on try {ti['try_number']} on {ti['hostname']}, which started "
+            f"{(ti['start_date'] - at).total_seconds():.0f} s after the kill; "
+            f"{time.monotonic() - started:.0f} s in all"
+        )
+        assert killed_at < 3000
+        assert state == "success" and ti["try_number"] == 2
+        assert ti["hostname"] in HOSTS and ti["hostname"] != host
+        assert len(once_each(fresh.messages())) == 3000
+    finally:
+        # The later tests run on two hosts again.
+        for host, _ in killed:
+            deployment.start_worker(host)
