@@ -24,7 +24,6 @@ import pwd
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,33 +32,18 @@ import urllib.request
 from pathlib import Path
 
 from hosts import Host
-from redis_server import RedisServer
-from support import ROOT
+from redis_server import RedisServer, free_port
+from support import ROOT, debian_install
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 AIRFLOW_PROCESSES = ("api-server", "scheduler", "dag-processor", "triggerer")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _postgres_bin() -> Path:
     """Debian's PostgreSQL server programs, installed from Debian's packages if absent."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
     if not found:
-        if os.geteuid() != 0:
-            raise RuntimeError("PostgreSQL is not installed: apt-get install postgresql")
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-q"], check=True, env=env, capture_output=True)
-        subprocess.run(
-            ["apt-get", "install", "-y", "-q", "--no-install-recommends", "postgresql"],
-            check=True,
-            env=env,
-            capture_output=True,
-        )
+        debian_install("postgresql", "PostgreSQL")
         found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
     return Path(found[-1]).parent
 

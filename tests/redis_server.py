@@ -13,6 +13,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from support import debian_install
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -25,16 +27,7 @@ def redis_server_bin() -> str:
     found = shutil.which("redis-server")
     if found:
         return found
-    if os.geteuid() != 0:
-        raise RuntimeError("Redis is not installed: apt-get install redis-server")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-q"], check=True, env=env, capture_output=True)
-    subprocess.run(
-        ["apt-get", "install", "-y", "-q", "--no-install-recommends", "redis-server"],
-        check=True,
-        env=env,
-        capture_output=True,
-    )
+    debian_install("redis-server", "Redis")
     # The package may start its own service; ours runs on a port of its own.
     return shutil.which("redis-server") or "/usr/bin/redis-server"
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import struct
+import subprocess
 import zlib
 from pathlib import Path
 from typing import Any
@@ -180,3 +182,18 @@ def killed_then_run_again(airflow_home, sandbox, dag_id: str, logical_date: str,
         timeout=300,
     )
     return again.returncode, again.stdout + again.stderr
+
+
+def debian_install(package: str, what: str) -> None:
+    """Install one of Debian's packages (as root) for a server the tests run; `what` names
+    the server in the error when that is not possible."""
+    if os.geteuid() != 0:
+        raise RuntimeError(f"{what} is not installed: apt-get install {package}")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-q"], check=True, env=env, capture_output=True)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-q", "--no-install-recommends", package],
+        check=True,
+        env=env,
+        capture_output=True,
+    )

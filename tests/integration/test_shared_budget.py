@@ -41,6 +41,26 @@ def budget_of(url: str, key: str) -> SharedBudget:
     return SharedBudget(url, key)
 
 
+def at_once(function, items) -> None:
+    """`function(item)` for every item, each in a thread of its own, all at once; the first
+    failure in any of them is raised here."""
+    failures: list[BaseException] = []
+
+    def run(item) -> None:
+        try:
+            function(item)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test's thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=(item,)) for item in items]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
+
+
 def test_senders_with_their_own_connections_take_slots_from_one_timeline(redis_server):
     interval, each = 0.002, 150
     key = f"workspace-{time.time()}"
@@ -56,11 +76,7 @@ def test_senders_with_their_own_connections_take_slots_from_one_timeline(redis_s
                 slots.append(time.monotonic() + wait)
 
     started = time.monotonic()
-    threads = [threading.Thread(target=take, args=(b,)) for b in senders]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    at_once(take, senders)
     # 450 slots 2 ms apart reach 0.9 s past the start, however fast they were taken.
     assert max(slots) - started >= (3 * each - 1) * interval - 0.05
     slots.sort()
@@ -88,11 +104,7 @@ def test_two_limiters_sharing_a_budget_keep_under_the_limit_together(redis_serve
             assert limiter.acquire()
 
     started = time.monotonic()
-    threads = [threading.Thread(target=send, args=(limiter,)) for limiter in limiters]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    at_once(send, limiters)
     elapsed = time.monotonic() - started
     # Alone, each would go at 450/s (0.53 s); together they share 480/s (1.0 s).
     assert elapsed >= (2 * each - 1) / (500 * RateLimiter.BUDGET_HEADROOM) - 0.02
