@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 log = logging.getLogger(__name__)
 
+# The URL schemes a Redis client connects by.
 SCHEMES = ("redis", "rediss", "unix")
 
 # KEYS[1] the timeline; ARGV: interval, longest credible lead, key lifetime (microseconds).
@@ -66,7 +67,6 @@ class SharedBudget:
         self.url = url
         self.where = describe(url)
         self.key = "airflow-provider-sms:budget:" + hashlib.sha256(key.encode()).hexdigest()[:24]
-        self._client = None
         self._script = None
         self._off_until = 0.0
         self._lock = threading.Lock()
@@ -108,13 +108,13 @@ class SharedBudget:
             if self._script is None:
                 import redis
 
-                self._client = redis.Redis.from_url(
+                client = redis.Redis.from_url(
                     self.url,
                     socket_timeout=self.TIMEOUT,
                     socket_connect_timeout=self.TIMEOUT,
                     retry_on_timeout=False,
                 )
-                self._script = self._client.register_script(_TAKE_SLOT)
+                self._script = client.register_script(_TAKE_SLOT)
                 log.info(
                     "Requests to this workspace take turns with every host's in Redis at %s",
                     self.where,

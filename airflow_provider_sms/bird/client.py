@@ -90,19 +90,18 @@ class BirdClient:
         self._session: requests.Session | None = None
         self._session_lock = threading.Lock()
 
-    def _host_key(self, method: str) -> str | None:
-        """Bird's limits are per workspace: processes on this host sending to one share them."""
-        if not self.settings.share_rate_limit_on_host:
-            return None
+    def _limit_key(self, method: str) -> str:
+        """Bird's limits are per workspace and method: what every sender to one shares."""
         return f"{self.settings.base_url}|{self.settings.workspace_id}|{method}"
 
+    def _host_key(self, method: str) -> str | None:
+        """Processes on this host sending to one workspace share its limits."""
+        return self._limit_key(method) if self.settings.share_rate_limit_on_host else None
+
     def _budget(self, method: str) -> SharedBudget | None:
-        """Bird's limits are per workspace: senders on every host using one Redis share them."""
+        """Senders on every host using one Redis share the workspace's limits."""
         url = self.settings.rate_limit_redis_url
-        if not url:
-            return None
-        key = f"{self.settings.base_url}|{self.settings.workspace_id}|{method}"
-        return SharedBudget.for_store(url, key)
+        return SharedBudget.for_store(url, self._limit_key(method)) if url else None
 
     # -- session -------------------------------------------------------------------------
 

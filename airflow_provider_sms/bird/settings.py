@@ -11,6 +11,7 @@ from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
 from airflow_provider_sms.bird import facts
+from airflow_provider_sms.bird.budget import SCHEMES
 from airflow_provider_sms.bird.errors import BirdConfigurationError
 from airflow_provider_sms.bird.ids import is_uuid
 from airflow_provider_sms.loopback import is_loopback
@@ -285,7 +286,7 @@ def redis_url(value: Any, default: str | None = None) -> str | None:
 
 def _is_redis_url(text: str) -> bool:
     scheme, _, rest = text.strip().partition("://")
-    return scheme.lower() in ("redis", "rediss", "unix") and bool(rest)
+    return scheme.lower() in SCHEMES and bool(rest)
 
 
 def _text(extra: dict, name: str) -> str | None:
