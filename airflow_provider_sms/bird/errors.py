@@ -185,6 +185,16 @@ class BirdListingUnclearError(BirdError):
         return f"{where}{self.message}"
 
 
+class BirdMessagesUnseenError(BirdError):
+    """Some messages could not be read on the channel asked for: Bird does not find them
+    there, shows them as another channel's, or an opt-out on them names no number. What
+    recipients did with them cannot be told, and an opt-out never seen is never taken for
+    none; a retry would meet the same answers."""
+
+    def _describe(self) -> str:
+        return self.message
+
+
 class BirdUploadError(BirdError):
     """The storage host Bird named for a media upload refused the file, failed, or could
     not be reached. Repeating an upload writes the same object again, so whether it may

@@ -416,5 +416,10 @@ def confirm_batches(
 
 
 def recipient_of(message: dict) -> str | None:
-    contacts = (message.get("receiver") or {}).get("contacts") or [{}]
-    return contacts[0].get("identifierValue")
+    """The first contact's number of a message's (or an interaction's) ``receiver``; None
+    when Bird's answer does not have that shape."""
+    receiver = message.get("receiver")
+    contacts = receiver.get("contacts") if isinstance(receiver, dict) else None
+    first = contacts[0] if isinstance(contacts, list) and contacts else None
+    number = first.get("identifierValue") if isinstance(first, dict) else None
+    return number if isinstance(number, str) and number else None

@@ -17,7 +17,8 @@ def timestamp(value) -> float | None:
     if not isinstance(value, str):
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        # RFC 3339 allows a lowercase `t` and `z`, which fromisoformat does not read.
+        return datetime.fromisoformat(value.upper().replace("Z", "+00:00")).timestamp()
     except ValueError:
         return None
 

@@ -250,9 +250,11 @@ class BirdHook(BaseHook):
             filename=filename,
         )
 
-    def get_message(self, channel_id: str | None, message_id: str) -> dict:
+    def get_message(
+        self, channel_id: str | None, message_id: str, *, cancel: threading.Event | None = None
+    ) -> dict:
         """Bird's message object, with its current status."""
-        return self.client.get_message(self.channel_id(channel_id), message_id)
+        return self.client.get_message(self.channel_id(channel_id), message_id, cancel=cancel)
 
     def incoming_messages(
         self,

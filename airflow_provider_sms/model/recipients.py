@@ -255,7 +255,9 @@ def normalize_recipients(
 
 def excluded_numbers(value: Any, *, default_region: str | None = None) -> frozenset[str]:
     """``exclude_recipients`` in E.164: numbers as for recipients (none is fine), or what
-    MessageInteractionsOperator returned (its ``opted_out`` numbers)."""
+    MessageInteractionsOperator returned (its ``opted_out`` numbers). A summary that could
+    not read some of its messages (``not_found``) is refused: who opted out on them is
+    unknown."""
     field = "exclude_recipients"
     if isinstance(value, dict):
         if "opted_out" not in value:
@@ -263,6 +265,14 @@ def excluded_numbers(value: Any, *, default_region: str | None = None) -> frozen
                 field,
                 "a mapping must be an interactions summary holding `opted_out`, got keys "
                 f"{', '.join(sorted(map(str, value)))[:80]}",
+            )
+        unseen = value.get("not_found", 0)
+        if unseen != 0 or isinstance(unseen, bool):
+            raise InvalidMessageError(
+                field,
+                f"the interactions summary could not read {unseen!r:.20} of its messages "
+                "(`not_found`), so who opted out on them is unknown and nothing is sent: "
+                "read them on the channel they were sent on",
             )
         value = value["opted_out"]
     if value is None or value == "" or (isinstance(value, list | tuple) and not value):

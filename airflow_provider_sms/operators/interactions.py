@@ -28,10 +28,16 @@ class MessageInteractionsOperator(BaseOperator):
     "clicks": [{"recipient", "message_id", "url", "clicked_at"}], "clicks_omitted"}``. Logs
     show counts only. Reads only: nothing is ever sent.
 
+    An opt-out never seen is never taken for none: the task fails, without retrying and
+    naming the reason, when a message cannot be read on ``channel_id`` (Bird does not find
+    it there, or shows it as another channel's) or an opt-out on it names no number; an
+    undated opt-out, or one at the same instant as an opt-in, counts as the latest.
+
     :param messages: what a send operator returned (its per-recipient entries), or message
         ids (templated). A send summary (more recipients than its ``xcom_entries_limit``)
         names no message: raise that limit on the send.
-    :param channel_id: the channel the messages were sent on; default the connection's.
+    :param channel_id: the channel the messages were sent on (a send's own ``channel_id``);
+        default the connection's.
     :param bird_conn_id: the Bird connection id.
     """
 
@@ -54,7 +60,11 @@ class MessageInteractionsOperator(BaseOperator):
     def execute(self, context: Context) -> dict:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from airflow_provider_sms.bird.errors import BirdConfigurationError, InvalidMessageError
+        from airflow_provider_sms.bird.errors import (
+            BirdConfigurationError,
+            BirdMessagesUnseenError,
+            InvalidMessageError,
+        )
         from airflow_provider_sms.delivery.interactions import sent_messages, summarize
         from airflow_provider_sms.hooks.bird import BirdHook
 
@@ -64,4 +74,8 @@ class MessageInteractionsOperator(BaseOperator):
                 channel = hook.channel_id(self.channel_id)
             except (InvalidMessageError, BirdConfigurationError) as exc:
                 raise AirflowFailException(f"MessageInteractionsOperator: {exc}") from None
-            return summarize(hook, channel, messages, log=self.log)
+            try:
+                return summarize(hook, channel, messages, log=self.log)
+            except BirdMessagesUnseenError as exc:
+                # The same messages on the same channel answer the same: no retry helps.
+                raise AirflowFailException(f"MessageInteractionsOperator: {exc}") from None

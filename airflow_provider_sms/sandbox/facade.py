@@ -324,7 +324,9 @@ class BirdSandbox:
     def listing(self) -> dict[str, Any]:
         """How listing messages behaves where Bird's documentation is silent: ``order``
         (``newest_first`` or ``oldest_first``), ``page_token_field`` (None: no token) and
-        ``batch_filter`` (False: ``batchId`` is ignored). Setting some keys keeps the rest."""
+        ``batch_filter`` (False: ``batchId`` is ignored) and ``other_channel`` (what reading
+        a message under another channel answers: ``not_found``, ``empty`` interactions or
+        ``listed``). Setting some keys keeps the rest."""
         return self.backend.listing
 
     @listing.setter

@@ -21,7 +21,6 @@ from typing import Any
 
 from ..bird.facts import MMS_BODY_TYPES
 from .catalogue import ANSWERING_RECIPIENTS, CHANNELS, MMS_CHANNEL_ID, WORKSPACE_ID
-from .errors import not_found
 from .messages import contact_id, copy_json
 from .rules import first_link, short_link
 from .statuses import DELIVERED, REJECTED, timestamp
@@ -121,10 +120,10 @@ class InboundOperations:
         now = self._clock()
         with self._lock:
             self._settle_locked(now)
-            position = self._position.get(message_id)
-            if position is None or self._messages[position]["channelId"] != channel_id:
-                raise not_found("message")
+            _, own = self._read_locked(message_id, channel_id)
+            listed = own or self._listing["other_channel"] == "listed"
             shown = [self._interactions[i] for i in self._interactions_of.get(message_id, [])]
+            shown = shown if listed else []
         return {"results": copy_json(shown[::-1])}
 
     # the sandbox's own -------------------------------------------------------------------

@@ -20,18 +20,32 @@ BATCH_SETTLE_TIMEOUT = 5.0
 
 # How the channel's listing behaves where Bird's documentation is silent (API-NOTES sections 5
 # and 6 infer these): its order, the answer field naming the next page (None: no field, even
-# when more pages follow), and whether the `batchId` filter is applied. Tests play each.
+# when more pages follow), whether the `batchId` filter is applied, and what reading a message
+# or its interactions under a channel other than its own answers (OTHER_CHANNEL_ANSWERS).
+# Tests play each.
 DEFAULT_LISTING: Mapping[str, Any] = MappingProxyType(
-    {"order": "newest_first", "page_token_field": "nextPageToken", "batch_filter": True}
+    {
+        "order": "newest_first",
+        "page_token_field": "nextPageToken",
+        "batch_filter": True,
+        "other_channel": "not_found",
+    }
 )
 LISTING_ORDERS = ("newest_first", "oldest_first")
+OTHER_CHANNEL_ANSWERS = {
+    "not_found": "the message and its interactions answer 404",
+    "empty": "the message as it is (its own channelId); its interactions an empty list",
+    "listed": "the message and its interactions as they are (their own channelId)",
+}
 
 
 def check_listing(value: Any, current: Mapping[str, Any]) -> dict[str, Any]:
-    """``listing`` checked: a mapping naming some of order, page_token_field, batch_filter;
-    the others keep `current`."""
+    """``listing`` checked: a mapping naming some of order, page_token_field, batch_filter,
+    other_channel; the others keep `current`."""
     if not isinstance(value, Mapping):
-        raise ValueError("listing must map order, page_token_field and/or batch_filter")
+        raise ValueError(
+            "listing must map order, page_token_field, batch_filter and/or other_channel"
+        )
     unknown = set(value) - set(DEFAULT_LISTING)
     if unknown:
         raise ValueError(
@@ -46,6 +60,8 @@ def check_listing(value: Any, current: Mapping[str, Any]) -> dict[str, Any]:
         raise ValueError("listing.page_token_field must be a field name, or null for none")
     if not isinstance(listing["batch_filter"], bool):
         raise ValueError("listing.batch_filter must be true or false")
+    if listing["other_channel"] not in OTHER_CHANNEL_ANSWERS:
+        raise ValueError(f"listing.other_channel must be one of {', '.join(OTHER_CHANNEL_ANSWERS)}")
     return listing
 
 

@@ -59,12 +59,21 @@ class MessageOperations:
         now = self._clock()
         with self._lock:
             self._settle_locked(now)
-            position = self._position.get(message_id)
-            message = None if position is None else self._messages[position]
-            if message is None or message["channelId"] != channel_id:
-                raise not_found("message")
+            position, _ = self._read_locked(message_id, channel_id)
             shown = self._view_locked(position, now)
         return copy_json(shown)
+
+    def _read_locked(self, message_id: str, channel_id: str) -> tuple[int, bool]:
+        """Where the message read under `channel_id` is stored, and whether it is that
+        channel's; 404 for none, or for another channel's unless ``listing``'s
+        ``other_channel`` answers it."""
+        position = self._position.get(message_id)
+        if position is None:
+            raise not_found("message")
+        own = self._messages[position]["channelId"] == channel_id
+        if not own and self._listing["other_channel"] == "not_found":
+            raise not_found("message")
+        return position, own
 
     def add_history(
         self,

@@ -1,7 +1,9 @@
 """Opt-outs, opt-ins and clicks read back from Bird's interactions, exclude_recipients on a
 send, and ReplySensor's checks: bad input fails before any request, naming the field."""
 
+import json
 import time
+import uuid
 
 import pytest
 from airflow.sdk import PokeReturnValue
@@ -9,7 +11,13 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_sms.operators.interactions import MessageInteractionsOperator
 from airflow_provider_sms.operators.sms import SendSmsOperator
-from airflow_provider_sms.sandbox import CLICKS_LINK_US, REPLIES_STOP_US, REPLIES_YES_US
+from airflow_provider_sms.sandbox import (
+    CLICKS_LINK_US,
+    MMS_CHANNEL_ID,
+    REPLIES_STOP_US,
+    REPLIES_YES_US,
+    SMS_CHANNEL_ID,
+)
 from airflow_provider_sms.sensors.reply import ReplySensor
 
 CUSTOMER = "+12025550160"
@@ -137,3 +145,150 @@ def test_a_poking_reply_sensor_finds_the_magic_yes(checked_sandbox):
     wait_for(lambda: isinstance(sensor.poke({}), PokeReturnValue))
     done = sensor.poke({})
     assert done.xcom_value["from"] == REPLIES_YES_US and done.xcom_value["text"] == "YES"
+
+
+# What a report must not take for "nobody opted out" (H5), and how opt-outs rank (M1).
+
+
+def sent_on_the_one_way_channel(sandbox, recipients):
+    """A campaign on the SMS channel, not the connection's default; its entries once
+    REPLIES_STOP_US has opted out (as from a link: the channel is one-way)."""
+    sandbox.reply_delay = 0.1
+    campaign = SendSmsOperator(
+        task_id="campaign", recipients=recipients, channel_id=SMS_CHANNEL_ID, text="Sale! STOP?"
+    ).execute({})
+    wait_for(lambda: sandbox.interactions)
+    return campaign
+
+
+@pytest.mark.parametrize(
+    ("other_channel", "reason"),
+    [
+        ("not_found", "1 not found there"),
+        ("empty", f"1 sent on channel {SMS_CHANNEL_ID}"),
+        ("listed", f"1 sent on channel {SMS_CHANNEL_ID}"),
+    ],
+)
+def test_a_report_read_on_another_channel_fails_naming_why(checked_sandbox, other_channel, reason):
+    """Whatever Bird answers for a message read under a channel not its own (API-NOTES
+    section 5 does not say), the report fails rather than list nobody as opted out."""
+    checked_sandbox.listing = {"other_channel": other_channel}
+    campaign = sent_on_the_one_way_channel(checked_sandbox, [REPLIES_STOP_US])
+    report = MessageInteractionsOperator(task_id="report", messages=campaign)  # default channel
+    with pytest.raises(AirflowFailException) as caught:
+        report.execute({})
+    text = str(caught.value)
+    assert f"1 of 1 message(s) cannot be read on channel {MMS_CHANNEL_ID}: {reason}" in text
+    assert campaign[0]["message_id"] in text and "channel_id" in text
+
+
+def test_the_same_report_on_the_channel_the_messages_were_sent_on_lists_the_opt_out(
+    checked_sandbox,
+):
+    checked_sandbox.listing = {"other_channel": "empty"}
+    campaign = sent_on_the_one_way_channel(checked_sandbox, [REPLIES_STOP_US, CUSTOMER])
+    report = MessageInteractionsOperator(
+        task_id="report", messages=campaign, channel_id=SMS_CHANNEL_ID
+    ).execute({})
+    assert report["opted_out"] == [REPLIES_STOP_US] and report["not_found"] == 0
+
+
+def test_a_report_on_messages_bird_no_longer_keeps_fails(checked_sandbox):
+    campaign = SendSmsOperator(task_id="send", recipients=[CUSTOMER], text="Hi").execute({})
+    checked_sandbox.reset()  # Bird keeps messages for a while only
+    with pytest.raises(AirflowFailException, match="1 of 1 message.* 1 not found there"):
+        MessageInteractionsOperator(task_id="report", messages=campaign).execute({})
+
+
+def test_a_send_refuses_a_summary_that_could_not_read_its_messages(checked_sandbox):
+    """A summary from before reports failed on unread messages (or written by hand)."""
+    summary = {"messages": 2, "not_found": 2, "counts": {}, "opted_out": [], "opted_in": []}
+    reminder = SendSmsOperator(
+        task_id="reminder", recipients=[CUSTOMER], exclude_recipients=summary, text="Hi"
+    )
+    with pytest.raises(Exception, match="exclude_recipients: .*could not read 2 of its messages"):
+        reminder.execute({})
+    assert checked_sandbox.requests == []
+
+
+def opt(kind, at, number=CUSTOMER, *, message=None):
+    """An interaction as Bird lists it; `at` None leaves createdAt out, `number` None the
+    receiver; `message` (its id and channel) confirms where it was read."""
+    interaction = {"id": str(uuid.uuid4()), "type": kind, "platformId": "sms-messagebird"}
+    if at is not None:
+        interaction["createdAt"] = at
+    if number is not None:
+        contact = {"identifierKey": "phonenumber", "identifierValue": number}
+        interaction["receiver"] = {"contacts": [contact]}
+    if message is not None:
+        interaction.update(messageId=message, channelId=MMS_CHANNEL_ID)
+    return interaction
+
+
+def report_on(sandbox, interactions, *, messages=None, message_answer=None):
+    """The report of one message sent to CUSTOMER whose interactions Bird answers as
+    `interactions` (and, when given, the message itself as `message_answer`)."""
+    [sent] = SendSmsOperator(task_id="send", recipients=[CUSTOMER], text="Hi").execute({})
+    message_id = sent["message_id"]
+    listed = [{**i, "messageId": message_id} if "messageId" in i else i for i in interactions]
+    path = f"/messages/{message_id}"
+    sandbox.inject("body", path=f"{path}/interactions", body=json.dumps({"results": listed}))
+    if message_answer is not None:
+        body = json.dumps({**message_answer, "id": message_id, "channelId": MMS_CHANNEL_ID})
+        sandbox.inject("body", path=path, method="GET", body=body)
+    return MessageInteractionsOperator(
+        task_id="report", messages=[sent] if messages is None else messages(message_id)
+    ).execute({})
+
+
+OPT_OUT, OPT_IN = "unsubscribe-request", "subscribe-consent"
+
+
+@pytest.mark.parametrize(
+    "interactions",
+    [
+        # A STOP with no readable time, then a dated START.
+        [opt(OPT_OUT, None, message="m"), opt(OPT_IN, "2026-12-02T10:00:01Z", message="m")],
+        [opt(OPT_OUT, "yesterday", message="m"), opt(OPT_IN, "2026-12-02T10:00:01Z", message="m")],
+        # RFC 3339's lowercase z, a STOP after the START.
+        [opt(OPT_OUT, "2026-12-02t10:00:05z", message="m"), opt(OPT_IN, "2026-12-02T10:00:01Z")],
+        # A STOP and a START at one instant, in either order.
+        [opt(OPT_OUT, "2026-12-02T10:00:01Z", message="m"), opt(OPT_IN, "2026-12-02T10:00:01Z")],
+        [opt(OPT_IN, "2026-12-02T10:00:01Z", message="m"), opt(OPT_OUT, "2026-12-02T10:00:01Z")],
+        # An undated START never outranks a STOP.
+        [opt(OPT_OUT, "2026-12-02T10:00:01Z", message="m"), opt(OPT_IN, None)],
+    ],
+    ids=["no-date", "bad-date", "lowercase-z", "tie", "tie-reversed", "undated-start"],
+)
+def test_an_opt_out_that_cannot_be_dated_or_ties_is_never_outranked(checked_sandbox, interactions):
+    report = report_on(checked_sandbox, interactions)
+    assert report["opted_out"] == [CUSTOMER] and report["opted_in"] == []
+
+
+def test_a_stop_naming_no_number_opts_out_the_messages_receiver(checked_sandbox):
+    """Message ids alone name no recipient: the message itself does."""
+    report = report_on(
+        checked_sandbox,
+        [opt(OPT_OUT, "2026-12-02T10:00:01Z", None, message="m")],
+        messages=lambda message_id: [message_id],
+    )
+    assert report["opted_out"] == [CUSTOMER]
+
+
+@pytest.mark.parametrize("receiver", ["+12025550160", ["+12025550160"], {"contacts": "x"}])
+def test_a_receiver_that_is_not_an_object_is_read_as_naming_no_one(checked_sandbox, receiver):
+    stop = {**opt(OPT_OUT, "2026-12-02T10:00:01Z", None, message="m"), "receiver": receiver}
+    report = report_on(checked_sandbox, [stop])  # the send's entry names the recipient
+    assert report["opted_out"] == [CUSTOMER]
+    report = report_on(checked_sandbox, [stop], messages=lambda message_id: [message_id])
+    assert report["opted_out"] == [CUSTOMER]
+
+
+def test_a_stop_that_names_no_number_anywhere_fails_the_report(checked_sandbox):
+    with pytest.raises(AirflowFailException, match="1 holding an opt-out or opt-in that names"):
+        report_on(
+            checked_sandbox,
+            [opt(OPT_OUT, "2026-12-02T10:00:01Z", None, message="m")],
+            messages=lambda message_id: [message_id],
+            message_answer={"receiver": {}, "status": "delivered"},
+        )

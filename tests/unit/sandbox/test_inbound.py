@@ -250,6 +250,25 @@ def test_the_interactions_of_an_unknown_message_are_birds_404(backend):
         }
 
 
+@pytest.mark.parametrize("other_channel", ["empty", "listed"])
+def test_another_channels_message_can_be_answered_as_bird_might(backend, other_channel):
+    """Whether Bird scopes a message and its interactions by the channel in the path is not
+    documented (API-NOTES section 5): the sandbox plays each answer."""
+    sent = send(backend, to=PERSON)
+    backend.interact(sent["id"], "unsubscribe-request")
+    backend.listing = {"other_channel": other_channel}
+    message = backend.get_message(WORKSPACE_ID, SMS_CHANNEL_ID, sent["id"])
+    assert message["id"] == sent["id"] and message["channelId"] == MMS_CHANNEL_ID
+    shown = interactions_of(backend, sent["id"], SMS_CHANNEL_ID)
+    assert shown == (interactions_of(backend, sent["id"]) if other_channel == "listed" else [])
+    assert [i["channelId"] for i in shown] == [MMS_CHANNEL_ID] * len(shown)
+    with pytest.raises(ApiError) as caught:  # a message no channel holds is still a 404
+        interactions_of(backend, str(uuid.uuid4()), SMS_CHANNEL_ID)
+    assert caught.value.status == 404
+    backend.reset()
+    assert backend.listing["other_channel"] == "not_found"
+
+
 def test_the_answering_recipients_are_valid_us_numbers_in_the_fiction_range():
     numbers = [REPLIES_STOP_US, REPLIES_YES_US, CLICKS_LINK_US]
     assert normalize_recipients(numbers) == numbers == list(ANSWERING_RECIPIENTS)

@@ -68,7 +68,14 @@ def test_oldest_first_another_token_field_and_an_ignored_batch_filter(backend):
 
 @pytest.mark.parametrize(
     "value",
-    [{"order": "random"}, {"page_token_field": ""}, {"batch_filter": "no"}, {"sort": "asc"}, []],
+    [
+        {"order": "random"},
+        {"page_token_field": ""},
+        {"batch_filter": "no"},
+        {"other_channel": "maybe"},
+        {"sort": "asc"},
+        [],
+    ],
 )
 def test_bad_listings_are_refused(backend, value):
     with pytest.raises(ValueError, match="listing"):
