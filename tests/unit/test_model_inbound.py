@@ -140,3 +140,30 @@ def test_exclusions_take_numbers_or_an_interactions_summary():
     with pytest.raises(InvalidMessageError) as caught:
         excluded_numbers(["+12025550111", "12"])
     assert caught.value.field == "exclude_recipients"
+
+
+@pytest.mark.parametrize("unseen", [1, True, None, "2"])
+def test_exclusions_refuse_a_summary_that_could_not_read_some_messages(unseen):
+    summary = {"opted_out": ["+12025550111"], "not_found": 0}
+    assert excluded_numbers(summary) == {"+12025550111"}
+    with pytest.raises(InvalidMessageError) as caught:
+        excluded_numbers({**summary, "not_found": unseen})
+    assert caught.value.field == "exclude_recipients" and "not_found" in caught.value.problem
+
+
+def test_rfc3339_times_are_read_in_either_case():
+    from airflow_provider_sms.bird.order import timestamp
+
+    assert timestamp("2026-12-02t10:00:05.5z") == timestamp("2026-12-02T10:00:05.5Z") is not None
+    assert timestamp("2026-12-02T10:00:05+01:00") == timestamp("2026-12-02T09:00:05Z")
+
+
+@pytest.mark.parametrize(
+    "receiver", ["+12025550111", ["+12025550111"], {"contacts": "x"}, {"contacts": ["x"]}, None]
+)
+def test_a_receiver_of_another_shape_names_no_one(receiver):
+    from airflow_provider_sms.bird.fanout import recipient_of
+
+    assert recipient_of({"receiver": receiver}) is None
+    contact = {"identifierValue": "+12025550111"}
+    assert recipient_of({"receiver": {"contacts": [contact]}}) == "+12025550111"
