@@ -84,7 +84,7 @@ def _read(
             return found, None, "answered with another message's interactions"
         channel = interaction.get("channelId") or channel_id
         if channel != channel_id:
-            return found, None, f"sent on channel {channel}"
+            return found, None, _elsewhere(channel)
     named = recipient is not None or all(
         recipient_of(i) for i in found if i.get("type") in (OPTED_OUT, OPTED_IN)
     )
@@ -102,12 +102,19 @@ def _read(
     if message.get("id") != message_id:
         return found, None, "answered as another message"
     if channel != channel_id:
-        return found, None, f"sent on channel {channel}" if channel else "naming no channel"
+        return found, None, _elsewhere(channel)
     owner = recipient_of(message)
     return found, owner, None if named or owner else NO_NUMBER
 
 
-def _unseen_error(channel_id: str, total: int, unseen: dict[str, list[str]]):
+def _elsewhere(channel: Any) -> str:
+    """Why a message Bird shows as `channel`'s (its answer's ``channelId``) is not seen."""
+    return f"sent on channel {channel!s:.60}" if channel else "naming no channel"
+
+
+def _unseen_error(
+    channel_id: str, total: int, unseen: dict[str, list[str]]
+) -> BirdMessagesUnseenError:
     count = sum(len(ids) for ids in unseen.values())
     reasons = []
     for reason, ids in unseen.items():
