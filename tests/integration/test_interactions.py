@@ -292,3 +292,10 @@ def test_a_stop_that_names_no_number_anywhere_fails_the_report(checked_sandbox):
             messages=lambda message_id: [message_id],
             message_answer={"receiver": {}, "status": "delivered"},
         )
+
+
+def test_an_opt_out_counts_for_every_number_it_names(checked_sandbox):
+    """The send's entry names the recipient; the interaction, another number."""
+    other = "+12025550161"
+    report = report_on(checked_sandbox, [opt(OPT_OUT, "2026-12-02T10:00:01Z", other, message="m")])
+    assert report["opted_out"] == [CUSTOMER, other]
