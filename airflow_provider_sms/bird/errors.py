@@ -16,6 +16,8 @@
      ├── BirdAmbiguousError       Bird may have accepted it: never repeated automatically
      ├── BirdListingUnclearError  a listing's answers cannot show whether a message is in
      │                            it: nothing may be concluded from its absence
+     ├── BirdMessagesUnseenError  messages not readable on the channel asked for: what
+     │                            recipients did with them (an opt-out) cannot be told
      ├── BirdUploadError          the storage host of a presigned upload refused the file
      │                            or failed (retryable when a repeat may succeed)
      └── BirdUnavailableError     Bird failed many requests in a row; the rest were not
