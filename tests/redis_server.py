@@ -34,8 +34,11 @@ def redis_server_bin() -> str:
 
 
 class RedisServer:
-    def __init__(self, folder: Path):
+    """`options`: more of redis-server's command-line options (a Unix socket, TLS...)."""
+
+    def __init__(self, folder: Path, *options: str):
         self.folder = folder
+        self.options = options
         self.port = free_port()
         self.log = folder / "redis.log"
         self.process: subprocess.Popen | None = None
@@ -61,6 +64,7 @@ class RedisServer:
                 str(self.folder),
                 "--logfile",
                 str(self.log),
+                *self.options,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.STDOUT,

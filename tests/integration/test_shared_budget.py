@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import subprocess
 import threading
 import time
 
@@ -430,3 +431,37 @@ def test_a_password_extra_that_is_not_text_is_refused_without_showing_it():
     with pytest.raises(BirdConfigurationError, match="extra.rate_limit_redis_password: must be"):
         settings({"rate_limit_redis_password": 73310042})
     assert "73310042" not in repr(settings({"rate_limit_redis_password": "73310042"}))
+
+
+def self_signed(folder) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 and its key, made by openssl."""
+    cert, key = str(folder / "cert.pem"), str(folder / "key.pem")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+        + ["-keyout", key, "-out", cert, "-subj", "/CN=127.0.0.1"]
+        + ["-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+def test_the_store_is_reached_over_tls_and_a_unix_socket_with_password_and_database(tmp_path):
+    import redis
+
+    cert, key = self_signed(tmp_path)
+    tls_port, unix_socket = free_port(), str(tmp_path / "redis.sock")
+    options = ["--tls-port", str(tls_port), "--tls-cert-file", cert, "--tls-key-file", key]
+    options += ["--tls-auth-clients", "no", "--unixsocket", unix_socket]
+    with RedisServer(tmp_path / "store", *options) as server:
+        redis.Redis(port=server.port).config_set("requirepass", PASSWORD)
+        over_tls = SharedBudget(
+            f"rediss://127.0.0.1:{tls_port}/3?ssl_ca_certs={cert}", "elsewhere", PASSWORD
+        )
+        over_unix = SharedBudget(f"unix://{unix_socket}?db=3", "elsewhere", PASSWORD)
+        assert over_tls.reserve(0.01) == 0.0
+        # The slot after it on the same timeline, in database 3.
+        assert 0.0 < over_unix.reserve(0.01) <= 0.01
+        assert redis.Redis(port=server.port, password=PASSWORD, db=3).dbsize() == 1
+        untrusted = SharedBudget(f"rediss://127.0.0.1:{tls_port}/3", "untrusted", PASSWORD)
+        assert untrusted.reserve(0.01) is None
