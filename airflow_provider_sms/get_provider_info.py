@@ -104,8 +104,7 @@ def get_provider_info():
                     # and hide this one (by its name, and the form by its format).
                     "rate_limit_redis_password": {
                         "label": "Redis password",
-                        "description": "Optional. The password of that Redis (never in the "
-                        "URL).",
+                        "description": "Optional. The password of that Redis (never in the URL).",
                         "schema": {"type": ["string", "null"], "format": "password"},
                     },
                     "timeout": {
