@@ -115,18 +115,15 @@ def parse_store_url(url: str, password: str | None = None) -> StoreAddress:
         raise StoreUrlError("contains spaces, backslashes or control characters")
     if "://" not in text or text.partition("://")[0].lower() not in SCHEMES:
         raise StoreUrlError("must be a redis://, rediss:// or unix:// URL")
-    scheme, user, url_password, location = _split_credentials(text)
+    scheme, user, written, location = _split_credentials(text)
     scheme = scheme.lower()
     location, hashmark, _ = location.partition("#")
     if hashmark:
         raise StoreUrlError("has a fragment (#...), which means nothing to Redis")
     location, _, query = location.partition("?")
-    options = dict(parse_qsl(query, keep_blank_values=True))
-    if "password" in options:
-        url_password = options["password"]
+    options = dict(parse_qsl(query, keep_blank_values=True))  # values decoded
     user = unquote(user) if user else options.get("username") or None
-    if url_password:
-        password = unquote(url_password)
+    password = options.get("password") or (unquote(written) if written else None) or password
     if scheme == "unix":
         if not location.startswith("/"):
             raise StoreUrlError("names no socket path, as in unix:///run/redis/redis.sock")
@@ -395,8 +392,8 @@ class SharedBudget:
         connection = None
         try:
             connection = self._connection(deadline)
-            lead = (interval, self.MAX_AHEAD, self.KEY_LIFETIME)
-            args = ("1", self.key, *(str(int(seconds * 1e6)) for seconds in lead))
+            seconds = (interval, self.MAX_AHEAD, self.KEY_LIFETIME)
+            args = ("1", self.key, *(str(int(s * 1e6)) for s in seconds))
             try:
                 answer = connection.call(deadline, "EVALSHA", _TAKE_SLOT_SHA, *args)
             except StoreRefused as exc:
@@ -415,6 +412,12 @@ class SharedBudget:
             return None
         with self._lock:
             self._idle.append(connection)
+            announce, self._announced = not self._announced, True
+        if announce:
+            log.info(
+                "Requests to this workspace take turns with every host's in Redis at %s",
+                self.where,
+            )
         return wait
 
     def _connection(self, deadline: float) -> _Connection:
@@ -426,14 +429,7 @@ class SharedBudget:
                 return self._idle.pop()
             if self._address.scheme == "rediss" and self._tls is None:
                 self._tls = _tls_context(self._address.tls)
-        connection = _Connection(self._address, self._tls, deadline)
-        if not self._announced:
-            self._announced = True
-            log.info(
-                "Requests to this workspace take turns with every host's in Redis at %s",
-                self.where,
-            )
-        return connection
+        return _Connection(self._address, self._tls, deadline)
 
     def _unusable(self, exc: Exception, *, for_good: bool = False) -> None:
         self._off_until = float("inf") if for_good else time.monotonic() + self.RETRY_AFTER
