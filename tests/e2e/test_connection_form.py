@@ -202,4 +202,4 @@ def test_a_filled_form_is_saved_and_read_back_through_the_rest_api(page, deploym
     got = deployment.airflow("connections", "get", "bird_from_ui", "-o", "json")
     [stored] = json.loads(got[got.index("[") :])
     assert stored["password"] == ACCESS_KEY
-    assert json.loads(stored["extra"])["rate_limit_redis_password"] == REDIS_PASSWORD
+    assert stored["extra_dejson"]["rate_limit_redis_password"] == REDIS_PASSWORD
