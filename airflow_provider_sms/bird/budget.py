@@ -5,8 +5,8 @@ method, advanced atomically by a Lua script on Redis's own clock (GCRA with no b
 The store only ever speeds nothing up: when it cannot be reached, answers slowly or
 misbehaves, this process stops using it for a while (said once) and its requests go on
 under the host's slots and Bird's 429s, as without it. However it behaves, it holds a request
-up by at most `SharedBudget.TIMEOUT` for its answer plus `SharedBudget.MAX_AHEAD` for the
-slot it gives.
+up by at most `SharedBudget.CALL_DEADLINE` for its answer plus `SharedBudget.MAX_AHEAD` for
+the slot it gives.
 
 The store is spoken to here, in RESP2, rather than through redis-py: redis-py bounds each read
 of a socket but not a whole call (an answer trickled a byte at a time never ends), reads an
@@ -243,7 +243,7 @@ class _Connection:
     def __init__(self, address: StoreAddress, tls: ssl.SSLContext | None, deadline: float):
         if address.socket_path is not None:
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.settimeout(_left(deadline))
+            sock.settimeout(_wait(deadline))
             try:
                 sock.connect(address.socket_path)
             except BaseException:
@@ -252,7 +252,7 @@ class _Connection:
         else:
             sock = _connect_tcp(address.host, address.port, deadline)
             if tls is not None:
-                sock.settimeout(_left(deadline))
+                sock.settimeout(_wait(deadline))
                 sock = tls.wrap_socket(sock, server_hostname=address.host)
         self.sock = sock
         self.buffer = b""
@@ -272,7 +272,7 @@ class _Connection:
         request = b"*%d\r\n" % len(encoded) + b"".join(
             b"$%d\r\n%s\r\n" % (len(a), a) for a in encoded
         )
-        self.sock.settimeout(_left(deadline))
+        self.sock.settimeout(_wait(deadline))
         self.sock.sendall(request)
         line = self._line(deadline)
         if line.startswith(b"-"):
@@ -287,7 +287,7 @@ class _Connection:
         while b"\r\n" not in self.buffer:
             if len(self.buffer) > _MAX_LINE:
                 raise StoreMisbehaves("an answer longer than any the budget asks for")
-            self.sock.settimeout(_left(deadline))
+            self.sock.settimeout(_wait(deadline))
             chunk = self.sock.recv(_MAX_LINE)
             if not chunk:
                 raise ConnectionError("the store closed the connection")
@@ -318,7 +318,7 @@ def _connect_tcp(host: str, port: int, deadline: float) -> socket.socket:
     ):
         sock = socket.socket(family, kind, protocol)
         try:
-            sock.settimeout(_left(deadline))
+            sock.settimeout(_wait(deadline))
             sock.connect(address)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             return sock
@@ -328,25 +328,28 @@ def _connect_tcp(host: str, port: int, deadline: float) -> socket.socket:
     raise failure
 
 
-def _left(deadline: float) -> float:
-    """Seconds until `deadline`; a TimeoutError once it has passed."""
+def _wait(deadline: float) -> float:
+    """How long the next wait on the socket may last: `TIMEOUT` (timed by the kernel, so a
+    busy process is not taken for a silent store), never past the call's `deadline`."""
     left = deadline - time.monotonic()
     if left <= 0:
-        raise TimeoutError(f"no whole answer within {SharedBudget.TIMEOUT:g} s")
-    return left
+        raise TimeoutError(f"no whole answer within {SharedBudget.CALL_DEADLINE:g} s")
+    return min(left, SharedBudget.TIMEOUT)
 
 
 class SharedBudget:
     """The slots of one workspace's limit for one method, taken by every process of every
-    host that uses the same store. `reserve` answers within `TIMEOUT` seconds, with a wait of
-    at most `MAX_AHEAD` seconds, or not at all."""
+    host that uses the same store. `reserve` answers within `CALL_DEADLINE` seconds, with a
+    wait of at most `MAX_AHEAD` seconds, or not at all."""
 
     # Credible lead: no sender waits this long for its slot unless something is wrong (a
     # timeline that far ahead means over 900 POSTs queued across every host).
     MAX_AHEAD = 2.0
-    # A whole call, connecting included: a loopback or LAN Redis answers in well under a
-    # millisecond; slower is a store in trouble, and a send must not wait on it.
+    # A loopback or LAN Redis answers in well under a millisecond: silent for longer than
+    # TIMEOUT is a store in trouble, and so is a whole call (connecting included) longer than
+    # CALL_DEADLINE, however its answer trickles in. A send must not wait on it.
     TIMEOUT = 0.25
+    CALL_DEADLINE = 1.0
     # After a failure, how long this process sends without the store before trying it again.
     RETRY_AFTER = 30.0
     KEY_LIFETIME = 60.0
@@ -388,7 +391,7 @@ class SharedBudget:
         until it comes, or None when the store cannot be used now."""
         if not self.usable():
             return None
-        deadline = time.monotonic() + self.TIMEOUT
+        deadline = time.monotonic() + self.CALL_DEADLINE
         connection = None
         try:
             connection = self._connection(deadline)
