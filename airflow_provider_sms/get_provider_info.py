@@ -95,10 +95,17 @@ def get_provider_info():
                     },
                     "rate_limit_redis_url": {
                         "label": "Redis for the rate limit across hosts",
-                        "description": "Optional. A redis:// URL where tasks on every host "
-                        "sending to this workspace take turns under its limit (default: the "
-                        "Celery broker, when it is Redis; off for none).",
+                        "description": "Optional. A redis:// URL, without a password, where "
+                        "tasks on every host sending to this workspace take turns under its "
+                        "limit (default: the Celery broker, when it is Redis; off for none).",
                         "schema": {"type": ["string", "null"]},
+                    },
+                    # Its own field, as a password: Airflow's API and UI show a URL in clear
+                    # and hide this one (by its name, and the form by its format).
+                    "rate_limit_redis_password": {
+                        "label": "Redis password",
+                        "description": "Optional. The password of that Redis (never in the URL).",
+                        "schema": {"type": ["string", "null"], "format": "password"},
                     },
                     "timeout": {
                         "label": "Read timeout (seconds)",

@@ -10,6 +10,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -33,8 +34,11 @@ def redis_server_bin() -> str:
 
 
 class RedisServer:
-    def __init__(self, folder: Path):
+    """`options`: more of redis-server's command-line options (a Unix socket, TLS...)."""
+
+    def __init__(self, folder: Path, *options: str):
         self.folder = folder
+        self.options = options
         self.port = free_port()
         self.log = folder / "redis.log"
         self.process: subprocess.Popen | None = None
@@ -60,6 +64,7 @@ class RedisServer:
                 str(self.folder),
                 "--logfile",
                 str(self.log),
+                *self.options,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
@@ -94,6 +99,70 @@ class RedisServer:
 
     def __enter__(self) -> RedisServer:
         return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class PlayedRedis:
+    """A misbehaving Redis played on loopback in a few lines of RESP2. `answer(command)`
+    gives the bytes answering each command read (its arguments, as bytes), or None for no
+    answer at all; `trickle` sends those bytes one at a time that many seconds apart. The
+    commands read are kept in `commands`. Closes every connection when stopped."""
+
+    def __init__(self, answer, trickle: float = 0.0):
+        self.answer, self.trickle = answer, trickle
+        self.commands: list[list[bytes]] = []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.stopped = threading.Event()
+        self.connections: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def url(self, credentials: str = "", options: str = "") -> str:
+        return f"redis://{credentials}127.0.0.1:{self.port}/0{options}"
+
+    def _accept(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections.append(connection)
+            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
+
+    def _serve(self, connection: socket.socket) -> None:
+        with contextlib.suppress(OSError, ValueError), connection.makefile("rb") as reader:
+            while not self.stopped.is_set():
+                header = reader.readline()
+                if not header.startswith(b"*"):
+                    return
+                command = []
+                for _ in range(int(header[1:])):
+                    size = int(reader.readline()[1:])
+                    command.append(reader.read(size + 2)[:-2])
+                self.commands.append(command)
+                answer = self.answer(command)
+                if answer is None:
+                    continue
+                if not self.trickle:
+                    connection.sendall(answer)
+                    continue
+                for byte in answer:
+                    if self.stopped.wait(self.trickle):
+                        return
+                    connection.sendall(bytes([byte]))
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.listener.close()
+        for connection in self.connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+            connection.close()
+
+    def __enter__(self) -> PlayedRedis:
+        return self
 
     def __exit__(self, *exc) -> None:
         self.stop()

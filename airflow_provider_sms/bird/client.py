@@ -100,8 +100,8 @@ class BirdClient:
 
     def _budget(self, method: str) -> SharedBudget | None:
         """Senders on every host using one Redis share the workspace's limits."""
-        url = self.settings.rate_limit_redis_url
-        return SharedBudget.for_store(url, self._limit_key(method)) if url else None
+        url, password = self.settings.rate_limit_redis_url, self.settings.rate_limit_redis_password
+        return SharedBudget.for_store(url, self._limit_key(method), password) if url else None
 
     # -- session -------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,10 +12,17 @@ from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
 from airflow_provider_sms.bird import facts
-from airflow_provider_sms.bird.budget import SCHEMES
+from airflow_provider_sms.bird.budget import (
+    SCHEMES,
+    StoreUrlError,
+    parse_store_url,
+    url_password,
+)
 from airflow_provider_sms.bird.errors import BirdConfigurationError
 from airflow_provider_sms.bird.ids import is_uuid
 from airflow_provider_sms.loopback import is_loopback
+
+log = logging.getLogger(__name__)
 
 # A DNS name is at most 253 characters; a host field adds at most a scheme, brackets and a
 # port to it. Longer ones are refused, and not shown.
@@ -191,8 +199,9 @@ class ClientSettings:
     # Processes on this host sending to the same workspace space their requests together.
     share_rate_limit_on_host: bool = True
     # Redis holding the budget shared by every host sending to the workspace (bird/budget.py);
-    # its URL may hold a password, so it is never shown.
+    # a broker's URL may hold a password, so it is never shown.
     rate_limit_redis_url: str | None = field(default=None, repr=False)
+    rate_limit_redis_password: str | None = field(default=None, repr=False)
     max_requests_per_second: float = facts.MAX_POSTS_PER_SECOND
     max_get_requests_per_second: float = facts.MAX_GETS_PER_SECOND
 
@@ -260,12 +269,17 @@ def settings_from_connection(
         channel_id=_text(extra, "channel_id"),
         share_rate_limit_on_host=_flag(extra, "share_rate_limit_on_host", True),
         rate_limit_redis_url=redis_url(extra.get("rate_limit_redis_url"), default_redis_url),
+        rate_limit_redis_password=_secret(extra, "rate_limit_redis_password"),
         **_numbers(extra),
     )
 
 
 def redis_url(value: Any, default: str | None = None) -> str | None:
-    """The Redis URL of extra.rate_limit_redis_url: absent means `default`, "off" none."""
+    """The Redis URL of extra.rate_limit_redis_url: absent means `default`, "off" none.
+
+    The URL is never shown, and must not hold the password: Airflow's API and UI show a URL
+    extra in clear, and hide extra.rate_limit_redis_password. A URL holding one leaves the
+    budget unshared (said, without the password) rather than failing the send."""
     if value in (None, ""):
         return default if default and _is_redis_url(default) else None
     if not isinstance(value, str):
@@ -275,18 +289,38 @@ def redis_url(value: Any, default: str | None = None) -> str | None:
     text = value.strip()
     if text.lower() in ("off", "none", "false"):
         return None
-    if not _is_redis_url(text):
-        # Not shown: a URL may carry the store's password.
-        raise BirdConfigurationError(
-            "extra.rate_limit_redis_url: must be a redis://, rediss:// or unix:// URL "
-            "(as in redis://:PASSWORD@redis-host:6379/0), or off"
+    if url_password(text):
+        log.warning(
+            "extra.rate_limit_redis_url holds a password (not shown), which Airflow's API and "
+            "UI would show in clear: the rate budget is not shared across hosts for this send. "
+            "Remove it from the URL and give it in extra.rate_limit_redis_password, which "
+            "Airflow hides"
         )
+        return None
+    try:
+        parse_store_url(text)
+    except StoreUrlError as exc:
+        raise BirdConfigurationError(
+            f"extra.rate_limit_redis_url: {exc} (the URL is not shown); give one such as "
+            "redis://redis-host:6379/0, the password in extra.rate_limit_redis_password, or off"
+        ) from None
     return text
 
 
 def _is_redis_url(text: str) -> bool:
     scheme, _, rest = text.strip().partition("://")
     return scheme.lower() in SCHEMES and bool(rest)
+
+
+def _secret(extra: dict, name: str) -> str | None:
+    value = extra.get(name)
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise BirdConfigurationError(
+            f"extra.{name}: must be a string, got {type(value).__name__} (not shown)"
+        )
+    return value
 
 
 def _text(extra: dict, name: str) -> str | None:

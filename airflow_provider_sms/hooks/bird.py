@@ -35,15 +35,18 @@ def _celery_broker_url() -> str | None:
         return None
 
 
-def _mask_store_password(extra: Any) -> None:
-    from urllib.parse import urlsplit
-
+def _mask_store_secrets(extra: Any, broker_url: str | None) -> None:
+    """Mask the Redis passwords a task may meet, as written, decoded and encoded: the extra's,
+    one left in the extra's URL (refused, but still read) and the broker's."""
     from airflow.sdk.log import mask_secret
 
-    url = extra.get("rate_limit_redis_url") if isinstance(extra, dict) else None
-    password = urlsplit(url).password if isinstance(url, str) else None
-    if password:
-        mask_secret(password)
+    from airflow_provider_sms.bird.budget import secret_forms, url_password
+
+    extra = extra if isinstance(extra, dict) else {}
+    password, url = extra.get("rate_limit_redis_password"), extra.get("rate_limit_redis_url")
+    in_urls = [url_password(u) for u in (url, broker_url) if isinstance(u, str)]
+    for secret in secret_forms(password if isinstance(password, str) else None, *in_urls):
+        mask_secret(secret)
 
 
 class BirdHook(BaseHook):
@@ -56,9 +59,9 @@ class BirdHook(BaseHook):
     (client-side POST cap, default 500), ``timeout`` (read timeout in seconds, default 30),
     ``max_retries`` (default 5), ``retry_backoff`` (first backoff in seconds, default 0.5) and
     ``share_rate_limit_on_host`` (default true: tasks on one host sending to one workspace
-    space their requests together) and ``rate_limit_redis_url`` (the Redis where tasks on
-    every host share the workspace's limit; default: the Celery broker's, when Redis; "off"
-    for none; see docs/scaling-out.md).
+    space their requests together), ``rate_limit_redis_url`` (the Redis where tasks on
+    every host share the workspace's limit, without a password; default: the Celery broker's,
+    when Redis; "off" for none; see docs/scaling-out.md) and ``rate_limit_redis_password``.
 
     One pooled HTTP session serves every call; ``close()`` (or ``with BirdHook(...) as hook``)
     releases it.
@@ -84,7 +87,6 @@ class BirdHook(BaseHook):
         conn = self.get_connection(self.bird_conn_id)
         if conn.password:
             mask_secret(conn.password)
-        _mask_store_password(conn.extra_dejson)
         return self._settings_from(conn, conn.extra_dejson)
 
     @classmethod
@@ -94,7 +96,6 @@ class BirdHook(BaseHook):
         conn = await cls.aget_connection(bird_conn_id)
         read_extra = getattr(conn, "aextra_dejson", None)
         extra = await read_extra() if read_extra else conn.extra_dejson
-        _mask_store_password(extra)
         hook.__dict__["settings"] = hook._settings_from(conn, extra)
         return hook
 
@@ -102,6 +103,8 @@ class BirdHook(BaseHook):
         from airflow_provider_sms.bird.errors import BirdConfigurationError
         from airflow_provider_sms.bird.settings import settings_from_connection
 
+        broker_url = _celery_broker_url()
+        _mask_store_secrets(extra, broker_url)
         try:
             return settings_from_connection(
                 host=conn.host,
@@ -109,7 +112,7 @@ class BirdHook(BaseHook):
                 password=conn.password,
                 extra=extra,
                 schema=getattr(conn, "schema", None),
-                default_redis_url=_celery_broker_url(),
+                default_redis_url=broker_url,
             )
         except BirdConfigurationError as exc:
             raise BirdConfigurationError(

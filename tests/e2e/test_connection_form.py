@@ -23,6 +23,8 @@ WORKSPACE_ID = "3f6f7a1e-2b1c-4d5e-9f00-1a2b3c4d5e6f"
 CHANNEL_ID = "9c8b7a6f-5e4d-4c3b-8a29-180706f5e4d3"
 ACCESS_KEY = "bird-access-key-from-the-form-0123456789"
 BASE_URL = "https://api.bird.com"
+REDIS_URL = "redis://redis.internal:6379/3"
+REDIS_PASSWORD = "S3cretRedisPw/from-the-form"
 
 EXTRA_FIELDS = {
     "workspace_id": "Workspace ID",
@@ -30,6 +32,7 @@ EXTRA_FIELDS = {
     "max_requests_per_second": "Max requests per second",
     "share_rate_limit_on_host": "Share the rate limit on this host",
     "rate_limit_redis_url": "Redis for the rate limit across hosts",
+    "rate_limit_redis_password": "Redis password",
     "timeout": "Read timeout (seconds)",
     "max_retries": "Max retries",
     "retry_backoff": "Retry backoff (seconds)",
@@ -130,6 +133,7 @@ def test_the_form_shows_the_bird_fields_and_hides_the_unused_ones(page):
         assert label_of(field) == (f"{label} *" if required else label)
         assert (extra_input(dialog, name).get_attribute("required") is not None) is required
     assert extra_input(dialog, "share_rate_limit_on_host").is_checked()
+    assert extra_input(dialog, "rate_limit_redis_password").get_attribute("type") == "password"
 
 
 def test_save_stays_disabled_while_the_workspace_id_is_empty(page):
@@ -163,6 +167,8 @@ def test_a_filled_form_is_saved_and_read_back_through_the_rest_api(page, deploym
     extra_input(dialog, "workspace_id").fill(WORKSPACE_ID)
     extra_input(dialog, "channel_id").fill(CHANNEL_ID)
     extra_input(dialog, "max_retries").fill("3")
+    extra_input(dialog, "rate_limit_redis_url").fill(REDIS_URL)
+    extra_input(dialog, "rate_limit_redis_password").fill(REDIS_PASSWORD)
     save = dialog.get_by_role("button", name="Save")
     expect(save).to_be_enabled()
     page.screenshot(path=ARTIFACTS / "bird-form-filled.png", full_page=True)
@@ -187,8 +193,13 @@ def test_a_filled_form_is_saved_and_read_back_through_the_rest_api(page, deploym
     assert extra["max_retries"] == 3
     assert extra["share_rate_limit_on_host"] is True
     assert all(extra.get(name) is None for name in ("timeout", "retry_backoff"))
+    # The store's address is shown, its password masked like the key.
+    assert extra["rate_limit_redis_url"] == REDIS_URL
+    assert extra["rate_limit_redis_password"] == "***"
+    assert "S3cretRedisPw" not in json.dumps(saved)
 
     # The key itself was stored, not its mask: Airflow's own CLI reads it back.
     got = deployment.airflow("connections", "get", "bird_from_ui", "-o", "json")
     [stored] = json.loads(got[got.index("[") :])
     assert stored["password"] == ACCESS_KEY
+    assert stored["extra_dejson"]["rate_limit_redis_password"] == REDIS_PASSWORD

@@ -64,3 +64,34 @@ def test_workspace_id_is_required_in_the_form_and_the_other_extras_are_optional(
             assert "null" in field["schema"]["type"], f"{name} must stay optional"
             assert field["description"].startswith("Optional"), name
             jsonschema.validate(None, field["schema"])
+
+
+def test_the_redis_password_is_a_password_field_hidden_by_airflows_connection_responses():
+    # Airflow's API shows a URL extra in clear: the password has an extra of its own, which
+    # the form shows as a password and the API's own response model masks.
+    from airflow.api_fastapi.core_api.datamodels.connections import ConnectionResponse
+    from airflow.providers_manager import ProvidersManager
+
+    widget = ProvidersManager().connection_form_widgets["extra__bird__rate_limit_redis_password"]
+    assert widget.is_sensitive
+    extra = {
+        "workspace_id": "3f6f7a1e-2b1c-4d5e-9f00-1a2b3c4d5e6f",
+        "rate_limit_redis_url": "redis://redis.internal:6379/3",
+        "rate_limit_redis_password": "S3cretRedisPw",
+    }
+    response = ConnectionResponse.model_validate(
+        {
+            "conn_id": "bird_default",
+            "conn_type": "bird",
+            "description": None,
+            "host": None,
+            "login": None,
+            "schema": None,
+            "port": None,
+            "password": "bird-key-0123456789",
+            "extra": json.dumps(extra),
+            "team_name": None,
+        }
+    ).model_dump_json()
+    assert "S3cretRedisPw" not in response and "bird-key-0123456789" not in response
+    assert json.loads(json.loads(response)["extra"])["rate_limit_redis_password"] == "***"
