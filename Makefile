@@ -11,7 +11,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c requirements/constraints.txt -e '.[test,bench,docs,redis]'
+	$(BIN)/pip install --quiet -c requirements/constraints.txt -e '.[test,bench,docs]'
 	touch $(STAMP)
 
 lint: $(STAMP)
