@@ -126,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         default=argparse.SUPPRESS,
         metavar="JSON",
         help='how messages are listed, e.g. \'{"order": "oldest_first", "page_token_field": '
-        'null, "batch_filter": false}\' (default: newest first, nextPageToken, filtered)',
+        'null, "full_last_page_token": false, "batch_filter": false}\' (default: newest '
+        "first, nextPageToken, a token after a full last page, filtered)",
     )
     parser.add_argument(
         "--upload",
