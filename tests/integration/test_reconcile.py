@@ -181,25 +181,6 @@ def test_a_listing_that_ends_on_a_page_boundary_is_read_to_its_end_or_unclear(
                 list(client.list_pages(channel, max_pages=count // 100 + 1))
 
 
-@pytest.mark.parametrize("listing", ["token_after_a_full_last_page", "no_token_after_it"])
-def test_full_batches_are_checked_however_their_listing_ends(checked_sandbox, listing):
-    # Each batch of 100 is listed as one full page, then an empty one or nothing.
-    checked_sandbox.status_delays = None
-    checked_sandbox.listing = {"full_last_page_token": listing == "token_after_a_full_last_page"}
-    recipients = numbers(200)
-    op = SendSmsOperator(
-        task_id="t",
-        recipients=recipients,
-        text="x",
-        use_batch_api=True,
-        check_batch_results=True,
-    )
-    results = op.execute(context_with(MemoryStore()))
-    ids = {receiver(m): m["id"] for m in checked_sandbox.messages}
-    assert {r["recipient"]: r["message_id"] for r in results} == ids
-    assert len(ids) == 200 and {r["status"] for r in results} == {"accepted"}
-
-
 def test_a_match_without_a_readable_time_is_unknown_not_found_nor_missing(checked_sandbox):
     channel = checked_sandbox.mms_channel_id
     message = sent_one(checked_sandbox, "+31620000004", "ref-4")
