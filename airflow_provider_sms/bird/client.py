@@ -339,7 +339,7 @@ class BirdClient:
                     return
                 raise BirdListingUnclearError(
                     f"a full page ({len(results)} messages) named no next page in "
-                    f"`{NEXT_PAGE_FIELD}`, nor did the same page asked for "
+                    f"`{NEXT_PAGE_FIELD}`, nor did the same page with a limit of "
                     f"{MAX_LIST_LIMIT - 1}, so whether more follow cannot be told (Bird may "
                     "name its next page in another field)",
                     method="GET",
