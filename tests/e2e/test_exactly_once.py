@@ -124,8 +124,10 @@ def test_a_retry_settles_a_try_cut_off_with_a_listing_of_whole_pages(
     # Token paging as it reads when a listing ends on a page boundary: the full last page
     # names no next page. The first try is cut off with `accepted` messages in Bird.
     checked_sandbox.listing = {"full_last_page_token": False}
-    checked_sandbox.inject("hang", seconds=60, method="POST", after_messages=accepted)
-    result = run(airflow_home, checked_sandbox, "cut_off_at_a_page_boundary", check=False)
+    checked_sandbox.inject("hang", seconds=90, method="POST", after_messages=accepted)
+    conn = checked_sandbox.connection()
+    conn["extra"].update(timeout=60)  # the client waits out the try's 30 s
+    result = run(airflow_home, checked_sandbox, "cut_off_at_a_page_boundary", conn, check=False)
     out = result.stdout
     assert result.returncode == 0, out[-6000:]
     assert "AirflowTaskTimeout" in out and "hang" in {r.fault for r in checked_sandbox.requests}
