@@ -39,6 +39,7 @@ LISTINGS = {
     "oldest_first": {"order": "oldest_first"},
     "other_token_field": {"page_token_field": "next"},
     "no_token": {"page_token_field": None},
+    "full_last_page_no_token": {"full_last_page_token": False},
     "batch_filter_ignored": {"batch_filter": False},
 }
 

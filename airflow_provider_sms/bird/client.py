@@ -287,8 +287,8 @@ class BirdClient:
         while True:
             page = self.request("GET", path, params=params, cancel=cancel)
             yield from page.get("results", [])
-            token = page.get(NEXT_PAGE_FIELD)
-            if not token:
+            token = next_page_token(page)
+            if token is None:
                 return
             params["pageToken"] = token
 
@@ -304,12 +304,17 @@ class BirdClient:
         order, to the end of the listing.
 
         Unlike `iter_messages`, it never takes an unclear answer for the end: an answer
-        without a `results` list, a full page naming no next page, or a page beyond
-        `max_pages` raise BirdListingUnclearError, so that what was not seen is never taken
-        for absent."""
+        without a `results` list, a page beyond `max_pages`, or a full page naming no next
+        page where nothing shows that Bird names next pages in NEXT_PAGE_FIELD raise
+        BirdListingUnclearError, so that what was not seen is never taken for absent.
+
+        A listing that ends on a page boundary gives a full last page without a next one.
+        That is its end once the field is known to be right: an earlier page of this listing
+        named its next page in it, or the same page asked for one message less does."""
         path = self._channel_path(channel_id, "/messages")
         params = {"limit": MAX_LIST_LIMIT, **filters}
         pages = 0
+        field_seen = False  # a page of this listing named its next page in NEXT_PAGE_FIELD
         while True:
             if pages >= max_pages:
                 raise BirdListingUnclearError(
@@ -326,17 +331,35 @@ class BirdClient:
                 )
             pages += 1
             yield results
-            token = page.get(NEXT_PAGE_FIELD)
-            if not isinstance(token, str) or not token:
-                if len(results) < MAX_LIST_LIMIT:
-                    return  # a short page with no next one: the end
+            token = next_page_token(page)
+            if token is None:
+                if len(results) < MAX_LIST_LIMIT or field_seen:
+                    return  # a short page, or a full one where the field is known: the end
+                if self._names_next_page(path, params, cancel):
+                    return
                 raise BirdListingUnclearError(
                     f"a full page ({len(results)} messages) named no next page in "
-                    f"`{NEXT_PAGE_FIELD}`, so whether more follow cannot be told",
+                    f"`{NEXT_PAGE_FIELD}`, nor did the same page with a limit of "
+                    f"{MAX_LIST_LIMIT - 1}, so whether more follow cannot be told (Bird may "
+                    "name its next page in another field)",
                     method="GET",
                     path=path,
                 )
+            field_seen = True
             params["pageToken"] = token
+
+    def _names_next_page(self, path: str, params: dict, cancel: threading.Event | None) -> bool:
+        """Whether the page `params` ask for, asked for one message less, names its next page
+        in NEXT_PAGE_FIELD: it must, since the full page showed one more message, if that is
+        where Bird names it."""
+        fewer = {**params, "limit": MAX_LIST_LIMIT - 1}
+        return next_page_token(self.request("GET", path, params=fewer, cancel=cancel)) is not None
+
+
+def next_page_token(answer: Any) -> str | None:
+    """The token of the page after `answer` in a listing, None where it names none."""
+    token = answer.get(NEXT_PAGE_FIELD) if isinstance(answer, dict) else None
+    return token if isinstance(token, str) and token else None
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:

@@ -126,8 +126,9 @@ def main(argv: list[str] | None = None) -> int:
         default=argparse.SUPPRESS,
         metavar="JSON",
         help='how messages are listed, e.g. \'{"order": "oldest_first", "page_token_field": '
-        'null, "batch_filter": false, "other_channel": "empty"}\' (default: newest first, '
-        "nextPageToken, filtered, another channel's message not found)",
+        'null, "full_last_page_token": false, "batch_filter": false, "other_channel": '
+        '"empty"}\' (default: newest first, nextPageToken, a token after a full last page, '
+        "filtered, another channel's message not found)",
     )
     parser.add_argument(
         "--upload",

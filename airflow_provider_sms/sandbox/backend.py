@@ -70,8 +70,9 @@ class SandboxBackend(
     ``listing``: how listing messages behaves where Bird's documentation is silent (see
     ``DEFAULT_LISTING``; a mapping may name some keys): ``order`` ``newest_first`` or
     ``oldest_first``; ``page_token_field``, the answer field naming the next page (None:
-    none); ``batch_filter`` False ignores ``batchId`` and lists the whole channel;
-    ``other_channel``, what reading a message under another channel answers
+    none); ``full_last_page_token`` False names no next page after a full last page (True
+    names one, which is empty); ``batch_filter`` False ignores ``batchId`` and lists the whole
+    channel; ``other_channel``, what reading a message under another channel answers
     (``OTHER_CHANNEL_ANSWERS``). :meth:`reset` restores it.
     ``upload``: how presigned uploads behave where Bird's documentation is silent (see
     ``DEFAULT_UPLOAD``; a mapping may name some keys). :meth:`reset` restores it.
@@ -170,8 +171,8 @@ class SandboxBackend(
 
     @property
     def listing(self) -> dict[str, Any]:
-        """How listing messages behaves: order, page_token_field, batch_filter,
-        other_channel."""
+        """How listing messages behaves: order, page_token_field, full_last_page_token,
+        batch_filter, other_channel."""
         return dict(self._listing)
 
     @listing.setter

@@ -323,7 +323,8 @@ class BirdSandbox:
     @property
     def listing(self) -> dict[str, Any]:
         """How listing messages behaves where Bird's documentation is silent: ``order``
-        (``newest_first`` or ``oldest_first``), ``page_token_field`` (None: no token) and
+        (``newest_first`` or ``oldest_first``), ``page_token_field`` (None: no token),
+        ``full_last_page_token`` (False: a full last page names no next page),
         ``batch_filter`` (False: ``batchId`` is ignored) and ``other_channel`` (what reading
         a message under another channel answers: ``not_found``, ``empty`` interactions or
         ``listed``). Setting some keys keeps the rest."""

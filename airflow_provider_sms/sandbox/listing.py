@@ -20,13 +20,14 @@ BATCH_SETTLE_TIMEOUT = 5.0
 
 # How the channel's listing behaves where Bird's documentation is silent (API-NOTES sections 5
 # and 6 infer these): its order, the answer field naming the next page (None: no field, even
-# when more pages follow), whether the `batchId` filter is applied, and what reading a message
-# or its interactions under a channel other than its own answers (OTHER_CHANNEL_ANSWERS).
-# Tests play each.
+# when more pages follow), whether a full last page names a next (empty) one, whether the
+# `batchId` filter is applied, and what reading a message or its interactions under a channel
+# other than its own answers (OTHER_CHANNEL_ANSWERS). Tests play each.
 DEFAULT_LISTING: Mapping[str, Any] = MappingProxyType(
     {
         "order": "newest_first",
         "page_token_field": "nextPageToken",
+        "full_last_page_token": True,
         "batch_filter": True,
         "other_channel": "not_found",
     }
@@ -40,12 +41,10 @@ OTHER_CHANNEL_ANSWERS = {
 
 
 def check_listing(value: Any, current: Mapping[str, Any]) -> dict[str, Any]:
-    """``listing`` checked: a mapping naming some of order, page_token_field, batch_filter,
-    other_channel; the others keep `current`."""
+    """``listing`` checked: a mapping naming some of order, page_token_field,
+    full_last_page_token, batch_filter, other_channel; the others keep `current`."""
     if not isinstance(value, Mapping):
-        raise ValueError(
-            "listing must map order, page_token_field, batch_filter and/or other_channel"
-        )
+        raise ValueError(f"listing must map some of {', '.join(DEFAULT_LISTING)}")
     unknown = set(value) - set(DEFAULT_LISTING)
     if unknown:
         raise ValueError(
@@ -58,8 +57,9 @@ def check_listing(value: Any, current: Mapping[str, Any]) -> dict[str, Any]:
     field = listing["page_token_field"]
     if field is not None and (not isinstance(field, str) or not field):
         raise ValueError("listing.page_token_field must be a field name, or null for none")
-    if not isinstance(listing["batch_filter"], bool):
-        raise ValueError("listing.batch_filter must be true or false")
+    for flag in ("full_last_page_token", "batch_filter"):
+        if not isinstance(listing[flag], bool):
+            raise ValueError(f"listing.{flag} must be true or false")
     if listing["other_channel"] not in OTHER_CHANNEL_ANSWERS:
         raise ValueError(f"listing.other_channel must be one of {', '.join(OTHER_CHANNEL_ANSWERS)}")
     return listing
@@ -141,9 +141,10 @@ class ListingOperations:
                 more = stop > limit
             shown = [self._view_locked(p, now) for p in chosen]
             token = None
-            # A full page always names the next one, which may be empty: the client cannot
-            # tell a full last page without a token from a listing that names no next page.
-            if more or (chosen and len(chosen) == limit):
+            # Token paging may name a next page after a full last page (it is then empty),
+            # or only while more follow: the listing setting says which.
+            full = bool(chosen) and len(chosen) == limit
+            if more or (full and listing["full_last_page_token"]):
                 token = encode_token(kind, self._generation, chosen[-1])
             field = listing["page_token_field"]
         # Stored messages are never changed, so the copies can be made outside the lock.

@@ -19,9 +19,9 @@ class SandboxProcess:
 
     ``status_delays``: as :class:`~airflow_provider_sms.sandbox.BirdSandbox`'s (a mapping
     naming some of processing, sent, delivered; None: no progression); reset() restores it.
-    ``listing``: likewise (order, page_token_field, batch_filter); ``upload`` too
-    (presign_status, upload_status, media_host). ``reply_delay``: seconds after which the
-    answering recipients answer (default 1.0)."""
+    ``listing``: likewise (order, page_token_field, full_last_page_token, batch_filter);
+    ``upload`` too (presign_status, upload_status, media_host). ``reply_delay``: seconds after
+    which the answering recipients answer (default 1.0)."""
 
     def __init__(
         self,

@@ -4,6 +4,7 @@ import json
 import time
 from collections import Counter
 
+import pytest
 from support import TEST_DAGS, killed_then_run_again, receiver
 
 
@@ -114,6 +115,25 @@ def test_a_task_killed_without_warning_then_run_again_sends_each_recipient_once(
     assert returncode == 0, out[-6000:]
     assert len(once_each(checked_sandbox)) == 1000, out[-6000:]
     assert "were in flight when an earlier try ended" in out
+
+
+@pytest.mark.parametrize("accepted", [250, 300, 400])
+def test_a_retry_settles_a_try_cut_off_with_a_listing_of_whole_pages(
+    airflow_home, checked_sandbox, accepted
+):
+    # Token paging as it reads when a listing ends on a page boundary: the full last page
+    # names no next page. The first try is cut off with `accepted` messages in Bird.
+    checked_sandbox.listing = {"full_last_page_token": False}
+    checked_sandbox.inject("hang", seconds=90, method="POST", after_messages=accepted)
+    conn = checked_sandbox.connection()
+    conn["extra"].update(timeout=60)  # the client waits out the try's 30 s
+    result = run(airflow_home, checked_sandbox, "cut_off_at_a_page_boundary", conn, check=False)
+    out = result.stdout
+    assert result.returncode == 0, out[-6000:]
+    assert "AirflowTaskTimeout" in out and "hang" in {r.fault for r in checked_sandbox.requests}
+    assert f"{1000 - accepted} recipient(s) were in flight when an earlier try ended" in out
+    assert f"Of them, 0 were found in Bird (not sent again), {1000 - accepted} were not" in out
+    assert len(once_each(checked_sandbox)) == 1000
 
 
 def behind_history(sandbox, listing: dict) -> dict:

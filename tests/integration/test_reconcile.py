@@ -23,6 +23,7 @@ DECIDES = {
     "oldest_first": True,
     "other_token_field": False,
     "no_token": False,
+    "full_last_page_no_token": True,
     "batch_filter_ignored": True,
 }
 
@@ -125,6 +126,59 @@ def test_an_answer_without_results_or_a_page_bound_means_cannot_tell(checked_san
         assert lookup.pages == 2 and "more than 2 pages" in lookup.unclear
         with pytest.raises(BirdListingUnclearError):
             list(client.list_pages(channel, max_pages=2))
+
+
+# A listing of a whole number of pages, each way Bird may name (or not name) its pages: the
+# setting, whether the client reads it to its end (else "cannot tell"), and the GETs that
+# costs for n messages.
+BOUNDARY_LISTINGS = {
+    # An empty page follows the full last one.
+    "token_after_a_full_last_page": ({}, True, lambda n: n // 100 + 1),
+    # A lone full page is asked for again with a limit of 99, which names a next page.
+    "no_token_after_a_full_last_page": (
+        {"full_last_page_token": False},
+        True,
+        lambda n: n // 100 + (n == 100),
+    ),
+    "oldest_first_no_token_after_it": (
+        {"order": "oldest_first", "full_last_page_token": False},
+        True,
+        lambda n: n // 100 + (n == 100),
+    ),
+    # The first page, then the same with a limit of 99: neither names a next page.
+    "other_token_field": (
+        {"page_token_field": "next", "full_last_page_token": False},
+        False,
+        lambda n: 2,
+    ),
+    "other_token_field_after_it_too": ({"page_token_field": "next"}, False, lambda n: 2),
+    "no_token": ({"page_token_field": None}, False, lambda n: 2),
+}
+
+
+@pytest.mark.parametrize("count", [100, 300])
+@pytest.mark.parametrize("listing", list(BOUNDARY_LISTINGS))
+def test_a_listing_that_ends_on_a_page_boundary_is_read_to_its_end_or_unclear(
+    checked_sandbox, listing, count
+):
+    setting, ends, gets = BOUNDARY_LISTINGS[listing]
+    channel = checked_sandbox.mms_channel_id
+    checked_sandbox.backend.add_history(channel, numbers(count, start=72000000), age=60)
+    checked_sandbox.listing = setting
+    absent = {"ref-absent": "+31620000005"}
+    with client_for(checked_sandbox) as client:
+        lookup = find_sent(client, channel, absent, time.time() - HOUR)
+        listed = [r for r in checked_sandbox.requests if r.method == "GET"]
+        assert len(listed) == gets(count)
+        assert {r.query.get("limit") for r in listed} <= {"100", "99"}
+        if ends:
+            assert lookup.unclear is None and lookup.unknown(list(absent.values())) == {}
+            pages = list(client.list_pages(channel, max_pages=count // 100 + 1))
+            assert sum(map(len, pages)) == count
+        else:
+            assert "named no next page" in lookup.unclear
+            with pytest.raises(BirdListingUnclearError, match="named no next page"):
+                list(client.list_pages(channel, max_pages=count // 100 + 1))
 
 
 def test_a_match_without_a_readable_time_is_unknown_not_found_nor_missing(checked_sandbox):

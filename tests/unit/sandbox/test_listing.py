@@ -1,4 +1,5 @@
-"""Listing variants in the backend (sandbox/listing.py): order, page token field, batch filter."""
+"""Listing variants in the backend (sandbox/listing.py): order, page token field, a token after
+a full last page or none, batch filter."""
 
 import pytest
 
@@ -71,6 +72,7 @@ def test_oldest_first_another_token_field_and_an_ignored_batch_filter(backend):
     [
         {"order": "random"},
         {"page_token_field": ""},
+        {"full_last_page_token": 0},
         {"batch_filter": "no"},
         {"other_channel": "maybe"},
         {"sort": "asc"},
@@ -92,3 +94,20 @@ def test_a_full_last_page_names_a_next_page_which_is_empty():
             WORKSPACE_ID, MMS_CHANNEL_ID, limit=100, page_token=first["nextPageToken"]
         )
         assert last == {"results": []}
+
+
+@pytest.mark.parametrize("order", ["newest_first", "oldest_first"])
+def test_a_full_last_page_can_name_no_next_page_while_earlier_ones_do(order):
+    backend = SandboxBackend(
+        status_delays=None, listing={"order": order, "full_last_page_token": False}
+    )
+    backend.add_history(MMS_CHANNEL_ID, [f"+3161{i:07d}" for i in range(200)], age=60)
+    first = backend.list_messages(WORKSPACE_ID, MMS_CHANNEL_ID, limit=100)
+    assert len(first["results"]) == 100 and first["nextPageToken"]
+    token = first["nextPageToken"]
+    last = backend.list_messages(WORKSPACE_ID, MMS_CHANNEL_ID, limit=100, page_token=token)
+    assert len(last["results"]) == 100 and "nextPageToken" not in last
+    # The same page asked for one message less names a next page: the field is right.
+    fewer = backend.list_messages(WORKSPACE_ID, MMS_CHANNEL_ID, limit=99, page_token=token)
+    assert len(fewer["results"]) == 99 and fewer["nextPageToken"]
+    backend.close()
