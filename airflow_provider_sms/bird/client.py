@@ -74,6 +74,15 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+class Page(list):
+    """One page of a listing (its messages), with the token naming the next page (None when
+    the answer named none): a reader may stop and go on from there later."""
+
+    def __init__(self, messages: list, next_token: str | None):
+        super().__init__(messages)
+        self.next_token = next_token
+
+
 class BirdClient:
     def __init__(self, settings: ClientSettings, *, pool_size: int = 16):
         self.settings = settings
@@ -298,10 +307,12 @@ class BirdClient:
         *,
         max_pages: int,
         cancel: threading.Event | None = None,
+        page_token: str | None = None,
         **filters: Any,
-    ) -> Iterator[list]:
+    ) -> Iterator[Page]:
         """The channel's messages matching `filters`, one page (a list) at a time, in Bird's
-        order, to the end of the listing.
+        order, to the end of the listing; from `page_token` (a page's ``next_token``) on when
+        given.
 
         Unlike `iter_messages`, it never takes an unclear answer for the end: an answer
         without a `results` list, a full page naming no next page, or a page beyond
@@ -309,6 +320,8 @@ class BirdClient:
         for absent."""
         path = self._channel_path(channel_id, "/messages")
         params = {"limit": MAX_LIST_LIMIT, **filters}
+        if page_token is not None:
+            params["pageToken"] = page_token
         pages = 0
         while True:
             if pages >= max_pages:
@@ -325,8 +338,8 @@ class BirdClient:
                     "an answer held no `results` list of messages", method="GET", path=path
                 )
             pages += 1
-            yield results
             token = page.get(NEXT_PAGE_FIELD)
+            yield Page(results, token if isinstance(token, str) and token else None)
             if not isinstance(token, str) or not token:
                 if len(results) < MAX_LIST_LIMIT:
                     return  # a short page with no next one: the end
