@@ -38,6 +38,7 @@ from .catalogue import (
     WORKSPACE_ID,
 )
 from .gateway import Gateway, RecordedRequest
+from .inbound import SENT_RATE
 from .server import SandboxHTTPServer
 
 
@@ -249,10 +250,13 @@ class BirdSandbox:
         ``createdAt`` the listing shows, as a Bird that answers them otherwise might."""
         return self.backend.receive(from_number, text, channel_id=channel_id, listed=listed)
 
-    def store_sent(self, count: int, *, channel_id: str = MMS_CHANNEL_ID) -> int:
+    def store_sent(
+        self, count: int, *, channel_id: str = MMS_CHANNEL_ID, rate: float = SENT_RATE
+    ) -> int:
         """Store `count` delivered outgoing SMS on the channel at once, as a large send just
-        made (their createdAt spread at 450 a second up to now); how many."""
-        return self.backend.store_sent(count, channel_id=channel_id)
+        made (their createdAt spread at `rate` a second up to now, from the channel's last
+        message at the earliest); how many."""
+        return self.backend.store_sent(count, channel_id=channel_id, rate=rate)
 
     def interact(
         self,

@@ -1,6 +1,6 @@
 """ReplySensor in real `airflow dags test` runs on a channel busy with a large send: 20,001
-sent messages stored once the question is out, then the reply (before the sensor starts).
-Both sensors find it, and no poll reads more than bird.inbound.MAX_PAGES pages."""
+sent messages stored once the sensor looks, then the reply. Both sensors find it, and no
+poll reads more than bird.inbound.MAX_PAGES pages. And a reply that beats the sensor."""
 
 import threading
 import time
@@ -64,8 +64,9 @@ def test_a_reply_sensor_finds_the_reply_after_a_send_of_20001_each_poll_bounded(
     def busy_then_reply():
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            if any(r.method == "POST" for r in bird_sandbox.requests):
-                stored["sent"] = bird_sandbox.store_sent(BURST)
+            if gets.count():  # the sensor looked: a send made now is in its window
+                # Within a few milliseconds, all after the sensor began.
+                stored["sent"] = bird_sandbox.store_sent(BURST, rate=10_000_000)
                 stored["reply"] = bird_sandbox.receive(CUSTOMER, "Yes")
                 gets.start()
                 return
@@ -86,3 +87,30 @@ def test_a_reply_sensor_finds_the_reply_after_a_send_of_20001_each_poll_bounded(
     assert f"REPLY {stored['reply']['id']} 'Yes'" in result.stdout
     print(f"\n{mode}: listing GETs of each poll after {BURST} sent: {polls}")
     assert polls and max(polls) <= MAX_PAGES, polls
+
+
+def test_a_reply_that_beats_the_sensor_counts(airflow_home, bird_sandbox):
+    """The class docstring's example: the reply comes as soon as the question is out, before
+    the sensor starts; the window starts at the send."""
+    stored = {}
+
+    def reply_at_once():
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if any(r.method == "POST" for r in bird_sandbox.requests):
+                stored["reply"] = bird_sandbox.receive(CUSTOMER, "yes!")
+                return
+            time.sleep(0.005)
+
+    thread = threading.Thread(target=reply_at_once, daemon=True)
+    thread.start()
+    result = airflow_home.dags_test(
+        "reply_beats_the_sensor",
+        check=False,
+        AIRFLOW__CORE__DAGS_FOLDER=str(TEST_DAGS),
+        **dict([bird_sandbox.connection_env()]),
+    )
+    thread.join(5)
+    assert result.returncode == 0, result.stdout[-6000:]
+    assert f"REPLY {stored['reply']['id']} 'yes!'" in result.stdout
+    assert "Waiting for replies sent since the send" in result.stdout

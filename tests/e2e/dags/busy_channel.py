@@ -1,6 +1,6 @@
 """A reply awaited on a channel just busied by a large send (the test stores 20,001 sent
-messages once the question is out, then the reply, before the sensor starts): a deferred
-ReplySensor and one that pokes."""
+messages once the sensor looks, then the reply): a deferred ReplySensor and one that pokes.
+And the class docstring's example, where the reply beats the sensor."""
 
 from __future__ import annotations
 
@@ -36,3 +36,11 @@ for deferrable in (True, False):
         )
         ask >> wait
         show(wait.output)
+
+with DAG(dag_id="reply_beats_the_sensor", schedule=None, start_date=datetime(2026, 1, 1)):
+    ask = SendSmsOperator(task_id="ask", recipients=[CUSTOMER], text="Reply YES to confirm.")
+    wait = ReplySensor(
+        task_id="wait", from_numbers=ask.output, pattern=r"^\s*yes\b", timeout=20, poll_interval=1
+    )
+    ask >> wait
+    show(wait.output)
