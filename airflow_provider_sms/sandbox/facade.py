@@ -234,21 +234,13 @@ class BirdSandbox:
 
     # the return path ---------------------------------------------------------------------
 
-    def receive(
-        self,
-        from_number: str,
-        text: str,
-        *,
-        channel_id: str = MMS_CHANNEL_ID,
-        listed: Mapping[str, Any] | None = None,
-    ) -> dict:
+    def receive(self, from_number: str, text: str, *, channel_id: str = MMS_CHANNEL_ID) -> dict:
         """Store an SMS from ``from_number`` (E.164) to the channel, as Bird stores an inbound
         message; the stored message. STOP (STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT) records an
         ``unsubscribe-request`` interaction on the last message sent to that number on the
         channel, START (UNSTOP) a ``subscribe-consent``. ValueError for a bad number or text,
-        or a one-way channel (the alphanumeric senders). `listed` replaces the ``id`` and/or
-        ``createdAt`` the listing shows, as a Bird that answers them otherwise might."""
-        return self.backend.receive(from_number, text, channel_id=channel_id, listed=listed)
+        or a one-way channel (the alphanumeric senders)."""
+        return self.backend.receive(from_number, text, channel_id=channel_id)
 
     def store_sent(
         self, count: int, *, channel_id: str = MMS_CHANNEL_ID, rate: float = SENT_RATE

@@ -10,7 +10,7 @@ from support import TEST_DAGS
 
 from airflow_provider_sms.bird.inbound import MAX_PAGES
 
-CUSTOMER = "+12025550190"
+CUSTOMER = "+12025550160"  # the number the DAGs (reply_flows.py) ask
 BURST = 20_001
 POLL_GAP = 1.5  # seconds without a listing GET that separate two polls (they are 3 s apart)
 

@@ -11,6 +11,7 @@ import time
 from types import SimpleNamespace
 
 import pytest
+from support import MemoryStore
 
 from airflow_provider_sms.bird.inbound import MAX_PAGES, OVERLAP, Cursor, scan_incoming
 from airflow_provider_sms.delivery.replies import incoming_replies
@@ -103,8 +104,10 @@ def test_an_undated_inbound_message_on_a_busy_channel_neither_stops_the_scan_nor
     with BirdHook() as hook:
         bird_sandbox.store_sent(20_500)
         cursor = hook.incoming_messages(MMS_CHANNEL_ID).cursor
-        bird_sandbox.receive(CUSTOMER, "no date", listed={"createdAt": "2026-12-06T10:00:00z"})
-        bird_sandbox.receive(CUSTOMER, "no id", listed={"id": None})
+        bird_sandbox.backend.receive(
+            CUSTOMER, "no date", listed={"createdAt": "2026-12-06T10:00:00z"}
+        )
+        bird_sandbox.backend.receive(CUSTOMER, "no id", listed={"id": None})
         reply = bird_sandbox.receive(CUSTOMER, "YES")
         with caplog.at_level(logging.WARNING):
             found, cursor, costs = polls_until_found(hook, bird_sandbox, cursor)
@@ -116,25 +119,6 @@ def test_an_undated_inbound_message_on_a_busy_channel_neither_stops_the_scan_nor
     assert len(warnings) == 2, warnings
     assert "no readable createdAt" in warnings[0] or "no readable createdAt" in warnings[1]
     assert any("it has no id" in w for w in warnings), warnings
-
-
-class MemoryStore:
-    """An asset's (or a task's) state store, kept in a dict."""
-
-    def __init__(self):
-        self.values = {}
-
-    async def aget(self, key, default=None):
-        return self.values.get(key, default)
-
-    async def aset(self, key, value):
-        self.values[key] = value
-
-    def get(self, key, default=None):
-        return self.values.get(key, default)
-
-    def set(self, key, value):
-        self.values[key] = value
 
 
 def test_a_watcher_fires_on_the_next_sms_after_a_send_of_20001(bird_sandbox, monkeypatch):
