@@ -190,3 +190,35 @@ def test_a_retried_reply_sensor_takes_a_reply_that_came_during_an_earlier_try(bi
     retry = ReplySensor(task_id="wait", from_numbers=[CUSTOMER], deferrable=False, timeout=30)
     done = retry.poke(sensor_context(store, time.time()))
     assert done and done.xcom_value["message_id"] == reply["id"]
+
+
+def test_a_watcher_reports_an_undated_and_an_id_less_sms_once_however_many_polls_read_them(
+    bird_sandbox, monkeypatch, caplog
+):
+    store = MemoryStore()
+    trigger = InboundMessageTrigger(channel_id=MMS_CHANNEL_ID, poll_interval=1, event_spacing=0)
+    trigger.asset_state_store = store
+    monkeypatch.setattr("airflow_provider_sms.triggers.inbound.COHORT_DELAY", 0.0)
+
+    async def scenario():
+        events = trigger.run()
+        waiting = asyncio.ensure_future(anext(events))
+        while not store.values:
+            await asyncio.sleep(0.1)
+        bird_sandbox.backend.receive(CUSTOMER, "undated", listed={"createdAt": "soon"})
+        bird_sandbox.backend.receive(CUSTOMER, "no id", listed={"id": None})
+        polled = list_gets(bird_sandbox)
+        while list_gets(bird_sandbox) < polled + 4:  # four polls read them
+            await asyncio.sleep(0.1)
+        bird_sandbox.receive(CUSTOMER, "dated")
+        event = await asyncio.wait_for(waiting, 30)
+        await events.aclose()
+        return event.payload
+
+    with caplog.at_level(logging.WARNING):
+        payload = asyncio.run(scenario())
+    assert payload["text"] == "dated"
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 2, warnings
+    assert any("no readable createdAt" in w for w in warnings), warnings
+    assert any("it has no id" in w for w in warnings), warnings
