@@ -19,8 +19,9 @@ TEST_DAGS = Path(__file__).resolve().parent / "e2e" / "dags"
 
 
 class MemoryStore:
-    """Stands in for Airflow's task state store, which only a running task instance has;
-    values go through JSON as they would in the store."""
+    """Stands in for Airflow's task state store, which only a running task instance has, and
+    (`aget`, `aset`) for what the triggerer hands a watcher as ``asset_state_store``; values
+    go through JSON as they would in the store."""
 
     def __init__(self):
         self.values = {}
@@ -30,6 +31,12 @@ class MemoryStore:
 
     def set(self, key, value, **_):
         self.values[key] = json.loads(json.dumps(value))
+
+    async def aget(self, key, default=None):
+        return self.get(key, default)
+
+    async def aset(self, key, value):
+        self.set(key, value)
 
 
 # Every way the sandbox can list messages where Bird's documentation is silent (the first is

@@ -74,6 +74,15 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+class Page(list):
+    """One page of a listing (its messages), with the token naming the next page (None when
+    the answer named none): a reader may stop and go on from there later."""
+
+    def __init__(self, messages: list, next_token: str | None):
+        super().__init__(messages)
+        self.next_token = next_token
+
+
 class BirdClient:
     def __init__(self, settings: ClientSettings, *, pool_size: int = 16):
         self.settings = settings
@@ -298,10 +307,12 @@ class BirdClient:
         *,
         max_pages: int,
         cancel: threading.Event | None = None,
+        page_token: str | None = None,
         **filters: Any,
-    ) -> Iterator[list]:
+    ) -> Iterator[Page]:
         """The channel's messages matching `filters`, one page (a list) at a time, in Bird's
-        order, to the end of the listing.
+        order, to the end of the listing; from `page_token` (a page's ``next_token``) on when
+        given.
 
         Unlike `iter_messages`, it never takes an unclear answer for the end: an answer
         without a `results` list, a page beyond `max_pages`, or a full page naming no next
@@ -313,8 +324,12 @@ class BirdClient:
         named its next page in it, or the same page asked for one message less does."""
         path = self._channel_path(channel_id, "/messages")
         params = {"limit": MAX_LIST_LIMIT, **filters}
+        if page_token is not None:
+            params["pageToken"] = page_token
         pages = 0
-        field_seen = False  # a page of this listing named its next page in NEXT_PAGE_FIELD
+        # A page of this listing named its next page in NEXT_PAGE_FIELD (a given page_token is
+        # one such name).
+        field_seen = page_token is not None
         while True:
             if pages >= max_pages:
                 raise BirdListingUnclearError(
@@ -330,8 +345,8 @@ class BirdClient:
                     "an answer held no `results` list of messages", method="GET", path=path
                 )
             pages += 1
-            yield results
             token = next_page_token(page)
+            yield Page(results, token)
             if token is None:
                 if len(results) < MAX_LIST_LIMIT or field_seen:
                     return  # a short page, or a full one where the field is known: the end

@@ -3,7 +3,10 @@ what a wait that ends without one says it saw (counts only, numbers masked)."""
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -92,13 +95,38 @@ class Seen:
         return asdict(self)
 
 
+# Messages already reported as left out (by key), so that each is reported once: a bounded
+# memory, since a reader may run for weeks.
+_REPORTED: OrderedDict[str, None] = OrderedDict()
+_REPORTED_AT_MOST = 10_000
+_log = logging.getLogger(__name__)
+
+
+def report_left_out(
+    left_out: Iterable[tuple[str, str]], channel_id: str, log: logging.Logger = _log
+) -> None:
+    """Warn, once per message, of the inbound messages a scan could not take."""
+    for key, why in left_out:
+        if key in _REPORTED:
+            continue
+        _REPORTED[key] = None
+        if len(_REPORTED) > _REPORTED_AT_MOST:
+            _REPORTED.popitem(last=False)
+        log.warning(
+            "An inbound message on channel %s (%s) is left out: it has %s", channel_id, key, why
+        )
+
+
 def incoming_replies(
     hook: BirdHook, channel_id: str, cursor: Cursor, *, cancel: threading.Event | None = None
-) -> tuple[list[dict], list[tuple[str, float]]]:
+) -> tuple[list[dict], list[tuple[str, float] | Cursor]]:
     """The inbound messages not behind `cursor`, oldest first (as ``inbound_message``
-    shapes them), and their (id, createdAt) positions to move the cursor past them."""
+    shapes them), and the positions to move the cursor past them: their (id, createdAt),
+    then the scan's own cursor, so that passing them all moves the cursor past every message
+    the scan read (sent ones included), or to where a window read part-way goes on."""
     scan = hook.incoming_messages(channel_id, since=cursor, cancel=cancel)
-    return [inbound_message(m) for m in scan.messages], list(scan.positions)
+    report_left_out(scan.left_out, channel_id)
+    return [inbound_message(m) for m in scan.messages], [*scan.positions, scan.cursor]
 
 
 def look_for_reply(

@@ -273,8 +273,10 @@ class BirdHook(BaseHook):
         or None to start a cursor at the present (``scan.cursor``; no messages).
 
         Reads Bird's listing page by page, newest first, stopping at the cursor once the
-        listing has shown that order; raises BirdListingUnclearError when it cannot see that
-        far (``max_pages`` pages of 100 at most, default 200)."""
+        listing has shown that order, ``max_pages`` pages of 100 at most (default 50): a
+        longer window is read over several calls, each given the cursor the one before
+        returned (``scan.complete`` is False until then). Raises BirdListingUnclearError when
+        the listing cannot be seen to its end."""
         from airflow_provider_sms.bird.inbound import MAX_PAGES, Cursor, scan_incoming
 
         cursor = Cursor.since(since) if isinstance(since, int | float) else since

@@ -54,6 +54,16 @@ class ControlApi:
         kwargs = {} if channel is None else {"channel_id": channel}
         return backend.receive(fields["from"], fields["text"], **kwargs)
 
+    def sent(self, **fields: Any) -> dict:
+        """Store ``count`` outgoing SMS at once (optionally ``channel_id``, ``rate``): a
+        channel busy with a large send."""
+        unknown = set(fields) - {"count", "channel_id", "rate"}
+        if unknown:
+            raise ValueError(f"unknown field(s): {', '.join(sorted(unknown))}")
+        if "count" not in fields:
+            raise ValueError("missing field(s): count")
+        return {"stored": self.gateway.backend.store_sent(**fields)}
+
     def inject(self, **fields: Any) -> dict:
         """Queue a fault: ``kind`` and :class:`~.faults.Fault`'s parameters."""
         self.gateway.inject(**fields)

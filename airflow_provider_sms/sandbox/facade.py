@@ -38,6 +38,7 @@ from .catalogue import (
     WORKSPACE_ID,
 )
 from .gateway import Gateway, RecordedRequest
+from .inbound import SENT_RATE
 from .server import SandboxHTTPServer
 
 
@@ -240,6 +241,14 @@ class BirdSandbox:
         channel, START (UNSTOP) a ``subscribe-consent``. ValueError for a bad number or text,
         or a one-way channel (the alphanumeric senders)."""
         return self.backend.receive(from_number, text, channel_id=channel_id)
+
+    def store_sent(
+        self, count: int, *, channel_id: str = MMS_CHANNEL_ID, rate: float = SENT_RATE
+    ) -> int:
+        """Store `count` delivered outgoing SMS on the channel at once, as a large send just
+        made (their createdAt spread at `rate` a second up to now, from the channel's last
+        message at the earliest); how many."""
+        return self.backend.store_sent(count, channel_id=channel_id, rate=rate)
 
     def interact(
         self,

@@ -16,6 +16,7 @@ import heapq
 import math
 import re
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +35,12 @@ INTERACTION_TYPES = (CLICKED, UNSUBSCRIBE, SUBSCRIBE)
 # number out of, or back into, the channel's messages. YES is not one.
 STOP_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
 START_KEYWORDS = frozenset({"START", "UNSTOP"})
+
+# store_sent(): at most this many at once, at this rate by default (a large send's), to one
+# number of the sandbox's that no test texts otherwise.
+MAX_SENT = 100_000
+SENT_RATE = 450.0
+SENT_TO = "+12025559999"
 
 _PHONE_NUMBER = re.compile(r"\+\d{8,15}")
 
@@ -128,11 +135,23 @@ class InboundOperations:
 
     # the sandbox's own -------------------------------------------------------------------
 
-    def receive(self, from_number: str, text: str, *, channel_id: str = MMS_CHANNEL_ID) -> dict:
+    def receive(
+        self,
+        from_number: str,
+        text: str,
+        *,
+        channel_id: str = MMS_CHANNEL_ID,
+        listed: Mapping[str, Any] | None = None,
+    ) -> dict:
         """Store an SMS from `from_number` to the channel, now; the stored message. STOP,
         START and their synonyms also record an interaction on the last message sent to the
         number on the channel. ValueError for a bad number or text, or a channel that
-        cannot receive."""
+        cannot receive. `listed` replaces the message's ``id`` and/or ``createdAt`` as the
+        listing shows them, as a Bird that answers them otherwise might (e.g. a null id, or
+        RFC 3339's lowercase ``z``)."""
+        unknown = set(listed or {}) - {"id", "createdAt"}
+        if unknown:
+            raise ValueError(f"listed may replace id and createdAt only, not {sorted(unknown)}")
         _check_number(from_number, "from_number")
         if not isinstance(text, str) or not text:
             raise ValueError("text must be a non-empty string")
@@ -148,7 +167,47 @@ class InboundOperations:
         with self._lock:
             self._settle_locked(now)
             message = self._receive_locked(channel_id, from_number, text, now)
+            message.update(listed or {})
         return copy_json(message)
+
+    def store_sent(
+        self, count: int, *, channel_id: str = MMS_CHANNEL_ID, rate: float = SENT_RATE
+    ) -> int:
+        """Store `count` delivered outgoing SMS on the channel at once, as if a large send had
+        just gone out at `rate` messages a second (their createdAt spread over the seconds
+        up to now): a busy channel without posting each. How many were stored."""
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_SENT:
+            raise ValueError(f"count must be an integer from 1 to {MAX_SENT}")
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not rate > 0:
+            raise ValueError("rate must be a positive number of messages a second")
+        channel = CHANNELS.get(channel_id)
+        if channel is None:
+            raise ValueError(f"unknown channel {channel_id!r}")
+        now = self._clock()
+        with self._lock:
+            self._settle_locked(now)
+            start = max(now - count / rate, self._latest.get(channel_id, now - count / rate))
+            step = max(0.0, now - start) / count
+            for n in range(count):
+                moment = _stamp(start + step * (n + 1))
+                message = {
+                    "id": str(uuid.uuid4()),
+                    "channelId": channel_id,
+                    "sender": {"connector": {"id": channel["connectorId"]}},
+                    "receiver": {
+                        "contacts": [{"identifierKey": "phonenumber", "identifierValue": SENT_TO}]
+                    },
+                    "body": {"type": "text", "text": {"text": "Sent in bulk"}},
+                    "status": DELIVERED,
+                    "direction": "outgoing",
+                    "lastStatusAt": moment,
+                    "createdAt": moment,
+                    "updatedAt": moment,
+                }
+                at = start + step * (n + 1)
+                self._store_locked(message, at, None)
+                self._latest[channel_id] = at
+        return count
 
     def interact(
         self,

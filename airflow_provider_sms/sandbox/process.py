@@ -104,6 +104,13 @@ class SandboxProcess:
             body["channel_id"] = channel_id
         return self.control("POST", "inbound", body)
 
+    def store_sent(self, count: int, *, channel_id: str | None = None) -> int:
+        """Store `count` outgoing SMS at once through ``/_sandbox/sent``; how many."""
+        body: dict[str, Any] = {"count": count}
+        if channel_id is not None:
+            body["channel_id"] = channel_id
+        return self.control("POST", "sent", body)["stored"]
+
     def configure(self, **fields: Any) -> dict:
         """Change settings through ``/_sandbox/config``; the whole configuration."""
         return self.control("POST", "config", fields)

@@ -122,6 +122,7 @@ CONTROL_ROUTES: tuple[Route, ...] = (
     Route("GET", "/_sandbox/uploads", "uploads"),
     Route("GET", "/_sandbox/interactions", "interactions"),
     Route("POST", "/_sandbox/inbound", "inbound", body=True),
+    Route("POST", "/_sandbox/sent", "sent", body=True),
     Route("POST", "/_sandbox/faults", "inject", body=True),
     Route("DELETE", "/_sandbox/faults", "clear_faults"),
     Route("GET", "/_sandbox/config", "config"),

@@ -16,6 +16,15 @@ from airflow_provider_sms import DEFAULT_CONN_NAME
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+# The messages of a send whose createdAt the default window is taken from (one GET each, once
+# per task): a send's result lists earlier tries' messages first, then this try's in the
+# order Bird answered, so the earliest is among the first.
+SEND_LOOKUPS = 5
+# The task state store's keys: the window's start and, between pokes and tries, where the
+# reading of the channel stands ({} is the clear generation: a cleared task starts afresh).
+_AFTER_KEY = "airflow_provider_sms.reply:after:{}"
+_CURSOR_KEY = "airflow_provider_sms.reply:cursor:{}"
+
 
 class ReplySensor(BaseSensorOperator):
     """Wait for an inbound SMS from one of `from_numbers`, received after `after`, whose text
@@ -33,7 +42,11 @@ class ReplySensor(BaseSensorOperator):
     :param from_numbers: the numbers (one, a comma list or a list), or what a send operator
         returned: the recipients it sent to (templated).
     :param after: only messages received at or after this time: an aware datetime, an RFC
-        3339 string or a UNIX time (templated); default the start of this task's try.
+        3339 string or a UNIX time (templated). Default: when `from_numbers` is what a send
+        returned, that send (the createdAt of the earliest of the first
+        :data:`SEND_LOOKUPS` messages its result names); otherwise the start of this task's
+        first try. Kept in the task's state store, so that a retry waits over the same window
+        (a cleared task starts a new one).
     :param pattern: a regular expression the text must match (``re.search``,
         case-insensitive; templated); default any text.
     :param channel_id: the channel the reply comes in on; default the connection's.
@@ -92,15 +105,69 @@ class ReplySensor(BaseSensorOperator):
             wanted = wanted_replies(
                 self.from_numbers, self.pattern, default_region=self.default_region
             )
-            if self.after is None:
-                start = context["ti"].start_date if context.get("ti") is not None else None
-                after = start.timestamp() if start is not None else time.time()
-            else:
-                after = moment(self.after)
-            channel = BirdHook(self.bird_conn_id).channel_id(self.channel_id)
+            after = None if self.after is None else moment(self.after)
+            hook = BirdHook(self.bird_conn_id)
+            channel = hook.channel_id(self.channel_id)
         except (InvalidMessageError, BirdError) as exc:
             raise AirflowFailException(f"ReplySensor: {exc}") from None
+        if after is None:
+            after = self._default_after(context, hook, channel)
         return channel, wanted, after
+
+    def _default_after(self, context: Context, hook, channel: str) -> float:
+        """The window's start when `after` is not given: the send's, or this task's first
+        try's; read back from the task's state store by later pokes and tries."""
+        from airflow_provider_sms.bird.errors import BirdError
+        from airflow_provider_sms.bird.order import timestamp
+        from airflow_provider_sms.delivery.outcome import UNSENT_STATUSES
+
+        store, key = self._store(context, _AFTER_KEY)
+        kept = store.get(key) if store is not None else None
+        if isinstance(kept, int | float) and not isinstance(kept, bool):
+            return float(kept)
+        entries = self.from_numbers
+        ids = []
+        if isinstance(entries, list | tuple) and all(isinstance(e, dict) for e in entries):
+            ids = [
+                e["message_id"]
+                for e in entries
+                if isinstance(e.get("message_id"), str) and e.get("status") not in UNSENT_STATUSES
+            ][:SEND_LOOKUPS]
+        created = []
+        for message_id in ids:
+            try:
+                stamp = timestamp(hook.get_message(channel, message_id).get("createdAt"))
+            except BirdError as exc:
+                if exc.retryable:
+                    raise
+                self.log.warning("Could not read when message %s was sent: %s", message_id, exc)
+                continue
+            if stamp is not None:
+                created.append(stamp)
+        if created:
+            after = min(created)
+            self.log.info("Waiting for replies sent since the send, at %s", _iso(after))
+        else:
+            ti = context.get("ti")
+            start = getattr(ti, "start_date", None)
+            after = start.timestamp() if start is not None else time.time()
+            if ids:
+                self.log.warning(
+                    "The send's messages could not be read: waiting for replies sent since "
+                    "this task started, at %s",
+                    _iso(after),
+                )
+        if store is not None:
+            store.set(key, after)
+        return after
+
+    @staticmethod
+    def _store(context: Context, key: str):
+        """The task's state store (None on an Airflow without one) and `key` for this clear
+        generation of the task."""
+        from airflow_provider_sms.delivery.ledger import generation_of
+
+        return context.get("task_state_store"), key.format(generation_of(context.get("ti")))
 
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
@@ -159,16 +226,30 @@ class ReplySensor(BaseSensorOperator):
         from airflow_provider_sms.hooks.bird import BirdHook
 
         channel, wanted, after = self._resolve(context)
-        seen = Seen()
+        # Each poke goes on where the last one stopped (a poke reads a bounded number of
+        # pages: see bird.inbound.MAX_PAGES), so a poke costs little once the window is read.
+        store, key = self._store(context, _CURSOR_KEY)
+        kept = Cursor.from_json(store.get(key)) if store is not None else None
+        cursor = kept or getattr(self, "_cursor", None) or Cursor.since(after)
+        seen = getattr(self, "_seen", None) or Seen()
         try:
             with BirdHook(self.bird_conn_id, pool_size=2) as hook:
-                reply, _ = look_for_reply(hook, channel, Cursor.since(after), wanted, seen)
+                reply, moved = look_for_reply(hook, channel, cursor, wanted, seen)
         except BirdError as exc:
             if not exc.retryable:
                 raise
             self.log.warning("Could not look for replies; trying again later: %s", exc)
             return False
         if reply is None:
+            self._cursor, self._seen = moved, seen
+            if store is not None and moved != cursor:
+                store.set(key, moved.to_json())
             self.log.info("Not yet: %s", seen.describe(wanted))
             return False
         return PokeReturnValue(is_done=True, xcom_value=self._done(reply))
+
+
+def _iso(moment: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds")

@@ -244,11 +244,13 @@ class InboundPoll(SharedStreamProducer):
         self.log = logging.getLogger(__name__)
         self._cursor: Any = None  # where the stored cursor stands (a bird.inbound.Cursor)
         self._taken: dict[str, float] = {}  # yielded, not yet advanced: id -> createdAt
+        self._end: Any = None  # the last scan's cursor, taken once nothing is in flight
         self._key = ""
 
     async def open_stream(self) -> AsyncIterator[tuple[dict, tuple[str, float]]]:
         from airflow_provider_sms.bird.errors import BirdError, BirdListingUnclearError
         from airflow_provider_sms.bird.inbound import inbound_message, scan_incoming
+        from airflow_provider_sms.delivery.replies import report_left_out
         from airflow_provider_sms.hooks.bird import BirdHook
 
         hook = await BirdHook.aconnect(self.bird_conn_id)
@@ -288,18 +290,19 @@ class InboundPoll(SharedStreamProducer):
                     )
                     await asyncio.sleep(next_delay(self.poll_interval, errors))
                     continue
-                if scan.undated:
-                    self.log.warning(
-                        "%d inbound message(s) on channel %s have no readable createdAt and "
-                        "are left out",
-                        scan.undated,
-                        channel,
-                    )
+                report_left_out(scan.left_out, channel, self.log)
+                # The cursor moves past everything the scan read (sent messages included)
+                # once every message it returned is stored; a scan that returned more than
+                # can be in flight is read again from the last one stored.
+                fits = len(self._taken) + len(scan.messages) <= MAX_IN_FLIGHT
+                self._end = scan.cursor if fits and scan.cursor is not None else None
                 for message, position in zip(scan.messages, scan.positions, strict=True):
                     if len(self._taken) >= MAX_IN_FLIGHT:
                         break  # the rest waits in Bird for a later poll
                     self._taken[position[0]] = position[1]
                     yield inbound_message(message), position
+                if not self._taken and self._end is not None:
+                    await self.passed([])
                 await asyncio.sleep(self.poll_interval)
         finally:
             cancel.set()
@@ -317,10 +320,17 @@ class InboundPoll(SharedStreamProducer):
         await self.passed([item.broker_payload for item in batch])
 
     async def passed(self, positions: Sequence[tuple[str, float]]) -> None:
-        """Move the stored cursor past messages whose events are stored."""
+        """Move the stored cursor past messages whose events are stored, and, once none is
+        in flight, past everything the last scan read."""
         for message_id, _ in positions:
             self._taken.pop(message_id, None)
-        await self._save(self._cursor.passed(positions))
+        moved = list(positions)
+        if not self._taken and self._end is not None:
+            moved.append(self._end)
+            self._end = None
+        cursor = self._cursor.passed(moved)
+        if cursor != self._cursor:
+            await self._save(cursor)
 
     async def _load(self):
         from airflow_provider_sms.bird.inbound import Cursor

@@ -22,8 +22,9 @@ class ReplyTrigger(BaseTrigger):
     Yields one event: ``{"status": "success", "reply": {...}}`` (the message as
     ``bird.inbound.inbound_message`` shapes it), ``{"status": "timeout", "seen": {...}}``
     (counts of the other messages it looked at), or ``{"status": "error", "error": ...}``.
-    Never blocks the event loop: each poll runs on a worker thread. Restarted, it looks
-    again from `after`, so it finds the same first reply."""
+    Never blocks the event loop: each poll runs on a worker thread and reads at most
+    ``bird.inbound.MAX_PAGES`` pages, going on where the last one stopped. Restarted, it
+    looks again from `after`, so it finds the same first reply."""
 
     def __init__(
         self,

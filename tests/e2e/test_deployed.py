@@ -365,3 +365,36 @@ def test_each_inbound_sms_is_one_event_across_a_killed_triggerer(deployment, fre
     assert set(fired) == set(sent + while_down + [last])
     assert all(fired[m] == 1 for m in sent + while_down)
     assert fired[last] == (1 if in_cursor else 2)
+
+
+def _listing_gets(sandbox) -> int:
+    return sum(
+        1 for r in sandbox.requests() if r["method"] == "GET" and r["path"].endswith("/messages")
+    )
+
+
+def test_an_inbound_sms_after_a_send_of_20001_is_one_event_each_poll_bounded(deployment, fresh):
+    from airflow_provider_sms.bird.inbound import MAX_PAGES
+
+    deployment.wait_for_dag(INBOUND_DAG)
+    _wait(lambda: _cursor(deployment) is not None, "the watcher storing its cursor", 180)
+    assert fresh.store_sent(20_001) == 20_001
+    message = fresh.receive("+12025550166", "Help after the big send")["id"]
+    # The listing GETs of each poll: bursts (at most 50 GET/s) between quiet gaps (a poll
+    # every 5 s), counted until the send is well past the watcher's window.
+    polls, current, last, quiet = [], 0, _listing_gets(fresh), time.monotonic()
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        now = _listing_gets(fresh)
+        if now != last:
+            current, last, quiet = current + now - last, now, time.monotonic()
+        elif current and time.monotonic() - quiet > 2.0:
+            polls.append(current)
+            current = 0
+        if message in _events(deployment) and polls[-3:] == [2, 2, 2]:
+            break
+    print(f"\nlisting GETs of each poll after a send of 20,001: {polls}")
+    assert Counter(_events(deployment))[message] == 1, "the next inbound SMS fired no event"
+    assert polls and max(polls) <= MAX_PAGES, polls
+    assert polls[-3:] == [2, 2, 2], polls

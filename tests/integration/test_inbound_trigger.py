@@ -7,6 +7,7 @@ import contextlib
 import time
 
 import pytest
+from support import MemoryStore
 
 from airflow_provider_sms.bird.errors import BirdListingUnclearError
 from airflow_provider_sms.bird.inbound import Cursor
@@ -18,19 +19,6 @@ from airflow_provider_sms.triggers.reply import ReplyTrigger
 
 CUSTOMER = "+12025550150"
 OTHER = "+12025550151"
-
-
-class MemoryStore:
-    """What the triggerer hands a watcher as ``asset_state_store``, kept in a dict."""
-
-    def __init__(self):
-        self.values = {}
-
-    async def aget(self, key, default=None):
-        return self.values.get(key, default)
-
-    async def aset(self, key, value):
-        self.values[key] = value
 
 
 def cursor_in(store: MemoryStore) -> Cursor:

@@ -4,7 +4,7 @@ checks that fail before any request (unit tests open no socket)."""
 import pytest
 
 from airflow_provider_sms.bird.errors import InvalidMessageError
-from airflow_provider_sms.bird.inbound import OVERLAP, Cursor, inbound_message
+from airflow_provider_sms.bird.inbound import OVERLAP, Cursor, Resume, inbound_message
 from airflow_provider_sms.model.inbound import InboundFilter
 from airflow_provider_sms.model.recipients import excluded_numbers
 from airflow_provider_sms.triggers.inbound import InboundEvent, InboundMessageTrigger
@@ -122,6 +122,27 @@ def test_a_cursor_moves_past_messages_and_forgets_ids_older_than_the_overlap():
 )
 def test_a_stored_value_that_is_no_cursor_is_not_trusted(stored):
     assert Cursor.from_json(stored) is None
+
+
+def test_a_cursor_with_its_window_settled_and_a_window_read_part_way_is_stored_and_read_back():
+    message = {"id": "m", "direction": "incoming", "createdAt": "2026-12-06T10:00:00Z"}
+    resume = Resume("token", 50.0, 120.0, 300, {"m": [110.0, 7, message]})
+    cursor = Cursor(100.0, {"a": 95.0}, settled=90.0, mark=(100.0, 40.0), resume=resume)
+    assert Cursor.from_json(cursor.to_json()) == cursor
+    # What an earlier version stored is still read; a broken window part-way is not trusted.
+    assert Cursor.from_json({"after": 100.0, "seen": {}}) == Cursor(100.0)
+    assert Cursor.from_json({**cursor.to_json(), "resume": {"token": 1}}) is None
+    assert cursor.floor == 90.0  # settled, later than after - OVERLAP
+    assert Cursor(100.0, settled=10.0).floor == 100.0 - OVERLAP
+
+
+def test_passing_a_scans_own_cursor_moves_past_everything_it_read():
+    scan_end = Cursor(500.0, {"b": 480.0}, settled=300.0, mark=(500.0, 1.0))
+    moved = Cursor(100.0).passed([("b", 480.0), scan_end])
+    assert (moved.after, moved.settled, moved.mark) == (500.0, 300.0, (500.0, 1.0))
+    assert moved.behind("b", 480.0) and moved.behind("sent", 400.0)
+    # A prefix (an answer found before the end) moves past that message only.
+    assert Cursor(100.0).passed([("b", 480.0)]).after == 480.0
 
 
 def test_a_time_as_since_leaves_everything_earlier_behind():

@@ -1,6 +1,8 @@
 """Replies and opt-outs in real runs: a deferred ReplySensor that succeeds on the right
 reply, one that times out, and a campaign whose opted-out recipient the next send leaves
-out."""
+out. And a reply awaited on a channel a large send just busied (tests/e2e/test_busy_channel.py
+stores 20,001 sent messages once the sensor looks, then the reply), deferred and poking,
+and the sensor's docstring example, where the reply beats the sensor."""
 
 from __future__ import annotations
 
@@ -61,3 +63,15 @@ with DAG(dag_id="opt_out_flow", schedule=None, start_date=datetime(2026, 1, 1)):
 
     campaign >> delivered >> report >> reminder
     show_outcome(report.output, reminder.output)
+
+
+for name, options in (
+    ("reply_on_a_busy_channel_deferred", {"timeout": 300, "poll_interval": 3}),
+    ("reply_on_a_busy_channel_poking", {"timeout": 300, "poll_interval": 3, "deferrable": False}),
+    ("reply_beats_the_sensor", {"timeout": 20, "poll_interval": 1}),
+):
+    with DAG(dag_id=name, schedule=None, start_date=datetime(2026, 1, 1)):
+        ask = SendSmsOperator(task_id="ask", recipients=[CUSTOMER], text="Reply YES to confirm.")
+        wait = ReplySensor(task_id="wait", from_numbers=ask.output, pattern=r"^\s*yes\b", **options)
+        ask >> wait
+        show(wait.output)
