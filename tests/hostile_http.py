@@ -26,7 +26,7 @@ class Answer:
     body: bytes = b"{}"
     body_size: int = 0
     content_type: str = "application/json"
-    content_encoding: str | None = None
+    headers: tuple[str, ...] = ()  # more header lines, e.g. "Content-Encoding: gzip"
     head_drip: float = 0.0
     body_drip: float = 0.0
     seconds: float = 20.0
@@ -109,28 +109,30 @@ class HostileServer:
             f"HTTP/1.1 {answer.status} Hostile\r\nContent-Type: {answer.content_type}\r\n"
             f"Content-Length: {size}\r\nConnection: close\r\n"
         ).encode()
-        if answer.content_encoding:
-            head += f"Content-Encoding: {answer.content_encoding}\r\n".encode()
+        head += "".join(f"{line}\r\n" for line in answer.headers).encode()
         if answer.head_drip:
             conn.sendall(head + b"X-Slow: ")
-            self._drip(conn, b"x" * 10**6, answer.head_drip, until)
+            self._drip(conn, b"x" * 10**6, answer.head_drip, until, Served())
             head = b"\r\n"
         conn.sendall(head + b"\r\n")
         if answer.body_drip:
-            served.body_sent += self._drip(conn, answer.body, answer.body_drip, until)
+            self._drip(conn, answer.body, answer.body_drip, until, served)
             return
         conn.sendall(answer.body)
         served.body_sent = len(answer.body)
         while served.body_sent < size and not self._stop.is_set() and time.monotonic() < until:
             served.body_sent += conn.send(_BLOCK[: size - served.body_sent])
 
-    def _drip(self, conn: socket.socket, data: bytes, every: float, until: float) -> int:
-        """Send `data` a byte every `every` seconds, until it or the time runs out."""
-        for sent in range(len(data)):
+    def _drip(
+        self, conn: socket.socket, data: bytes, every: float, until: float, served: Served
+    ) -> None:
+        """Send `data` a byte every `every` seconds, until it or the time runs out, counting
+        each byte sent in `served.body_sent`."""
+        for index in range(len(data)):
             if self._stop.wait(every) or time.monotonic() >= until:
-                return sent
-            conn.sendall(data[sent : sent + 1])
-        return len(data)
+                return
+            conn.sendall(data[index : index + 1])
+            served.body_sent += 1
 
 
 def _read_request(conn: socket.socket) -> bytes:

@@ -104,18 +104,17 @@ class _DeadlineReader(io.RawIOBase):
 
     def readinto(self, buffer) -> int | None:
         remaining = self._deadline - time.monotonic()
+        passed = AnswerDeadlineError(f"the answer did not complete within {self._seconds:g}s")
         if remaining <= 0:
-            raise AnswerDeadlineError(f"the answer did not complete within {self._seconds:g}s")
+            raise passed
         timeout = self._sock.gettimeout()
         if timeout is not None and timeout <= remaining:
-            return self._raw.readinto(buffer)
+            return self._raw.readinto(buffer)  # the read timeout comes first
         self._sock.settimeout(remaining)
         try:
             return self._raw.readinto(buffer)
         except TimeoutError:
-            raise AnswerDeadlineError(
-                f"the answer did not complete within {self._seconds:g}s"
-            ) from None
+            raise passed from None
         finally:
             self._sock.settimeout(timeout)
 
@@ -175,9 +174,18 @@ class _DeadlineAdapter(HTTPAdapter):
         return manager
 
 
+def _unread_redirect(response: requests.Response, **_: Any) -> None:
+    """requests reads a redirect's whole body before following it, and never uses it: it is
+    left unread instead (and its connection closed, if it has one)."""
+    if response.is_redirect:
+        _read_answer(response, 0)
+
+
 def new_session(*, pool_size: int = 1, trust_env: bool = True) -> requests.Session:
-    """A session for :meth:`BirdClient.exchange`: no retries of its own, and deadlines kept."""
+    """A session for :meth:`BirdClient.exchange`: no retries of its own, deadlines kept, and
+    no redirect's body read."""
     session = requests.Session()
+    session.hooks["response"].append(_unread_redirect)
     adapter = _DeadlineAdapter(pool_size)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
@@ -483,7 +491,7 @@ def _path_id(value: Any, field: str) -> str:
     return checked_uuid(value, field)
 
 
-def failure(
+def describe_failure(
     exc: requests.exceptions.RequestException, read_timeout: float
 ) -> tuple[str, str, type[BirdError] | None]:
     """What failed when no whole answer came; the exception types (only their names: their
@@ -504,6 +512,8 @@ def failure(
         what = str(deadline)
     elif isinstance(exc, requests.exceptions.ReadTimeout):
         what = f"no answer within {read_timeout:g}s"
+    elif isinstance(exc, requests.exceptions.TooManyRedirects):
+        what = f"the answers kept redirecting (more than {requests.models.DEFAULT_REDIRECT_LIMIT})"
     else:
         what = "the connection broke before an answer arrived"
     return what, names, None
@@ -518,7 +528,7 @@ def _transport_error(
     repeatable: bool = False,
 ) -> BirdError:
     """Classify a failure with no whole HTTP answer, naming the URL tried and what failed."""
-    what, names, unsent = failure(exc, read_timeout)
+    what, names, unsent = describe_failure(exc, read_timeout)
     if unsent is not None:
         return unsent(f"{what} ({names})", method=method, path=url)
     if method == "GET" or repeatable:

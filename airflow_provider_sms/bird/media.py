@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import requests
 import requests.auth
 
-from airflow_provider_sms.bird.client import BirdClient, failure, new_session
+from airflow_provider_sms.bird.client import BirdClient, describe_failure, new_session
 from airflow_provider_sms.bird.errors import BirdError, BirdUploadError
 from airflow_provider_sms.bird.facts import MAX_MEDIA_UPLOAD_BYTES
 from airflow_provider_sms.loopback import is_loopback
@@ -140,7 +140,7 @@ def post_form(
                     allow_redirects=False,
                 )
             except requests.exceptions.RequestException as exc:
-                what, names, _ = failure(exc, settings.read_timeout)
+                what, names, _ = describe_failure(exc, settings.read_timeout)
                 error = BirdUploadError(
                     f"{what} ({names})",
                     retryable=True,

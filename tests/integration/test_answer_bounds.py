@@ -67,7 +67,7 @@ def test_a_bird_answer_trickled_a_byte_at_a_time_ends_at_the_deadline(kind):
 
 def gzip_bomb() -> Answer:
     packed = gzip.compress(b"0" * HUGE)
-    return Answer(body=packed, content_encoding="gzip")
+    return Answer(body=packed, headers=("Content-Encoding: gzip",))
 
 
 @pytest.mark.parametrize("kind", ["plain", "gzip"])
@@ -87,6 +87,21 @@ def test_a_huge_bird_answer_is_not_read_past_its_bound(kind):
             assert cut_short(server, 10).body_sent < MAX_ANSWER_BYTES + 16 * 2**20
     assert f"HTTP 200 answer is longer than {MAX_ANSWER_BYTES:,} bytes: not read" in str(e.value)
     assert peak < 3 * MAX_ANSWER_BYTES
+
+
+def test_a_redirect_is_followed_without_reading_its_body():
+    endless = Answer(status=302, headers=("Location: /again",), body=b"x", body_size=HUGE // 4)
+    with HostileServer(endless) as server, BirdClient(settings(server.url)) as client:
+        tracemalloc.start()
+        try:
+            with pytest.raises(BirdConnectionError) as e:
+                client.get_channel(CHANNEL)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert peak < 4 * 2**20
+    assert "the answers kept redirecting (more than 30)" in str(e.value)
+    assert len(server.served) == 31
 
 
 def test_the_connection_test_reports_a_trickled_answer_within_its_deadline(monkeypatch):
