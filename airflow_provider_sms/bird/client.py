@@ -81,7 +81,8 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 class AnswerDeadlineError(TimeoutError):
-    """The whole answer (head and body) did not arrive in the time allowed for it."""
+    """The whole answer (head and body) did not arrive in the time allowed for it. Only ever
+    the cause of requests' ReadTimeout, which the client turns into a BirdError."""
 
 
 # The deadline (monotonic) and the seconds it allows, of the request this thread is making.
