@@ -71,6 +71,17 @@ def test_a_bird_answer_trickled_a_byte_at_a_time_ends_at_the_deadline(kind):
     assert took < DEADLINE + 2 * SLACK
 
 
+def raises_within(error: type[Exception], call) -> tuple[BaseException, int]:
+    """The error `call()` raised, and the peak of the memory traced while it ran."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(error) as e:
+            call()
+        return e.value, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def gzip_bomb() -> Answer:
     packed = gzip.compress(b"0" * HUGE)
     return Answer(body=packed, headers=("Content-Encoding: gzip",))
@@ -80,33 +91,21 @@ def gzip_bomb() -> Answer:
 def test_a_huge_bird_answer_is_not_read_past_its_bound(kind):
     answer = gzip_bomb() if kind == "gzip" else Answer(body=b'{"id": "', body_size=HUGE)
     with HostileServer(answer) as server, BirdClient(settings(server.url)) as client:
-        tracemalloc.start()
-        try:
-            with pytest.raises(BirdError) as e:
-                client.get_channel(CHANNEL)
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
+        error, peak = raises_within(BirdError, lambda: client.get_channel(CHANNEL))
         if kind == "plain":
             # What the kernel's socket buffers took beyond the bound, at most; a gzip
             # bomb is small on the wire, and its bound is on the bytes it unpacks to.
             assert cut_short(server).body_sent < MAX_ANSWER_BYTES + 16 * 2**20
-    assert f"HTTP 200 answer is longer than {MAX_ANSWER_BYTES:,} bytes: not read" in str(e.value)
+    assert f"HTTP 200 answer is longer than {MAX_ANSWER_BYTES:,} bytes: not read" in str(error)
     assert peak < 3 * MAX_ANSWER_BYTES
 
 
 def test_a_redirect_is_followed_without_reading_its_body():
     endless = Answer(status=302, headers=("Location: /again",), body=b"x", body_size=HUGE // 4)
     with HostileServer(endless) as server, BirdClient(settings(server.url)) as client:
-        tracemalloc.start()
-        try:
-            with pytest.raises(BirdConnectionError) as e:
-                client.get_channel(CHANNEL)
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
+        error, peak = raises_within(BirdConnectionError, lambda: client.get_channel(CHANNEL))
     assert peak < 4 * 2**20
-    assert "the answers kept redirecting (more than 30)" in str(e.value)
+    assert "the answers kept redirecting (more than 30)" in str(error)
     assert len(server.served) == 31
 
 
@@ -158,16 +157,10 @@ def test_an_upload_answer_trickled_a_byte_at_a_time_ends_at_the_deadline(kind):
 def test_a_huge_upload_error_is_read_only_as_far_as_its_code():
     refusal = Answer(status=403, body=b"<Error><Code>AccessDenied</Code>", body_size=HUGE)
     with HostileServer(refusal) as server, BirdClient(settings(server.url)) as client:
-        tracemalloc.start()
-        try:
-            with pytest.raises(BirdUploadError) as e:
-                upload(client, server)
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
+        error, peak = raises_within(BirdUploadError, lambda: upload(client, server))
         served = cut_short(server)
-    assert e.value.status == 403 and "AccessDenied" in str(e.value)
-    assert not e.value.retryable
+    assert error.status == 403 and "AccessDenied" in str(error)
+    assert not error.retryable
     assert peak < 2**20 + 100 * STORAGE_ANSWER_BYTES
     assert served.body_sent < 16 * 2**20
 
