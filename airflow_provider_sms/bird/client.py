@@ -4,12 +4,15 @@ with jittered backoff, a shared rate limiter and typed errors. No Airflow import
 from __future__ import annotations
 
 import email.utils
+import http.client
+import io
 import json
 import random
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
@@ -40,6 +43,9 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # The answer field naming a listing's next page. Bird documents the `pageToken` parameter,
 # not this name (inferred: API-NOTES section 5), so no other name is guessed at.
 NEXT_PAGE_FIELD = "nextPageToken"
+# The most of one answer's body read into memory. Bird's largest answer, a page of 100
+# messages, is well under 1 MiB: a longer one is not Bird's, and is cut off unread.
+MAX_ANSWER_BYTES = 8 * 2**20
 
 K = TypeVar("K")
 
@@ -83,6 +89,121 @@ class Page(list):
         self.next_token = next_token
 
 
+class AnswerDeadlineError(TimeoutError):
+    """The whole answer (head and body) did not arrive in the time allowed for it. Only ever
+    the cause of requests' ReadTimeout, which the client turns into a BirdError."""
+
+
+# The deadline (monotonic) and the seconds it allows, of the request this thread is making.
+_DEADLINE: ContextVar[tuple[float, float] | None] = ContextVar("answer_deadline", default=None)
+
+
+class _DeadlineReader(io.RawIOBase):
+    """A socket's reads, each waiting at most until the deadline: a head or a body trickled a
+    byte at a time cannot stretch an answer past it, as it can a per-read timeout."""
+
+    def __init__(self, sock: socket.socket, deadline: float, seconds: float):
+        self._sock = sock
+        # As `sock.makefile` does, so that the socket stays open while its answer is read.
+        self._raw = sock.makefile("rb", buffering=0)
+        self._deadline = deadline
+        self._seconds = seconds
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int | None:
+        remaining = self._deadline - time.monotonic()
+        passed = AnswerDeadlineError(f"the answer did not complete within {self._seconds:g}s")
+        if remaining <= 0:
+            raise passed
+        timeout = self._sock.gettimeout()
+        if timeout is not None and timeout <= remaining:
+            return self._raw.readinto(buffer)  # the read timeout comes first
+        self._sock.settimeout(remaining)
+        try:
+            return self._raw.readinto(buffer)
+        except TimeoutError:
+            raise passed from None
+        finally:
+            self._sock.settimeout(timeout)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+class _DeadlineSocket:
+    """What http.client reads an answer through: the socket, made a file of deadline reads."""
+
+    def __init__(self, sock: socket.socket, deadline: float, seconds: float):
+        self._args = (sock, deadline, seconds)
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        return io.BufferedReader(_DeadlineReader(*self._args))
+
+
+class _DeadlineResponse(http.client.HTTPResponse):
+    def __init__(self, sock: socket.socket, *args: Any, **kwargs: Any):
+        deadline = _DEADLINE.get()
+        if deadline is not None:
+            sock = _DeadlineSocket(sock, *deadline)  # type: ignore[assignment]
+        super().__init__(sock, *args, **kwargs)
+
+
+def _deadline_pools(manager: urllib3.PoolManager) -> None:
+    """Make the connections of `manager`'s pools read answers with the deadline."""
+    pools = manager.pool_classes_by_scheme
+    manager.pool_classes_by_scheme = {
+        scheme: type(pool.__name__, (pool,), {"ConnectionCls": _deadline_connection(pool)})
+        for scheme, pool in pools.items()
+    }
+
+
+def _deadline_connection(pool: type) -> type:
+    connection = pool.ConnectionCls
+    return type(connection.__name__, (connection,), {"response_class": _DeadlineResponse})
+
+
+class _DeadlineAdapter(HTTPAdapter):
+    """Connections, direct or through a proxy, whose answers keep the request's deadline.
+    No retries: the client's own know which failures are safe to repeat."""
+
+    def __init__(self, pool_size: int):
+        super().__init__(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        _deadline_pools(self.poolmanager)
+
+    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+        new = proxy not in self.proxy_manager
+        manager = super().proxy_manager_for(proxy, **kwargs)
+        if new:
+            _deadline_pools(manager)
+        return manager
+
+
+def _unread_redirect(response: requests.Response, **_: Any) -> None:
+    """requests reads a redirect's whole body before following it, and never uses it: it is
+    left unread instead (and its connection closed, if it has one)."""
+    if response.is_redirect:
+        _read_answer(response, 0)
+
+
+def new_session(*, pool_size: int = 1, trust_env: bool = True) -> requests.Session:
+    """A session for :meth:`BirdClient.exchange`: no retries of its own, deadlines kept, and
+    no redirect's body read."""
+    session = requests.Session()
+    session.hooks["response"].append(_unread_redirect)
+    adapter = _DeadlineAdapter(pool_size)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.headers["User-Agent"] = USER_AGENT
+    session.trust_env = trust_env
+    return session
+
+
 class BirdClient:
     def __init__(self, settings: ClientSettings, *, pool_size: int = 16):
         self.settings = settings
@@ -118,25 +239,17 @@ class BirdClient:
     def session(self) -> requests.Session:
         with self._session_lock:
             if self._session is None:
-                session = requests.Session()
-                # Retries are ours (they must know which failures are safe to repeat).
-                adapter = HTTPAdapter(
-                    pool_connections=1, pool_maxsize=self.pool_size, max_retries=0
+                # A proxy from the environment cannot reach this machine's loopback sandbox.
+                session = new_session(
+                    pool_size=self.pool_size,
+                    trust_env=not is_loopback(urlsplit(self.settings.base_url).hostname),
                 )
-                session.mount("https://", adapter)
-                session.mount("http://", adapter)
                 session.headers.update(
-                    {
-                        "Accept": "application/json",
-                        "Content-Type": "application/json",
-                        "User-Agent": USER_AGENT,
-                    }
+                    {"Accept": "application/json", "Content-Type": "application/json"}
                 )
                 # As session auth (not a plain header) so that a ~/.netrc entry cannot
                 # replace it, while proxies from the environment still apply.
                 session.auth = _AccessKeyAuth(self.settings.access_key)
-                # A proxy from the environment cannot reach this machine's loopback sandbox.
-                session.trust_env = not is_loopback(urlsplit(self.settings.base_url).hostname)
                 self._session = session
             return self._session
 
@@ -153,6 +266,30 @@ class BirdClient:
         self.close()
 
     # -- one request ---------------------------------------------------------------------
+
+    def exchange(
+        self, session: requests.Session, method: str, url: str, *, limit: int, **kwargs: Any
+    ) -> tuple[requests.Response, bool]:
+        """Make one request over `session` (from :func:`new_session`) and read its answer:
+        all of it within the connection's connect and read timeouts added up, counted from
+        the start (else requests' ReadTimeout, caused by AnswerDeadlineError), and at most
+        `limit` bytes of its body. The response, and whether its body was read whole: a
+        longer one is cut at `limit` and its connection closed."""
+        settings = self.settings
+        seconds = settings.connect_timeout + settings.read_timeout
+        token = _DEADLINE.set((time.monotonic() + seconds, seconds))
+        try:
+            # The read timeout also bounds each socket read, as it always did.
+            response = session.request(
+                method,
+                url,
+                timeout=(settings.connect_timeout, settings.read_timeout),
+                stream=True,
+                **kwargs,
+            )
+            return response, _read_answer(response, limit)
+        finally:
+            _DEADLINE.reset(token)
 
     def _workspace_path(self, suffix: str) -> str:
         return f"/workspaces/{quote(self.settings.workspace_id, safe='')}{suffix}"
@@ -181,7 +318,6 @@ class BirdClient:
         settings = self.settings
         url = settings.base_url + path
         data = None if body is None else json.dumps(body, separators=(",", ":"))
-        timeout = (settings.connect_timeout, settings.read_timeout)
         limiter = self._limiters.get(method)
         last_error: BirdError | None = None
         failures = 0  # other than 429s
@@ -208,13 +344,9 @@ class BirdClient:
             if limiter is not None and not limiter.acquire(cancel):
                 raise last_error or BirdError("cancelled before it was sent", method=method)
             try:
-                # The read timeout bounds each socket read; the deadline bounds the whole
-                # answer, which a slow trickle of bytes could otherwise stretch forever.
-                deadline = time.monotonic() + settings.connect_timeout + settings.read_timeout
-                response = self.session.request(
-                    method, url, data=data, params=params, timeout=timeout, stream=True
+                response, whole = self.exchange(
+                    self.session, method, url, limit=MAX_ANSWER_BYTES, data=data, params=params
                 )
-                _read_before(response, deadline)
             except requests.exceptions.RequestException as exc:
                 last_error = _transport_error(
                     exc, method, url, settings.read_timeout, repeatable=repeatable
@@ -225,7 +357,7 @@ class BirdClient:
                     raise last_error from None
                 continue
             if response.status_code < 300:
-                return _decode(response, method, path)
+                return _decode(response, method, path, whole)
             last_error = _error_from_response(response, method, path)
             if response.status_code == 429 and limiter is not None:
                 limiter.throttled()
@@ -398,6 +530,34 @@ def _path_id(value: Any, field: str) -> str:
     return checked_uuid(value, field)
 
 
+def describe_failure(
+    exc: requests.exceptions.RequestException, read_timeout: float
+) -> tuple[str, str, type[BirdError] | None]:
+    """What failed when no whole answer came; the exception types (only their names: their
+    messages can quote request headers, and so the access key); and, when the request
+    surely never left, the error class that says so."""
+    causes = list(_causes(exc))
+    names = " < ".join(dict.fromkeys(type(c).__name__ for c in causes))
+    reason = _connect_failure(causes)
+    if reason is not None:
+        return f"could not connect: {reason}; the request was not sent", names, BirdConnectionError
+    if isinstance(exc, requests.exceptions.SSLError):
+        what = "the TLS handshake failed (is the host's scheme right?); the request was not sent"
+        return what, names, BirdError
+    if isinstance(exc, requests.exceptions.InvalidHeader):
+        return "the request could not be made", names, BirdError
+    deadline = next((c for c in causes if isinstance(c, AnswerDeadlineError)), None)
+    if deadline is not None:
+        what = str(deadline)
+    elif isinstance(exc, requests.exceptions.ReadTimeout):
+        what = f"no answer within {read_timeout:g}s"
+    elif isinstance(exc, requests.exceptions.TooManyRedirects):
+        what = f"the answers kept redirecting (more than {requests.models.DEFAULT_REDIRECT_LIMIT})"
+    else:
+        what = "the connection broke before an answer arrived"
+    return what, names, None
+
+
 def _transport_error(
     exc: requests.exceptions.RequestException,
     method: str,
@@ -406,31 +566,10 @@ def _transport_error(
     *,
     repeatable: bool = False,
 ) -> BirdError:
-    """Classify a failure with no HTTP answer, naming the URL tried and what failed. The text
-    names exception types only: the exceptions' own messages can quote request headers, and
-    so the access key."""
-    causes = list(_causes(exc))
-    names = " < ".join(dict.fromkeys(type(c).__name__ for c in causes))
-    reason = _connect_failure(causes)
-    if reason is not None:
-        return BirdConnectionError(
-            f"could not connect: {reason}; the request was not sent ({names})",
-            method=method,
-            path=url,
-        )
-    if isinstance(exc, requests.exceptions.SSLError):
-        return BirdError(
-            f"the TLS handshake failed (is the host's scheme right?); the request was not "
-            f"sent ({names})",
-            method=method,
-            path=url,
-        )
-    if isinstance(exc, requests.exceptions.InvalidHeader):
-        return BirdError(f"the request could not be made ({names})", method=method, path=url)
-    if isinstance(exc, requests.exceptions.ReadTimeout):
-        what = f"no answer within {read_timeout:g}s"
-    else:
-        what = "the connection broke before an answer arrived"
+    """Classify a failure with no whole HTTP answer, naming the URL tried and what failed."""
+    what, names, unsent = describe_failure(exc, read_timeout)
+    if unsent is not None:
+        return unsent(f"{what} ({names})", method=method, path=url)
     if method == "GET" or repeatable:
         # A read changes nothing at Bird: safe to repeat, and worth an Airflow retry.
         return BirdConnectionError(f"{what} ({names})", method=method, path=url)
@@ -455,37 +594,44 @@ def _connect_failure(causes: list[BaseException]) -> str | None:
     return "the network could not reach the host"
 
 
-def _read_before(response: requests.Response, deadline: float) -> None:
-    """Read the whole body, or raise ReadTimeout once `deadline` (monotonic) has passed.
-
-    `read1` returns what one socket read brings, so the deadline is checked as bytes come."""
+def _read_answer(response: requests.Response, limit: int) -> bool:
+    """Read the body into `response.content`, at most `limit` bytes; whether that was all
+    of it (if not, the connection is closed, the rest unread). Bodies are counted decoded,
+    and urllib3 decodes no more than it is asked for, so a compressed one is bounded too."""
     chunks = []
+    size = 0
     raw = response.raw
     try:
-        while chunk := raw.read1(65536, decode_content=True):
+        while chunk := raw.read1(min(65536, limit + 1 - size), decode_content=True):
             chunks.append(chunk)
-            if time.monotonic() > deadline:
+            size += len(chunk)
+            if size > limit:
                 response.close()
-                raise requests.exceptions.ReadTimeout("the answer did not complete in time")
+                chunks[-1] = chunk[: len(chunk) - (size - limit)]
+                break
     except urllib3.exceptions.ReadTimeoutError as exc:
         raise requests.exceptions.ReadTimeout(exc) from exc
     except urllib3.exceptions.HTTPError as exc:
         raise requests.exceptions.ConnectionError(exc) from exc
     response._content = b"".join(chunks)  # what `response.content` would have read
     response._content_consumed = True
+    if size > limit:
+        return False
     raw.release_conn()
+    return True
 
 
-def _decode(response: requests.Response, method: str, path: str) -> Any:
-    try:
-        return response.json() if response.content else {}
-    except ValueError:
-        if method == "POST":
-            # A 2xx means Bird accepted it, readable answer or not; never send it again.
-            return {}
-        raise BirdError(
-            f"HTTP {response.status_code} answer is not JSON", method=method, path=path
-        ) from None
+def _decode(response: requests.Response, method: str, path: str, whole: bool) -> Any:
+    if whole:
+        try:
+            return response.json() if response.content else {}
+        except ValueError:
+            pass
+    if method == "POST":
+        # A 2xx means Bird accepted it, readable answer or not; never send it again.
+        return {}
+    problem = "is not JSON" if whole else f"is longer than {MAX_ANSWER_BYTES:,} bytes: not read"
+    raise BirdError(f"HTTP {response.status_code} answer {problem}", method=method, path=path)
 
 
 def _error_from_response(response: requests.Response, method: str, path: str) -> BirdError:

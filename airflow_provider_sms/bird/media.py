@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import requests
 import requests.auth
 
-from airflow_provider_sms.bird.client import USER_AGENT, BirdClient
+from airflow_provider_sms.bird.client import BirdClient, describe_failure, new_session
 from airflow_provider_sms.bird.errors import BirdError, BirdUploadError
 from airflow_provider_sms.bird.facts import MAX_MEDIA_UPLOAD_BYTES
 from airflow_provider_sms.loopback import is_loopback
@@ -26,6 +26,9 @@ from airflow_provider_sms.loopback import is_loopback
 _RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # S3-style storage explains a refusal in XML: its <Code> is short and names no secret.
 _XML_CODE = re.compile(rb"<Code>([A-Za-z0-9_.-]{1,64})</Code>")
+# The most of the storage host's answer read: S3's is empty, or a short XML whose <Code>
+# comes first; the rest of a longer one is left unread.
+STORAGE_ANSWER_BYTES = 16 * 1024
 
 
 @dataclass(frozen=True)
@@ -115,29 +118,31 @@ def post_form(
     cancel: threading.Event | None = None,
 ) -> None:
     """POST Bird's form fields, then the file, to the storage host, with the client's
-    timeouts and retries (every failure is safe to repeat: the same object is written)."""
+    timeouts, answer deadline and retries (every failure is safe to repeat: the same object
+    is written); at most STORAGE_ANSWER_BYTES of its answer are read."""
     settings = client.settings
     parts = urlsplit(presigned.upload_url)
     where = _origin(presigned.upload_url)
-    with requests.Session() as session:
+    with new_session(trust_env=not is_loopback(parts.hostname or "")) as session:
         session.auth = _NoAuth()
-        session.trust_env = not is_loopback(parts.hostname or "")
-        session.headers["User-Agent"] = USER_AGENT
         failures = 0
         while True:
             try:
-                response = session.post(
+                response, _ = client.exchange(
+                    session,
+                    "POST",
                     presigned.upload_url,
+                    limit=STORAGE_ANSWER_BYTES,
                     data=presigned.form,
                     # requests writes the form's fields first, then the file: the order
                     # S3-style storage requires.
                     files={"file": (filename, data, content_type)},
-                    timeout=(settings.connect_timeout, settings.read_timeout),
                     allow_redirects=False,
                 )
             except requests.exceptions.RequestException as exc:
+                what, names, _ = describe_failure(exc, settings.read_timeout)
                 error = BirdUploadError(
-                    f"the storage host did not answer ({type(exc).__name__})",
+                    f"{what} ({names})",
                     retryable=True,
                     method="POST",
                     path=where,
@@ -145,7 +150,7 @@ def post_form(
             else:
                 if 200 <= response.status_code < 300:
                     return
-                code = _XML_CODE.search(response.content[:4096])
+                code = _XML_CODE.search(response.content)
                 error = BirdUploadError(
                     code.group(1).decode() if code else (response.reason or "refused"),
                     retryable=response.status_code in _RETRY_STATUSES,

@@ -104,9 +104,7 @@ def test_an_undated_inbound_message_on_a_busy_channel_neither_stops_the_scan_nor
     with BirdHook() as hook:
         bird_sandbox.store_sent(20_500)
         cursor = hook.incoming_messages(MMS_CHANNEL_ID).cursor
-        bird_sandbox.backend.receive(
-            CUSTOMER, "no date", listed={"createdAt": "2026-12-06 at ten"}
-        )
+        bird_sandbox.backend.receive(CUSTOMER, "no date", listed={"createdAt": "2026-12-06 at ten"})
         bird_sandbox.backend.receive(CUSTOMER, "no id", listed={"id": None})
         reply = bird_sandbox.receive(CUSTOMER, "YES")
         with caplog.at_level(logging.WARNING):
