@@ -123,6 +123,18 @@ async def event_of(task: asyncio.Task) -> dict:
     return (await asyncio.wait_for(task, 10)).payload
 
 
+async def yes_left_alone_by_one_of_two(sandbox):
+    """Questions K7QD and H3MX texted, K7QD's trigger waiting (H3MX's not yet), then a reply
+    "yes" that K7QD leaves alone: K7QD's task instance and waiting trigger, H3MX's task
+    instance and when it was asked."""
+    a, asked_a = ask("K7QD")
+    b, asked_b = ask("H3MX")
+    first = started(waiting(a, "K7QD", asked_a))
+    sandbox.receive(APPROVER, "yes")
+    await still_waiting(first)
+    return a, first, b, asked_b
+
+
 def test_a_reply_without_a_code_answers_no_question_when_the_other_is_not_waited_for_yet(
     bird_sandbox, hitl
 ):
@@ -130,11 +142,7 @@ def test_a_reply_without_a_code_answers_no_question_when_the_other_is_not_waited
     triggerer taking it up): A does not take a code-less reply, nor does B once it runs."""
 
     async def scenario():
-        a, asked_a = ask("K7QD")
-        b, asked_b = ask("H3MX")
-        first = started(waiting(a, "K7QD", asked_a))
-        bird_sandbox.receive(APPROVER, "yes")
-        await still_waiting(first)
+        _, first, b, asked_b = await yes_left_alone_by_one_of_two(bird_sandbox)
         second = started(waiting(b, "H3MX", asked_b))
         await still_waiting(first, second)
         bird_sandbox.receive(APPROVER, "h3mx no")
@@ -153,11 +161,7 @@ def test_a_reply_ignored_while_two_were_open_stays_ignored_after_one_is_answered
     reply came while both were open, so B does not take it either."""
 
     async def scenario():
-        a, asked_a = ask("K7QD")
-        b, asked_b = ask("H3MX")
-        first = started(waiting(a, "K7QD", asked_a))
-        bird_sandbox.receive(APPROVER, "yes")
-        await still_waiting(first)
+        a, first, b, asked_b = await yes_left_alone_by_one_of_two(bird_sandbox)
         hitl.answer_in_airflow(a, "Reject")
         answered = await event_of(first)
         second = started(waiting(b, "H3MX", asked_b))
