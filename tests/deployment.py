@@ -393,17 +393,19 @@ class Deployment:
             p.read_text() for p in logs.rglob("*.log") if all(part in p.parts for part in parts)
         )
 
-    def deferral_handled(self, dag_id: str, run_id: str, task_id: str) -> bool:
-        """Whether the scheduler has taken in the executor's report that the task deferred.
-        A task resumed before that is failed by Airflow as "changed externally"
-        (apache/airflow#71580), so a test answers a deferred task only after it."""
+    def deferral_handled(self, dag_id: str, run_id: str, task_id: str, times: int = 1) -> bool:
+        """Whether the scheduler has taken in the executor's report that the task deferred
+        (`times` times: a cleared task defers again). A task resumed before that is failed by
+        Airflow as "changed externally" (apache/airflow#71580), so a test answers a deferred
+        task only after it."""
         head = f"TaskInstance Finished: dag_id={dag_id}, task_id={task_id}, run_id={run_id},"
         log = self.logs / "scheduler.log"
-        return any(
+        handled = sum(
             line.startswith(head, line.find("TaskInstance Finished")) and "state=deferred," in line
             for line in log.read_text(errors="replace").splitlines()
             if "TaskInstance Finished" in line
         )
+        return handled >= times
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
         rows = self.postgres.query(

@@ -1,18 +1,31 @@
 """Reading a question's answer from the replies on its channel (SmsApprovalOperator): the first
 reply from an approver that names an option wins; what is not an answer is logged, the
-number masked, and changes nothing."""
+number masked, and changes nothing.
+
+Whether a reply without the code may answer is read from the channel itself (the questions
+texted to that number, each carrying its code, and the replies that answered them), so every
+question's trigger, in any triggerer and under any connection id, reads it alike."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 
-from airflow_provider_sms.bird.inbound import Cursor
+from airflow_provider_sms.bird.errors import BirdListingUnclearError
+from airflow_provider_sms.bird.fanout import recipient_of
+from airflow_provider_sms.bird.inbound import Cursor, inbound_message
+from airflow_provider_sms.bird.order import PageOrder, timestamp
 from airflow_provider_sms.delivery.replies import incoming_replies
 from airflow_provider_sms.hooks.bird import BirdHook
-from airflow_provider_sms.model.approval import Question
+from airflow_provider_sms.model.approval import Question, open_questions
 from airflow_provider_sms.redaction import mask_phone
+
+# How far back from a reply without a code the channel is read for the other questions open
+# to its sender; a question asked longer ago than this takes only replies with its code.
+CODELESS_WINDOW = 24 * 3600.0
+# Pages of 100 messages read at most for that: on a busier channel a reply needs the code.
+CODELESS_PAGES = 20
 
 
 def look_for_answer(
@@ -22,14 +35,14 @@ def look_for_answer(
     question: Question,
     approvers: Collection[str],
     *,
-    code_required: Callable[[str], bool],
+    asked: float,
     log: logging.Logger,
     cancel: threading.Event | None = None,
 ) -> tuple[dict | None, Cursor]:
-    """The first (oldest) reply not behind `cursor` that answers `question`, as the inbound
-    message plus ``option`` and ``comment``; or None. `code_required(number)` tells whether
-    that approver has other questions open, so that a reply must start with this one's code.
-    Returns the cursor moved past what it looked at."""
+    """The first (oldest) reply not behind `cursor` that answers `question` (asked at
+    `asked`, UNIX time), as the inbound message plus ``option`` and ``comment``; or None.
+    Returns the cursor moved past the replies that did not answer: never past the answer,
+    which the caller reads again until it is recorded."""
     replies, positions = incoming_replies(hook, channel_id, cursor, cancel=cancel)
     for index, reply in enumerate(replies):
         number = reply["from"] or ""
@@ -38,16 +51,16 @@ def look_for_answer(
                 "Ignored a reply from %s: not an approver of this question", mask_phone(number)
             )
             continue
-        needs_code = code_required(number)
-        answer = question.read(reply["text"], code_required=needs_code)
-        if answer is None:
+        answer = question.read(reply["text"], code_required=False)
+        why_not = None
+        if answer is not None and not answer.with_code:
+            why_not = codeless_refused(hook, channel_id, reply, question, asked, cancel=cancel)
+        if answer is None or why_not:
             log.info(
                 "Ignored a reply from %s (%d characters): it does not answer this question%s",
                 mask_phone(number),
                 len(reply["text"]),
-                f" (with other questions open to them, a reply starts with {question.code})"
-                if needs_code
-                else "",
+                f" ({why_not}; a reply starting with {question.code} does)" if why_not else "",
             )
             continue
         log.info(
@@ -57,5 +70,65 @@ def look_for_answer(
             reply["message_id"],
         )
         answered = {**reply, "option": answer.option, "comment": answer.comment}
-        return answered, cursor.passed(positions[: index + 1])
+        return answered, cursor.passed(positions[:index])
     return None, cursor.passed(positions)
+
+
+def codeless_refused(
+    hook: BirdHook,
+    channel_id: str,
+    reply: dict,
+    question: Question,
+    asked: float,
+    *,
+    cancel: threading.Event | None = None,
+) -> str | None:
+    """Why `reply`, which names an option of `question` without its code, does not answer it
+    (None: it does). It answers only when `question` is the one question open to that number
+    when the reply came, as the channel's messages of the CODELESS_WINDOW before the reply
+    show (see `open_questions`); whatever cannot be told means the code is needed."""
+    at = timestamp(reply.get("received_at"))
+    if at is None:
+        return "the reply's time cannot be read"
+    if asked < at - CODELESS_WINDOW:
+        return f"the question was asked more than {CODELESS_WINDOW / 3600:g} hours before it"
+    floor = at - CODELESS_WINDOW
+    number = reply["from"]
+    asked_them: list[tuple[float, Question]] = []
+    replies: list[tuple[float, str]] = []
+    order = PageOrder()
+    try:
+        for page in hook.client.list_pages(channel_id, max_pages=CODELESS_PAGES, cancel=cancel):
+            stamps = [timestamp(m.get("createdAt")) for m in page]
+            for message, created in zip(page, stamps, strict=True):
+                incoming = inbound_message(message)
+                if incoming is not None:
+                    if incoming["from"] != number:
+                        continue
+                    found = incoming["text"]
+                else:
+                    if recipient_of(message) != number:
+                        continue
+                    found = Question.asked_in(_text(message))
+                    if found is None:
+                        continue
+                if created is None:
+                    return "a message to or from that number has no readable time"
+                if floor <= created <= at:
+                    (replies if incoming else asked_them).append((created, found))
+            order.see(stamps)
+            if order.older_than(floor):
+                break
+    except BirdListingUnclearError as exc:
+        return f"what else was asked of that number could not be read: {exc}"
+    others = open_questions(asked_them, replies, at=at) - {question.code}
+    if others:
+        return f"{len(others)} other question(s) were open to that number"
+    return None
+
+
+def _text(message: dict) -> str:
+    body = message.get("body")
+    text = body.get("text") if isinstance(body, dict) else None
+    text = text.get("text") if isinstance(text, dict) else None
+    return text if isinstance(text, str) else ""

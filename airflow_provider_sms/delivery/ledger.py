@@ -34,6 +34,13 @@ def generation_of(ti: Any) -> int:
     return max_tries if isinstance(max_tries, int) and not isinstance(max_tries, bool) else 0
 
 
+def approval_asked_key(ti: Any) -> str:
+    """Where SmsApprovalOperator records when its question first went out, beside the ledger
+    of that send: a clear starts both afresh, so the question asked again waits for a reply
+    to itself, for its own `response_timeout`."""
+    return f"sms-approval:asked:m{generation_of(ti)}"
+
+
 @dataclass
 class Earlier:
     """What earlier tries left: recipient -> ``[message id, batch id]`` for those Bird

@@ -18,8 +18,6 @@ if TYPE_CHECKING:
 
 # A handful of approvers at most; a question is short.
 _MAX_CONCURRENCY = 4
-# Where the first try recorded when the question went out, for every later try.
-_ASKED_KEY = "sms-approval:asked"
 
 
 class SmsApprovalOperator(HITLOperator, BranchMixIn):
@@ -237,16 +235,19 @@ class SmsApprovalOperator(HITLOperator, BranchMixIn):
 
     def _asked_at(self, context: Context) -> float:
         """When the question first went out (recorded before it is sent, read back by every
-        later try): replies are read from then on."""
+        later try of this run of the task, not after a clear): replies are read from then on."""
         import time
 
+        from airflow_provider_sms.delivery.ledger import approval_asked_key
+
         store = context.get("task_state_store")
-        asked = store.get(_ASKED_KEY) if store is not None else None
+        key = approval_asked_key(context["ti"])
+        asked = store.get(key) if store is not None else None
         if isinstance(asked, int | float) and not isinstance(asked, bool):
             return float(asked)
         asked = time.time()
         if store is not None:
-            store.set(_ASKED_KEY, asked)
+            store.set(key, asked)
         return asked
 
     def _reached(self, entries: Any) -> list[str]:

@@ -4,15 +4,15 @@ It waits as HITLTrigger does (an answer in the UI or the REST API, or the defaul
 timeout) and, between two looks at the HITL detail, reads the question's channel: the first
 reply from an approver naming an option is written as the answer
 (``update_hitl_detail_response``, the call HITLTrigger makes at the timeout), unless someone
-answered first. Airflow records no user for an answer written that way, so the event carries
-the number as ``responded_by_user`` and the reply as ``sms_reply``."""
+answered first. A reply is read again until its answer is recorded. Airflow records no user
+for an answer written that way, so the event carries the number as ``responded_by_user`` and
+the reply as ``sms_reply``."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import Counter
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -24,28 +24,11 @@ from airflow_provider_sms.redaction import mask_phone
 from airflow_provider_sms.triggers.inbound import _masked
 from airflow_provider_sms.triggers.polling import cancelled_at, next_delay
 
-# Questions waiting in this triggerer: (connection, channel, number) -> how many. A reply that
-# could answer several of them must carry a code (the triggerer runs every trigger in one
-# event loop, so this count is exact among them).
-_OPEN: Counter[tuple[str, str, str]] = Counter()
 NO_DETAIL = (
     "Airflow served this trigger no HITL detail: `airflow dags test` runs triggers where "
     "HITL details are not available. Run the DAG in Airflow (a scheduler, an API server and "
     "a triggerer) to answer it."
 )
-
-
-@contextlib.contextmanager
-def _registered(conn_id: str, channel_id: str, numbers: Sequence[str]) -> Iterator[None]:
-    keys = [(conn_id, channel_id, n) for n in numbers]
-    _OPEN.update(keys)
-    try:
-        yield
-    finally:
-        _OPEN.subtract(keys)
-        for key in keys:
-            if _OPEN[key] <= 0:
-                del _OPEN[key]
 
 
 class AnswerEvent(TriggerEvent):
@@ -106,9 +89,6 @@ class SmsApprovalTrigger(HITLTrigger):
             },
         )
 
-    def _code_required(self, number: str) -> bool:
-        return _OPEN[(self.bird_conn_id, self.channel_id, number)] > 1
-
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from airflow.sdk.timezone import utcnow
 
@@ -124,11 +104,7 @@ class SmsApprovalTrigger(HITLTrigger):
         end = self.timeout_datetime.timestamp() if self.timeout_datetime else None
         cursor, errors = Cursor.since(self.after), 0
         hook = await BirdHook.aconnect(self.bird_conn_id)
-        with (
-            _registered(self.bird_conn_id, self.channel_id, self.approvers),
-            cancelled_at(end) as cancel,
-            contextlib.closing(hook),
-        ):
+        with cancelled_at(end) as cancel, contextlib.closing(hook):
             while True:
                 # Answered in the UI or the API, or by an earlier run of this trigger.
                 event = await self._handle_response()
@@ -150,7 +126,7 @@ class SmsApprovalTrigger(HITLTrigger):
                     self.log.warning(
                         "Could not read the replies (poll %d in a row to fail): %s", errors, exc
                     )
-                if found is not None:
+                if found is not None:  # the cursor stays before it until it is recorded
                     event = await self._answer(found)
                     if event is not None:
                         yield event
@@ -173,13 +149,15 @@ class SmsApprovalTrigger(HITLTrigger):
             cursor,
             question,
             self.approvers,
-            code_required=self._code_required,
+            asked=self.after,
             log=self.log,
             cancel=cancel,
         )
 
     async def _answer(self, found: dict) -> TriggerEvent | None:
-        """Write the SMS answer as the task's response; if someone answered first, theirs."""
+        """Write the SMS answer as the task's response; None when it was not written (someone
+        answered first, or the API server failed): the next look reads the recorded answer,
+        or else this reply again."""
         from airflow.sdk.execution_time.hitl import update_hitl_detail_response
         from asgiref.sync import sync_to_async
 
@@ -187,9 +165,15 @@ class SmsApprovalTrigger(HITLTrigger):
             response = await sync_to_async(update_hitl_detail_response)(
                 ti_id=self.ti_id, chosen_options=[found["option"]], params_input=self.params.dump()
             )
-        except Exception as exc:  # 409: answered meanwhile; the first answer stands
-            self.log.info("The SMS answer was not recorded (%s); reading the recorded one", exc)
-            return await self._handle_response()
+        except Exception as exc:
+            # Airflow answers 409 to a second answer (the first stands); any other failure
+            # leaves none recorded. Which it was, the HITL detail tells at the next look.
+            self.log.warning(
+                "The SMS answer was not recorded (%s); the next look reads the recorded "
+                "answer, or records this one again",
+                exc,
+            )
+            return None
         return AnswerEvent(self._payload(found, response.responded_at))
 
     def _payload(self, found: dict, responded_at: datetime) -> dict:

@@ -44,7 +44,10 @@ def dags(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def deployment(request, sandbox, dags):
-    with deployed(dags, sandbox.connection_env, artifacts=ARTIFACTS, request=request) as deployment:
+    # A second connection id for the same workspace and channel.
+    [(name, uri)] = sandbox.connection_env.items()
+    env = {name: uri, "AIRFLOW_CONN_BIRD_SECOND": uri}
+    with deployed(dags, env, artifacts=ARTIFACTS, request=request) as deployment:
         yield deployment
 
 
@@ -86,13 +89,13 @@ def wait_for(condition, what: str, timeout: float = 180):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def deferred(deployment, dag_id: str, run_id: str, *task_ids: str) -> None:
+def deferred(deployment, dag_id: str, run_id: str, *task_ids: str, times: int = 1) -> None:
     wait_for(
         lambda: all(states(deployment, dag_id, run_id).get(t) == "deferred" for t in task_ids),
         f"{task_ids} of {dag_id} to defer",
     )
     wait_for(
-        lambda: all(deployment.deferral_handled(dag_id, run_id, t) for t in task_ids),
+        lambda: all(deployment.deferral_handled(dag_id, run_id, t, times) for t in task_ids),
         f"the scheduler to take in that {task_ids} of {dag_id} deferred",
     )
 
@@ -218,23 +221,28 @@ def test_replies_that_answer_nothing_are_ignored_and_the_defaults_apply(deployme
     assert OTHER not in log and APPROVER not in log
 
 
-def test_two_questions_to_one_approver_are_told_apart_by_their_codes(deployment, fresh):
-    dag_id = "approval_two_questions"
+@pytest.mark.parametrize("dag_id", ["approval_two_questions", "approval_two_connections"])
+def test_two_questions_to_one_approver_are_told_apart_by_their_codes(deployment, fresh, dag_id):
+    # approval_two_connections asks under two connection ids for the same channel.
     run_id = deployment.trigger(dag_id)
     deferred(deployment, dag_id, run_id, "first", "second")
     sent = {text_of(m).split(" question")[0]: m for m in questions_to(fresh, APPROVER)}
     first, second = code_in(sent["The first"]), code_in(sent["The second"])
     assert first != second
-    # Without a code, a reply could answer either: it answers neither.
+    # Without a code, a reply could answer either: it answers neither, not even once the
+    # other is answered.
     fresh.receive(APPROVER, "yes")
     time.sleep(4)
     assert states(deployment, dag_id, run_id)["first"] == "deferred"
     assert states(deployment, dag_id, run_id)["second"] == "deferred"
-    fresh.receive(APPROVER, f"{second.lower()} no")
     fresh.receive(APPROVER, f"{first} yes, both fine")
+    wait_for(lambda: states(deployment, dag_id, run_id)["first"] == "success", "first's answer")
+    time.sleep(4)  # several looks of the second question's trigger
+    assert states(deployment, dag_id, run_id)["second"] == "deferred"
+    fresh.receive(APPROVER, f"{second.lower()} no")
     state = deployment.wait_for_run(dag_id, run_id, timeout=180)
     tasks = states(deployment, dag_id, run_id)
-    print(f"\ncodes {first} and {second}: run {state}, tasks {tasks}")
+    print(f"\n{dag_id}: codes {first} and {second}: run {state}, tasks {tasks}")
     assert tasks == {
         "first": "success",
         "after_first": "success",
@@ -245,6 +253,41 @@ def test_two_questions_to_one_approver_are_told_apart_by_their_codes(deployment,
     assert answer(deployment, dag_id, run_id, "second")["chosen"] == ["Reject"]
     comment = answer(deployment, dag_id, run_id, "first")["xcom"]["sms_reply"]["comment"]
     assert comment == "both fine"
+    log = deployment.task_log(dag_id, run_id, "second")
+    assert "1 other question(s) were open to that number" in log
+
+
+def test_a_cleared_approval_asks_again_and_takes_only_a_later_reply(deployment, fresh):
+    dag_id = "approval_cleared"
+    run_id = deployment.trigger(dag_id)
+    deferred(deployment, dag_id, run_id, "publish")
+    fresh.receive(APPROVER, "yes")
+    assert deployment.wait_for_run(dag_id, run_id, timeout=180) == "success"
+    status, body = rest(
+        deployment,
+        "POST",
+        f"/api/v2/dags/{dag_id}/clearTaskInstances",
+        {
+            "dry_run": False,
+            "only_failed": False,
+            "dag_run_id": run_id,
+            "task_ids": ["publish"],
+            "include_downstream": True,
+        },
+    )
+    assert status == 200, body
+    wait_for(lambda: len(questions_to(fresh, APPROVER)) == 2, "the question to go out again")
+    deferred(deployment, dag_id, run_id, "publish", times=2)
+    time.sleep(4)  # several looks: the first round's "yes" answers nothing now
+    assert states(deployment, dag_id, run_id)["publish"] == "deferred"
+    fresh.receive(APPROVER, "no, not this week")
+    state = deployment.wait_for_run(dag_id, run_id, timeout=180)
+    tasks = states(deployment, dag_id, run_id)
+    got = answer(deployment, dag_id, run_id, "publish")
+    print(f"\ncleared and asked again: run {state}, tasks {tasks}, {got['chosen']}")
+    assert tasks == {"publish": "success", "published": "skipped"}
+    assert got["chosen"] == ["Reject"]
+    assert got["xcom"]["sms_reply"]["comment"] == "not this week"
 
 
 def test_a_question_sent_by_a_killed_try_is_not_sent_again(deployment, fresh):

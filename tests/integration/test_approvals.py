@@ -18,17 +18,28 @@ OTHER = "+12025550171"
 LOG = logging.getLogger("approvals-test")
 
 
-def look(sandbox, question, *, since, code_required=lambda number: False):
+def look(sandbox, question, *, since, cursor=None):
     with BirdHook() as hook:
         return look_for_answer(
             hook,
             sandbox.mms_channel_id,
-            Cursor.since(since),
+            cursor or Cursor.since(since),
             question,
             {APPROVER},
-            code_required=code_required,
+            asked=since,
             log=LOG,
         )
+
+
+def ask(sandbox, code: str) -> None:
+    """An approval question with `code` texted to the approver, as the operator words it."""
+    text = Question.build(None, code, approval=True).text("Go ahead?", None, None)
+    message = {
+        "receiver": {"contacts": [{"identifierKey": "phonenumber", "identifierValue": APPROVER}]},
+        "body": {"type": "text", "text": {"text": text}},
+    }
+    with BirdHook() as hook:
+        hook.client.send_message(sandbox.mms_channel_id, message)
 
 
 def test_the_first_reply_from_an_approver_naming_an_option_is_the_answer(checked_sandbox, caplog):
@@ -48,31 +59,49 @@ def test_the_first_reply_from_an_approver_naming_an_option_is_the_answer(checked
     assert "Ignored a reply from +120******71: not an approver" in caplog.text
     assert "Ignored a reply from +120******70 (11 characters)" in caplog.text
     assert APPROVER not in caplog.text and OTHER not in caplog.text
-    # Read again from the cursor, the next answer is the later one.
-    with BirdHook() as hook:
-        again, _ = look_for_answer(
-            hook,
-            checked_sandbox.mms_channel_id,
-            cursor,
-            question,
-            {APPROVER},
-            code_required=lambda n: False,
-            log=LOG,
-        )
-    assert again["text"] == "yes, sorry"
+    # The cursor stays before the answer until the caller has recorded it.
+    assert look(checked_sandbox, question, since=asked - 0.01, cursor=cursor)[0] == found
     assert before < asked
 
 
 def test_with_other_questions_open_only_a_reply_with_the_code_answers(checked_sandbox, caplog):
     asked = time.time()
+    ask(checked_sandbox, "K7QD")
+    ask(checked_sandbox, "H3MX")  # open: the channel shows no answer to it
     checked_sandbox.receive(APPROVER, "approve")
     checked_sandbox.receive(APPROVER, "QQQQ approve")
     checked_sandbox.receive(APPROVER, "k7qd reject")
     question = Question.build(None, "K7QD", approval=True)
     with caplog.at_level(logging.INFO, logger=LOG.name):
-        found, _ = look(checked_sandbox, question, since=asked - 0.01, code_required=lambda n: True)
+        found, _ = look(checked_sandbox, question, since=asked - 0.01)
     assert found["text"] == "k7qd reject" and found["option"] == "Reject"
-    assert "with other questions open to them, a reply starts with K7QD" in caplog.text
+    assert (
+        "(1 other question(s) were open to that number; a reply starting with K7QD does)"
+        in caplog.text
+    )
+
+
+def test_a_channel_too_busy_to_read_back_needs_the_code(checked_sandbox, caplog):
+    """What else was asked of the number cannot be read within CODELESS_PAGES pages (a
+    listing oldest first, 2,100 messages): a reply without the code answers nothing."""
+    from airflow_provider_sms.delivery.approvals import CODELESS_PAGES
+    from airflow_provider_sms.operators.sms import SendSmsOperator
+
+    checked_sandbox.listing = {"order": "oldest_first"}
+    SendSmsOperator(
+        task_id="campaign",
+        channel_id=checked_sandbox.mms_channel_id,
+        recipients=[f"+1202555{n:04d}" for n in range(2000, 2000 + CODELESS_PAGES * 100 + 100)],
+        text="Our winter sale starts today.",
+    ).execute({})
+    asked = time.time()
+    ask(checked_sandbox, "K7QD")
+    checked_sandbox.receive(APPROVER, "yes")
+    question = Question.build(None, "K7QD", approval=True)
+    with caplog.at_level(logging.INFO, logger=LOG.name):
+        found, _ = look(checked_sandbox, question, since=asked - 0.01)
+    assert found is None
+    assert "what else was asked of that number could not be read" in caplog.text
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 operator's checks at parse time (unit tests open no socket)."""
 
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from airflow.sdk import DAG
@@ -11,10 +12,11 @@ from airflow_provider_sms.model.approval import (
     CODE_ALPHABET,
     CODE_LENGTH,
     Question,
+    open_questions,
     question_code,
 )
 from airflow_provider_sms.operators.approval import SmsApprovalOperator
-from airflow_provider_sms.triggers.approval import _OPEN, SmsApprovalTrigger, _registered
+from airflow_provider_sms.triggers.approval import SmsApprovalTrigger
 
 APPROVAL = Question.build(None, "K7QD", approval=True)
 CHOICE = Question.build(["deploy", "Deploy now", "roll back"], "B2XM", approval=False)
@@ -134,11 +136,90 @@ def test_the_trigger_serializes_what_it_needs_to_restart():
     assert kwargs["approvers"] == ["+12025550170"] and kwargs["defaults"] == ["Reject"]
 
 
-def test_questions_open_to_a_number_are_counted_while_their_triggers_wait():
-    key = ("bird_default", "channel", "+12025550170")
-    with _registered(*key[:2], [key[2]]):
-        assert _OPEN[key] == 1
-        with _registered(*key[:2], [key[2], "+12025550171"]):
-            assert _OPEN[key] == 2
-        assert _OPEN[key] == 1
-    assert key not in _OPEN
+@pytest.mark.parametrize(
+    ("options", "reply", "option", "comment"),
+    [
+        (["Straße", "Weg"], "STRASSE - closed on Monday", "Straße", "closed on Monday"),
+        (["Straße", "Weg"], "straße: fine", "Straße", "fine"),
+        (["İzmir", "Ankara"], "İzmir, by train", "İzmir", "by train"),
+    ],
+)
+def test_an_option_whose_folding_changes_its_length_takes_a_comment(
+    options, reply, option, comment
+):
+    answer = Question.build(options, "B2XM", approval=False).read(reply, code_required=False)
+    assert (answer.option, answer.comment) == (option, comment)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["Deploy", "D\u0435ploy"],  # a Cyrillic е
+        ["rollback", "r\u03bfllback"],  # a Greek ο
+        ["resume", "résumé"],
+        ["ＤＥＰＬＯＹ", "deploy now", "Deploy"],  # fullwidth letters
+    ],
+)
+def test_options_that_look_alike_are_refused(options):
+    with pytest.raises(InvalidMessageError, match="options: options look alike"):
+        Question.build(options, "B2XM", approval=False)
+
+
+def test_an_option_that_starts_with_the_code_can_be_chosen():
+    question = Question.build(["D67U-now", "later"], "D67U", approval=False)
+    for code_required in (False, True):
+        answer = question.read("d67u-now please", code_required=code_required)
+        assert (answer.option, answer.comment, answer.with_code) == ("D67U-now", "please", True)
+    assert question.read("D67U later", code_required=True).option == "later"
+
+
+def test_the_question_a_text_asks_is_read_back_from_it():
+    text = CHOICE.text("Release 4.2", "Reply with one of: a, b, then any comment.", "https://x")
+    assert Question.asked_in(text) == CHOICE
+    assert Question.asked_in(APPROVAL.text("Go?", None, None)) == APPROVAL
+    assert Question.asked_in("Our winter sale starts today.") is None
+    # A text whose options cannot be read back still names its code: no reply answers it.
+    unread = Question.asked_in(
+        "Go?\nCode K7QD: start your reply with it if other questions are open."
+    )
+    assert unread.code == "K7QD" and unread.read("K7QD yes", code_required=True) is None
+
+
+def test_questions_stay_open_until_a_reply_on_the_channel_answers_them():
+    other = Question.build(None, "H3MX", approval=True)
+    asked = [(10.0, APPROVAL), (20.0, other)]
+    assert open_questions(asked, [], at=30.0) == {"K7QD", "H3MX"}
+    assert open_questions(asked, [], at=15.0) == {"K7QD"}  # the other asked after the reply
+    assert open_questions(asked, [], at=20.0) == {"K7QD", "H3MX"}  # asked in the same instant
+    # Answered with its code; without a code only while it was the only one open.
+    assert open_questions(asked, [(25.0, "H3MX no")], at=30.0) == {"K7QD"}
+    assert open_questions(asked, [(15.0, "yes")], at=30.0) == {"H3MX"}
+    assert open_questions(asked, [(25.0, "yes")], at=30.0) == {"K7QD", "H3MX"}
+    assert open_questions(asked, [(25.0, "H3MX maybe")], at=30.0) == {"K7QD", "H3MX"}
+    # A reply of the same instant as the one judged does not count; a question asked again
+    # (a cleared task) is open again.
+    assert open_questions(asked, [(30.0, "H3MX no")], at=30.0) == {"K7QD", "H3MX"}
+    again = [*asked, (26.0, other)]
+    assert open_questions(again, [(25.0, "H3MX no")], at=30.0) == {"K7QD", "H3MX"}
+
+
+class _Store(dict):
+    def set(self, key, value):
+        self[key] = value
+
+
+def test_a_cleared_approval_records_when_it_asks_again(monkeypatch):
+    """A clear raises max_tries: the question asked again is waited for from then, and its
+    response_timeout counts from then; a retry (same max_tries) keeps the first time."""
+    import time as clock
+
+    with DAG("approvals", start_date=datetime(2026, 1, 1)):
+        operator = SmsApprovalOperator(task_id="a", subject="Go?", approvers="+12025550170")
+    store = _Store()
+    ti = SimpleNamespace(max_tries=0)
+    monkeypatch.setattr(clock, "time", lambda: 1000.0)
+    assert operator._asked_at({"ti": ti, "task_state_store": store}) == 1000.0
+    monkeypatch.setattr(clock, "time", lambda: 2000.0)
+    assert operator._asked_at({"ti": ti, "task_state_store": store}) == 1000.0  # a retry
+    ti.max_tries = 1  # cleared
+    assert operator._asked_at({"ti": ti, "task_state_store": store}) == 2000.0

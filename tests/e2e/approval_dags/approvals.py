@@ -1,6 +1,7 @@
 """Questions answered by SMS (SmsApprovalOperator) in the deployed Airflow: a choice that
 branches, approvals answered in Airflow or left to their defaults, two questions open to one
-approver, and a question whose first try is killed once it is sent."""
+approver (under one connection id, and under two for the same channel), a question whose
+first try is killed once it is sent, and one cleared after its answer."""
 
 from __future__ import annotations
 
@@ -13,6 +14,13 @@ from airflow_provider_sms.operators.approval import SmsApprovalOperator
 
 APPROVER = "+12025550170"
 START = datetime(2026, 1, 1)
+
+
+def approval(task_id: str, subject: str, **more) -> SmsApprovalOperator:
+    """An approval asked of APPROVER, waited for 10 minutes, looked for every second."""
+    waits = {"response_timeout": timedelta(minutes=10), "poll_interval": 1, **more}
+    return SmsApprovalOperator(task_id=task_id, subject=subject, approvers=[APPROVER], **waits)
+
 
 with DAG(dag_id="approval_choice", schedule=None, start_date=START):
     release = SmsApprovalOperator(
@@ -46,25 +54,19 @@ with DAG(dag_id="approval_times_out", schedule=None, start_date=START):
     )
     prices >> EmptyOperator(task_id="raise_prices")
 
-with DAG(dag_id="approval_two_questions", schedule=None, start_date=START):
-    for name in ("first", "second"):
-        question = SmsApprovalOperator(
-            task_id=name,
-            subject=f"The {name} question: go ahead?",
-            approvers=[APPROVER],
-            response_timeout=timedelta(minutes=10),
-            poll_interval=1,
-        )
-        question >> EmptyOperator(task_id=f"after_{name}")
+# The test's deployment defines `bird_second`: the same workspace and channel as bird_default.
+for dag_id, connections in [
+    ("approval_two_questions", ("bird_default", "bird_default")),
+    ("approval_two_connections", ("bird_default", "bird_second")),
+]:
+    with DAG(dag_id=dag_id, schedule=None, start_date=START):
+        for name, conn_id in zip(("first", "second"), connections, strict=True):
+            question = approval(name, f"The {name} question: go ahead?", bird_conn_id=conn_id)
+            question >> EmptyOperator(task_id=f"after_{name}")
+
+with DAG(dag_id="approval_cleared", schedule=None, start_date=START):
+    approval("publish", "Publish the price list?") >> EmptyOperator(task_id="published")
 
 with DAG(dag_id="approval_killed", schedule=None, start_date=START):
-    ship = SmsApprovalOperator(
-        task_id="ship",
-        subject="Ship the weekly report?",
-        approvers=[APPROVER],
-        response_timeout=timedelta(minutes=10),
-        poll_interval=1,
-        retries=2,
-        retry_delay=timedelta(seconds=2),
-    )
+    ship = approval("ship", "Ship the weekly report?", retries=2, retry_delay=timedelta(seconds=2))
     ship >> EmptyOperator(task_id="shipped")
