@@ -73,7 +73,7 @@ def run(sandbox_process) -> list[tuple[str, float, float, str]]:
             f"{adaptive / one:.2f}x",
         ),
         (
-            f"{SENDERS} senders, sharing slots on this host",
+            f"{SENDERS} senders in one process, sharing slots on this host",
             shared,
             shared_429,
             f"{shared / one:.2f}x",

@@ -1,7 +1,10 @@
-"""Four senders on separate "hosts" (a process each, each with a temporary folder of its own,
-so no host's slots are shared) to one workspace at once, against the sandbox enforcing
-Bird's 500 POST/s: adapting to Bird's 429s alone, and taking turns from the budget shared
-in Redis. Figures are ratios of Bird's bound, the accepted messages per second over 500."""
+"""Senders in separate processes to one workspace at once, against the sandbox enforcing
+Bird's 500 POST/s; beside one sender alone, measured in the same run.
+
+Four processes on one host (one temporary folder: they share the host's slots, as the tasks
+of a LocalExecutor do), then four on separate "hosts" (a temporary folder each, so no host's
+slots are shared): adapting to Bird's 429s alone, and taking turns from the budget shared in
+Redis. Figures are ratios of Bird's bound, the accepted messages per second over 500."""
 
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _sender(conn: str, first: int, count: int, start_at: float) -> None:
-    """One host's send (run in a process of its own)."""
+    """One process's send."""
     from benchmarks._env import numbers, prepare_airflow_env
 
     prepare_airflow_env()
@@ -39,44 +42,50 @@ def _sender(conn: str, first: int, count: int, start_at: float) -> None:
     operator.execute(context={})
 
 
-def _measure(sandbox, redis_url: str | None, each: int = EACH) -> tuple[float, float]:
+def _measure(
+    sandbox, redis_url: str | None = None, *, senders: int = HOSTS, one_host: bool = False
+) -> tuple[float, float]:
+    """`senders` processes of EACH recipients each: their aggregate rate of accepted messages
+    and the share of POSTs answered 429. With `one_host` they share one temporary folder,
+    so the host's slots; else each has its own."""
     conn = sandbox.connection
     conn["extra"] = {**conn["extra"], "rate_limit_redis_url": redis_url or "off"}
     sandbox.reset()
     start_at = time.time() + 8  # after every process has imported Airflow
-    processes, folders = [], []
-    for host in range(HOSTS):
-        folder = tempfile.mkdtemp(prefix=f"sms-bench-host-{host}-")
-        folders.append(folder)
-        env = {**os.environ, "TMPDIR": folder, "PYTHONPATH": str(ROOT)}
-        processes.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "benchmarks.hosts",
-                    json.dumps(conn),
-                    str(host * each),
-                    str(each),
-                    repr(start_at),
-                ],
-                env=env,
-                cwd=ROOT,
-            )
+    folders = [
+        tempfile.mkdtemp(prefix="sms-bench-host-") for _ in range(1 if one_host else senders)
+    ]
+    processes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.hosts",
+                json.dumps(conn),
+                str(sender * EACH),
+                str(EACH),
+                repr(start_at),
+            ],
+            env={**os.environ, "TMPDIR": folders[sender % len(folders)], "PYTHONPATH": str(ROOT)},
+            cwd=ROOT,
         )
+        for sender in range(senders)
+    ]
     for process in processes:
         if process.wait(timeout=600) != 0:
             raise RuntimeError(f"a sender exited with {process.returncode}")
     for folder in folders:
         shutil.rmtree(folder, ignore_errors=True)
-    assert len(sandbox.messages()) == HOSTS * each
+    assert len(sandbox.messages()) == senders * EACH
     posts = [r for r in sandbox.requests() if r["method"] == "POST"]
     accepted = sorted(r["received_at"] for r in posts if r["status"] == 202)
     rate = len(accepted) / (accepted[-1] - accepted[0])
     return rate, sum(r["status"] == 429 for r in posts) / len(posts)
 
 
-def run(sandbox_process) -> list[tuple[str, float, float]]:
+def run(sandbox_process) -> list[tuple[str, float, float, str]]:
+    """Each case: its rate as a share of Bird's bound, its 429s, and its rate over the one
+    sender's."""
     sys.path.insert(0, str(ROOT / "tests"))
     from redis_server import RedisServer
 
@@ -85,11 +94,18 @@ def run(sandbox_process) -> list[tuple[str, float, float]]:
         sandbox_process(latency=LATENCY, max_posts_per_second=LIMIT) as sandbox,
         RedisServer(Path(folder)) as redis,
     ):
-        adapting, adapting_429 = _measure(sandbox, None)
-        shared, shared_429 = _measure(sandbox, redis.url)
+        cases = [
+            ("one sender", _measure(sandbox, senders=1)),
+            (f"{HOSTS} on one host sharing its slots", _measure(sandbox, one_host=True)),
+            (f"{HOSTS} on separate hosts adapting to 429s only", _measure(sandbox)),
+            (
+                f"{HOSTS} on separate hosts sharing the budget in Redis",
+                _measure(sandbox, redis.url),
+            ),
+        ]
+    one = cases[0][1][0]
     return [
-        (f"{HOSTS} hosts adapting to 429s only", adapting / LIMIT, adapting_429),
-        (f"{HOSTS} hosts sharing the budget in Redis", shared / LIMIT, shared_429),
+        (name, rate / LIMIT, throttled, f"{rate / one:.2f}x") for name, (rate, throttled) in cases
     ]
 
 

@@ -36,11 +36,13 @@ class RateLimiter:
     sharing the limit; `limit` stays the ceiling.
 
     With a `budget` shared across hosts (SharedBudget), every sender of the workspace also
-    takes its slots from one timeline at `BUDGET_HEADROOM` of the limit (its own pace and 429s
-    still apply to it alone); whenever the budget cannot be used, the host's slots
-    (`shared_by`) take over."""
+    takes its slots from one timeline at `BUDGET_HEADROOM` of the limit; whenever the budget
+    cannot be used, the host's slots (`shared_by`) are that timeline, at the same share. Either
+    way its own pace and 429s apply to the sender alone, and come first: a sender slowed or
+    paused by a 429 neither stretches the others' slots nor holds slots it cannot use yet."""
 
-    # One timeline spaces every request evenly, so only arrival jitter needs room.
+    # One timeline (the budget's or the host's) spaces every request evenly, so only arrival
+    # jitter needs room.
     BUDGET_HEADROOM = 0.96
 
     def __init__(
@@ -73,8 +75,7 @@ class RateLimiter:
             now = time.monotonic()
             self._recover(now)
             slot = max(self._next, now)
-            interval = 1.0 / self.rate
-            self._next = slot + interval
+            self._next = slot + 1.0 / self.rate
             delay = slot - now
         if self.budget is not None and self.budget.usable():
             # This sender's own pace first (its 429 pauses included), then the slot on the
@@ -85,13 +86,15 @@ class RateLimiter:
             if across_hosts is not None:
                 return across_hosts <= 0 or _slept(across_hosts, cancel)
             delay = 0.0
-        # The host's slots outside this limiter's lock: the file's lock may be slow to come.
+        # The host's slots after this sender's own pace, as for the budget, and outside this
+        # limiter's lock: the file's lock may be slow to come.
         if self.host is not None:
-            shared = self.host.reserve(interval, cancel)
+            if delay > 0 and not _slept(delay, cancel):
+                return False
+            on_host = self.host.reserve(1.0 / self.budget_ceiling, cancel)
             if cancel is not None and cancel.is_set():
                 return False
-            if shared is not None:
-                delay = max(delay, shared)
+            delay = on_host or 0.0
         return delay <= 0 or _slept(delay, cancel)
 
     def throttled(self) -> None:
