@@ -180,6 +180,10 @@ MAX_CHANNEL_LIST_LIMIT = 1000
 # promotional, conversational and transactional channels, 10 minutes for 2FA ones (its
 # description).
 MIN_VALIDITY_SECONDS = 0
+# Bird documents no maximum, and its schema types `validity` as an `integer` with no
+# `format`, which some decoders hold in 32 bits: the largest value every reading accepts (68
+# years). Above it, the request could fail or be read otherwise.
+MAX_VALIDITY_SECONDS = 2**31 - 1
 DEFAULT_VALIDITY_SECONDS = 129600
 DEFAULT_2FA_VALIDITY_SECONDS = 600
 

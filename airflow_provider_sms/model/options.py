@@ -21,17 +21,23 @@ _LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
 _DOMAIN = re.compile(rf"(?:{_LABEL}\.)+(?!\d+$){_LABEL}", re.ASCII)
 
 
+# Digits of a number shown in an error; a larger one is named by its size.
+_SHOWN_DIGITS = 30
+
+
 def _type_name(value: Any) -> str:
     return "None" if value is None else type(value).__name__
 
 
 def validity_seconds(value: Any, *, field: str = "validity") -> int:
-    """Whole seconds, at least 0: an int, a `timedelta`, or a string of digits (a templated
-    value renders to one)."""
+    """Whole seconds, from 0 to ``MAX_VALIDITY_SECONDS``: an int, a `timedelta`, or a string
+    of digits (a templated value renders to one)."""
     if isinstance(value, bool):
         raise InvalidMessageError(field, "expected whole seconds or a timedelta, got a boolean")
     if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        value = int(value.strip())
+        # A digit string too long for int() (over 4,300 digits) is too large all the same.
+        digits = value.strip().lstrip("0") or "0"
+        value = int(digits) if len(digits) <= _SHOWN_DIGITS else 10**_SHOWN_DIGITS
     if isinstance(value, timedelta):
         seconds = value.total_seconds()
         if seconds != int(seconds):
@@ -49,8 +55,22 @@ def validity_seconds(value: Any, *, field: str = "validity") -> int:
             field, f"expected whole seconds (int) or a timedelta, got {_type_name(value)}"
         )
     if value < facts.MIN_VALIDITY_SECONDS:
-        raise InvalidMessageError(field, f"must be at least 0 seconds, got {value}")
+        raise InvalidMessageError(field, f"must be at least 0 seconds, got {_shown(value)}")
+    if value > facts.MAX_VALIDITY_SECONDS:
+        raise InvalidMessageError(
+            field,
+            f"must be at most {facts.MAX_VALIDITY_SECONDS} seconds (about 68 years; Bird's "
+            f"schema promises no larger integer), got {_shown(value)}",
+        )
     return value
+
+
+def _shown(number: int) -> str:
+    """A number for an error: as written, or its size when too long to read (or to turn into
+    text at all: Python refuses over 4,300 digits)."""
+    if abs(number) < 10**_SHOWN_DIGITS:
+        return str(number)
+    return f"a number of over {_SHOWN_DIGITS} digits"
 
 
 def _flag(value: Any, field: str) -> bool:

@@ -144,6 +144,27 @@ def zones_of(recipient: str) -> tuple[str, ...]:
     return tuple(timezone.time_zones_for_number(phonenumbers.parse(recipient)))
 
 
+def _first_instant_from(local: datetime, info: ZoneInfo) -> datetime:
+    """The first instant (UTC) whose wall clock in ``info`` reads ``local`` (naive) or later:
+    ``local`` itself, or when a spring-forward gap skips it, the instant the gap ends (03:00
+    on New York's spring-forward day for 02:30)."""
+    moment = local.replace(tzinfo=info).astimezone(UTC)
+    if moment.astimezone(info).replace(tzinfo=None) == local:
+        return moment
+    # In a gap, fold=1 reads the wall time with the offset after it, an instant before the
+    # gap; fold=0 with the offset before it, one after. The gap ends between the two, where
+    # the wall clock first reads `local` or later.
+    before = int(local.replace(tzinfo=info, fold=1).timestamp())
+    after = int(moment.timestamp())
+    while after - before > 1:
+        middle = (before + after) // 2
+        if datetime.fromtimestamp(middle, info).replace(tzinfo=None) >= local:
+            after = middle
+        else:
+            before = middle
+    return datetime.fromtimestamp(after, UTC)
+
+
 def earliest_in_window(
     zones: tuple[str, ...], window: Window, start: datetime, limit: datetime
 ) -> tuple[datetime | None, str]:
@@ -159,8 +180,7 @@ def earliest_in_window(
         day = start.astimezone(info).date() - timedelta(days=1)
         last = limit.astimezone(info).date()
         while day <= last:
-            local = datetime.combine(day, window.start, tzinfo=info)
-            moment = datetime.fromtimestamp(local.timestamp(), UTC)
+            moment = _first_instant_from(datetime.combine(day, window.start), info)
             if start <= moment <= limit:
                 candidates.add(moment)
             day += timedelta(days=1)

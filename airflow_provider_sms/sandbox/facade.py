@@ -80,7 +80,10 @@ class BirdSandbox:
     ``host`` must be a loopback address or ``localhost``: the sandbox's access key is
     published and its control API has no authentication, so anyone who can reach it can read
     every recorded request and reconfigure it. ``allow_non_loopback=True`` lifts the check,
-    for a sandbox deliberately shared on a private network.
+    for a sandbox deliberately shared on a private network. Whatever the host, a request is
+    answered only when its ``Host`` header names the sandbox (``127.0.0.1``, ``localhost``
+    or ``[::1]`` with its port, or the host given), and a control POST only with a JSON
+    content type: a web page in a browser can neither read nor change it (docs/sandbox.md).
     """
 
     def __init__(
@@ -170,7 +173,8 @@ class BirdSandbox:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self._address[0]}:{self.port}"
+        host = self._address[0]
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
 
     access_key = ACCESS_KEY
     workspace_id = WORKSPACE_ID

@@ -1,13 +1,15 @@
-"""Everything between an HTTP request and Bird's operations, without sockets: the
-``/_sandbox/`` control API first; for Bird's API, the AccessKey check, the ids the path names,
-the route (:mod:`.routes`), the workspace's POST rate limit, injected faults, latency and
+"""Everything between an HTTP request and Bird's operations, without sockets: the Host a
+request names, on every route (:meth:`Gateway.refuse_host`); the ``/_sandbox/`` control API
+(a POST only with JSON); for Bird's API, the AccessKey check, the ids the path names, the
+route (:mod:`.routes`), the workspace's POST rate limit, injected faults, latency and
 recorded requests; for the storage host behind presigned uploads (``/_storage/``), its route
 and S3's answers (:mod:`.media`). The HTTP transport (:mod:`.server`) hands each request to
-:meth:`Gateway.handle`."""
+:meth:`Gateway.refuse_host`, then :meth:`Gateway.handle`."""
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import threading
 import time
@@ -25,6 +27,17 @@ from .routes import STORAGE_PREFIX, Answer
 
 _JSON_HEADERS = {"Content-Type": "application/json"}
 _NO_ROUTE = "The requested resource does not exist: route not found"
+
+# The names a client on this machine reaches the sandbox by, and the only ones it answers
+# (with its port): a web page whose own DNS name is pointed at 127.0.0.1 (DNS rebinding)
+# names that name in Host, and is refused.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+def header(headers: dict[str, str], name: str) -> str | None:
+    """Case-insensitive header lookup in a request's headers."""
+    lowered = name.lower()
+    return next((value for key, value in headers.items() if key.lower() == lowered), None)
 
 
 @dataclass
@@ -46,11 +59,8 @@ class RecordedRequest:
 
     def header(self, name: str, default: str | None = None) -> str | None:
         """Case-insensitive header lookup."""
-        lowered = name.lower()
-        for key, value in self.headers.items():
-            if key.lower() == lowered:
-                return value
-        return default
+        value = header(self.headers, name)
+        return default if value is None else value
 
 
 def _error(exc: ApiError, headers: dict[str, str] | None = None) -> JsonResponse:
@@ -87,8 +97,11 @@ class Gateway:
     ):
         self.backend = backend
         self.control = ControlApi(self)
-        # The address for a request without a Host header (the transport sets it).
+        # The address for a request without a Host header, and the Host headers answered (the
+        # transport sets them: listen_at).
         self.host = "127.0.0.1"
+        self._hosts: frozenset[str] = frozenset()
+        self._any_ip_port: str | None = None
         self._lock = threading.Lock()
         self._defaults = (float(latency), max_posts_per_second)
         with self._lock:
@@ -186,6 +199,49 @@ class Gateway:
 
     # request handling --------------------------------------------------------------------
 
+    def listen_at(self, address: str, port: int, *, name: str = "") -> None:
+        """Where the transport listens: ``address`` (an IPv4 or IPv6 address) and ``port``,
+        bound as ``name`` (the host it was given, if not the address). Requests are answered
+        only when their Host is ``127.0.0.1``, ``localhost`` or ``[::1]`` with this port, or
+        the address or name listened on; on the unspecified address (``0.0.0.0``, a sandbox
+        deliberately shared), any IP address with this port: never another DNS name, which
+        is what DNS rebinding needs."""
+        bound = [f"[{n}]" if ":" in n else n for n in (address, name) if n]
+        self.host = f"{bound[0]}:{port}"
+        names = (*LOOPBACK_HOSTS, *(n.lower() for n in bound))
+        # Without a port, Host names the scheme's default one (RFC 9110, 7.2).
+        self._hosts = frozenset(
+            [f"{n}:{port}" for n in names] + (list(names) if port == 80 else [])
+        )
+        self._any_ip_port = str(port) if ipaddress.ip_address(address).is_unspecified else None
+
+    def refuse_host(self, host: str | None) -> JsonResponse | None:
+        """The answer to a request whose ``Host`` header (None: absent) is not one this
+        sandbox answers (:meth:`listen_at`); None when it is."""
+        named = (host or "").strip().lower()
+        if named in self._hosts or self._is_any_ip(named):
+            return None
+        named = "a request without a Host header" if host is None else f"Host {host!r:.80}"
+        accepted = ", ".join(sorted(self._hosts)) or "none yet"
+        return _error(
+            ApiError(
+                400,
+                "InvalidRequest",
+                f"{named} is not this sandbox's: it answers {accepted} only "
+                "(a guard against DNS rebinding)",
+            )
+        )
+
+    def _is_any_ip(self, named: str) -> bool:
+        if self._any_ip_port is None:
+            return False
+        address, _, port = named.rpartition(":")
+        try:
+            ipaddress.ip_address(address.removeprefix("[").removesuffix("]"))
+        except ValueError:
+            return False
+        return port == self._any_ip_port
+
     def take_fault(self, method: str, path: str, query: dict, headers: dict) -> Fault | None:
         """Consume the next queued fault for a ``/workspaces`` or storage request, if any.
 
@@ -233,7 +289,7 @@ class Gateway:
         """Answer one request. ``fault`` is what :meth:`take_fault` returned (taken here if
         omitted); a ``drop``/``hang`` fault yields status 0, meaning "do not answer"."""
         if path.startswith("/_sandbox/"):
-            return self._control(method, path, body)
+            return self._control(method, path, headers, body)
         if fault is ...:
             fault = self.take_fault(method, path, query, headers)
         if fault is not None and fault.kind in UNANSWERED:
@@ -287,7 +343,7 @@ class Gateway:
         segments = routes.split(path)
         if segments[0] != "workspaces":
             raise ApiError(404, "NotFound", _NO_ROUTE)
-        auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+        auth = header(headers, "Authorization") or ""
         scheme, _, key = auth.strip().partition(" ")
         if scheme.lower() != "accesskey" or key.strip() != ACCESS_KEY:
             raise ApiError(401, "Unauthorized", "Missing or invalid AccessKey authorization")
@@ -301,8 +357,7 @@ class Gateway:
             self._post(bound["workspace_id"], parsed)
             kwargs["payload"] = payload
         if route.origin:
-            host = next((v for k, v in headers.items() if k.lower() == "host"), "") or self.host
-            kwargs["base_url"] = f"http://{host}"
+            kwargs["base_url"] = f"http://{header(headers, 'Host') or self.host}"
         return _ok(getattr(self.backend, route.operation)(**kwargs), route.status)
 
     def _storage(self, method: str, path: str, headers: dict, body: bytes) -> JsonResponse:
@@ -314,9 +369,7 @@ class Gateway:
             route, bound = found
             kwargs: dict[str, Any] = dict(bound)
             if route.body:
-                kwargs["content_type"] = next(
-                    (v for k, v in headers.items() if k.lower() == "content-type"), None
-                )
+                kwargs["content_type"] = header(headers, "Content-Type")
                 kwargs["body"] = body
             return _stored(getattr(self.backend, route.operation)(**kwargs))
         except ApiError as exc:  # routes.find's 405
@@ -365,8 +418,21 @@ class Gateway:
 
     # control API -------------------------------------------------------------------------
 
-    def _control(self, method: str, path: str, body: bytes) -> JsonResponse:
-        """``/_sandbox/...``: inspection and configuration, unauthenticated, never recorded."""
+    def _control(self, method: str, path: str, headers: dict, body: bytes) -> JsonResponse:
+        """``/_sandbox/...``: inspection and configuration, unauthenticated, never recorded.
+
+        A POST must say its body is JSON: a web page can send a cross-origin POST of
+        ``text/plain`` (or a form) without asking, but one of ``application/json`` only after
+        a preflight the sandbox never approves."""
+        media_type = (header(headers, "Content-Type") or "").partition(";")[0].strip().lower()
+        if method == "POST" and media_type != "application/json":
+            return _error(
+                ApiError(
+                    415,
+                    "UnsupportedMediaType",
+                    "a control POST takes a JSON body: Content-Type must be application/json",
+                )
+            )
         try:
             fields = json.loads(body) if body else {}
         except ValueError:

@@ -124,6 +124,12 @@ class _Handler(BaseHTTPRequestHandler):
             path, query = url.path, dict(parse_qsl(url.query, keep_blank_values=True))
         else:
             path, query = self.path, {}
+        refusal = gateway.refuse_host(self.headers.get("Host"))
+        if refusal is not None:
+            # Before anything else (a queued fault, the body): the request is not for us.
+            self.close_connection = True
+            self._respond(*refusal)
+            return
         headers = dict(self.headers.items())
         fault = gateway.take_fault(self.command, path, query, headers)
         if fault is not None and fault.kind in UNANSWERED:
@@ -222,14 +228,15 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
 
     def __init__(self, address: tuple[str, int], gateway: Gateway):
+        # An IPv6 address (::1) needs an IPv6 socket; names and IPv4 addresses an IPv4 one.
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.gateway = gateway
         self.stopping = threading.Event()
         self._connections: set[socket.socket] = set()
         self._aborted: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
-        # What a request without a Host header is taken to have named (presigned URLs).
-        gateway.host = f"{self.server_name}:{self.server_port}"
+        gateway.listen_at(self.server_name, self.server_port, name=address[0])
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind resolves the host's FQDN, which can stall on reverse DNS.

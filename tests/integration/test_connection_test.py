@@ -1,5 +1,6 @@
 """BirdHook against the sandbox: the connection test."""
 
+import contextlib
 import json
 
 import pytest
@@ -59,74 +60,23 @@ def _ipv6_loopback_port_closed() -> int:
         return sock.getsockname()[1]
 
 
-class _Ipv6Forwarder:
-    """Listens on [::1] and relays each connection to the sandbox on 127.0.0.1 (the sandbox
-    itself listens on IPv4 only)."""
-
-    def __init__(self, target_port: int):
-        import socket
-        import threading
-
-        self.target_port = target_port
-        self.listener = socket.socket(socket.AF_INET6)
-        self.listener.bind(("::1", 0))
-        self.listener.listen(8)
-        self.port = self.listener.getsockname()[1]
-        self.accepted = 0
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        import socket
-        import threading
-
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            upstream = socket.create_connection(("127.0.0.1", self.target_port))
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
-
-    @staticmethod
-    def _pump(source, sink) -> None:
-        import contextlib
-        import socket
-
-        with contextlib.suppress(OSError):
-            while data := source.recv(65536):
-                sink.sendall(data)
-        for sock in (source, sink):
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-    def close(self) -> None:
-        self.listener.close()
-
-
-def test_an_ipv6_loopback_host_through_the_schema_field_reaches_the_sandbox(
-    bird_sandbox, monkeypatch
-):
+def test_an_ipv6_loopback_host_through_the_schema_field_reaches_the_sandbox(monkeypatch):
     from urllib.parse import quote
 
     from airflow_provider_sms.hooks.bird import BirdHook
+    from airflow_provider_sms.sandbox import BirdSandbox
 
-    forwarder = _Ipv6Forwarder(bird_sandbox.port)
-    try:
+    with BirdSandbox(host="::1") as sandbox:
         monkeypatch.setenv(
             "AIRFLOW_CONN_BIRD_V6",
-            f"bird://:{quote(bird_sandbox.access_key)}@[::1]:{forwarder.port}/http"
-            f"?workspace_id={bird_sandbox.workspace_id}&channel_id={bird_sandbox.sms_channel_id}",
+            f"bird://:{quote(sandbox.access_key)}@[::1]:{sandbox.port}/http"
+            f"?workspace_id={sandbox.workspace_id}&channel_id={sandbox.sms_channel_id}",
         )
         hook = BirdHook("bird_v6")
-        assert hook.settings.base_url == f"http://[::1]:{forwarder.port}"
+        assert hook.settings.base_url == f"http://[::1]:{sandbox.port}"
         ok, message = hook.test_connection()
         assert ok, message
-        assert forwarder.accepted >= 1
-        assert [r.path for r in bird_sandbox.requests][-1].endswith(bird_sandbox.sms_channel_id)
-    finally:
-        forwarder.close()
+        assert [r.path for r in sandbox.requests][-1].endswith(sandbox.sms_channel_id)
 
 
 def test_an_unreachable_ipv6_loopback_host_is_named_in_brackets(bird_sandbox, monkeypatch):
@@ -169,13 +119,10 @@ def test_the_sandbox_examples_of_the_connection_page_connect(bird_sandbox, monke
     from support import connection_doc_examples
 
     from airflow_provider_sms.hooks.bird import BirdHook
+    from airflow_provider_sms.sandbox import BirdSandbox
 
-    forwarder = _Ipv6Forwarder(bird_sandbox.port) if "V6" in name else None
-    port = forwarder.port if forwarder else bird_sandbox.port
-    try:
-        monkeypatch.setenv(name, connection_doc_examples()[name].replace(":8025", f":{port}"))
+    # The IPv6 examples name [::1]: a sandbox listening there.
+    with BirdSandbox(host="::1") if "V6" in name else contextlib.nullcontext(bird_sandbox) as sb:
+        monkeypatch.setenv(name, connection_doc_examples()[name].replace(":8025", f":{sb.port}"))
         ok, message = BirdHook(name.removeprefix("AIRFLOW_CONN_").lower()).test_connection()
         assert ok, message
-    finally:
-        if forwarder:
-            forwarder.close()

@@ -29,6 +29,23 @@ def test_validity_in_whole_seconds(value, seconds):
     assert validity_seconds(value) == seconds
 
 
+def test_validity_up_to_the_largest_integer_every_reading_of_birds_schema_holds():
+    assert facts.MAX_VALIDITY_SECONDS == 2**31 - 1
+    assert validity_seconds(2**31 - 1) == validity_seconds("0002147483647") == 2**31 - 1
+    for value, shown in [
+        (2**31, "got 2147483648"),
+        (10**20, "got 100000000000000000000"),
+        (timedelta(days=24_856), "got 2147558400"),
+        ("9" * 5000, "got a number of over 30 digits"),  # int() refuses it: still this error
+        (10**5000, "got a number of over 30 digits"),
+    ]:
+        with pytest.raises(InvalidMessageError, match="at most 2147483647 seconds") as info:
+            validity_seconds(value)
+        assert str(info.value).startswith("validity: ") and shown in str(info.value)
+    with pytest.raises(InvalidMessageError, match="at least 0 seconds, got a number of over"):
+        validity_seconds(-(10**5000))
+
+
 def test_short_link_domains():
     assert short_link_domain("default") == "default"
     assert short_link_domain(" Go.Example.COM ") == "go.example.com"

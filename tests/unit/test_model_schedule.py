@@ -8,7 +8,13 @@ import pytest
 
 from airflow_provider_sms.bird.errors import InvalidMessageError
 from airflow_provider_sms.model import Outgoing, text_body
-from airflow_provider_sms.model.schedule import Window, due_hours, plan, zones_of
+from airflow_provider_sms.model.schedule import (
+    Window,
+    due_hours,
+    earliest_in_window,
+    plan,
+    zones_of,
+)
 
 NOW = datetime(2026, 12, 2, 7, 0, 0, tzinfo=UTC)  # 08:00 Amsterdam, 23:00 LA, 16:00 Tokyo
 CHANNEL = "6b52e9cb-2ddf-45b5-8aea-62882e999fb7"
@@ -94,6 +100,37 @@ def test_window_across_midnight():
     assert schedule.due[TOKYO] == "2026-12-02T13:00:00.000Z"  # 22:00 Tokyo
     assert Window.check(window).holds(time(2))
     assert not Window.check(window).holds(time(12))
+
+
+NEW_YORK = "+12125550123"
+
+
+def test_a_window_opening_in_a_spring_forward_gap_opens_when_the_gap_ends():
+    # New York's clocks go from 02:00 to 03:00 on 2027-03-14: 02:30 never happens that day,
+    # 03:00-03:30 does, and is inside the window.
+    now = datetime(2027, 3, 13, 12, 0, tzinfo=UTC)
+    schedule = plan([NEW_YORK], local_window=("02:30", "03:30"), now=now)
+    assert schedule.due == {NEW_YORK: "2027-03-14T07:00:00.000Z"}  # 03:00 EDT
+
+
+@pytest.mark.parametrize(
+    ("zone", "window", "now"),
+    [
+        ("America/New_York", ("02:30", "03:30"), datetime(2027, 3, 13, 12, tzinfo=UTC)),
+        ("America/New_York", ("02:10", "02:50"), datetime(2027, 3, 13, 12, tzinfo=UTC)),
+        ("America/New_York", ("02:30", "01:00"), datetime(2027, 3, 14, 5, tzinfo=UTC)),
+        ("Europe/Amsterdam", ("02:00", "02:45"), datetime(2027, 3, 27, 12, tzinfo=UTC)),
+        ("Europe/Amsterdam", ("02:59", "09:00"), datetime(2027, 3, 27, 12, tzinfo=UTC)),
+        ("Australia/Lord_Howe", ("02:10", "03:00"), datetime(2026, 10, 3, 3, tzinfo=UTC)),
+        # Fall back: 01:30 happens twice; the first counts.
+        ("America/New_York", ("01:30", "01:45"), datetime(2026, 11, 1, 4, tzinfo=UTC)),
+    ],
+)
+def test_windows_around_a_clock_change_open_at_their_first_instant(zone, window, now):
+    checked = Window.check(window)
+    when, rule = earliest_in_window((zone,), checked, now, now + timedelta(days=35))
+    assert rule == "single"
+    assert when == _earliest_by_minutes(zone, now, checked)
 
 
 def test_region_with_several_zones_gets_a_moment_inside_all():

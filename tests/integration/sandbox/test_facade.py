@@ -92,6 +92,18 @@ def test_loopback_hosts_are_accepted(host):
     assert BirdSandbox(host=host)._address == (host, 0)
 
 
+def test_a_sandbox_on_the_ipv6_loopback_serves_at_its_base_url():
+    with BirdSandbox(host="::1") as sandbox:
+        assert sandbox.base_url == f"http://[::1]:{sandbox.port}"
+        assert sandbox.connection()["host"] == sandbox.base_url
+        channel = f"{sandbox.base_url}/workspaces/{WORKSPACE_ID}/channels/{MMS_CHANNEL_ID}"
+        auth = {"Authorization": f"AccessKey {ACCESS_KEY}"}
+        assert requests.get(channel, headers=auth, timeout=5).status_code == 200
+        inbound = {"from": "+12025550199", "text": "hi"}
+        control = f"{sandbox.base_url}/_sandbox/inbound"
+        assert requests.post(control, json=inbound, timeout=5).status_code == 200
+
+
 def test_the_default_sandbox_listens_on_loopback_only():
     with BirdSandbox() as sandbox:
         assert sandbox._server.server_address[0] == "127.0.0.1"

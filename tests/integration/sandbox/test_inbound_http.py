@@ -123,10 +123,10 @@ def test_the_control_api_injects_inbound_messages_and_lists_interactions(sandbox
         refused = requests.post(f"{control}/inbound", json=body)
         assert refused.status_code == 400, body
         assert refused.json()["code"] == "InvalidRequest" and error in refused.json()["message"]
-    assert requests.post(f"{control}/inbound", data=b"[1]").status_code == 400
+    assert requests.post(f"{control}/inbound", json=[1]).status_code == 400
     assert len(sandbox.messages) == 3
 
-    assert requests.post(f"{control}/reset").status_code == 200
+    assert requests.post(f"{control}/reset", json={}).status_code == 200
     assert requests.get(f"{control}/interactions").json() == {"results": []}
     assert sandbox.messages == []
 

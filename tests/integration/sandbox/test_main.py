@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import requests
 
 from airflow_provider_sms.sandbox import (
@@ -28,22 +29,34 @@ def _reset(sock: socket.socket) -> None:
     sock.close()
 
 
-def test_cli_serves_until_sigterm():
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
+def test_cli_serves_until_sigterm(host):
     process = subprocess.Popen(
-        [sys.executable, "-m", "airflow_provider_sms.sandbox", "--latency", "0"],
+        [sys.executable, "-m", "airflow_provider_sms.sandbox", "--host", host, "--latency", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
         first = process.stdout.readline()
-        base_url = re.search(r"http://127\.0\.0\.1:\d+", first).group(0)
+        name = f"[{host}]" if ":" in host else host
+        base_url = re.search(rf"http://{re.escape(name)}:\d+", first).group(0)
         export = process.stdout.readline()
         assert export.startswith("export AIRFLOW_CONN_BIRD_DEFAULT='")
         connection = json.loads(export.split("=", 1)[1].strip().strip("'"))
         assert connection["host"] == base_url
         url = f"{base_url}/workspaces/{WORKSPACE_ID}/channels/{MMS_CHANNEL_ID}"
         assert requests.get(url, headers=AUTH, timeout=5).status_code == 200
+        # The receive command reaches it at the URL it printed (the control API, JSON).
+        received = subprocess.run(
+            [sys.executable, "-m", "airflow_provider_sms.sandbox", "receive", "--url", base_url]
+            + ["--from", "+12025550199", "hi"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert received.returncode == 0, received.stderr
+        assert json.loads(received.stdout)["direction"] == "incoming"
 
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
@@ -88,7 +101,7 @@ def _reset_mid_request(port: int) -> None:
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(
             f"POST /workspaces/{WORKSPACE_ID}/channels/x/messages HTTP/1.1\r\n"
-            "Host: sandbox\r\nContent-Length: 1000\r\n\r\n{".encode()
+            f"Host: 127.0.0.1:{port}\r\nContent-Length: 1000\r\n\r\n{{".encode()
         )
         time.sleep(0.1)
         _reset(sock)

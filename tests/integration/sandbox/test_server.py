@@ -58,12 +58,16 @@ def test_concurrent_clients_each_get_their_message_stored(sandbox):
 LOGGER = "airflow_provider_sms.sandbox"
 
 
+def _host(sandbox: BirdSandbox) -> str:
+    return f"127.0.0.1:{sandbox.port}"
+
+
 def _reset_mid_request(port: int) -> None:
     # Headers promise a body that never comes: the server is reading it when the reset lands.
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(
             f"POST /workspaces/{WORKSPACE_ID}/channels/x/messages HTTP/1.1\r\n"
-            "Host: sandbox\r\nContent-Length: 1000\r\n\r\n{".encode()
+            f"Host: 127.0.0.1:{port}\r\nContent-Length: 1000\r\n\r\n{{".encode()
         )
         time.sleep(0.1)
         _reset(sock)
@@ -74,7 +78,7 @@ def _reset_mid_answer(sandbox: BirdSandbox) -> None:
     sandbox.inject("drip", seconds=5)
     with socket.create_connection(("127.0.0.1", sandbox.port), timeout=5) as sock:
         sock.sendall(
-            f"GET /workspaces/{WORKSPACE_ID}/channels HTTP/1.1\r\nHost: sandbox\r\n"
+            f"GET /workspaces/{WORKSPACE_ID}/channels HTTP/1.1\r\nHost: {_host(sandbox)}\r\n"
             f"Authorization: AccessKey {ACCESS_KEY}\r\n\r\n".encode()
         )
         received = b""
@@ -116,7 +120,9 @@ def test_a_client_resetting_its_connection_is_one_log_line_not_a_traceback(reset
         records = [r for r in caplog.records if r.name.startswith(LOGGER)]
         # The sandbox still serves.
         with socket.create_connection(("127.0.0.1", sandbox.port), timeout=5) as sock:
-            sock.sendall(b"GET /_sandbox/config HTTP/1.1\r\nHost: sandbox\r\n\r\n")
+            sock.sendall(
+                f"GET /_sandbox/config HTTP/1.1\r\nHost: {_host(sandbox)}\r\n\r\n".encode()
+            )
             assert sock.recv(4096).startswith(b"HTTP/1.1 200 ")
     err = capfd.readouterr().err
     assert "Traceback" not in err, err
@@ -154,7 +160,7 @@ def test_other_errors_while_serving_keep_their_traceback_in_the_log(caplog, monk
     caplog.set_level(logging.INFO, logger=LOGGER)
     with BirdSandbox() as sandbox:
         with socket.create_connection(("127.0.0.1", sandbox.port), timeout=5) as sock:
-            sock.sendall(b"GET /workspaces HTTP/1.1\r\nHost: sandbox\r\n\r\n")
+            sock.sendall(f"GET /workspaces HTTP/1.1\r\nHost: {_host(sandbox)}\r\n\r\n".encode())
             sock.recv(4096)  # the server closes the connection without an answer
         records = _sandbox_records(caplog, time.monotonic() + 5)
     assert len(records) == 1
@@ -169,8 +175,8 @@ def test_a_request_cut_off_mid_body_is_neither_acted_on_nor_recorded(sandbox, ch
     body = json.dumps(text_message()).encode()
     path = f"/workspaces/{WORKSPACE_ID}/channels/{MMS_CHANNEL_ID}/messages"
     head = (
-        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: AccessKey {ACCESS_KEY}\r\n"
-        "Content-Type: application/json\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: {_host(sandbox)}\r\n"
+        f"Authorization: AccessKey {ACCESS_KEY}\r\nContent-Type: application/json\r\n"
     )
     if chunked:
         head += "Transfer-Encoding: chunked\r\n\r\n"

@@ -263,5 +263,5 @@ def test_http_config_sets_and_reports_the_delays(bird_sandbox, http):
     time.sleep(0.3)
     assert http.get(messages_url(bird_sandbox, f"/{answer['id']}")).json() == answer
 
-    assert requests.post(f"{bird_sandbox.base_url}/_sandbox/reset").status_code == 200
+    assert requests.post(f"{bird_sandbox.base_url}/_sandbox/reset", json={}).status_code == 200
     assert bird_sandbox.status_delays == dict(DEFAULT_STATUS_DELAYS)

@@ -79,3 +79,45 @@ def test_a_request_is_answered_by_its_backend_operation_without_http():
         assert status == 404 and body["code"] == "NotFound"
     finally:
         backend.close()
+
+
+@pytest.mark.parametrize(
+    ("address", "answered", "refused"),
+    [
+        ("127.0.0.1", ["127.0.0.1:8025", "LOCALHOST:8025", "[::1]:8025"], ["127.0.0.2:8025"]),
+        ("::1", ["[::1]:8025", "localhost:8025"], ["[::2]:8025", "::1:8025"]),
+        ("127.0.0.2", ["127.0.0.2:8025", "127.0.0.1:8025"], ["127.0.0.3:8025"]),
+        # Deliberately shared (allow_non_loopback): its own address, or any IP on the unspecified
+        # one; never another name.
+        ("192.0.2.7", ["192.0.2.7:8025"], ["192.0.2.8:8025", "sandbox.lan:8025"]),
+        ("0.0.0.0", ["192.0.2.8:8025", "[2001:db8::1]:8025"], ["sandbox.lan:8025"]),
+        # Bound by a name given: that name too.
+        (("192.0.2.7", "Sandbox.LAN"), ["sandbox.lan:8025"], ["other.lan:8025"]),
+    ],
+)
+def test_the_hosts_a_gateway_answers(address, answered, refused):
+    backend = SandboxBackend()
+    try:
+        gateway = Gateway(backend)
+        assert gateway.refuse_host("127.0.0.1:8025") is not None  # nothing before listen_at
+        address, name = address if isinstance(address, tuple) else (address, "")
+        gateway.listen_at(address, 8025, name=name)
+        for host in answered:
+            assert gateway.refuse_host(host) is None, host
+        for host in [*refused, "rebound.example:8025", "127.0.0.1:8026", "127.0.0.1", "", None]:
+            status, _, body = gateway.refuse_host(host)
+            assert status == 400 and "127.0.0.1:8025" in body["message"], host
+    finally:
+        backend.close()
+
+
+def test_a_gateway_on_port_80_answers_a_host_without_a_port():
+    backend = SandboxBackend()
+    try:
+        gateway = Gateway(backend)
+        gateway.listen_at("127.0.0.1", 80)
+        assert gateway.refuse_host("localhost") is None
+        assert gateway.refuse_host("localhost:80") is None
+        assert gateway.refuse_host("rebound.example") is not None
+    finally:
+        backend.close()
