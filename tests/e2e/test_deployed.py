@@ -96,11 +96,11 @@ def test_four_mapped_tasks_share_the_workspace_limit(deployment, fresh):
     assert len(send.tis) == 4 and send.overlap > 5, "the tasks did not run at once"
     assert len(once_each(fresh.messages())) == 20000
     # Sharing the host's slots keeps the four senders under Bird's limit together, near it:
-    # no more than 1% of POSTs meet a 429, and at least 0.85 of the bound (measured on a quiet
-    # 2-core host: 443-447 msg/s, 0.89; the four tasks, the sandbox and Airflow share its cores,
-    # so run-to-run spread is about 20 msg/s; docs/benchmarks.md compares within one run).
+    # no more than 1% of POSTs meet a 429, and at least 0.8 of the bound (measured on a quiet
+    # 2-core host: 433-451 msg/s; the four tasks, the sandbox and Airflow share its cores, so
+    # runs spread by about 20 msg/s; docs/benchmarks.md compares within one run).
     assert send.throttled <= 0.01 * send.posts
-    assert send.rate >= 0.85 * WORKSPACE_POSTS_PER_SECOND
+    assert send.rate >= 0.8 * WORKSPACE_POSTS_PER_SECOND
 
 
 def test_a_task_killed_without_warning_is_retried_and_sends_each_recipient_once(deployment, fresh):
