@@ -114,9 +114,8 @@ class _DeadlineReader(io.RawIOBase):
 
     def readinto(self, buffer) -> int | None:
         remaining = self._deadline - time.monotonic()
-        passed = AnswerDeadlineError(f"the answer did not complete within {self._seconds:g}s")
         if remaining <= 0:
-            raise passed
+            raise self._passed()
         timeout = self._sock.gettimeout()
         if timeout is not None and timeout <= remaining:
             return self._raw.readinto(buffer)  # the read timeout comes first
@@ -124,9 +123,12 @@ class _DeadlineReader(io.RawIOBase):
         try:
             return self._raw.readinto(buffer)
         except TimeoutError:
-            raise passed from None
+            raise self._passed() from None
         finally:
             self._sock.settimeout(timeout)
+
+    def _passed(self) -> AnswerDeadlineError:
+        return AnswerDeadlineError(f"the answer did not complete within {self._seconds:g}s")
 
     def close(self) -> None:
         self._raw.close()

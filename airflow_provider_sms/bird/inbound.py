@@ -313,15 +313,14 @@ def _started(found: dict, newest: float | None, settled: float | None, began: fl
 def _left_out(message: dict, message_id, created: float | None) -> tuple[str, str]:
     """(key, why) for an incoming message that cannot be taken: its id, or for one without,
     a digest of the message, so that it is reported once however often it is read."""
-    if isinstance(message_id, str) and message_id:
+    has_id = isinstance(message_id, str) and bool(message_id)
+    if has_id:
         key = message_id
     else:
         text = json.dumps(message, sort_keys=True, default=str)
         key = "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:16]
-    why = "no readable createdAt" if created is None else "no id"
-    if created is None and not (isinstance(message_id, str) and message_id):
-        why = "no id and no readable createdAt"
-    return key, why
+    lacks = [("no id", not has_id), ("no readable createdAt", created is None)]
+    return key, " and ".join(what for what, missing in lacks if missing)
 
 
 # Pages of a message's interactions read at most (Bird lists them with the message's page
@@ -353,6 +352,14 @@ def interactions(
     )
 
 
+def message_text(message: dict) -> str:
+    """A message's text (``body.text.text``), in either direction; empty for one without."""
+    body = message.get("body")
+    text = body.get("text") if isinstance(body, dict) else None
+    text = text.get("text") if isinstance(text, dict) else None
+    return text if isinstance(text, str) else ""
+
+
 def inbound_message(message: dict) -> dict | None:
     """Bird's inbound message as events and XComs carry it: ``message_id``, ``from`` (the
     sender's number, ``sender.contact.identifierValue``), ``text`` (empty for a message
@@ -363,14 +370,10 @@ def inbound_message(message: dict) -> dict | None:
     sender = message.get("sender")
     contact = sender.get("contact") if isinstance(sender, dict) else None
     number = contact.get("identifierValue") if isinstance(contact, dict) else None
-    body = message.get("body")
-    text = None
-    if isinstance(body, dict) and isinstance(body.get("text"), dict):
-        text = body["text"].get("text")
     return {
         "message_id": message.get("id"),
         "from": number if isinstance(number, str) else None,
-        "text": text if isinstance(text, str) else "",
+        "text": message_text(message),
         "received_at": message.get("createdAt"),
         "channel_id": message.get("channelId"),
     }

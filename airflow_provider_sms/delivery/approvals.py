@@ -14,7 +14,7 @@ from collections.abc import Collection
 
 from airflow_provider_sms.bird.errors import BirdListingUnclearError
 from airflow_provider_sms.bird.fanout import recipient_of
-from airflow_provider_sms.bird.inbound import Cursor, inbound_message
+from airflow_provider_sms.bird.inbound import Cursor, inbound_message, message_text
 from airflow_provider_sms.bird.order import PageOrder, timestamp
 from airflow_provider_sms.delivery.replies import incoming_replies
 from airflow_provider_sms.hooks.bird import BirdHook
@@ -109,7 +109,7 @@ def codeless_refused(
                 else:
                     if recipient_of(message) != number:
                         continue
-                    found = Question.asked_in(_text(message))
+                    found = Question.asked_in(message_text(message))
                     if found is None:
                         continue
                 if created is None:
@@ -125,10 +125,3 @@ def codeless_refused(
     if others:
         return f"{len(others)} other question(s) were open to that number"
     return None
-
-
-def _text(message: dict) -> str:
-    body = message.get("body")
-    text = body.get("text") if isinstance(body, dict) else None
-    text = text.get("text") if isinstance(text, dict) else None
-    return text if isinstance(text, str) else ""

@@ -99,6 +99,7 @@ class Seen:
 # memory, since a reader may run for weeks.
 _REPORTED: OrderedDict[str, None] = OrderedDict()
 _REPORTED_AT_MOST = 10_000
+_REPORTED_LOCK = threading.Lock()  # scans run on worker threads
 _log = logging.getLogger(__name__)
 
 
@@ -107,11 +108,12 @@ def report_left_out(
 ) -> None:
     """Warn, once per message, of the inbound messages a scan could not take."""
     for key, why in left_out:
-        if key in _REPORTED:
-            continue
-        _REPORTED[key] = None
-        if len(_REPORTED) > _REPORTED_AT_MOST:
-            _REPORTED.popitem(last=False)
+        with _REPORTED_LOCK:
+            if key in _REPORTED:
+                continue
+            _REPORTED[key] = None
+            if len(_REPORTED) > _REPORTED_AT_MOST:
+                _REPORTED.popitem(last=False)
         log.warning(
             "An inbound message on channel %s (%s) is left out: it has %s", channel_id, key, why
         )

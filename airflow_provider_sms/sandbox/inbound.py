@@ -189,7 +189,8 @@ class InboundOperations:
             start = max(now - count / rate, self._latest.get(channel_id, now - count / rate))
             step = max(0.0, now - start) / count
             for n in range(count):
-                moment = _stamp(start + step * (n + 1))
+                at = start + step * (n + 1)
+                moment = _stamp(at)
                 message = {
                     "id": str(uuid.uuid4()),
                     "channelId": channel_id,
@@ -204,7 +205,6 @@ class InboundOperations:
                     "createdAt": moment,
                     "updatedAt": moment,
                 }
-                at = start + step * (n + 1)
                 self._store_locked(message, at, None)
                 self._latest[channel_id] = at
         return count
