@@ -111,6 +111,24 @@ def test_two_limiters_sharing_a_budget_keep_under_the_limit_together(redis_serve
     assert elapsed >= (2 * each - 1) / (500 * RateLimiter.BUDGET_HEADROOM) - 0.02
 
 
+def test_a_429_on_one_host_holds_back_the_senders_of_every_host(redis_server):
+    key = f"throttled-{time.time()}"
+    throttled, other = (
+        RateLimiter(10, pause=5, budget=budget_of(redis_server.url, key)) for _ in "ab"
+    )
+    interval = 1 / (10 * RateLimiter.BUDGET_HEADROOM)
+    throttled.acquire()
+    throttled.throttled()
+    started = time.monotonic()
+    other.acquire()
+    # After the throttled host's slot, the slots it left unused: then the other host's.
+    assert time.monotonic() - started >= (1 + RateLimiter.SLOTS_LEFT_PER_429) * interval - 0.02
+    started = time.monotonic()
+    throttled.acquire()
+    # Not the 5 s pause of a sender alone: the next slot on the timeline.
+    assert time.monotonic() - started < 2 * interval + 0.2
+
+
 def test_a_store_nobody_listens_on_is_given_up_at_once_said_once(caplog):
     url = f"redis://:s3cret-pass@127.0.0.1:{free_port()}/0"
     limiter = RateLimiter(500, budget=SharedBudget(url, "down"))

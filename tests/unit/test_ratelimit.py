@@ -131,14 +131,41 @@ def test_a_sender_slowed_by_429s_does_not_slow_the_other_processes_of_the_host(
     assert others[-1] - began < 1.0
 
 
-def test_a_sender_paused_by_a_429_holds_no_slots_of_the_host_meanwhile(tmp_path, monkeypatch):
-    # 60 requests waiting out a 2 s pause take their slots once it ends. Slots taken before
-    # it go unused, and the requests are then sent beside the other's at no slot of the host's.
-    paused, others = _on_one_host(tmp_path, monkeypatch, limit=40, beta=1.0, pause=2.0, threads=60)
-    everyone = sorted(paused + others[1:])
+def test_a_sender_slowed_by_a_429_holds_no_slots_of_the_host_meanwhile(tmp_path, monkeypatch):
+    # 60 requests at once, the sender cut to 4 a second: each takes its slot of the host only
+    # when its own pace lets it go. Slots taken before would go unused, and the requests then
+    # be sent beside the other's at no slot of the host's.
+    slowed, others = _on_one_host(tmp_path, monkeypatch, limit=40, beta=0.1, pause=0.0, threads=60)
+    everyone = sorted(slowed + others[1:])
     busiest = max(bisect.bisect_right(everyone, t + 1.0) - i for i, t in enumerate(everyone))
-    # At most the host's 38.4 a second, and room for a stall of this busy machine.
-    assert busiest <= 38.4 * 1.4
+    # At most the host's 37.2 a second, and room for a stall of this busy machine.
+    assert busiest <= 37.2 * 1.4
+
+
+def test_a_429_on_the_hosts_timeline_holds_every_sender_back_and_pauses_none(tmp_path, monkeypatch):
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    key = f"http://127.0.0.1:1|ws-{tmp_path.name}|POST"
+    throttled, other = RateLimiter(10, pause=5, shared_by=key), RateLimiter(10, shared_by=key)
+    interval = 1 / (10 * RateLimiter.HOST_HEADROOM)
+    throttled.acquire()
+    throttled.throttled()
+    started = time.monotonic()
+    other.acquire()
+    # After the throttled sender's slot, the slots it left unused: then the other's.
+    assert time.monotonic() - started >= (1 + RateLimiter.SLOTS_LEFT_PER_429) * interval - 0.02
+    started = time.monotonic()
+    throttled.acquire()
+    # Not the 5 s pause of a sender alone: the next slot on the timeline.
+    assert time.monotonic() - started < 2 * interval + 0.2
+
+
+def test_a_429_pauses_a_sender_that_shares_no_timeline(tmp_path, monkeypatch):
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    limiter = RateLimiter(100, pause=0.3)
+    limiter.throttled()
+    started = time.monotonic()
+    limiter.acquire()
+    assert time.monotonic() - started >= 0.29
 
 
 def test_without_a_shared_key_each_limiter_is_on_its_own():
