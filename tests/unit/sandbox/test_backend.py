@@ -13,7 +13,6 @@ from airflow_provider_sms.sandbox import (
     QUIET_HOURS_CHANNEL_ID,
     SMS_CHANNEL_ID,
     WORKSPACE_ID,
-    BirdSandbox,
     SandboxBackend,
 )
 from airflow_provider_sms.sandbox.backend import ApiError
@@ -22,16 +21,10 @@ TO = "+31612345678"
 
 
 @pytest.fixture
-def sandbox():
-    # Messages keep the status they were accepted with: these tests compare stored messages
-    # with the answers to their POSTs. The status lifecycle has tests of its own.
-    with BirdSandbox(status_delays=None) as running:
-        yield running
-
-
-@pytest.fixture
 def backend():
-    running = SandboxBackend(status_delays=None)  # as the sandbox fixture
+    # Messages keep the status they were accepted with: these tests compare stored messages
+    # with the answers to their requests. The status lifecycle has tests of its own.
+    running = SandboxBackend(status_delays=None)
     yield running
     running.close()
 
