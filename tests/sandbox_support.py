@@ -42,6 +42,9 @@ SENDING_FAILURE = {
 }
 # The fields of a message that say how it ended.
 FAILURE_KEYS = ("reason", "details", "failure")
+# Seconds after acceptance at which a message becomes processing, sent and delivered, in the
+# backend of the sandbox's tests.
+DELAYS = {"processing": 0.2, "sent": 0.5, "delivered": 1.0}
 
 
 def text_message(text: str = "Hello from Airflow", to: str = TO, **extra) -> dict:

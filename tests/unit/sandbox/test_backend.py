@@ -13,83 +13,70 @@ from airflow_provider_sms.sandbox import (
     QUIET_HOURS_CHANNEL_ID,
     SMS_CHANNEL_ID,
     WORKSPACE_ID,
-    BirdSandbox,
-    SandboxBackend,
 )
 from airflow_provider_sms.sandbox.backend import ApiError
 
 TO = "+31612345678"
 
 
-@pytest.fixture
-def sandbox():
-    # Messages keep the status they were accepted with: these tests compare stored messages
-    # with the answers to their POSTs. The status lifecycle has tests of its own.
-    with BirdSandbox(status_delays=None) as running:
-        yield running
-
-
-@pytest.fixture
-def backend():
-    running = SandboxBackend(status_delays=None)  # as the sandbox fixture
-    yield running
-    running.close()
-
-
 def receivers(messages: list[dict]) -> list[str]:
     return [m["receiver"]["contacts"][0]["identifierValue"] for m in messages]
 
 
-def test_backend_operations_answer_like_bird(backend):
-    sent = backend.create_message(WORKSPACE_ID, MMS_CHANNEL_ID, text_message(reference="r-1"))
+def test_backend_operations_answer_like_bird(still_backend):
+    sent = still_backend.create_message(WORKSPACE_ID, MMS_CHANNEL_ID, text_message(reference="r-1"))
     assert (sent["status"], sent["reference"], sent["channelId"]) == (
         "accepted",
         "r-1",
         MMS_CHANNEL_ID,
     )
-    assert backend.get_message(WORKSPACE_ID, MMS_CHANNEL_ID, sent["id"]) == sent
-    assert backend.list_messages(WORKSPACE_ID, MMS_CHANNEL_ID) == {"results": [sent]}
-    assert backend.list_messages(WORKSPACE_ID, SMS_CHANNEL_ID) == {"results": []}
+    assert still_backend.get_message(WORKSPACE_ID, MMS_CHANNEL_ID, sent["id"]) == sent
+    assert still_backend.list_messages(WORKSPACE_ID, MMS_CHANNEL_ID) == {"results": [sent]}
+    assert still_backend.list_messages(WORKSPACE_ID, SMS_CHANNEL_ID) == {"results": []}
 
-    sms = backend.get_channel(WORKSPACE_ID, SMS_CHANNEL_ID)
+    sms = still_backend.get_channel(WORKSPACE_ID, SMS_CHANNEL_ID)
     assert sms["capabilities"]["messaging"]["outgoing"]["mms"]["status"] == "inactive"
-    first = backend.list_channels(WORKSPACE_ID, limit=1)
-    second = backend.list_channels(WORKSPACE_ID, limit=1, page_token=first["nextPageToken"])
-    third = backend.list_channels(WORKSPACE_ID, limit=1, page_token=second["nextPageToken"])
+    first = still_backend.list_channels(WORKSPACE_ID, limit=1)
+    second = still_backend.list_channels(WORKSPACE_ID, limit=1, page_token=first["nextPageToken"])
+    third = still_backend.list_channels(WORKSPACE_ID, limit=1, page_token=second["nextPageToken"])
     assert "nextPageToken" not in third
     pages = first["results"] + second["results"] + third["results"]
     assert [c["id"] for c in pages] == [MMS_CHANNEL_ID, SMS_CHANNEL_ID, QUIET_HOURS_CHANNEL_ID]
-    assert backend.list_channels(WORKSPACE_ID) == {"results": pages}
+    assert still_backend.list_channels(WORKSPACE_ID) == {"results": pages}
 
     # Answers are copies: changing one changes nothing stored.
     sent["status"] = "delivered"
-    assert backend.get_message(WORKSPACE_ID, MMS_CHANNEL_ID, sent["id"])["status"] == "accepted"
-    assert backend.messages()[0]["status"] == "accepted"
+    assert (
+        still_backend.get_message(WORKSPACE_ID, MMS_CHANNEL_ID, sent["id"])["status"] == "accepted"
+    )
+    assert still_backend.messages()[0]["status"] == "accepted"
 
 
-def test_backend_batch_items_are_validated_after_the_answer(backend):
-    backend.reject_recipients = {"+15550000002"}
+def test_backend_batch_items_are_validated_after_the_answer(still_backend):
+    still_backend.reject_recipients = {"+15550000002"}
     items = [text_message(to="+15550000001"), text_message(to="+15550000002")]
-    answer = backend.create_batch_messages(WORKSPACE_ID, MMS_CHANNEL_ID, {"messageRequests": items})
+    answer = still_backend.create_batch_messages(
+        WORKSPACE_ID, MMS_CHANNEL_ID, {"messageRequests": items}
+    )
     uuid.UUID(answer["batchId"])
     # Listing by batch waits for the batch's items to be processed.
-    listed = backend.list_messages(WORKSPACE_ID, MMS_CHANNEL_ID, batch_id=answer["batchId"])
+    listed = still_backend.list_messages(WORKSPACE_ID, MMS_CHANNEL_ID, batch_id=answer["batchId"])
     assert [(receivers([m])[0], m["status"]) for m in listed["results"]] == [
         ("+15550000002", "rejected"),
         ("+15550000001", "accepted"),
     ]
     # A batch belongs to the channel it was sent on.
-    other = backend.list_messages(WORKSPACE_ID, SMS_CHANNEL_ID, batch_id=answer["batchId"])
+    other = still_backend.list_messages(WORKSPACE_ID, SMS_CHANNEL_ID, batch_id=answer["batchId"])
     assert other == {"results": []}
-    assert backend.wait_idle(1) and backend.message_count() == 2
+    assert still_backend.wait_idle(1) and still_backend.message_count() == 2
 
 
-def test_backend_reset_forgets_messages_and_rejections(backend):
-    backend.reject_recipients = {TO}
-    backend.create_message(WORKSPACE_ID, MMS_CHANNEL_ID, text_message(to="+15550000001"))
-    backend.reset()
-    assert backend.messages() == [] and backend.reject_recipients == frozenset()
-    assert backend.create_message(WORKSPACE_ID, MMS_CHANNEL_ID, text_message())["id"]
+def test_backend_reset_forgets_messages_and_rejections(still_backend):
+    still_backend.reject_recipients = {TO}
+    still_backend.create_message(WORKSPACE_ID, MMS_CHANNEL_ID, text_message(to="+15550000001"))
+    still_backend.reset()
+    assert still_backend.messages() == [] and still_backend.reject_recipients == frozenset()
+    assert still_backend.create_message(WORKSPACE_ID, MMS_CHANNEL_ID, text_message())["id"]
 
 
 BACKEND_ERRORS = {
@@ -157,11 +144,11 @@ BACKEND_ERRORS = {
 
 
 @pytest.mark.parametrize("call, status, code", BACKEND_ERRORS.values(), ids=BACKEND_ERRORS)
-def test_backend_errors_are_birds(backend, call, status, code):
+def test_backend_errors_are_birds(still_backend, call, status, code):
     with pytest.raises(ApiError) as raised:
-        call(backend)
+        call(still_backend)
     assert raised.value.status == status
     assert code is None or raised.value.code == code
     body = raised.value.body()
     assert set(body) <= {"code", "message", "details"} and body["message"]
-    assert backend.messages() == []
+    assert still_backend.messages() == []

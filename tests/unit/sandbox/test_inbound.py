@@ -31,13 +31,6 @@ PERSON = "+12025550199"
 CONNECTOR = CHANNELS[MMS_CHANNEL_ID]["connectorId"]
 
 
-@pytest.fixture
-def backend(clock):
-    running = SandboxBackend(clock=clock, reply_delay=1.0)
-    yield running
-    running.close()
-
-
 def send(backend, to=PERSON, text="Hello", channel_id=MMS_CHANNEL_ID, **extra) -> dict:
     return backend.create_message(WORKSPACE_ID, channel_id, text_message(text, to, **extra))
 

@@ -28,43 +28,44 @@ def pages(backend, **query):
 
 
 @pytest.fixture
-def backend():
-    running = SandboxBackend(status_delays=None)
-    running.add_history(MMS_CHANNEL_ID, [f"+3162000000{i}" for i in range(5)], age=60)
-    running.add_history(MMS_CHANNEL_ID, ["+31620000009"], age=10, batch_id=BATCH)
-    yield running
-    running.close()
+def backend_with_history(still_backend):
+    """Six messages on the MMS channel: five sent a minute ago, then one of BATCH."""
+    still_backend.add_history(MMS_CHANNEL_ID, [f"+3162000000{i}" for i in range(5)], age=60)
+    still_backend.add_history(MMS_CHANNEL_ID, ["+31620000009"], age=10, batch_id=BATCH)
+    return still_backend
 
 
-def test_defaults_list_newest_first_with_next_page_token_and_filter_by_batch(backend):
-    assert backend.listing == dict(DEFAULT_LISTING)
-    assert pages(backend) == [
+def test_defaults_list_newest_first_with_next_page_token_and_filter_by_batch(backend_with_history):
+    assert backend_with_history.listing == dict(DEFAULT_LISTING)
+    assert pages(backend_with_history) == [
         ["+31620000009", "+31620000004", "+31620000003"],
         ["+31620000002", "+31620000001", "+31620000000"],
         [],  # a full page names a next one, which may be empty
     ]
-    assert pages(backend, batch_id=BATCH) == [["+31620000009"]]
+    assert pages(backend_with_history, batch_id=BATCH) == [["+31620000009"]]
 
 
-def test_oldest_first_another_token_field_and_an_ignored_batch_filter(backend):
-    backend.listing = {"order": "oldest_first"}
-    assert pages(backend) == [
+def test_oldest_first_another_token_field_and_an_ignored_batch_filter(backend_with_history):
+    backend_with_history.listing = {"order": "oldest_first"}
+    assert pages(backend_with_history) == [
         ["+31620000000", "+31620000001", "+31620000002"],
         ["+31620000003", "+31620000004", "+31620000009"],
         [],
     ]
-    backend.listing = {"page_token_field": "next"}
-    first = backend.list_messages(WORKSPACE_ID, MMS_CHANNEL_ID, limit=3)
+    backend_with_history.listing = {"page_token_field": "next"}
+    first = backend_with_history.list_messages(WORKSPACE_ID, MMS_CHANNEL_ID, limit=3)
     assert "nextPageToken" not in first and first["next"]
-    assert backend.listing["order"] == "oldest_first", "keys not named are kept"
-    backend.listing = {"page_token_field": None}
-    first = backend.list_messages(WORKSPACE_ID, MMS_CHANNEL_ID, limit=3)
+    assert backend_with_history.listing["order"] == "oldest_first", "keys not named are kept"
+    backend_with_history.listing = {"page_token_field": None}
+    first = backend_with_history.list_messages(WORKSPACE_ID, MMS_CHANNEL_ID, limit=3)
     assert set(first) == {"results"} and len(first["results"]) == 3
-    backend.listing = {"batch_filter": False}
-    listed = backend.list_messages(WORKSPACE_ID, MMS_CHANNEL_ID, batch_id=BATCH)["results"]
+    backend_with_history.listing = {"batch_filter": False}
+    listed = backend_with_history.list_messages(WORKSPACE_ID, MMS_CHANNEL_ID, batch_id=BATCH)[
+        "results"
+    ]
     assert len(listed) == 6
-    backend.reset()
-    assert backend.listing == dict(DEFAULT_LISTING)
+    backend_with_history.reset()
+    assert backend_with_history.listing == dict(DEFAULT_LISTING)
 
 
 @pytest.mark.parametrize(
@@ -79,9 +80,9 @@ def test_oldest_first_another_token_field_and_an_ignored_batch_filter(backend):
         [],
     ],
 )
-def test_bad_listings_are_refused(backend, value):
+def test_bad_listings_are_refused(backend_with_history, value):
     with pytest.raises(ValueError, match="listing"):
-        backend.listing = value
+        backend_with_history.listing = value
 
 
 def test_a_full_last_page_names_a_next_page_which_is_empty():

@@ -12,20 +12,13 @@ from sandbox_support import AUTH, multipart, presigned_form
 
 from airflow_provider_sms.bird.facts import MAX_MEDIA_UPLOAD_BYTES
 from airflow_provider_sms.sandbox import MMS_CHANNEL_ID, WORKSPACE_ID, media
-from airflow_provider_sms.sandbox.backend import ApiError, SandboxBackend
+from airflow_provider_sms.sandbox.backend import ApiError
 from airflow_provider_sms.sandbox.gateway import Gateway
 from airflow_provider_sms.sandbox.media import StorageError
 
 BASE = "http://127.0.0.1:8025"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) + b"\r\n--not-a-boundary\r\n"
 PRESIGN = f"/workspaces/{WORKSPACE_ID}/channels/{MMS_CHANNEL_ID}/presigned-upload"
-
-
-@pytest.fixture
-def backend(clock):
-    backend = SandboxBackend(clock=clock)
-    yield backend
-    backend.close()
 
 
 def presign(backend, content_type="image/png", channel_id=MMS_CHANNEL_ID, **payload):

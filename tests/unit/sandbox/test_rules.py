@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
 from sandbox_support import ending, rfc3339, stamp, template_message, text_message
 
 from airflow_provider_sms.sandbox import (
@@ -14,22 +13,13 @@ from airflow_provider_sms.sandbox import (
     SHORT_LINK_DOMAIN,
     STAYS_SENT_NL,
     WORKSPACE_ID,
-    SandboxBackend,
 )
 from airflow_provider_sms.sandbox.catalogue import EXPIRED_FAILURE
 from airflow_provider_sms.sandbox.rules import expire, quiet_hours_end, shorten_links
 
-DELAYS = {"processing": 0.2, "sent": 0.5, "delivered": 1.0}
 EVENING = datetime(2026, 3, 2, 22, 30, tzinfo=UTC).timestamp()
 NEXT_MORNING = datetime(2026, 3, 3, 8, 0, tzinfo=UTC).timestamp()
 NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC).timestamp()
-
-
-@pytest.fixture
-def backend(clock):
-    running = SandboxBackend(status_delays=DELAYS, clock=clock)
-    yield running
-    running.close()
 
 
 def send(backend, payload, channel_id=MMS_CHANNEL_ID) -> dict:

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from sandbox_support import DELIVERY_FAILURE, FAILURE_KEYS, SENDING_FAILURE, ending, rfc3339, stamp
+from sandbox_support import (
+    DELAYS,
+    DELIVERY_FAILURE,
+    FAILURE_KEYS,
+    SENDING_FAILURE,
+    ending,
+    rfc3339,
+    stamp,
+)
 
 from airflow_provider_sms.sandbox import (
     DELIVERY_FAILS_NL,
@@ -20,7 +28,6 @@ from airflow_provider_sms.sandbox import (
 
 TO = "+31612345678"
 LIFECYCLE = ["accepted", "processing", "sent", "delivered"]
-DELAYS = {"processing": 0.2, "sent": 0.5, "delivered": 1.0}
 
 
 def text_message(to: str = TO, text: str = "Hello", **extra) -> dict:
@@ -29,13 +36,6 @@ def text_message(to: str = TO, text: str = "Hello", **extra) -> dict:
         "body": {"type": "text", "text": {"text": text}},
         **extra,
     }
-
-
-@pytest.fixture
-def backend(clock):
-    running = SandboxBackend(status_delays=DELAYS, clock=clock)
-    yield running
-    running.close()
 
 
 def get(backend: SandboxBackend, message_id: str, channel_id: str = MMS_CHANNEL_ID) -> dict:
