@@ -1,4 +1,4 @@
-"""Masking phone numbers for logs and error text; shared by the message model and the Bird
+"""Masking phone numbers for logs and error text; shared by the message checks and the Bird
 client's errors (standard library only)."""
 
 from __future__ import annotations

@@ -23,7 +23,8 @@ def mixed_numbers(count: int) -> list[str]:
 
 
 def _build(recipients: list[str], now: datetime, **schedule) -> float:
-    from airflow_provider_sms.model import Outgoing, text_body
+    from airflow_provider_sms.message.bodies import text_body
+    from airflow_provider_sms.message.outgoing import Outgoing
 
     started = time.perf_counter()
     outgoing = Outgoing.build(
@@ -42,7 +43,7 @@ def _build(recipients: list[str], now: datetime, **schedule) -> float:
 
 def run() -> tuple[float, float, float]:
     """(seconds without, seconds with local_window, ratio), medians of RUNS."""
-    from airflow_provider_sms.model import recipients as recipients_module
+    from airflow_provider_sms.message import recipients as recipients_module
 
     recipients = mixed_numbers(RECIPIENTS)
     now = datetime.now(UTC)

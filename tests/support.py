@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_sms.bird import schema as bird_schema
-from airflow_provider_sms.model import reference_for, task_seed
+from airflow_provider_sms.message.outgoing import reference_for, task_seed
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_DAGS = ROOT / "example_dags"

@@ -1,4 +1,4 @@
-"""What Bird's Channels API allows, in one place: the message model, the client and the sandbox
+"""What Bird's Channels API allows, in one place: the message checks, the client and the sandbox
 all read it from here. Standard library only.
 
 Facts that Bird's published schema states (vendored in ``schema/``) are checked against it by

@@ -4,8 +4,8 @@ ledger in the task state store, reconciliation with Bird), dry runs, the outcome
 summaries, the guards that turn bad input into a task failure, and the conclusions of a
 delivery-status wait.
 
-Imported at run time, never at DAG parse time; it imports the hook, the model and the Bird
-client, never an adapter.
+Imported at run time, never at DAG parse time; it imports the hook, `message`, `inbound` and
+the Bird client, never an adapter.
 
 - `engine`: `deliver()`, the one call a send makes; `SendPolicy`.
 - `ledger`: the write-ahead record.

@@ -27,7 +27,7 @@ from airflow_provider_sms.delivery.outcome import (
 from airflow_provider_sms.delivery.policy import SendPolicy
 from airflow_provider_sms.delivery.preview import preview
 from airflow_provider_sms.hooks.bird import BirdHook
-from airflow_provider_sms.model import Outgoing
+from airflow_provider_sms.message.outgoing import Outgoing
 from airflow_provider_sms.redaction import mask_phone
 
 # How far back to look for in-flight messages when the first try's start is unknown, and how

@@ -10,7 +10,7 @@ from typing import Any
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_provider_sms.bird.errors import BirdError, InvalidMessageError
-from airflow_provider_sms.model import task_seed
+from airflow_provider_sms.message.outgoing import task_seed
 
 
 @contextmanager

@@ -19,8 +19,8 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from airflow_provider_sms.bird.errors import BirdError, InvalidMessageError
 from airflow_provider_sms.delivery.ledger import Ledger
 from airflow_provider_sms.hooks.bird import BirdHook
-from airflow_provider_sms.model import Outgoing
-from airflow_provider_sms.model.media import (
+from airflow_provider_sms.message.bodies import media_items
+from airflow_provider_sms.message.files import (
     MediaFile,
     check_size,
     check_total,
@@ -28,7 +28,7 @@ from airflow_provider_sms.model.media import (
     media_file,
     size_limit,
 )
-from airflow_provider_sms.model.messages import media_items
+from airflow_provider_sms.message.outgoing import Outgoing
 
 
 @dataclass
@@ -58,7 +58,7 @@ def _object_storage(value: Any) -> bool:
 
 def _source(value: Any) -> tuple[str, Any] | None:
     """``(what to call it, how to open it)`` for a local or object-storage file; None for a
-    URL (or anything else, which the model then names)."""
+    URL (or anything else, which ``message.bodies`` then names)."""
     if _object_storage(value):
         if value.protocol in ("", "file", "local"):
             return str(value), os.fspath(value.path)

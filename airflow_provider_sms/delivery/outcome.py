@@ -11,8 +11,8 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from airflow_provider_sms.bird.errors import BirdAmbiguousError
 from airflow_provider_sms.bird.fanout import SendReport
 from airflow_provider_sms.delivery.policy import SendPolicy
-from airflow_provider_sms.model import Outgoing
-from airflow_provider_sms.model.schedule import due_hours
+from airflow_provider_sms.message.outgoing import Outgoing
+from airflow_provider_sms.message.schedule import due_hours
 from airflow_provider_sms.redaction import mask_phone
 
 # The statuses of a send's entries whose recipient was sent nothing: no message to follow,

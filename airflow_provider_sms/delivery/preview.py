@@ -6,8 +6,9 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_sms.model import Outgoing, count_segments
-from airflow_provider_sms.model.schedule import due_hours
+from airflow_provider_sms.message.outgoing import Outgoing
+from airflow_provider_sms.message.schedule import due_hours
+from airflow_provider_sms.message.segments import count_segments
 from airflow_provider_sms.redaction import mask_phone
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from airflow_provider_sms.bird.reconcile import Lookup
     from airflow_provider_sms.bird.settings import ClientSettings
     from airflow_provider_sms.bird.status import Reading
-    from airflow_provider_sms.model import Outgoing
+    from airflow_provider_sms.message.outgoing import Outgoing
 
 
 def _celery_broker_url() -> str | None:
@@ -143,7 +143,7 @@ class BirdHook(BaseHook):
 
     def channel_id(self, channel_id: str | None = None) -> str:
         """The channel to use: `channel_id`, else the connection's default; checked."""
-        from airflow_provider_sms.model import channel_id as checked_channel_id
+        from airflow_provider_sms.message.bodies import channel_id as checked_channel_id
 
         chosen = channel_id or self.settings.channel_id
         if not chosen:
@@ -201,7 +201,7 @@ class BirdHook(BaseHook):
         default references (``outgoing.reference_seed``), the only ones unique to a
         recipient."""
         from airflow_provider_sms.bird.reconcile import find_sent
-        from airflow_provider_sms.model import reference_for
+        from airflow_provider_sms.message.outgoing import reference_for
 
         if outgoing.reference_seed is None:
             raise ValueError("find_sent needs default references (no reference was given)")

@@ -95,7 +95,8 @@ class SmsNotifier(BaseNotifier):
         from airflow_provider_sms.delivery.guards import alert_seed, invalid_input
         from airflow_provider_sms.delivery.policy import SendPolicy
         from airflow_provider_sms.hooks.bird import BirdHook
-        from airflow_provider_sms.model import Outgoing, sms_body
+        from airflow_provider_sms.message.bodies import sms_body
+        from airflow_provider_sms.message.outgoing import Outgoing
 
         with BirdHook(self.bird_conn_id, pool_size=_MAX_CONCURRENCY) as hook:
             with invalid_input("SMS"):

@@ -1,7 +1,7 @@
 """What the three send operators share: arguments, templated fields, and `execute()`.
 
-Kept cheap to import (DAG files import the operators at parse time): the message model, the
-HTTP client, `requests` and `phonenumbers` load inside `execute()`."""
+Kept cheap to import (DAG files import the operators at parse time): `message`, the HTTP client,
+`requests` and `phonenumbers` load inside `execute()`."""
 
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ class _BirdSendOperator(BaseOperator):
         # a pair of local times each recipient's message is held to, in its own time zone.
         self.send_at = send_at
         self.local_window = local_window
-        # Checked in execute(), by the model: most of them may be templated.
+        # Checked in execute(), by message.options: most of them may be templated.
         self.validity = validity
         self.ignore_quiet_hours = ignore_quiet_hours
         self.ignore_global_holdout = ignore_global_holdout
@@ -142,7 +142,7 @@ class _BirdSendOperator(BaseOperator):
 
     def _options(self) -> dict[str, Any]:
         """Further options of this kind of message for `Outgoing.build` (subclasses add to
-        these): the delivery options, checked by the model."""
+        these): the delivery options, checked by ``message.options``."""
         return {
             "delivery": {
                 "validity": self.validity,
@@ -165,7 +165,7 @@ class _BirdSendOperator(BaseOperator):
         from airflow_provider_sms.delivery.outcome import log_schedule
         from airflow_provider_sms.delivery.policy import SendPolicy
         from airflow_provider_sms.hooks.bird import BirdHook
-        from airflow_provider_sms.model import Outgoing
+        from airflow_provider_sms.message.outgoing import Outgoing
 
         with BirdHook(self.bird_conn_id, pool_size=self.max_concurrency) as hook:
             with invalid_input(self.message_kind):

@@ -97,7 +97,7 @@ class SmsApprovalOperator(HITLOperator, BranchMixIn):
         ignore_downstream_trigger_rules: bool = False,
         **kwargs: Any,
     ):
-        from airflow_provider_sms.model.approval import APPROVE, REJECT
+        from airflow_provider_sms.inbound.question import APPROVE, REJECT
 
         if kwargs.pop("multiple", False):
             raise ValueError("multiple: an SMS reply chooses one option")
@@ -140,8 +140,10 @@ class SmsApprovalOperator(HITLOperator, BranchMixIn):
         from airflow_provider_sms.delivery.guards import invalid_input, reference_seed
         from airflow_provider_sms.delivery.policy import SendPolicy
         from airflow_provider_sms.hooks.bird import BirdHook
-        from airflow_provider_sms.model import Outgoing, normalize_recipients, sms_body
-        from airflow_provider_sms.model.approval import Question
+        from airflow_provider_sms.inbound.question import Question
+        from airflow_provider_sms.message.bodies import sms_body
+        from airflow_provider_sms.message.outgoing import Outgoing
+        from airflow_provider_sms.message.recipients import normalize_recipients
         from airflow_provider_sms.triggers.approval import SmsApprovalTrigger
 
         ti = context["ti"]
@@ -274,7 +276,7 @@ class SmsApprovalOperator(HITLOperator, BranchMixIn):
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
         from airflow.providers.standard.exceptions import HITLRejectException
 
-        from airflow_provider_sms.model.approval import APPROVE
+        from airflow_provider_sms.inbound.question import APPROVE
         from airflow_provider_sms.redaction import mask_phone
 
         result = dict(super().execute_complete(context=context, event=event))
@@ -316,7 +318,7 @@ class SmsApprovalOperator(HITLOperator, BranchMixIn):
     @staticmethod
     def _code(context: Context) -> str:
         """The question's code: from the task instance, the same on every try."""
-        from airflow_provider_sms.model.approval import question_code
+        from airflow_provider_sms.inbound.question import question_code
 
         ti = context["ti"]
         return question_code(ti.dag_id, ti.run_id, ti.task_id, getattr(ti, "map_index", -1))

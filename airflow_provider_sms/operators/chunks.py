@@ -21,7 +21,7 @@ def recipient_chunks(
     """`recipients` (a number, a list, an upstream task's XCom, or a comma-separated string)
     normalised to E.164 and de-duplicated, so that no number lands in two chunks, in lists of
     at most `size`. Invalid numbers fail this task, before anything is sent."""
-    from airflow_provider_sms.model import normalize_recipients
+    from airflow_provider_sms.message.recipients import normalize_recipients
 
     if not isinstance(size, int) or isinstance(size, bool) or size < 1:
         raise ValueError(f"size: must be a positive integer, got {size!r}")

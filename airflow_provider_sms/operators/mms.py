@@ -112,7 +112,7 @@ class SendMmsOperator(_BirdSendOperator):
         return media
 
     def _content(self) -> dict[str, dict]:
-        from airflow_provider_sms.model import mms_body
+        from airflow_provider_sms.message.bodies import mms_body
 
         images, files = self._media_items
         return {

@@ -1,7 +1,7 @@
 """Send SMS, MMS and template messages through Bird: the operators DAG files import.
 
 Kept cheap to import (DAG files import it at parse time): the MMS and template operators load
-on first use, the message model, the HTTP client, `requests` and `phonenumbers` inside
+on first use, `message`, the HTTP client, `requests` and `phonenumbers` inside
 `execute()`."""
 
 from __future__ import annotations
@@ -72,8 +72,8 @@ class SendSmsOperator(_BirdSendOperator):
     :param channel_id: the Bird SMS channel; defaults to the connection's ``channel_id``.
     :param bird_conn_id: the Bird connection id.
     :param reference: a reference stored on each message (templated). By default each
-        message gets a deterministic one (see ``model.default_reference``), the same on
-        every try, to reconcile messages in Bird.
+        message gets a deterministic one (see ``message.outgoing.default_reference``), the
+        same on every try, to reconcile messages in Bird.
     :param tags: up to 10 Bird tags (templated).
     :param default_region: region (e.g. ``"NL"``) for numbers written without a country code.
     :param max_concurrency: requests in flight at once (default 50, at most 200).
@@ -136,7 +136,7 @@ class SendSmsOperator(_BirdSendOperator):
         self.smart_encoding = smart_encoding
 
     def _content(self) -> dict[str, dict]:
-        from airflow_provider_sms.model import sms_body
+        from airflow_provider_sms.message.bodies import sms_body
 
         body, count = sms_body(self.text, max_segments=self.max_segments)
         # Bird bills per segment: worth seeing before ten thousand of them go out.

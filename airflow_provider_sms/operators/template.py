@@ -72,7 +72,7 @@ class SendTemplateOperator(_BirdSendOperator):
         self.parameters = parameters
 
     def _content(self) -> dict[str, dict]:
-        from airflow_provider_sms.model import template_payload
+        from airflow_provider_sms.message.bodies import template_payload
 
         return {
             "template": template_payload(

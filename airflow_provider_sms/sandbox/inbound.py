@@ -87,7 +87,7 @@ _GSM_LETTERS = frozenset("£¥èéùìòÇØøÅåΔΦΓΛΩΠΨΣΘΞÆæßÉ¡
 def _sms_parts(text: str) -> int:
     """How many SMS parts carry `text`: GSM-7 (160, or 153 a part) when its alphabet has
     every character, UCS-2 (70, or 67 a part) otherwise. A close reckoning: the sandbox does
-    not import the provider's exact count (model.segments), a layer above it."""
+    not import the provider's exact count (message.segments), a layer above it."""
     if all(c.isascii() or c in _GSM_LETTERS for c in text):
         single, part = 160, 153
         size = len(text) + sum(c in "^{}\\[~]|€" for c in text)  # escape + character

@@ -95,7 +95,7 @@ class SmsApprovalTrigger(HITLTrigger):
         from airflow_provider_sms.bird.errors import BirdError
         from airflow_provider_sms.bird.inbound import Cursor
         from airflow_provider_sms.hooks.bird import BirdHook
-        from airflow_provider_sms.model.approval import Question
+        from airflow_provider_sms.inbound.question import Question
 
         if not await self._detail_served():
             yield TriggerEvent({"error": NO_DETAIL, "error_type": "unknown"})

@@ -112,7 +112,7 @@ class InboundMessageTrigger(BaseEventTrigger):
         # Checked at DAG parse time, so only what is cheap to import (phonenumbers loads
         # only for from_numbers).
         from airflow_provider_sms.bird.ids import checked_uuid
-        from airflow_provider_sms.model.inbound import InboundFilter
+        from airflow_provider_sms.inbound.filter import InboundFilter
 
         self.channel_id = None if channel_id is None else checked_uuid(channel_id, "channel_id")
         wanted = InboundFilter.build(

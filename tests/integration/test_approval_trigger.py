@@ -16,7 +16,7 @@ from airflow.sdk.exceptions import AirflowRuntimeError, ErrorType
 from airflow.sdk.execution_time.comms import ErrorResponse
 
 from airflow_provider_sms.hooks.bird import BirdHook
-from airflow_provider_sms.model.approval import Question
+from airflow_provider_sms.inbound.question import Question
 from airflow_provider_sms.sandbox import MMS_CHANNEL_ID
 from airflow_provider_sms.triggers.approval import SmsApprovalTrigger
 

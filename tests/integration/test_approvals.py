@@ -10,7 +10,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from airflow_provider_sms.bird.inbound import Cursor
 from airflow_provider_sms.delivery.approvals import look_for_answer
 from airflow_provider_sms.hooks.bird import BirdHook
-from airflow_provider_sms.model.approval import Question
+from airflow_provider_sms.inbound.question import Question
 from airflow_provider_sms.operators.approval import SmsApprovalOperator
 
 APPROVER = "+12025550170"

@@ -13,7 +13,8 @@ from support import LISTINGS, MemoryStore, numbers, receiver
 from airflow_provider_sms.bird.errors import BirdUnavailableError
 from airflow_provider_sms.bird.fanout import fan_out
 from airflow_provider_sms.delivery.ledger import Ledger, generation_of
-from airflow_provider_sms.model import Outgoing, text_body
+from airflow_provider_sms.message.bodies import text_body
+from airflow_provider_sms.message.outgoing import Outgoing
 from airflow_provider_sms.operators.sms import SendMmsOperator, SendSmsOperator
 from airflow_provider_sms.sandbox import MMS_CHANNEL_ID
 

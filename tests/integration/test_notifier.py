@@ -7,7 +7,7 @@ import pytest
 from airflow.sdk.exceptions import AirflowException
 from support import alert_reference, receiver, texts
 
-from airflow_provider_sms.model import default_reference
+from airflow_provider_sms.message.outgoing import default_reference
 from airflow_provider_sms.notifications.sms import SmsNotifier
 from airflow_provider_sms.redaction import mask_phone
 

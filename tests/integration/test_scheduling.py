@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_provider_sms.model.schedule import rfc3339
+from airflow_provider_sms.message.schedule import rfc3339
 from airflow_provider_sms.operators.sms import SendSmsOperator
 
 NL, LA, TOKYO = "+31612345678", "+14155550123", "+819012345678"

@@ -3,7 +3,7 @@
 import pytest
 
 from airflow_provider_sms.bird.errors import InvalidMessageError
-from airflow_provider_sms.model import default_reference
+from airflow_provider_sms.message.outgoing import default_reference
 from airflow_provider_sms.operators.chunks import recipient_chunks
 
 split = recipient_chunks.function

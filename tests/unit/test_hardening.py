@@ -5,13 +5,8 @@ import pytest
 from phonenumbers import PhoneNumberType
 
 from airflow_provider_sms.bird.errors import InvalidMessageError
-from airflow_provider_sms.model import (
-    file_body,
-    image_body,
-    mms_body,
-    normalize_recipients,
-    text_body,
-)
+from airflow_provider_sms.message.bodies import file_body, image_body, mms_body, text_body
+from airflow_provider_sms.message.recipients import normalize_recipients
 from airflow_provider_sms.redaction import redact_numbers
 
 

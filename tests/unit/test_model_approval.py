@@ -8,7 +8,7 @@ import pytest
 from airflow.sdk import DAG
 
 from airflow_provider_sms.bird.errors import InvalidMessageError
-from airflow_provider_sms.model.approval import (
+from airflow_provider_sms.inbound.question import (
     CODE_ALPHABET,
     CODE_LENGTH,
     Question,

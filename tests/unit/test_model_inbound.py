@@ -5,8 +5,8 @@ import pytest
 
 from airflow_provider_sms.bird.errors import InvalidMessageError
 from airflow_provider_sms.bird.inbound import OVERLAP, Cursor, Resume, inbound_message
-from airflow_provider_sms.model.inbound import InboundFilter
-from airflow_provider_sms.model.recipients import excluded_numbers
+from airflow_provider_sms.inbound.filter import InboundFilter
+from airflow_provider_sms.message.recipients import excluded_numbers
 from airflow_provider_sms.triggers.inbound import InboundEvent, InboundMessageTrigger
 
 CHANNEL = "6b52e9cb-2ddf-45b5-8aea-62882e999fb7"

@@ -6,8 +6,8 @@ import pytest
 from airflow_provider_sms.bird import facts
 from airflow_provider_sms.bird.errors import BirdError, InvalidMessageError
 from airflow_provider_sms.bird.media import parse_presigned
-from airflow_provider_sms.model import file_body, image_body
-from airflow_provider_sms.model.media import (
+from airflow_provider_sms.message.bodies import file_body, image_body
+from airflow_provider_sms.message.files import (
     PENDING_SCHEME,
     check_total,
     local_path,

@@ -5,9 +5,7 @@ import pytest
 from support import load_create_message_validator
 
 from airflow_provider_sms.bird.errors import InvalidMessageError
-from airflow_provider_sms.model import (
-    Outgoing,
-    default_reference,
+from airflow_provider_sms.message.bodies import (
     file_body,
     image_body,
     message_options,
@@ -15,6 +13,7 @@ from airflow_provider_sms.model import (
     template_payload,
     text_body,
 )
+from airflow_provider_sms.message.outgoing import Outgoing, default_reference
 
 CHANNEL = "6b52e9cb-2ddf-45b5-8aea-62882e999fb7"
 PROJECT = "3f8f23b5-e9a5-4e10-9c36-93c27d1578d6"

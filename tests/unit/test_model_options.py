@@ -1,4 +1,4 @@
-"""The delivery and template options as the model builds them (model/options.py)."""
+"""The delivery and template options as message/options.py builds them."""
 
 from datetime import timedelta
 
@@ -7,8 +7,8 @@ from support import bird_errors
 
 from airflow_provider_sms.bird import facts
 from airflow_provider_sms.bird.errors import InvalidMessageError
-from airflow_provider_sms.model import Outgoing, template_payload
-from airflow_provider_sms.model.options import (
+from airflow_provider_sms.message.bodies import template_payload
+from airflow_provider_sms.message.options import (
     check_extra_information,
     check_notification_url,
     delivery_options,
@@ -16,6 +16,7 @@ from airflow_provider_sms.model.options import (
     utm_parameters,
     validity_seconds,
 )
+from airflow_provider_sms.message.outgoing import Outgoing
 
 CHANNEL = "6b52e9cb-2ddf-45b5-8aea-62882e999fb7"
 PROJECT = "3f8f23b5-e9a5-4e10-9c36-93c27d1578d6"

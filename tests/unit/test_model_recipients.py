@@ -4,7 +4,7 @@ import time
 import pytest
 
 from airflow_provider_sms.bird.errors import InvalidMessageError
-from airflow_provider_sms.model import normalize_recipients
+from airflow_provider_sms.message.recipients import normalize_recipients
 from airflow_provider_sms.redaction import mask_phone
 
 

@@ -7,8 +7,9 @@ import pendulum
 import pytest
 
 from airflow_provider_sms.bird.errors import InvalidMessageError
-from airflow_provider_sms.model import Outgoing, text_body
-from airflow_provider_sms.model.schedule import (
+from airflow_provider_sms.message.bodies import text_body
+from airflow_provider_sms.message.outgoing import Outgoing
+from airflow_provider_sms.message.schedule import (
     Window,
     due_hours,
     earliest_in_window,
@@ -294,7 +295,7 @@ def test_outgoing_checks_the_schedule_before_the_recipients():
     [NL, LA, TOKYO, AU_MOBILE, US_TOLL_FREE, "+12025550123", "+5511912345678", "+79161234567"],
 )
 def test_zones_from_normalizing_are_phonenumbers_own(number):
-    from airflow_provider_sms.model import normalize_recipients
+    from airflow_provider_sms.message.recipients import normalize_recipients
 
     zones: dict = {}
     normalize_recipients([number], zones=zones, allow_premium_numbers=True)

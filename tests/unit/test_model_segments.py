@@ -1,6 +1,6 @@
 import pytest
 
-from airflow_provider_sms.model import SegmentCount, count_segments
+from airflow_provider_sms.message.segments import SegmentCount, count_segments
 
 
 @pytest.mark.parametrize(
@@ -79,7 +79,7 @@ def test_rejects_non_string():
 
 def test_the_segment_limit_names_the_count_the_encoding_and_the_culprits():
     from airflow_provider_sms.bird.errors import InvalidMessageError
-    from airflow_provider_sms.model import check_segments, ucs2_characters
+    from airflow_provider_sms.message.segments import check_segments, ucs2_characters
 
     assert check_segments("a" * 306, 2).segments == 2
     with pytest.raises(InvalidMessageError) as e:

@@ -3,7 +3,7 @@ described once."""
 
 from __future__ import annotations
 
-from airflow_provider_sms.model import normalize_recipients
+from airflow_provider_sms.message.recipients import normalize_recipients
 from airflow_provider_sms.sandbox import (
     DEFAULT_STATUS_DELAYS,
     DELIVERY_FAILS_NL,

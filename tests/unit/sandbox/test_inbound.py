@@ -9,7 +9,7 @@ import uuid
 import pytest
 from sandbox_support import stamp, text_message
 
-from airflow_provider_sms.model import normalize_recipients
+from airflow_provider_sms.message.recipients import normalize_recipients
 from airflow_provider_sms.sandbox import (
     ANSWERING_RECIPIENTS,
     CLICKS_LINK_US,

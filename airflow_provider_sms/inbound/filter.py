@@ -35,7 +35,8 @@ class InboundFilter:
         `ignore_case` is false)."""
         numbers: frozenset[str] = frozenset()
         if from_numbers not in (None, "", [], ()):
-            from .recipients import normalize_recipients  # phonenumbers loads only here
+            # phonenumbers loads only here
+            from airflow_provider_sms.message.recipients import normalize_recipients
 
             numbers = frozenset(
                 normalize_recipients(

@@ -19,7 +19,7 @@ from airflow_provider_sms.bird import facts
 from airflow_provider_sms.bird.errors import InvalidMessageError
 from airflow_provider_sms.bird.ids import checked_uuid
 
-from .media import MediaFile, named_type
+from .files import MediaFile, named_type
 from .options import delivery_options, template_short_links, template_variables
 from .options import utm_parameters as checked_utm_parameters
 from .segments import SegmentCount, check_segments

@@ -1,11 +1,12 @@
 """One message to many recipients, validated once: the value operators, the notifier and the
-retry ledger share."""
+retry ledger share; and the deterministic references of its messages, so every message can be
+found again in Bird."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -13,10 +14,32 @@ from typing import Any
 
 from airflow_provider_sms.bird.errors import InvalidMessageError
 
-from .messages import channel_id as checked_channel_id
-from .messages import message_options
-from .references import reference_for
+from .bodies import channel_id as checked_channel_id
+from .bodies import message_options
 from .schedule import Schedule
+
+
+def task_seed(dag_id: str, run_id: str, task_id: str, map_index: int, *more: object) -> tuple:
+    """What a task instance's default references derive from; `more` tells apart other
+    messages of the same task instance (a callback's alert, say) from the ones it sends."""
+    return (dag_id, run_id, task_id, str(map_index), *map(str, more))
+
+
+def reference_for(seed: Sequence[str], recipient: str) -> str:
+    """The ``reference`` set on a message when the DAG author gives none.
+
+    The same for every try of a task instance, so a message whose fate is unknown (a timed-out
+    send) can be looked up in Bird by it; opaque, because run ids and phone numbers do not
+    belong in a reference a support desk may read aloud."""
+    key = "\x1f".join((*seed, recipient))
+    return "airflow-" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def default_reference(
+    dag_id: str, run_id: str, task_id: str, map_index: int, recipient: str
+) -> str:
+    """The default reference of a send operator's message to `recipient`."""
+    return reference_for(task_seed(dag_id, run_id, task_id, map_index), recipient)
 
 
 @dataclass(frozen=True)
@@ -27,15 +50,15 @@ class Outgoing:
     :param kind: what to call it in logs and errors (``"SMS"``, ``"MMS"``, ...).
     :param recipients: E.164 numbers, de-duplicated, in order.
     :param channel_id: the Bird channel (a UUID).
-    :param content: ``{"body": ...}`` or ``{"template": ...}``, as the model built it.
+    :param content: ``{"body": ...}`` or ``{"template": ...}``, as ``message.bodies`` built it.
     :param options: checked top-level CreateMessage options (``reference``, ``tags``, and
-        the delivery options of ``model.options``: ``validity``, ``shortLinks``, ...).
+        the delivery options of ``message.options``: ``validity``, ``shortLinks``, ...).
     :param reference_seed: when ``options`` has no ``reference``, each recipient's reference
         is derived from this and the recipient (see ``reference_for``).
     :param suppressed: recipients left out by ``exclude_recipients`` (E.164, in order): not
         sent to, reported ``suppressed``.
     :param schedule: each recipient's due time (``scheduledFor``), from ``send_at`` and
-        ``local_window`` (see ``model.schedule.plan``); empty: sent at once.
+        ``local_window`` (see ``message.schedule.plan``); empty: sent at once.
     """
 
     kind: str
@@ -71,7 +94,7 @@ class Outgoing:
     ) -> Outgoing:
         """Validate every argument (raises InvalidMessageError naming the field); recipients
         as `normalize_recipients` checks them. ``send_at`` and ``local_window`` need ``now``
-        (an aware datetime: the model never reads the clock)."""
+        (an aware datetime: nothing here reads the clock)."""
         from .recipients import excluded_numbers, normalize_recipients  # phonenumbers: here
         from .schedule import plan
 

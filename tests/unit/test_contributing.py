@@ -1,0 +1,31 @@
+"""CONTRIBUTING.md's layer table says what tests/layers.py declares (and the layer test checks
+in the code): one row per layer, naming exactly what it may import from the package."""
+
+import re
+from pathlib import Path
+
+from layers import ALLOWED
+
+CONTRIBUTING = Path(__file__).parents[2] / "CONTRIBUTING.md"
+TICKED = re.compile(r"`([^`]+)`")
+
+
+def _layer_table() -> dict[str, set[str]]:
+    """Each layer of the first column of the table under "Layout and layers" (`bird/`,
+    `redaction.py`), with the names in its last column ("nothing" for none)."""
+    section = CONTRIBUTING.read_text().split("\n## Layout and layers\n", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("|")][2:]
+    table: dict[str, set[str]] = {}
+    for row in rows:
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        imports = set() if cells[-1] == "nothing" else set(TICKED.findall(cells[-1]))
+        for name in TICKED.findall(cells[0]):
+            layer = name.removesuffix("/").removesuffix(".py")
+            assert layer not in table, f"{layer} has two rows"
+            table[layer] = imports
+    return table
+
+
+def test_the_layer_table_lists_what_each_layer_may_import():
+    assert _layer_table() == ALLOWED
