@@ -324,6 +324,7 @@ class BirdClient:
         last_error: BirdError | None = None
         failures = 0  # other than 429s
         throttled_since: float | None = None
+        held_back = 0.0  # by the limiter, after this request's last 429
         while True:
             if last_error is not None:
                 if isinstance(last_error, BirdRateLimitError):
@@ -333,7 +334,9 @@ class BirdClient:
                     throttled_since = throttled_since or now
                     if now - throttled_since > settings.rate_limit_patience:
                         raise last_error
-                    delay = min(settings.retry_after_max, last_error.retry_after or 0.0)
+                    delay = max(
+                        held_back, min(settings.retry_after_max, last_error.retry_after or 0.0)
+                    )
                 else:
                     failures += 1
                     if failures > settings.max_retries:
@@ -362,7 +365,7 @@ class BirdClient:
                 return _decode(response, method, path, whole)
             last_error = _error_from_response(response, method, path)
             if response.status_code == 429 and limiter is not None:
-                limiter.throttled()
+                held_back = limiter.throttled()
             if response.status_code not in RETRY_STATUSES:
                 raise last_error
 

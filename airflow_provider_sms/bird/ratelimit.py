@@ -41,7 +41,8 @@ class RateLimiter:
     way its own pace applies to the sender alone, and comes first: a sender slowed by 429s
     neither stretches the others' slots nor holds slots it cannot use yet. On a shared timeline
     a 429 is every sender's: each leaves `SLOTS_LEFT_PER_429` slots of the timeline unused, a
-    gap as long as the window's overrun, and the sender is not paused on its own."""
+    gap as long as the window's overrun; the request that met it waits `pause` before it is
+    sent again, and the sender's other requests go on at the timeline's pace."""
 
     # One timeline (the budget's or the host's) spaces every request evenly, so only arrival
     # jitter needs room. The host's senders share its cores with each other, which bunches
@@ -108,19 +109,23 @@ class RateLimiter:
             delay = on_host or 0.0
         return delay <= 0 or _slept(delay, cancel)
 
-    def throttled(self) -> None:
+    def throttled(self) -> float:
         """Bird answered 429: hold the shared timeline back, and slow down unless this sender
-        just did."""
+        just did. Returns the seconds the request that met it waits before it is sent again,
+        beyond what `acquire` will make it wait."""
         shared = self._leave_shared_slots(self.SLOTS_LEFT_PER_429)
         with self._lock:
             now = time.monotonic()
             self._recover(now)
-            if now - self._cut_at < self.cooldown:
-                return
-            self._cut_at = now
-            self._paused = 0.0 if shared else self.pause
-            self.rate = max(self.floor, self.rate * self.beta)
-            self._next = max(self._next, now + self._paused)
+            if now - self._cut_at >= self.cooldown:
+                self._cut_at = now
+                self._paused = 0.0 if shared else self.pause
+                self.rate = max(self.floor, self.rate * self.beta)
+                self._next = max(self._next, now + self._paused)
+        # Alone, the whole sender pauses (above). On a shared timeline only this request does:
+        # a sender that keeps meeting 429s still sends each request at most once per pause,
+        # while one burst no longer stops every request of every sender caught in it.
+        return self.pause if shared else 0.0
 
     def _leave_shared_slots(self, count: int) -> bool:
         """Leave `count` slots of the timeline this sender shares unused; False when it shares

@@ -148,21 +148,22 @@ def test_a_429_on_the_hosts_timeline_holds_every_sender_back_and_pauses_none(tmp
     throttled, other = RateLimiter(10, pause=5, shared_by=key), RateLimiter(10, shared_by=key)
     interval = 1 / (10 * RateLimiter.HOST_HEADROOM)
     throttled.acquire()
-    throttled.throttled()
+    # The request that met the 429 waits the pause before it is sent again...
+    assert throttled.throttled() == 5
     started = time.monotonic()
     other.acquire()
     # After the throttled sender's slot, the slots it left unused: then the other's.
     assert time.monotonic() - started >= (1 + RateLimiter.SLOTS_LEFT_PER_429) * interval - 0.02
     started = time.monotonic()
     throttled.acquire()
-    # Not the 5 s pause of a sender alone: the next slot on the timeline.
+    # ...while the sender's other requests take the next slot on the timeline.
     assert time.monotonic() - started < 2 * interval + 0.2
 
 
 def test_a_429_pauses_a_sender_that_shares_no_timeline(tmp_path, monkeypatch):
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
     limiter = RateLimiter(100, pause=0.3)
-    limiter.throttled()
+    assert limiter.throttled() == 0  # acquire makes every request wait, that one included
     started = time.monotonic()
     limiter.acquire()
     assert time.monotonic() - started >= 0.29
