@@ -205,3 +205,21 @@ def debian_install(package: str, what: str) -> None:
         env=env,
         capture_output=True,
     )
+
+
+def assert_a_429_holds_the_shared_timeline_back(throttled, other, interval: float) -> None:
+    """Two RateLimiters on one shared timeline (slots `interval` apart; the first with
+    pause=5): a 429 met by the first holds back both, and pauses only its request."""
+    import time
+
+    throttled.acquire()
+    # The request that met the 429 waits the pause before it is sent again...
+    assert throttled.throttled() == 5
+    started = time.monotonic()
+    other.acquire()
+    # After the throttled sender's slot, the slots it left unused: then the other's.
+    assert time.monotonic() - started >= (1 + throttled.SLOTS_LEFT_PER_429) * interval - 0.02
+    started = time.monotonic()
+    throttled.acquire()
+    # ...while the throttled sender's other requests take the next slot on the timeline.
+    assert time.monotonic() - started < 2 * interval + 0.2

@@ -12,6 +12,7 @@ import time
 
 import pytest
 from redis_server import PlayedRedis, RedisServer, free_port
+from support import assert_a_429_holds_the_shared_timeline_back
 
 from airflow_provider_sms.bird import budget as budget_module
 from airflow_provider_sms.bird.budget import SharedBudget
@@ -116,17 +117,9 @@ def test_a_429_on_one_host_holds_back_the_senders_of_every_host(redis_server):
     throttled, other = (
         RateLimiter(10, pause=5, budget=budget_of(redis_server.url, key)) for _ in "ab"
     )
-    interval = 1 / (10 * RateLimiter.BUDGET_HEADROOM)
-    throttled.acquire()
-    assert throttled.throttled() == 5  # the request that met the 429 waits the pause
-    started = time.monotonic()
-    other.acquire()
-    # After the throttled host's slot, the slots it left unused: then the other host's.
-    assert time.monotonic() - started >= (1 + RateLimiter.SLOTS_LEFT_PER_429) * interval - 0.02
-    started = time.monotonic()
-    throttled.acquire()
-    # The throttled host's other requests: the next slot on the timeline.
-    assert time.monotonic() - started < 2 * interval + 0.2
+    assert_a_429_holds_the_shared_timeline_back(
+        throttled, other, 1 / (10 * RateLimiter.BUDGET_HEADROOM)
+    )
 
 
 def test_a_store_nobody_listens_on_is_given_up_at_once_said_once(caplog):

@@ -12,6 +12,7 @@ import types
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from support import assert_a_429_holds_the_shared_timeline_back
 
 from airflow_provider_sms.bird.ratelimit import RateLimiter
 
@@ -146,18 +147,9 @@ def test_a_429_on_the_hosts_timeline_holds_every_sender_back_and_pauses_none(tmp
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
     key = f"http://127.0.0.1:1|ws-{tmp_path.name}|POST"
     throttled, other = RateLimiter(10, pause=5, shared_by=key), RateLimiter(10, shared_by=key)
-    interval = 1 / (10 * RateLimiter.HOST_HEADROOM)
-    throttled.acquire()
-    # The request that met the 429 waits the pause before it is sent again...
-    assert throttled.throttled() == 5
-    started = time.monotonic()
-    other.acquire()
-    # After the throttled sender's slot, the slots it left unused: then the other's.
-    assert time.monotonic() - started >= (1 + RateLimiter.SLOTS_LEFT_PER_429) * interval - 0.02
-    started = time.monotonic()
-    throttled.acquire()
-    # ...while the sender's other requests take the next slot on the timeline.
-    assert time.monotonic() - started < 2 * interval + 0.2
+    assert_a_429_holds_the_shared_timeline_back(
+        throttled, other, 1 / (10 * RateLimiter.HOST_HEADROOM)
+    )
 
 
 def test_a_429_pauses_a_sender_that_shares_no_timeline(tmp_path, monkeypatch):
