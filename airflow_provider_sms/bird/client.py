@@ -392,7 +392,7 @@ class BirdClient:
 
     def presign_upload(self, channel_id: str, content_type: str) -> dict:
         """Ask Bird where to upload a file of `content_type` for this channel's messages:
-        ``{"mediaUrl", "uploadUrl", "uploadMethod", "uploadFormData"}`` (see ``bird.media``).
+        ``{"mediaUrl", "uploadUrl", "uploadMethod", "uploadFormData"}`` (see ``bird.upload``).
         Repeatable: an upload slot left unused sends nothing."""
         path = self._channel_path(channel_id, "/presigned-upload")
         return self.request("POST", path, body={"contentType": content_type}, repeatable=True)

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from airflow_provider_sms.bird.client import BirdClient
     from airflow_provider_sms.bird.fanout import BatchCheck, SendReport
-    from airflow_provider_sms.bird.inbound import Cursor, Scan
+    from airflow_provider_sms.bird.incoming import Cursor, Scan
     from airflow_provider_sms.bird.reconcile import Lookup
     from airflow_provider_sms.bird.settings import ClientSettings
     from airflow_provider_sms.bird.status import Reading
@@ -243,7 +243,7 @@ class BirdHook(BaseHook):
     ) -> str:
         """Upload a file through Bird's presigned upload; the media URL Bird returned, for
         messages to carry. The storage host gets the file and Bird's form, never the key."""
-        from airflow_provider_sms.bird.media import upload_media
+        from airflow_provider_sms.bird.upload import upload_media
 
         return upload_media(
             self.client,
@@ -277,7 +277,7 @@ class BirdHook(BaseHook):
         longer window is read over several calls, each given the cursor the one before
         returned (``scan.complete`` is False until then). Raises BirdListingUnclearError when
         the listing cannot be seen to its end."""
-        from airflow_provider_sms.bird.inbound import MAX_PAGES, Cursor, scan_incoming
+        from airflow_provider_sms.bird.incoming import MAX_PAGES, Cursor, scan_incoming
 
         cursor = Cursor.since(since) if isinstance(since, int | float) else since
         return scan_incoming(
@@ -294,7 +294,7 @@ class BirdHook(BaseHook):
         """A message's interactions as Bird lists them: ``type`` ``clicked`` (a tracked
         link), ``unsubscribe-request`` (STOP or an opt-out link), ``subscribe-consent``
         (START), with ``createdAt``, ``receiver`` and ``details``."""
-        from airflow_provider_sms.bird.inbound import interactions
+        from airflow_provider_sms.bird.incoming import interactions
 
         return interactions(self.client, self.channel_id(channel_id), message_id, cancel=cancel)
 

@@ -91,12 +91,11 @@ class SmsNotifier(BaseNotifier):
         self.default_region = default_region
 
     def notify(self, context: Context) -> None:
-        from airflow_provider_sms.delivery.engine import deliver
-        from airflow_provider_sms.delivery.guards import alert_seed, invalid_input
-        from airflow_provider_sms.delivery.policy import SendPolicy
         from airflow_provider_sms.hooks.bird import BirdHook
         from airflow_provider_sms.message.bodies import sms_body
         from airflow_provider_sms.message.outgoing import Outgoing
+        from airflow_provider_sms.outbound.engine import deliver
+        from airflow_provider_sms.outbound.prepare import SendPolicy, alert_seed, invalid_input
 
         with BirdHook(self.bird_conn_id, pool_size=_MAX_CONCURRENCY) as hook:
             with invalid_input("SMS"):

@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 
     from airflow.sdk import Context
 
-    from airflow_provider_sms.delivery.media import Media
     from airflow_provider_sms.hooks.bird import BirdHook
+    from airflow_provider_sms.outbound.uploads import Media
 
 # Enough requests in flight to reach Bird's 500 POST/s with answers taking up to 100 ms.
 DEFAULT_MAX_CONCURRENCY = 50
@@ -160,12 +160,11 @@ class _BirdSendOperator(BaseOperator):
     def execute(self, context: Context) -> list[dict] | dict:
         from datetime import UTC, datetime
 
-        from airflow_provider_sms.delivery.engine import deliver
-        from airflow_provider_sms.delivery.guards import invalid_input, reference_seed
-        from airflow_provider_sms.delivery.outcome import log_schedule
-        from airflow_provider_sms.delivery.policy import SendPolicy
         from airflow_provider_sms.hooks.bird import BirdHook
         from airflow_provider_sms.message.outgoing import Outgoing
+        from airflow_provider_sms.outbound.engine import deliver
+        from airflow_provider_sms.outbound.prepare import SendPolicy, invalid_input, reference_seed
+        from airflow_provider_sms.outbound.result import log_schedule
 
         with BirdHook(self.bird_conn_id, pool_size=self.max_concurrency) as hook:
             with invalid_input(self.message_kind):
@@ -214,7 +213,7 @@ class _BirdSendOperator(BaseOperator):
     def _defer_until_delivered(self, channel_id: str, result: list[dict] | dict) -> None:
         import time
 
-        from airflow_provider_sms.delivery.status import message_targets
+        from airflow_provider_sms.inbound.status import message_targets
         from airflow_provider_sms.triggers.message_status import MessageStatusTrigger
 
         message_ids, batch_ids = message_targets(result)
@@ -235,6 +234,6 @@ class _BirdSendOperator(BaseOperator):
 
     def delivery_complete(self, context: Context, event: dict[str, Any]) -> dict:
         """With `wait_for_delivery`: the final statuses, or the failures."""
-        from airflow_provider_sms.delivery.status import conclude
+        from airflow_provider_sms.inbound.status import conclude
 
         return conclude(event, self.log)

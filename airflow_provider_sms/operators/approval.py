@@ -136,14 +136,13 @@ class SmsApprovalOperator(HITLOperator, BranchMixIn):
     def execute(self, context: Context) -> None:
         from airflow.sdk.execution_time.hitl import upsert_hitl_detail
 
-        from airflow_provider_sms.delivery.engine import deliver
-        from airflow_provider_sms.delivery.guards import invalid_input, reference_seed
-        from airflow_provider_sms.delivery.policy import SendPolicy
         from airflow_provider_sms.hooks.bird import BirdHook
         from airflow_provider_sms.inbound.question import Question
         from airflow_provider_sms.message.bodies import sms_body
         from airflow_provider_sms.message.outgoing import Outgoing
         from airflow_provider_sms.message.recipients import normalize_recipients
+        from airflow_provider_sms.outbound.engine import deliver
+        from airflow_provider_sms.outbound.prepare import SendPolicy, invalid_input, reference_seed
         from airflow_provider_sms.triggers.approval import SmsApprovalTrigger
 
         ti = context["ti"]
@@ -240,7 +239,7 @@ class SmsApprovalOperator(HITLOperator, BranchMixIn):
         later try of this run of the task, not after a clear): replies are read from then on."""
         import time
 
-        from airflow_provider_sms.delivery.ledger import approval_asked_key
+        from airflow_provider_sms.outbound.ledger import approval_asked_key
 
         store = context.get("task_state_store")
         key = approval_asked_key(context["ti"])
@@ -256,7 +255,7 @@ class SmsApprovalOperator(HITLOperator, BranchMixIn):
         """The approvers Bird took the question for; a task none of them can answer fails."""
         from airflow.sdk.exceptions import AirflowFailException
 
-        from airflow_provider_sms.delivery.outcome import UNSENT_STATUSES
+        from airflow_provider_sms.outbound.result import UNSENT_STATUSES
         from airflow_provider_sms.redaction import mask_phone
 
         reached = [e["recipient"] for e in entries if e.get("status") not in UNSENT_STATUSES]

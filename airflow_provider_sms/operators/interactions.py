@@ -65,8 +65,8 @@ class MessageInteractionsOperator(BaseOperator):
             BirdMessagesUnseenError,
             InvalidMessageError,
         )
-        from airflow_provider_sms.delivery.interactions import sent_messages, summarize
         from airflow_provider_sms.hooks.bird import BirdHook
+        from airflow_provider_sms.inbound.interactions import sent_messages, summarize
 
         with BirdHook(self.bird_conn_id, pool_size=8) as hook:
             try:

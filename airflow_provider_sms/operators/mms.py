@@ -9,8 +9,8 @@ from airflow_provider_sms.bird.facts import MMS_REGIONS
 from airflow_provider_sms.operators._base import _BirdSendOperator
 
 if TYPE_CHECKING:
-    from airflow_provider_sms.delivery.media import Media
     from airflow_provider_sms.hooks.bird import BirdHook
+    from airflow_provider_sms.outbound.uploads import Media
 
 
 class SendMmsOperator(_BirdSendOperator):
@@ -98,7 +98,7 @@ class SendMmsOperator(_BirdSendOperator):
         return sorted(regions), note
 
     def _read_media(self) -> Media | None:
-        from airflow_provider_sms.delivery.media import read_media
+        from airflow_provider_sms.outbound.uploads import read_media
 
         images, files = self.images, self.files
         media = None
@@ -130,7 +130,7 @@ class SendMmsOperator(_BirdSendOperator):
             return
         from airflow.sdk.exceptions import AirflowFailException
 
-        from airflow_provider_sms.bird.channels import is_mms_capable
+        from airflow_provider_sms.bird.objects import is_mms_capable
 
         channel = hook.get_channel(channel_id)
         if not is_mms_capable(channel):

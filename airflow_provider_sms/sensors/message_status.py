@@ -85,8 +85,8 @@ class MessageStatusSensor(BaseSensorOperator):
 
         from airflow_provider_sms.bird.errors import BirdError, InvalidMessageError
         from airflow_provider_sms.bird.status import unsent_of
-        from airflow_provider_sms.delivery.status import message_targets
         from airflow_provider_sms.hooks.bird import BirdHook
+        from airflow_provider_sms.inbound.status import message_targets
 
         try:
             message_ids, batch_ids = message_targets(self.message_ids)
@@ -141,7 +141,7 @@ class MessageStatusSensor(BaseSensorOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict:
         from airflow_provider_sms.bird.status import unsent_of
-        from airflow_provider_sms.delivery.status import conclude
+        from airflow_provider_sms.inbound.status import conclude
 
         return conclude(event, self.log, unsent_of(self.message_ids))
 
@@ -150,8 +150,8 @@ class MessageStatusSensor(BaseSensorOperator):
 
         from airflow_provider_sms.bird.errors import BirdError
         from airflow_provider_sms.bird.status import Tally
-        from airflow_provider_sms.delivery.status import conclude, say_unknown_statuses
         from airflow_provider_sms.hooks.bird import BirdHook
+        from airflow_provider_sms.inbound.status import conclude, say_unknown_statuses
 
         channel, message_ids, batch_ids, unsent = self._resolve()
         # Kept on the sensor between pokes (mode="poke"): unknown statuses are named once,

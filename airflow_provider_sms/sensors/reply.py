@@ -98,8 +98,8 @@ class ReplySensor(BaseSensorOperator):
         from airflow.sdk.exceptions import AirflowFailException
 
         from airflow_provider_sms.bird.errors import BirdError, InvalidMessageError
-        from airflow_provider_sms.delivery.replies import moment, wanted_replies
         from airflow_provider_sms.hooks.bird import BirdHook
+        from airflow_provider_sms.inbound.replies import moment, wanted_replies
 
         try:
             wanted = wanted_replies(
@@ -118,8 +118,8 @@ class ReplySensor(BaseSensorOperator):
         """The window's start when `after` is not given: the send's, or this task's first
         try's; read back from the task's state store by later pokes and tries."""
         from airflow_provider_sms.bird.errors import BirdError
-        from airflow_provider_sms.bird.order import timestamp
-        from airflow_provider_sms.delivery.outcome import UNSENT_STATUSES
+        from airflow_provider_sms.bird.listing import timestamp
+        from airflow_provider_sms.outbound.result import UNSENT_STATUSES
 
         store, key = self._store(context, _AFTER_KEY)
         kept = store.get(key) if store is not None else None
@@ -165,7 +165,7 @@ class ReplySensor(BaseSensorOperator):
     def _store(context: Context, key: str):
         """The task's state store (None on an Airflow without one) and `key` for this clear
         generation of the task."""
-        from airflow_provider_sms.delivery.ledger import generation_of
+        from airflow_provider_sms.outbound.ledger import generation_of
 
         return context.get("task_state_store"), key.format(generation_of(context.get("ti")))
 
@@ -221,13 +221,13 @@ class ReplySensor(BaseSensorOperator):
         from airflow.sdk import PokeReturnValue
 
         from airflow_provider_sms.bird.errors import BirdError
-        from airflow_provider_sms.bird.inbound import Cursor
-        from airflow_provider_sms.delivery.replies import Seen, look_for_reply
+        from airflow_provider_sms.bird.incoming import Cursor
         from airflow_provider_sms.hooks.bird import BirdHook
+        from airflow_provider_sms.inbound.replies import Seen, look_for_reply
 
         channel, wanted, after = self._resolve(context)
         # Each poke goes on where the last one stopped (a poke reads a bounded number of
-        # pages: see bird.inbound.MAX_PAGES), so a poke costs little once the window is read.
+        # pages: see bird.incoming.MAX_PAGES), so a poke costs little once the window is read.
         store, key = self._store(context, _CURSOR_KEY)
         kept = Cursor.from_json(store.get(key)) if store is not None else None
         cursor = kept or getattr(self, "_cursor", None) or Cursor.since(after)

@@ -93,7 +93,7 @@ class SmsApprovalTrigger(HITLTrigger):
         from airflow.sdk.timezone import utcnow
 
         from airflow_provider_sms.bird.errors import BirdError
-        from airflow_provider_sms.bird.inbound import Cursor
+        from airflow_provider_sms.bird.incoming import Cursor
         from airflow_provider_sms.hooks.bird import BirdHook
         from airflow_provider_sms.inbound.question import Question
 
@@ -141,7 +141,7 @@ class SmsApprovalTrigger(HITLTrigger):
         return await sync_to_async(get_hitl_detail_content_detail)(ti_id=self.ti_id) is not None
 
     def _look(self, hook, cursor, question, cancel):
-        from airflow_provider_sms.delivery.approvals import look_for_answer
+        from airflow_provider_sms.inbound.answers import look_for_answer
 
         return look_for_answer(
             hook,
@@ -191,8 +191,8 @@ class SmsApprovalTrigger(HITLTrigger):
         (or is the timeout's default): read the replies again from the start to name the
         number, if an SMS chose it before the answer was recorded."""
         from airflow_provider_sms.bird.errors import BirdError
-        from airflow_provider_sms.bird.inbound import Cursor
-        from airflow_provider_sms.bird.order import timestamp
+        from airflow_provider_sms.bird.incoming import Cursor
+        from airflow_provider_sms.bird.listing import timestamp
 
         payload = event.payload
         if "error" in payload or payload.get("responded_by_user") is not None:

@@ -242,16 +242,16 @@ class InboundPoll(SharedStreamProducer):
         self.poll_interval = poll_interval
         self.store = store
         self.log = logging.getLogger(__name__)
-        self._cursor: Any = None  # where the stored cursor stands (a bird.inbound.Cursor)
+        self._cursor: Any = None  # where the stored cursor stands (a bird.incoming.Cursor)
         self._taken: dict[str, float] = {}  # yielded, not yet advanced: id -> createdAt
         self._end: Any = None  # the last scan's cursor, taken once nothing is in flight
         self._key = ""
 
     async def open_stream(self) -> AsyncIterator[tuple[dict, tuple[str, float]]]:
         from airflow_provider_sms.bird.errors import BirdError, BirdListingUnclearError
-        from airflow_provider_sms.bird.inbound import inbound_message, scan_incoming
-        from airflow_provider_sms.delivery.replies import report_left_out
+        from airflow_provider_sms.bird.incoming import inbound_message, scan_incoming
         from airflow_provider_sms.hooks.bird import BirdHook
+        from airflow_provider_sms.inbound.replies import report_left_out
 
         hook = await BirdHook.aconnect(self.bird_conn_id)
         cancel = threading.Event()
@@ -333,7 +333,7 @@ class InboundPoll(SharedStreamProducer):
             await self._save(cursor)
 
     async def _load(self):
-        from airflow_provider_sms.bird.inbound import Cursor
+        from airflow_provider_sms.bird.incoming import Cursor
 
         stored = [await a.aget(self._key) for _, _, a in _accessors(self.store)]
         values = [v for v in stored if v is not None]

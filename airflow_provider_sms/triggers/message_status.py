@@ -78,7 +78,7 @@ class MessageStatusTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from airflow_provider_sms.bird.errors import BirdError, InvalidMessageError
         from airflow_provider_sms.bird.status import Tally
-        from airflow_provider_sms.delivery.status import check_ids, say_unknown_statuses
+        from airflow_provider_sms.inbound.status import check_ids, say_unknown_statuses
 
         try:
             check_ids("message_ids", self.message_ids)

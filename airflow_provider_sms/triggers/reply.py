@@ -20,10 +20,10 @@ class ReplyTrigger(BaseTrigger):
     `pattern`, until `end_time` (UNIX time).
 
     Yields one event: ``{"status": "success", "reply": {...}}`` (the message as
-    ``bird.inbound.inbound_message`` shapes it), ``{"status": "timeout", "seen": {...}}``
+    ``bird.incoming.inbound_message`` shapes it), ``{"status": "timeout", "seen": {...}}``
     (counts of the other messages it looked at), or ``{"status": "error", "error": ...}``.
     Never blocks the event loop: each poll runs on a worker thread and reads at most
-    ``bird.inbound.MAX_PAGES`` pages, going on where the last one stopped. Restarted, it
+    ``bird.incoming.MAX_PAGES`` pages, going on where the last one stopped. Restarted, it
     looks again from `after`, so it finds the same first reply."""
 
     def __init__(
@@ -62,9 +62,9 @@ class ReplyTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from airflow_provider_sms.bird.errors import BirdError, InvalidMessageError
-        from airflow_provider_sms.bird.inbound import Cursor
-        from airflow_provider_sms.delivery.replies import Seen, look_for_reply, wanted_replies
+        from airflow_provider_sms.bird.incoming import Cursor
         from airflow_provider_sms.hooks.bird import BirdHook
+        from airflow_provider_sms.inbound.replies import Seen, look_for_reply, wanted_replies
         from airflow_provider_sms.triggers.inbound import InboundEvent
 
         try:

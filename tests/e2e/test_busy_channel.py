@@ -1,6 +1,6 @@
 """ReplySensor in real `airflow dags test` runs on a channel busy with a large send: 20,001
 sent messages stored once the sensor looks, then the reply. Both sensors find it, and no
-poll reads more than bird.inbound.MAX_PAGES pages. And a reply that beats the sensor."""
+poll reads more than bird.incoming.MAX_PAGES pages. And a reply that beats the sensor."""
 
 import threading
 import time
@@ -8,7 +8,7 @@ import time
 import pytest
 from support import TEST_DAGS
 
-from airflow_provider_sms.bird.inbound import MAX_PAGES
+from airflow_provider_sms.bird.incoming import MAX_PAGES
 
 CUSTOMER = "+12025550160"  # the number the DAGs (reply_flows.py) ask
 BURST = 20_001

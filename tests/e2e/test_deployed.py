@@ -376,7 +376,7 @@ def _listing_gets(sandbox) -> int:
 
 
 def test_an_inbound_sms_after_a_send_of_20001_is_one_event_each_poll_bounded(deployment, fresh):
-    from airflow_provider_sms.bird.inbound import MAX_PAGES
+    from airflow_provider_sms.bird.incoming import MAX_PAGES
 
     deployment.wait_for_dag(INBOUND_DAG)
     _wait(lambda: _cursor(deployment) is not None, "the watcher storing its cursor", 180)

@@ -7,9 +7,9 @@ import time
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_provider_sms.bird.inbound import Cursor
-from airflow_provider_sms.delivery.approvals import look_for_answer
+from airflow_provider_sms.bird.incoming import Cursor
 from airflow_provider_sms.hooks.bird import BirdHook
+from airflow_provider_sms.inbound.answers import look_for_answer
 from airflow_provider_sms.inbound.question import Question
 from airflow_provider_sms.operators.approval import SmsApprovalOperator
 
@@ -84,7 +84,7 @@ def test_with_other_questions_open_only_a_reply_with_the_code_answers(checked_sa
 def test_a_channel_too_busy_to_read_back_needs_the_code(checked_sandbox, caplog):
     """What else was asked of the number cannot be read within CODELESS_PAGES pages (a
     listing oldest first, 2,100 messages): a reply without the code answers nothing."""
-    from airflow_provider_sms.delivery.approvals import CODELESS_PAGES
+    from airflow_provider_sms.inbound.answers import CODELESS_PAGES
     from airflow_provider_sms.operators.sms import SendSmsOperator
 
     checked_sandbox.listing = {"order": "oldest_first"}

@@ -12,10 +12,10 @@ from support import LISTINGS, MemoryStore, numbers, receiver
 
 from airflow_provider_sms.bird.errors import BirdUnavailableError
 from airflow_provider_sms.bird.fanout import fan_out
-from airflow_provider_sms.delivery.ledger import Ledger, generation_of
 from airflow_provider_sms.message.bodies import text_body
 from airflow_provider_sms.message.outgoing import Outgoing
 from airflow_provider_sms.operators.sms import SendMmsOperator, SendSmsOperator
+from airflow_provider_sms.outbound.ledger import Ledger, generation_of
 from airflow_provider_sms.sandbox import MMS_CHANNEL_ID
 
 build = Outgoing("SMS", (), MMS_CHANNEL_ID, {"body": text_body("hello")}).request

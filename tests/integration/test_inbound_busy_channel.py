@@ -13,9 +13,9 @@ from types import SimpleNamespace
 import pytest
 from support import MemoryStore
 
-from airflow_provider_sms.bird.inbound import MAX_PAGES, OVERLAP, Cursor, scan_incoming
-from airflow_provider_sms.delivery.replies import incoming_replies
+from airflow_provider_sms.bird.incoming import MAX_PAGES, OVERLAP, Cursor, scan_incoming
 from airflow_provider_sms.hooks.bird import BirdHook
+from airflow_provider_sms.inbound.replies import incoming_replies
 from airflow_provider_sms.operators.sms import SendSmsOperator
 from airflow_provider_sms.sandbox import MMS_CHANNEL_ID
 from airflow_provider_sms.sensors.reply import ReplySensor

@@ -10,7 +10,7 @@ import pytest
 from support import MemoryStore
 
 from airflow_provider_sms.bird.errors import BirdListingUnclearError
-from airflow_provider_sms.bird.inbound import Cursor
+from airflow_provider_sms.bird.incoming import Cursor
 from airflow_provider_sms.hooks.bird import BirdHook
 from airflow_provider_sms.operators.sms import SendSmsOperator
 from airflow_provider_sms.sandbox import MMS_CHANNEL_ID

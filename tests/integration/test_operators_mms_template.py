@@ -6,7 +6,7 @@ import json
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_provider_sms.bird.channels import is_mms_capable
+from airflow_provider_sms.bird.objects import is_mms_capable
 from airflow_provider_sms.operators.sms import (
     SendMmsOperator,
     SendSmsOperator,

@@ -19,7 +19,7 @@ import pytest
 from airflow.sdk.exceptions import TaskDeferred
 from support import MemoryStore, png
 
-from airflow_provider_sms.bird.inbound import Cursor
+from airflow_provider_sms.bird.incoming import Cursor
 from airflow_provider_sms.operators.approval import SmsApprovalOperator
 from airflow_provider_sms.operators.sms import SendMmsOperator
 from airflow_provider_sms.sandbox import MMS_CHANNEL_ID

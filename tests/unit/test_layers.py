@@ -80,7 +80,7 @@ def _cycles() -> list[list[str]]:
 
 
 def test_the_graph_sees_imports_inside_functions():
-    assert f"{NAME}.delivery.engine" in GRAPH[f"{NAME}.operators._base"]
+    assert f"{NAME}.outbound.engine" in GRAPH[f"{NAME}.operators._base"]
     assert f"{NAME}.bird.fanout" in GRAPH[f"{NAME}.hooks.bird"]
 
 

@@ -4,7 +4,7 @@ import json
 
 from support import MemoryStore
 
-from airflow_provider_sms.delivery.ledger import Earlier, Ledger, generation_of
+from airflow_provider_sms.outbound.ledger import Earlier, Ledger, generation_of
 
 
 def sent(recipients, prefix="m"):

@@ -7,7 +7,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout
 
 from airflow_provider_sms.bird.errors import InvalidMessageError
 from airflow_provider_sms.bird.status import Tally, unsent_of
-from airflow_provider_sms.delivery.status import conclude, message_targets
+from airflow_provider_sms.inbound.status import conclude, message_targets
 from airflow_provider_sms.triggers.message_status import MessageStatusTrigger
 
 LOG = logging.getLogger("test")

@@ -4,7 +4,7 @@ checks that fail before any request (unit tests open no socket)."""
 import pytest
 
 from airflow_provider_sms.bird.errors import InvalidMessageError
-from airflow_provider_sms.bird.inbound import OVERLAP, Cursor, Resume, inbound_message
+from airflow_provider_sms.bird.incoming import OVERLAP, Cursor, Resume, inbound_message
 from airflow_provider_sms.inbound.filter import InboundFilter
 from airflow_provider_sms.message.recipients import excluded_numbers
 from airflow_provider_sms.triggers.inbound import InboundEvent, InboundMessageTrigger
@@ -173,7 +173,7 @@ def test_exclusions_refuse_a_summary_that_could_not_read_some_messages(unseen):
 
 
 def test_rfc3339_times_are_read_in_either_case():
-    from airflow_provider_sms.bird.order import timestamp
+    from airflow_provider_sms.bird.listing import timestamp
 
     assert timestamp("2026-12-02t10:00:05.5z") == timestamp("2026-12-02T10:00:05.5Z") is not None
     assert timestamp("2026-12-02T10:00:05+01:00") == timestamp("2026-12-02T09:00:05Z")

@@ -7,7 +7,7 @@ still in flight with Bird before sending anything to it.
 
 Layout: ``bird-ledger:m<max_tries>:meta`` (when the first try began, the message's digest,
 how many groups there are), ``bird-ledger:m<max_tries>:media`` (what was uploaded for an
-MMS, see ``delivery.media``) and ``bird-ledger:m<max_tries>:<n>``, one key per group of up to
+MMS, see ``outbound.uploads``) and ``bird-ledger:m<max_tries>:<n>``, one key per group of up to
 ~800 recipients, each value well under the store's 64 KB guidance, so a retry of a
 100,000-recipient send reads ~125 keys. A group is written before the meta record counts it,
 and both before any of its recipients is sent: a group the meta record counts but the store

@@ -14,11 +14,11 @@ from collections.abc import Collection
 
 from airflow_provider_sms.bird.errors import BirdListingUnclearError
 from airflow_provider_sms.bird.fanout import recipient_of
-from airflow_provider_sms.bird.inbound import Cursor, inbound_message, message_text
-from airflow_provider_sms.bird.order import PageOrder, timestamp
-from airflow_provider_sms.delivery.replies import incoming_replies
+from airflow_provider_sms.bird.incoming import Cursor, inbound_message, message_text
+from airflow_provider_sms.bird.listing import PageOrder, timestamp
 from airflow_provider_sms.hooks.bird import BirdHook
 from airflow_provider_sms.inbound.question import Question, open_questions
+from airflow_provider_sms.inbound.replies import incoming_replies
 from airflow_provider_sms.redaction import mask_phone
 
 # How far back from a reply without a code the channel is read for the other questions open

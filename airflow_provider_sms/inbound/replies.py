@@ -12,10 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from airflow_provider_sms.bird.errors import InvalidMessageError
-from airflow_provider_sms.bird.inbound import Cursor, inbound_message
-from airflow_provider_sms.delivery.outcome import UNSENT_STATUSES
+from airflow_provider_sms.bird.incoming import Cursor, inbound_message
 from airflow_provider_sms.hooks.bird import BirdHook
 from airflow_provider_sms.inbound.filter import InboundFilter
+from airflow_provider_sms.outbound.result import UNSENT_STATUSES
 from airflow_provider_sms.redaction import mask_phone
 
 

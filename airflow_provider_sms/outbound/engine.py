@@ -15,19 +15,18 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_provider_sms.bird.errors import BirdError, BirdListingUnclearError
 from airflow_provider_sms.bird.fanout import SendReport
-from airflow_provider_sms.delivery.guards import pre_send_check
-from airflow_provider_sms.delivery.ledger import Earlier, Ledger, generation_of
-from airflow_provider_sms.delivery.media import Media, upload
-from airflow_provider_sms.delivery.outcome import (
+from airflow_provider_sms.hooks.bird import BirdHook
+from airflow_provider_sms.message.outgoing import Outgoing
+from airflow_provider_sms.outbound.ledger import Earlier, Ledger, generation_of
+from airflow_provider_sms.outbound.prepare import SendPolicy, pre_send_check
+from airflow_provider_sms.outbound.result import (
     finish,
     log_suppressed,
+    preview,
     summary,
     suppressed_entries,
 )
-from airflow_provider_sms.delivery.policy import SendPolicy
-from airflow_provider_sms.delivery.preview import preview
-from airflow_provider_sms.hooks.bird import BirdHook
-from airflow_provider_sms.message.outgoing import Outgoing
+from airflow_provider_sms.outbound.uploads import Media, upload
 from airflow_provider_sms.redaction import mask_phone
 
 # How far back to look for in-flight messages when the first try's start is unknown, and how
@@ -52,7 +51,7 @@ def deliver(
 ) -> list[dict] | dict:
     """Send `outgoing` once per recipient, whatever happens to the try (or, with
     ``policy.dry_run``, only show what would be sent). `check` runs first against the
-    channel (a failed check sends nothing); `media` (files read by ``delivery.media``) is
+    channel (a failed check sends nothing); `media` (files read by ``outbound.uploads``) is
     uploaded next, once; `context` is the task's (its task state store keeps the ledger)."""
     log_suppressed(outgoing, log)
     if policy.dry_run:

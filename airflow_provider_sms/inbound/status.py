@@ -11,7 +11,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout
 from airflow_provider_sms.bird.errors import InvalidMessageError
 from airflow_provider_sms.bird.ids import checked_uuid
 from airflow_provider_sms.bird.status import Tally, with_unsent
-from airflow_provider_sms.delivery.outcome import UNSENT_STATUSES
+from airflow_provider_sms.outbound.result import UNSENT_STATUSES
 
 
 def check_ids(field: str, ids: Sequence[Any]) -> None:

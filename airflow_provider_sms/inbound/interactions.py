@@ -17,9 +17,9 @@ from airflow_provider_sms.bird.errors import (
 )
 from airflow_provider_sms.bird.fanout import recipient_of
 from airflow_provider_sms.bird.ids import checked_uuid
-from airflow_provider_sms.bird.order import timestamp
-from airflow_provider_sms.delivery.outcome import UNSENT_STATUSES
+from airflow_provider_sms.bird.listing import timestamp
 from airflow_provider_sms.hooks.bird import BirdHook
+from airflow_provider_sms.outbound.result import UNSENT_STATUSES
 
 OPTED_OUT = "unsubscribe-request"
 OPTED_IN = "subscribe-consent"

@@ -1,16 +1,34 @@
-"""Bad input and failed pre-send checks as task failures, and what default references derive
-from. Nothing has been sent when any of these raises."""
+"""What every send does before its first request: its policy (the operator's arguments,
+checked), bad input and failed pre-send checks as task failures, and what default references
+derive from. Nothing has been sent when any of these raises."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_provider_sms.bird.errors import BirdError, InvalidMessageError
 from airflow_provider_sms.message.outgoing import task_seed
+
+
+@dataclass(frozen=True)
+class SendPolicy:
+    """How to send and what to return; the operator's arguments, checked."""
+
+    max_concurrency: int
+    use_batch_api: bool = False
+    check_batch_results: bool = False
+    fail_on_partial_failure: bool = True
+    xcom_entries_limit: int = 1000
+    # Render and check, log what would be sent, send nothing.
+    dry_run: bool = False
+    # A callback's alert: no ledger; Bird is asked first whether this alert was already
+    # sent (Airflow may run a callback twice), and those recipients are skipped.
+    alert: bool = False
 
 
 @contextmanager

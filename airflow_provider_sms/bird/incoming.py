@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 
 from airflow_provider_sms.bird.client import NEXT_PAGE_FIELD, BirdClient
 from airflow_provider_sms.bird.errors import BirdListingUnclearError, BirdValidationError
-from airflow_provider_sms.bird.order import PageOrder, timestamp
+from airflow_provider_sms.bird.listing import PageOrder, timestamp
 
 # Messages may be listed a little after their createdAt, and out of order with their
 # neighbours: each scan looks this many seconds behind the newest message it already had,

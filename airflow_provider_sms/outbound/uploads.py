@@ -17,7 +17,6 @@ from typing import Any
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_provider_sms.bird.errors import BirdError, InvalidMessageError
-from airflow_provider_sms.delivery.ledger import Ledger
 from airflow_provider_sms.hooks.bird import BirdHook
 from airflow_provider_sms.message.bodies import media_items
 from airflow_provider_sms.message.files import (
@@ -29,6 +28,7 @@ from airflow_provider_sms.message.files import (
     size_limit,
 )
 from airflow_provider_sms.message.outgoing import Outgoing
+from airflow_provider_sms.outbound.ledger import Ledger
 
 
 @dataclass
