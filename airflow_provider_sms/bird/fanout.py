@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from airflow_provider_sms.bird.client import BirdClient
 from airflow_provider_sms.bird.errors import (
@@ -40,7 +40,24 @@ _DONE = object()
 # stays well under the task state store's 64 KB guidance once their message ids are in it.
 DEFAULT_GROUP_SIZE = 800
 
-Settled = Callable[[list[dict], list[str]], None]
+
+class Accepted(NamedTuple):
+    """A message Bird accepted for `recipient`: its id (None for a batch member not listed
+    yet, or an answer that named none), its status, and its batch when it went in one."""
+
+    recipient: str
+    message_id: str | None
+    status: str
+    batch_id: str | None = None
+    in_batch: bool = False
+
+    @property
+    def unchecked(self) -> bool:
+        """Sent in a batch that was never listed: Bird may still have rejected it."""
+        return bool(self.batch_id) and not self.message_id
+
+
+Settled = Callable[[list[Accepted], list[str]], None]
 
 
 @dataclass
@@ -51,7 +68,7 @@ class Failure:
 
 @dataclass
 class SendReport:
-    accepted: list[dict] = field(default_factory=list)
+    accepted: list[Accepted] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     aborted_by: BirdError | None = None
     not_attempted: int = 0
@@ -274,7 +291,7 @@ class _Collector:
         self.threshold = threshold
         self.stop = stop
         self.on_settled = on_settled
-        self.accepted: list[dict] = []
+        self.accepted: list[Accepted] = []
         self.refused: list[str] = []
         self.consecutive_failures = 0
         self.flushed_at = time.monotonic()
@@ -289,9 +306,9 @@ class _Collector:
         report = self.report
         if error is None:
             self.consecutive_failures = 0
-            entries = _accepted_entries(keys, answer, self.batch)
-            if entries[0].get("batch_id"):
-                report.batch_ids.append(entries[0]["batch_id"])
+            entries = _accepted(keys, answer, self.batch)
+            if entries[0].batch_id:
+                report.batch_ids.append(entries[0].batch_id)
             report.accepted.extend(entries)
             self.accepted.extend(entries)
             return False
@@ -319,19 +336,16 @@ class _Collector:
             self.flushed_at = time.monotonic()
 
 
-def _accepted_entries(keys: Sequence[str], answer: Any, batch: bool) -> list[dict]:
+def _accepted(keys: Sequence[str], answer: Any, batch: bool) -> list[Accepted]:
     # A 2xx means accepted, whatever its body says; an unreadable body only loses the id.
     answer = answer if isinstance(answer, dict) else {}
     if batch:
         # Bird validates batch items asynchronously: accepted for processing, not yet final.
         batch_id = answer.get("batchId") if isinstance(answer.get("batchId"), str) else None
-        return [
-            {"recipient": r, "message_id": None, "status": "submitted", "batch_id": batch_id}
-            for r in keys
-        ]
+        return [Accepted(r, None, "submitted", batch_id, in_batch=True) for r in keys]
     message_id = answer.get("id") if isinstance(answer.get("id"), str) else None
     status = answer.get("status") if isinstance(answer.get("status"), str) else "accepted"
-    return [{"recipient": keys[0], "message_id": message_id, "status": status}]
+    return [Accepted(keys[0], message_id, status)]
 
 
 # Pages of 100 read at most per batch (a batch holds 100): room for a listing that ignores
@@ -345,7 +359,7 @@ class BatchCheck:
     message's id and status (entries not listed yet stay `submitted`), the messages Bird
     rejected as failures, and their recipients."""
 
-    accepted: list[dict]
+    accepted: list[Accepted]
     failures: list[Failure]
     rejected: list[str]
 
@@ -367,8 +381,8 @@ def confirm_batches(
     checked) or a listing cannot be read to its end."""
     wanted: dict[str, set[str]] = {}
     for entry in report.accepted:
-        if entry.get("status") == "submitted" and entry.get("batch_id"):
-            wanted.setdefault(entry["batch_id"], set()).add(entry["recipient"])
+        if entry.status == "submitted" and entry.batch_id:
+            wanted.setdefault(entry.batch_id, set()).add(entry.recipient)
     listed: dict[tuple[str, str], dict] = {}
     for batch_id in report.batch_ids:
         members = wanted.get(batch_id, set())
@@ -383,30 +397,28 @@ def confirm_batches(
                 break  # every member found: the rest of a listing that ignored the filter
     check = BatchCheck(accepted=[], failures=[], rejected=[])
     for entry in report.accepted:
-        message = listed.get((entry.get("batch_id"), entry["recipient"]))
+        message = listed.get((entry.batch_id, entry.recipient))
         if message is None:
             check.accepted.append(entry)  # not validated yet: stays "submitted"
         elif message.get("status") == "rejected":
-            check.rejected.append(entry["recipient"])
+            check.rejected.append(entry.recipient)
             failure = message.get("failure") or {}
             check.failures.append(
                 Failure(
-                    entry["recipient"],
+                    entry.recipient,
                     BirdValidationError(
                         failure.get("description") or message.get("reason") or "rejected",
                         code=str(failure.get("code") or "rejected"),
                         method="POST",
-                        path=f"batch {entry['batch_id']}",
+                        path=f"batch {entry.batch_id}",
                     ),
                 )
             )
         else:
             check.accepted.append(
-                {**entry, "message_id": message.get("id"), "status": message["status"]}
+                entry._replace(message_id=message.get("id"), status=message["status"])
             )
-    unnamed = [
-        e for e in check.accepted if e.get("status") == "submitted" and not e.get("batch_id")
-    ]
+    unnamed = [e for e in check.accepted if e.status == "submitted" and not e.batch_id]
     if unnamed:
         raise BirdListingUnclearError(
             f"Bird accepted {len(unnamed)} message(s) in batches whose answer named no batch id "

@@ -195,55 +195,6 @@ class Tally:
         return summary
 
 
-def with_unsent(event: dict, unsent: int, failures: Sequence[dict] = ()) -> dict:
-    """`event` (an outcome or a summary) with `unsent` recipients the send never sent to
-    counted as failed (`failures`: the first of them, recipients masked)."""
-    if not unsent:
-        return event
-    counts = Counter(event.get("counts", {}))
-    counts[NOT_SENT] += unsent
-    listed = [*failures, *event.get("failures", [])]
-    result = {
-        **event,
-        "total": event.get("total", 0) + unsent,
-        "counts": dict(sorted(counts.items())),
-        "failed": event.get("failed", 0) + unsent,
-        "failures": listed[:LISTED_FAILURES],
-    }
-    if event.get("status") == "success":
-        result["status"] = "failure"
-    return result
-
-
-def unsent_of(value: object) -> tuple[int, list[dict]]:
-    """How many recipients a send operator's result reports never sent, and the first of
-    them as failures (recipients masked): they count as failed, never as delivered."""
-
-    def failure(entry: dict) -> dict:
-        return {
-            "recipient": mask_phone(str(entry.get("recipient") or "")),
-            "status": NOT_SENT,
-            "reason": entry.get("error"),
-            "code": None,
-        }
-
-    if isinstance(value, dict):
-        count = value.get("failed")
-        count = count if isinstance(count, int) and not isinstance(count, bool) else 0
-        listed = [e for e in value.get("failures") or [] if isinstance(e, dict)]
-        return count, [failure(e) for e in listed[:LISTED_FAILURES]]
-    if not isinstance(value, list | tuple):
-        return 0, []
-    failed = [
-        e
-        for e in value
-        if isinstance(e, dict)
-        and e.get("status") == "failed"
-        and not (e.get("message_id") or e.get("batch_id"))
-    ]
-    return len(failed), [failure(e) for e in failed[:LISTED_FAILURES]]
-
-
 @dataclass
 class Reading:
     """One look at Bird: the messages read (each with its status), the message ids Bird

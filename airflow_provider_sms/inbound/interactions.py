@@ -13,13 +13,10 @@ from typing import Any
 from airflow_provider_sms.bird.errors import (
     BirdMessagesUnseenError,
     BirdNotFoundError,
-    InvalidMessageError,
 )
 from airflow_provider_sms.bird.fanout import recipient_of
-from airflow_provider_sms.bird.ids import checked_uuid
 from airflow_provider_sms.bird.listing import timestamp
 from airflow_provider_sms.hooks.bird import BirdHook
-from airflow_provider_sms.outbound.result import UNSENT_STATUSES
 
 OPTED_OUT = "unsubscribe-request"
 OPTED_IN = "subscribe-consent"
@@ -32,38 +29,6 @@ READERS = 8
 NAMED_MESSAGES = 5
 NOT_FOUND = "not found there (another channel's, or no longer kept by Bird)"
 NO_NUMBER = "holding an opt-out or opt-in that names no number"
-
-
-def sent_messages(value: Any) -> list[tuple[str, str | None]]:
-    """(message id, recipient) for each message a send returned (its per-recipient entries),
-    or for message ids given as such; entries never sent are left out."""
-    field = "messages"
-    if isinstance(value, str):
-        value = [part.strip() for part in value.split(",") if part.strip()]
-    if isinstance(value, dict):
-        raise InvalidMessageError(
-            field,
-            "a send summary (more recipients than its xcom_entries_limit) names no message; "
-            "raise the send's xcom_entries_limit to get each message id",
-        )
-    if not isinstance(value, list | tuple) or not value:
-        raise InvalidMessageError(
-            field, f"expected a send task's result or message ids, got {value!r:.80}"
-        )
-    found: dict[str, str | None] = {}
-    for index, item in enumerate(value):
-        if isinstance(item, str):
-            found.setdefault(checked_uuid(item, f"{field}[{index}]"), None)
-        elif isinstance(item, dict) and item.get("message_id"):
-            message_id = checked_uuid(item["message_id"], f"{field}[{index}].message_id")
-            found[message_id] = item.get("recipient")
-        elif isinstance(item, dict) and item.get("status") in UNSENT_STATUSES:
-            continue
-        else:
-            raise InvalidMessageError(
-                f"{field}[{index}]", f"not a message id nor a send entry: {item!r:.80}"
-            )
-    return list(found.items())
 
 
 def _read(

@@ -15,25 +15,15 @@ from airflow_provider_sms.bird.errors import InvalidMessageError
 from airflow_provider_sms.bird.incoming import Cursor, inbound_message
 from airflow_provider_sms.hooks.bird import BirdHook
 from airflow_provider_sms.inbound.filter import InboundFilter
-from airflow_provider_sms.outbound.result import UNSENT_STATUSES
+from airflow_provider_sms.outbound.result import SendResult, is_send_result
 from airflow_provider_sms.redaction import mask_phone
 
 
 def reply_numbers(value: Any) -> Any:
     """The numbers a reply may come from: `value` as given (numbers), or, for what a send
-    operator returned (its per-recipient entries), the recipients it sent to."""
-    if isinstance(value, dict):
-        raise InvalidMessageError(
-            "from_numbers",
-            "a send summary (more recipients than its xcom_entries_limit) lists no numbers; "
-            "give the numbers, or raise the send's xcom_entries_limit",
-        )
-    if isinstance(value, list | tuple) and value and all(isinstance(v, dict) for v in value):
-        numbers = [
-            entry.get("recipient")
-            for entry in value
-            if entry.get("recipient") and entry.get("status") not in UNSENT_STATUSES
-        ]
+    operator returned, the recipients it sent to."""
+    if is_send_result(value):
+        numbers = SendResult.read(value, "from_numbers").recipients()
         if not numbers:
             raise InvalidMessageError(
                 "from_numbers", "the send's result names no recipient it sent to"

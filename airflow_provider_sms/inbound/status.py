@@ -1,17 +1,16 @@
-"""How a delivery-status wait ends: which messages it follows (from what a send returned),
-and what its final summary means for the task (a result, or a failure naming the failed)."""
+"""How a delivery-status wait ends: what its final summary means for the task (a result, or a
+failure naming the failed), recipients the send never sent to counted as failed."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout
 
-from airflow_provider_sms.bird.errors import InvalidMessageError
 from airflow_provider_sms.bird.ids import checked_uuid
-from airflow_provider_sms.bird.status import Tally, with_unsent
-from airflow_provider_sms.outbound.result import UNSENT_STATUSES
+from airflow_provider_sms.bird.status import LISTED_FAILURES, NOT_SENT, Tally
 
 
 def check_ids(field: str, ids: Sequence[Any]) -> None:
@@ -20,49 +19,24 @@ def check_ids(field: str, ids: Sequence[Any]) -> None:
         checked_uuid(value, f"{field}[{index}]")
 
 
-def message_targets(value: Any) -> tuple[list[str], list[str]]:
-    """``(message ids, batch ids)`` from what a send operator returned (its per-recipient
-    list, or its summary with ``batch_ids``), a list of ids, or one id. Each id is checked
-    (a UUID); recipients the send never sent to are left out (see :func:`unsent_of`)."""
-    if isinstance(value, str):
-        value = [part.strip() for part in value.split(",") if part.strip()]
-    if isinstance(value, dict):
-        batch_ids = value.get("batch_ids")
-        if not isinstance(batch_ids, list) or not batch_ids:
-            if value.get("failed") and value.get("failed") == value.get("total"):
-                raise InvalidMessageError(
-                    "message_ids", f"the send sent nothing: all {value['failed']} failed"
-                )
-            raise InvalidMessageError(
-                "message_ids",
-                "a send summary without batch_ids names no message to follow; send with "
-                "use_batch_api=True, or raise xcom_entries_limit to get the message ids",
-            )
-        check_ids("batch_ids", batch_ids)
-        return [], list(dict.fromkeys(batch_ids))
-    if not isinstance(value, list | tuple) or not value:
-        raise InvalidMessageError(
-            "message_ids", f"expected message ids or a send task's result, got {value!r:.80}"
-        )
-    message_ids: list[str] = []
-    batch_ids: list[str] = []
-    for index, item in enumerate(value):
-        if isinstance(item, str):
-            checked_uuid(item, f"message_ids[{index}]")
-            message_ids.append(item)
-        elif isinstance(item, dict) and item.get("message_id"):
-            checked_uuid(item["message_id"], f"message_ids[{index}].message_id")
-            message_ids.append(item["message_id"])
-        elif isinstance(item, dict) and item.get("batch_id"):
-            checked_uuid(item["batch_id"], f"message_ids[{index}].batch_id")
-            batch_ids.append(item["batch_id"])
-        elif isinstance(item, dict) and item.get("status") in UNSENT_STATUSES:
-            continue  # never sent: nothing to wait for (failures counted by unsent_of)
-        else:
-            raise InvalidMessageError(
-                f"message_ids[{index}]", f"not a message id nor a send result: {item!r:.80}"
-            )
-    return list(dict.fromkeys(message_ids)), list(dict.fromkeys(batch_ids))
+def _with_unsent(event: dict, unsent: int, failures: Sequence[dict] = ()) -> dict:
+    """`event` (an outcome or a summary) with `unsent` recipients the send never sent to
+    counted as failed (`failures`: the first of them, recipients masked)."""
+    if not unsent:
+        return event
+    counts = Counter(event.get("counts", {}))
+    counts[NOT_SENT] += unsent
+    listed = [*failures, *event.get("failures", [])]
+    result = {
+        **event,
+        "total": event.get("total", 0) + unsent,
+        "counts": dict(sorted(counts.items())),
+        "failed": event.get("failed", 0) + unsent,
+        "failures": listed[:LISTED_FAILURES],
+    }
+    if event.get("status") == "success":
+        result["status"] = "failure"
+    return result
 
 
 def _describe(failure: dict) -> str:
@@ -81,10 +55,10 @@ def _describe(failure: dict) -> str:
 
 def conclude(event: dict[str, Any], log, unsent: tuple[int, Sequence[dict]] = (0, ())) -> dict:
     """A wait's outcome from the trigger's (or a poke's) summary; `unsent` (from
-    ``bird.status.unsent_of``) counts as failed."""
+    ``SendResult.unsent``) counts as failed."""
     if event.get("status") == "error":
         raise AirflowFailException(f"MessageStatusSensor: {event.get('error')}")
-    event = with_unsent(event, unsent[0], unsent[1])
+    event = _with_unsent(event, unsent[0], unsent[1])
     summary = {k: v for k, v in event.items() if k != "status"}
     if event.get("status") == "success":
         log.info("Every message reached a success status: %s", summary["counts"])

@@ -213,10 +213,10 @@ class _BirdSendOperator(BaseOperator):
     def _defer_until_delivered(self, channel_id: str, result: list[dict] | dict) -> None:
         import time
 
-        from airflow_provider_sms.inbound.status import message_targets
+        from airflow_provider_sms.outbound.result import SendResult
         from airflow_provider_sms.triggers.message_status import MessageStatusTrigger
 
-        message_ids, batch_ids = message_targets(result)
+        message_ids, batch_ids = SendResult.read(result, "message_ids").targets()
         if not (message_ids or batch_ids):
             return  # every recipient suppressed: nothing to wait for
         self.log.info("Sent; waiting in the triggerer until Bird reports each delivered")

@@ -255,17 +255,14 @@ class SmsApprovalOperator(HITLOperator, BranchMixIn):
         """The approvers Bird took the question for; a task none of them can answer fails."""
         from airflow.sdk.exceptions import AirflowFailException
 
-        from airflow_provider_sms.outbound.result import UNSENT_STATUSES
-        from airflow_provider_sms.redaction import mask_phone
+        from airflow_provider_sms.outbound.result import SendResult
 
-        reached = [e["recipient"] for e in entries if e.get("status") not in UNSENT_STATUSES]
-        failed = [e for e in entries if e.get("status") == "failed"]
-        for entry in failed:
+        result = SendResult.read(entries, "recipients")
+        for failure in result.unsent()[1]:
             self.log.warning(
-                "The question did not reach %s: %s",
-                mask_phone(entry["recipient"]),
-                entry.get("error"),
+                "The question did not reach %s: %s", failure["recipient"], failure["reason"]
             )
+        reached = result.recipients()
         if not reached:
             raise AirflowFailException("SmsApprovalOperator: the question reached no approver")
         return reached

@@ -66,11 +66,12 @@ class MessageInteractionsOperator(BaseOperator):
             InvalidMessageError,
         )
         from airflow_provider_sms.hooks.bird import BirdHook
-        from airflow_provider_sms.inbound.interactions import sent_messages, summarize
+        from airflow_provider_sms.inbound.interactions import summarize
+        from airflow_provider_sms.outbound.result import SendResult
 
         with BirdHook(self.bird_conn_id, pool_size=8) as hook:
             try:
-                messages = sent_messages(self.messages)
+                messages = SendResult.read(self.messages, "messages").messages()
                 channel = hook.channel_id(self.channel_id)
             except (InvalidMessageError, BirdConfigurationError) as exc:
                 raise AirflowFailException(f"MessageInteractionsOperator: {exc}") from None

@@ -14,17 +14,17 @@ from typing import Any
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_provider_sms.bird.errors import BirdError, BirdListingUnclearError
-from airflow_provider_sms.bird.fanout import SendReport
+from airflow_provider_sms.bird.fanout import Accepted, SendReport
 from airflow_provider_sms.hooks.bird import BirdHook
 from airflow_provider_sms.message.outgoing import Outgoing
-from airflow_provider_sms.outbound.ledger import Earlier, Ledger, generation_of
+from airflow_provider_sms.outbound.ledger import ALREADY_SENT, Earlier, Ledger, max_tries_of
 from airflow_provider_sms.outbound.prepare import SendPolicy, pre_send_check
 from airflow_provider_sms.outbound.result import (
+    SendResult,
     finish,
     log_suppressed,
     preview,
     summary,
-    suppressed_entries,
 )
 from airflow_provider_sms.outbound.uploads import Media, upload
 from airflow_provider_sms.redaction import mask_phone
@@ -59,21 +59,21 @@ def deliver(
         return preview(outgoing, log=log, media=media)
     if not outgoing.recipients:
         log.info("Every recipient is in exclude_recipients: nothing to send")
-        return suppressed_entries(outgoing)
+        return SendResult.entries(outgoing)
     if check is not None:
         with pre_send_check():
             check(hook, outgoing.channel_id)
     context = context or {}
     store = context.get("task_state_store")
-    generation = generation_of(context.get("ti"))
+    max_tries = max_tries_of(context.get("ti"))
     if media:
-        outgoing = upload(hook, outgoing, media, store=store, generation=generation, log=log)
+        outgoing = upload(hook, outgoing, media, store=store, max_tries=max_tries, log=log)
     if policy.alert:
         return alert(hook, outgoing, policy, log=log)
-    return send(hook, outgoing, policy, store=store, generation=generation, log=log)
+    return send(hook, outgoing, policy, store=store, max_tries=max_tries, log=log)
 
 
-def alert(hook: BirdHook, outgoing: Outgoing, policy: SendPolicy, *, log: logging.Logger):
+def alert(hook: BirdHook, outgoing: Outgoing, policy: SendPolicy, *, log: logging.Logger) -> None:
     """Send a callback's alert, unless Bird already lists it: Airflow may run a callback
     twice for one event (apache/airflow#56942), and the alert's references are the same both
     times. When Bird cannot tell, the alert goes out: a lost alert costs more than a second
@@ -108,7 +108,6 @@ def alert(hook: BirdHook, outgoing: Outgoing, policy: SendPolicy, *, log: loggin
     if not report.ok:
         raise AirflowException(f"SmsNotifier: {summary(outgoing.kind, report)}")
     log.info("Bird accepted the %s for %d recipient(s)", outgoing.kind, len(report.accepted))
-    return report.accepted
 
 
 def send(
@@ -117,16 +116,16 @@ def send(
     policy: SendPolicy,
     *,
     store: Any,
-    generation: int,
+    max_tries: int,
     log: logging.Logger,
 ) -> list[dict] | dict:
     """Send `outgoing` to each recipient not already sent to, and report.
 
     With a task state `store`, recipients are recorded in flight before they are sent and
     as sent once Bird accepts them, so that a later try of this run of the task instance
-    (`generation`) never sends twice: it skips what was sent and reconciles with Bird what
+    (the same `max_tries`) never sends twice: it skips what was sent and reconciles with Bird what
     was in flight."""
-    ledger = Ledger(store, generation) if store is not None else None
+    ledger = Ledger(store, max_tries=max_tries) if store is not None else None
     if ledger is None:
         log.warning(
             "No task state store (it needs Airflow 3.3+): if this task is retried, recipients "
@@ -178,7 +177,7 @@ def send(
     )
     accepted_unrecorded = [0]
 
-    def count(accepted: list[dict], refused: list[str]) -> None:
+    def count(accepted: list[Accepted], refused: list[str]) -> None:
         accepted_unrecorded[0] += len(accepted)
 
     try:
@@ -201,12 +200,8 @@ def send(
         raise
     if checking and report.accepted:
         report = _check_batches(hook, outgoing.channel_id, ledger, report)
-    earlier_entries = [
-        {"recipient": r, "message_id": already[r][0], "status": "already_sent"}
-        for r in recipients
-        if r in already
-    ]
-    return finish(outgoing, policy, report, earlier_entries, unknown, log, durable=ledger)
+    earlier = [already[r] for r in recipients if r in already]
+    return finish(outgoing, policy, report, earlier, unknown, log, durable=ledger)
 
 
 def _reconcile(
@@ -216,7 +211,7 @@ def _reconcile(
     in_doubt: list[str],
     started: float | None,
     log: logging.Logger,
-) -> tuple[dict[str, list], dict[str, str]]:
+) -> tuple[dict[str, Accepted], dict[str, str]]:
     """Settle recipients an earlier try left in flight: found in Bird, they count as sent
     (with Bird's id); not found after a settle time, they are sent again; when Bird cannot
     tell, they are `unknown` and nothing is sent to them."""
@@ -231,7 +226,7 @@ def _reconcile(
         )
         return {}, dict.fromkeys(in_doubt, reason)
     since = started if started is not None else time.time() - RECONCILE_LOOKBACK
-    found: dict[str, dict] = {}
+    found: dict[str, Accepted] = {}
     unknown: dict[str, str] = {}
     missing = in_doubt
     pages = 0
@@ -242,7 +237,10 @@ def _reconcile(
                 time.sleep(RECONCILE_SETTLE)
             lookup = hook.find_sent(outgoing, missing, since)
             pages += lookup.pages
-            found.update(lookup.found)
+            found.update(
+                (r, Accepted(r, m.get("id"), ALREADY_SENT, m.get("batchId")))
+                for r, m in lookup.found.items()
+            )
             missing = [r for r in missing if r not in found]
             unknown = lookup.unknown(missing)
             # "Not found" counts only where the lookup saw the whole window.
@@ -252,7 +250,7 @@ def _reconcile(
         reason = f"listing the channel's messages failed: {exc}"
         unknown = {r: reason for r in in_doubt if r not in found}
     missing = [r for r in missing if r not in unknown]
-    ledger.settle(_entries(found), missing)
+    ledger.settle(list(found.values()), missing)
     log.info(
         "Of them, %d were found in Bird (not sent again), %d were not (sent now) and %d "
         "cannot be told (not sent); %d page(s) of the channel's messages read",
@@ -261,14 +259,7 @@ def _reconcile(
         len(unknown),
         pages,
     )
-    return {r: [m.get("id"), m.get("batchId")] for r, m in found.items()}, unknown
-
-
-def _entries(found: dict[str, dict]) -> list[dict]:
-    return [
-        {"recipient": r, "message_id": m.get("id"), "batch_id": m.get("batchId")}
-        for r, m in found.items()
-    ]
+    return found, unknown
 
 
 def _check_batches(hook, channel: str, ledger, report: SendReport) -> SendReport:
@@ -296,17 +287,19 @@ def _check_batches(hook, channel: str, ledger, report: SendReport) -> SendReport
     return check.applied_to(report)
 
 
-def _recheck_batches(hook, channel: str, ledger, already: dict) -> dict:
+def _recheck_batches(
+    hook, channel: str, ledger, already: dict[str, Accepted]
+) -> dict[str, Accepted]:
     """Before skipping what an earlier try sent in batches but never checked, check it."""
     unchecked = [
-        {"recipient": r, "message_id": None, "status": "submitted", "batch_id": entry[1]}
+        Accepted(r, None, "submitted", entry.batch_id, in_batch=True)
         for r, entry in already.items()
-        if entry[1] and not entry[0]
+        if entry.unchecked
     ]
     if not unchecked:
         return already
-    report = SendReport(accepted=unchecked, batch_ids=sorted({e["batch_id"] for e in unchecked}))
+    report = SendReport(accepted=unchecked, batch_ids=sorted({e.batch_id for e in unchecked}))
     report = _check_batches(hook, channel, ledger, report)
-    still_sent = {r: entry for r, entry in already.items() if not (entry[1] and not entry[0])}
-    still_sent.update({e["recipient"]: [e["message_id"], e["batch_id"]] for e in report.accepted})
+    still_sent = {r: entry for r, entry in already.items() if not entry.unchecked}
+    still_sent.update({e.recipient: e for e in report.accepted})
     return still_sent

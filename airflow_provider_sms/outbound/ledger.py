@@ -23,10 +23,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow_provider_sms.bird.fanout import Accepted
+
 _PREFIX = "bird-ledger"
+# The status of what an earlier try sent, in this try's result.
+ALREADY_SENT = "already_sent"
 
 
-def generation_of(ti: Any) -> int:
+def max_tries_of(ti: Any) -> int:
     """Which ledger this try reads and writes: the task instance's `max_tries` from the
     database (the same for every try of this run of it, raised by a clear), or 0 when the
     task instance does not say."""
@@ -38,15 +42,15 @@ def approval_asked_key(ti: Any) -> str:
     """Where SmsApprovalOperator records when its question first went out, beside the ledger
     of that send: a clear starts both afresh, so the question asked again waits for a reply
     to itself, for its own `response_timeout`."""
-    return f"sms-approval:asked:m{generation_of(ti)}"
+    return f"sms-approval:asked:m{max_tries_of(ti)}"
 
 
 @dataclass
 class Earlier:
-    """What earlier tries left: recipient -> ``[message id, batch id]`` for those Bird
-    accepted (the id is None for a batch not yet checked), and those still in flight."""
+    """What earlier tries left: what Bird accepted, by recipient (status ``already_sent``;
+    the message id is None for a batch not yet checked), and those still in flight."""
 
-    sent: dict[str, list] = field(default_factory=dict)
+    sent: dict[str, Accepted] = field(default_factory=dict)
     in_flight: list[str] = field(default_factory=list)
     started: float | None = None
     digest: str | None = None
@@ -85,9 +89,9 @@ class _Group:
 
 
 class Ledger:
-    def __init__(self, store: Any, generation: int):
+    def __init__(self, store: Any, *, max_tries: int):
         self.store = store
-        self.prefix = f"{_PREFIX}:m{generation}"
+        self.prefix = f"{_PREFIX}:m{max_tries}"
         self._groups: list[_Group] = []
         self._group_of: dict[str, int] = {}
         self._meta: dict[str, Any] = {}
@@ -126,10 +130,10 @@ class Ledger:
             if recipient in group.in_flight:
                 earlier.in_flight.append(recipient)
             elif recipient in group.sent:
-                earlier.sent[recipient] = [group.sent[recipient], None]
+                earlier.sent[recipient] = Accepted(recipient, group.sent[recipient], ALREADY_SENT)
             else:
                 batch = next(b for b, members in group.batches.items() if recipient in members)
-                earlier.sent[recipient] = [None, batch]
+                earlier.sent[recipient] = Accepted(recipient, None, ALREADY_SENT, batch)
         return earlier
 
     def begin(self, *, started: float, digest: str, earlier: Earlier) -> None:
@@ -172,8 +176,8 @@ class Ledger:
         self.store.set(self._key(index), group.state())
         self._write_meta()
 
-    def settle(self, accepted: list[dict], refused: list[str]) -> None:
-        """Record what Bird accepted (entries with ``message_id`` and/or ``batch_id``) and
+    def settle(self, accepted: list[Accepted], refused: list[str]) -> None:
+        """Record what Bird accepted (with its message id and/or batch id) and
         forget what it certainly did not accept (`refused`): a retry sends those again."""
         touched: set[int] = set()
         for recipient in refused:
@@ -182,17 +186,17 @@ class Ledger:
                 self._groups[index].forget(recipient)
                 touched.add(index)
         for entry in accepted:
-            recipient = entry["recipient"]
+            recipient = entry.recipient
             index = self._group_of.get(recipient)
             if index is None:  # not released by this ledger: record it in a group of its own
                 self.before_send([recipient])
                 index = self._group_of[recipient]
             group = self._groups[index]
             group.forget(recipient)
-            if entry.get("message_id") or not entry.get("batch_id"):
-                group.sent[recipient] = entry.get("message_id")
+            if entry.message_id or not entry.batch_id:
+                group.sent[recipient] = entry.message_id
             else:
-                group.batches.setdefault(entry["batch_id"], {})[recipient] = None
+                group.batches.setdefault(entry.batch_id, {})[recipient] = None
             touched.add(index)
         for index in sorted(touched):
             self.store.set(self._key(index), self._groups[index].state())

@@ -1,6 +1,6 @@
-"""What a send returns (an XCom entry per recipient, or a summary; a dry run's preview), and
-the texts of its failures: what was accepted, what failed and why (numbers masked), whether a
-retry helps."""
+"""What a send returns, its XCom: written and read back only by `SendResult` (an entry per
+recipient, or a summary; a dry run's preview), and the texts of a send's failures: what was
+accepted, what failed and why (numbers masked), whether a retry helps."""
 
 from __future__ import annotations
 
@@ -10,11 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from airflow_provider_sms.bird.errors import BirdAmbiguousError
-from airflow_provider_sms.bird.fanout import SendReport
+from airflow_provider_sms.bird.errors import BirdAmbiguousError, InvalidMessageError
+from airflow_provider_sms.bird.fanout import Accepted, SendReport
+from airflow_provider_sms.bird.ids import checked_uuid
+from airflow_provider_sms.bird.status import NOT_SENT
 from airflow_provider_sms.message.outgoing import Outgoing
 from airflow_provider_sms.message.schedule import due_hours
 from airflow_provider_sms.message.segments import count_segments
+from airflow_provider_sms.outbound.ledger import ALREADY_SENT
 from airflow_provider_sms.outbound.prepare import SendPolicy
 from airflow_provider_sms.redaction import mask_phone
 
@@ -23,17 +26,250 @@ if TYPE_CHECKING:
 
 # The statuses of a send's entries whose recipient was sent nothing: no message to follow,
 # to read interactions of, or to be replied to.
-UNSENT_STATUSES = frozenset({"failed", "suppressed"})
+FAILED, SUPPRESSED = "failed", "suppressed"
+UNSENT_STATUSES = frozenset({FAILED, SUPPRESSED})
 # How many failures an error message and the XCom summary list by name, and the log.
 LISTED_FAILURES = 20
 _LOGGED_FAILURES = 100
+
+
+class SendResult:
+    """A send's XCom. Written only by the class methods below: up to `xcom_entries_limit`
+    recipients, an entry each (``recipient``, ``message_id``, ``status``; ``batch_id`` for
+    a batch member, ``error`` for a failure, ``due`` when scheduled), above it a summary, and
+    for a dry run a preview. Read back only through `SendResult.read`, by what follows a
+    send (the status wait, the reply sensor, the interactions report, the approval), which
+    also take message ids (a list or a comma-separated string) in its place."""
+
+    def __init__(self, field: str, items: tuple = (), summary: dict | None = None):
+        self.field = field
+        self._items = items
+        self._summary = summary
+
+    # -- writing --------------------------------------------------------------------
+
+    @staticmethod
+    def entries(
+        outgoing: Outgoing,
+        earlier: list[Accepted] = (),
+        accepted: list[Accepted] = (),
+        failed: list[tuple[str, str]] = (),
+    ) -> list[dict]:
+        """One entry per recipient: what an earlier try sent, what Bird accepted now, what
+        failed (``(recipient, reason)``) and whom ``exclude_recipients`` left out."""
+        entries = [
+            *({"recipient": a.recipient, "message_id": a.message_id, "status": ALREADY_SENT}
+              for a in earlier),
+            *(_accepted_entry(a) for a in accepted),
+            *(_failed_entry(r, reason) for r, reason in failed),
+            *({"recipient": r, "message_id": None, "status": SUPPRESSED}
+              for r in outgoing.suppressed),
+        ]  # fmt: skip
+        due = outgoing.schedule.due
+        if not due:
+            return entries
+        return [{**e, "due": due[e["recipient"]]} if e["recipient"] in due else e for e in entries]
+
+    @staticmethod
+    def summary(
+        outgoing: Outgoing,
+        report: SendReport,
+        *,
+        already_sent: int,
+        failed: list[tuple[str, str]],
+        limit: int,
+    ) -> dict:
+        """Counts instead of entries, for more recipients than `limit`."""
+        result = {
+            "total": len(outgoing.recipients),
+            "accepted": len(report.accepted),
+            "already_sent": already_sent,
+            "failed": len(failed),
+            "failures": [_failed_entry(r, reason) for r, reason in failed[:LISTED_FAILURES]],
+            "suppressed": len(outgoing.suppressed),
+            "batch_ids": report.batch_ids,
+            "entries_omitted": f"more than xcom_entries_limit={limit} "
+            "recipients; per-recipient entries are not pushed to XCom",
+        }
+        return _with_due_by_hour(outgoing, result)
+
+    @staticmethod
+    def dry_run(
+        outgoing: Outgoing, message: dict, samples: list[dict], media: Media | None
+    ) -> dict:
+        """What a dry run returns: the message, sample requests, the files to upload."""
+        result = {
+            "dry_run": True,
+            "kind": outgoing.kind,
+            "channel_id": outgoing.channel_id,
+            "total": len(outgoing.recipients),
+            "suppressed": len(outgoing.suppressed),
+            "messages": [message],
+            "requests": samples,
+        }
+        if media:
+            result["uploads"] = media.described()
+        return _with_due_by_hour(outgoing, result)
+
+    # -- reading --------------------------------------------------------------------
+
+    @classmethod
+    def read(cls, value: Any, field: str) -> SendResult:
+        """A send's result (or message ids in its place) given as `field`; what is wrong
+        with it is reported naming `field`."""
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, dict):
+            return cls(field, summary=value)
+        if not isinstance(value, list | tuple) or not value:
+            raise InvalidMessageError(
+                field, f"expected a send task's result or message ids, got {value!r:.80}"
+            )
+        return cls(field, items=tuple(value))
+
+    def _no_entries(self, what: str, instead: str) -> InvalidMessageError:
+        return InvalidMessageError(
+            self.field,
+            f"a send summary (more recipients than its xcom_entries_limit) names no {what}; "
+            f"{instead}",
+        )
+
+    def _entries(self) -> list[tuple[int, dict]]:
+        return [(i, e) for i, e in enumerate(self._items) if isinstance(e, dict)]
+
+    def targets(self) -> tuple[list[str], list[str]]:
+        """``(message ids, batch ids)`` to follow, each checked (a UUID); a summary follows
+        its batches. Recipients never sent to are left out (see `unsent`)."""
+        summary = self._summary
+        if summary is not None:
+            batch_ids = summary.get("batch_ids")
+            if not isinstance(batch_ids, list) or not batch_ids:
+                if summary.get("failed") and summary.get("failed") == summary.get("total"):
+                    raise InvalidMessageError(
+                        self.field, f"the send sent nothing: all {summary['failed']} failed"
+                    )
+                raise self._no_entries(
+                    "message", "send with use_batch_api=True, or raise its xcom_entries_limit"
+                )
+            for index, batch_id in enumerate(batch_ids):
+                checked_uuid(batch_id, f"batch_ids[{index}]")
+            return [], list(dict.fromkeys(batch_ids))
+        message_ids: list[str] = []
+        batch_ids = []
+        for index, item in enumerate(self._items):
+            if isinstance(item, str):
+                message_ids.append(checked_uuid(item, f"{self.field}[{index}]"))
+            elif isinstance(item, dict) and item.get("message_id"):
+                path = f"{self.field}[{index}].message_id"
+                message_ids.append(checked_uuid(item["message_id"], path))
+            elif isinstance(item, dict) and item.get("batch_id"):
+                path = f"{self.field}[{index}].batch_id"
+                batch_ids.append(checked_uuid(item["batch_id"], path))
+            elif not _unsent(item):
+                raise self._not_an_entry(index, item)
+        return list(dict.fromkeys(message_ids)), list(dict.fromkeys(batch_ids))
+
+    def messages(self) -> list[tuple[str, str | None]]:
+        """(message id, recipient) of each message sent (the recipient None for an id given
+        as such); entries never sent are left out."""
+        if self._summary is not None:
+            raise self._no_entries("message", "raise its xcom_entries_limit to get each id")
+        found: dict[str, str | None] = {}
+        for index, item in enumerate(self._items):
+            if isinstance(item, str):
+                found.setdefault(checked_uuid(item, f"{self.field}[{index}]"), None)
+            elif isinstance(item, dict) and item.get("message_id"):
+                path = f"{self.field}[{index}].message_id"
+                found[checked_uuid(item["message_id"], path)] = item.get("recipient")
+            elif not _unsent(item):
+                raise self._not_an_entry(index, item)
+        return list(found.items())
+
+    def recipients(self) -> list[str]:
+        """The recipients the send reached (Bird took their message)."""
+        if self._summary is not None:
+            raise self._no_entries("number", "give the numbers, or raise its xcom_entries_limit")
+        return [e["recipient"] for _, e in self._entries() if e.get("recipient") and not _unsent(e)]
+
+    def message_ids(self, first: int) -> list[str]:
+        """The ids of the first `first` messages sent (unchecked: ids to look up)."""
+        ids = [
+            e["message_id"]
+            for _, e in self._entries()
+            if isinstance(e.get("message_id"), str) and not _unsent(e)
+        ]
+        return ids[:first]
+
+    def unsent(self) -> tuple[int, list[dict]]:
+        """How many recipients the send never sent to, and the first of them as a status
+        wait's failures (recipients masked): they count as failed, never as delivered."""
+
+        def failure(entry: dict) -> dict:
+            return {
+                "recipient": mask_phone(str(entry.get("recipient") or "")),
+                "status": NOT_SENT,
+                "reason": entry.get("error"),
+                "code": None,
+            }
+
+        if self._summary is not None:
+            count = self._summary.get("failed")
+            count = count if isinstance(count, int) and not isinstance(count, bool) else 0
+            listed = [e for e in self._summary.get("failures") or [] if isinstance(e, dict)]
+            return count, [failure(e) for e in listed[:LISTED_FAILURES]]
+        failed = [
+            e
+            for _, e in self._entries()
+            if e.get("status") == FAILED and not (e.get("message_id") or e.get("batch_id"))
+        ]
+        return len(failed), [failure(e) for e in failed[:LISTED_FAILURES]]
+
+    def _not_an_entry(self, index: int, item: Any) -> InvalidMessageError:
+        return InvalidMessageError(
+            f"{self.field}[{index}]", f"not a message id nor a send entry: {item!r:.80}"
+        )
+
+
+def is_send_result(value: Any) -> bool:
+    """Whether `value` is what a send returned (entries or a summary), not numbers or ids."""
+    if isinstance(value, dict):
+        return True
+    return (
+        isinstance(value, list | tuple) and bool(value) and all(isinstance(v, dict) for v in value)
+    )
+
+
+def _unsent(item: Any) -> bool:
+    return isinstance(item, dict) and item.get("status") in UNSENT_STATUSES
+
+
+def _failed_entry(recipient: str, reason: str) -> dict:
+    return {"recipient": recipient, "message_id": None, "status": FAILED, "error": reason}
+
+
+def _accepted_entry(accepted: Accepted) -> dict:
+    entry = {
+        "recipient": accepted.recipient,
+        "message_id": accepted.message_id,
+        "status": accepted.status,
+    }
+    if accepted.in_batch:
+        entry["batch_id"] = accepted.batch_id
+    return entry
+
+
+def _with_due_by_hour(outgoing: Outgoing, result: dict) -> dict:
+    if outgoing.schedule:
+        due = outgoing.schedule.due
+        result["due_by_hour"] = due_hours(due.get(r) for r in outgoing.recipients)
+    return result
 
 
 def finish(
     outgoing: Outgoing,
     policy: SendPolicy,
     report: SendReport,
-    earlier: list[dict],
+    earlier: list[Accepted],
     unknown: dict[str, str],
     log: logging.Logger,
     *,
@@ -53,10 +289,7 @@ def finish(
         log.warning("Not sent to %s: %s", mask_phone(failure.recipient), reason)
     if len(report.failures) > _LOGGED_FAILURES:
         log.warning("... and %d more not sent", len(report.failures) - _LOGGED_FAILURES)
-    failed = [
-        {"recipient": f.recipient, "message_id": None, "status": "failed", "error": reason}
-        for f, reason in zip(report.failures, reasons, strict=True)
-    ]
+    failed = [(f.recipient, reason) for f, reason in zip(report.failures, reasons, strict=True)]
     if unknown:
         raise AirflowFailException(
             summary(outgoing.kind, report, len(earlier), reconcilable=reconcilable)
@@ -73,31 +306,15 @@ def finish(
             len(failed),
             outgoing.kind,
         )
-    entries = earlier + report.accepted + failed + suppressed_entries(outgoing)
     if total + len(outgoing.suppressed) <= policy.xcom_entries_limit:
-        return _with_due(outgoing, entries)
-    result = {
-        "total": total,
-        "accepted": len(report.accepted),
-        "already_sent": len(earlier),
-        "failed": len(failed),
-        "failures": failed[:LISTED_FAILURES],
-        "suppressed": len(outgoing.suppressed),
-        "batch_ids": report.batch_ids,
-        "entries_omitted": f"more than xcom_entries_limit={policy.xcom_entries_limit} "
-        "recipients; per-recipient entries are not pushed to XCom",
-    }
-    if outgoing.schedule:
-        due = outgoing.schedule.due
-        result["due_by_hour"] = due_hours(due.get(r) for r in outgoing.recipients)
-    return result
-
-
-def suppressed_entries(outgoing: Outgoing) -> list[dict]:
-    """An entry for each recipient ``exclude_recipients`` left out."""
-    return [
-        {"recipient": r, "message_id": None, "status": "suppressed"} for r in outgoing.suppressed
-    ]
+        return SendResult.entries(outgoing, earlier, report.accepted, failed)
+    return SendResult.summary(
+        outgoing,
+        report,
+        already_sent=len(earlier),
+        failed=failed,
+        limit=policy.xcom_entries_limit,
+    )
 
 
 def log_suppressed(outgoing: Outgoing, log: logging.Logger) -> None:
@@ -132,13 +349,6 @@ def log_schedule(outgoing: Outgoing, log: logging.Logger) -> None:
             schedule.soon,
             outgoing.kind,
         )
-
-
-def _with_due(outgoing: Outgoing, entries: list[dict]) -> list[dict]:
-    due = outgoing.schedule.due
-    if not due:
-        return entries
-    return [{**e, "due": due[e["recipient"]]} if e.get("recipient") in due else e for e in entries]
 
 
 def _unknown_summary(outgoing: Outgoing, unknown: dict[str, str]) -> str:
@@ -251,18 +461,4 @@ def preview(outgoing: Outgoing, *, log: logging.Logger, media: Media | None = No
             item.size,
             item.placeholder,
         )
-    result = {
-        "dry_run": True,
-        "kind": outgoing.kind,
-        "channel_id": outgoing.channel_id,
-        "total": len(outgoing.recipients),
-        "suppressed": len(outgoing.suppressed),
-        "messages": [message],
-        "requests": samples,
-    }
-    if media:
-        result["uploads"] = media.described()
-    if outgoing.schedule:
-        due = outgoing.schedule.due
-        result["due_by_hour"] = due_hours(due.get(r) for r in outgoing.recipients)
-    return result
+    return SendResult.dry_run(outgoing, message, samples, media)

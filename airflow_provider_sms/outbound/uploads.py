@@ -164,12 +164,12 @@ def upload(
     media: Media,
     *,
     store: Any,
-    generation: int,
+    max_tries: int,
     log: logging.Logger,
 ) -> Outgoing:
     """`outgoing` with each file's placeholder replaced by Bird's media URL: uploaded now,
     or as an earlier try of this run recorded it. Nothing has been sent when this raises."""
-    ledger = Ledger(store, generation) if store is not None else None
+    ledger = Ledger(store, max_tries=max_tries) if store is not None else None
     recorded = ledger.uploads() if ledger else {}
     urls: dict[str, str] = {}
     for item in media.files:

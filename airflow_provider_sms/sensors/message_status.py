@@ -84,13 +84,13 @@ class MessageStatusSensor(BaseSensorOperator):
         from airflow.sdk.exceptions import AirflowFailException
 
         from airflow_provider_sms.bird.errors import BirdError, InvalidMessageError
-        from airflow_provider_sms.bird.status import unsent_of
         from airflow_provider_sms.hooks.bird import BirdHook
-        from airflow_provider_sms.inbound.status import message_targets
+        from airflow_provider_sms.outbound.result import SendResult
 
         try:
-            message_ids, batch_ids = message_targets(self.message_ids)
-            unsent = unsent_of(self.message_ids)
+            sent = SendResult.read(self.message_ids, "message_ids")
+            message_ids, batch_ids = sent.targets()
+            unsent = sent.unsent()
             if not (message_ids or batch_ids):
                 if unsent[0]:
                     raise InvalidMessageError(
@@ -140,10 +140,10 @@ class MessageStatusSensor(BaseSensorOperator):
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict:
-        from airflow_provider_sms.bird.status import unsent_of
         from airflow_provider_sms.inbound.status import conclude
+        from airflow_provider_sms.outbound.result import SendResult
 
-        return conclude(event, self.log, unsent_of(self.message_ids))
+        return conclude(event, self.log, SendResult.read(self.message_ids, "message_ids").unsent())
 
     def poke(self, context: Context):
         from airflow.sdk import PokeReturnValue

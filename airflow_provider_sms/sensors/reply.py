@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 # order Bird answered, so the earliest is among the first.
 SEND_LOOKUPS = 5
 # The task state store's keys: the window's start and, between pokes and tries, where the
-# reading of the channel stands ({} is the clear generation: a cleared task starts afresh).
+# reading of the channel stands ({} is the task instance's max_tries, raised by a clear: a
+# cleared task starts afresh).
 _AFTER_KEY = "airflow_provider_sms.reply:after:{}"
 _CURSOR_KEY = "airflow_provider_sms.reply:cursor:{}"
 
@@ -119,20 +120,15 @@ class ReplySensor(BaseSensorOperator):
         try's; read back from the task's state store by later pokes and tries."""
         from airflow_provider_sms.bird.errors import BirdError
         from airflow_provider_sms.bird.listing import timestamp
-        from airflow_provider_sms.outbound.result import UNSENT_STATUSES
+        from airflow_provider_sms.outbound.result import SendResult, is_send_result
 
         store, key = self._store(context, _AFTER_KEY)
         kept = store.get(key) if store is not None else None
         if isinstance(kept, int | float) and not isinstance(kept, bool):
             return float(kept)
-        entries = self.from_numbers
         ids = []
-        if isinstance(entries, list | tuple) and all(isinstance(e, dict) for e in entries):
-            ids = [
-                e["message_id"]
-                for e in entries
-                if isinstance(e.get("message_id"), str) and e.get("status") not in UNSENT_STATUSES
-            ][:SEND_LOOKUPS]
+        if is_send_result(self.from_numbers):
+            ids = SendResult.read(self.from_numbers, "from_numbers").message_ids(SEND_LOOKUPS)
         created = []
         for message_id in ids:
             try:
@@ -163,11 +159,11 @@ class ReplySensor(BaseSensorOperator):
 
     @staticmethod
     def _store(context: Context, key: str):
-        """The task's state store (None on an Airflow without one) and `key` for this clear
-        generation of the task."""
-        from airflow_provider_sms.outbound.ledger import generation_of
+        """The task's state store (None on an Airflow without one) and `key` for this run
+        of the task instance since its last clear."""
+        from airflow_provider_sms.outbound.ledger import max_tries_of
 
-        return context.get("task_state_store"), key.format(generation_of(context.get("ti")))
+        return context.get("task_state_store"), key.format(max_tries_of(context.get("ti")))
 
     def execute(self, context: Context) -> Any:
         if not self.deferrable:

@@ -15,7 +15,7 @@ from airflow_provider_sms.bird.fanout import fan_out
 from airflow_provider_sms.message.bodies import text_body
 from airflow_provider_sms.message.outgoing import Outgoing
 from airflow_provider_sms.operators.sms import SendMmsOperator, SendSmsOperator
-from airflow_provider_sms.outbound.ledger import Ledger, generation_of
+from airflow_provider_sms.outbound.ledger import Ledger, max_tries_of
 from airflow_provider_sms.sandbox import MMS_CHANNEL_ID
 
 build = Outgoing("SMS", (), MMS_CHANNEL_ID, {"body": text_body("hello")}).request
@@ -28,7 +28,7 @@ def test_accepted_sends_are_recorded_even_when_recording_fails_midway(bird_sandb
         calls.append(len(entries))
         if len(calls) == 2:
             raise RuntimeError("state store unavailable for a moment")
-        recorded.extend(e["recipient"] for e in entries)
+        recorded.extend(e.recipient for e in entries)
 
     with make_client() as client, pytest.raises(RuntimeError):
         fan_out(
@@ -150,7 +150,7 @@ def test_clearing_the_task_instance_sends_again(checked_sandbox):
 
 def first_run():
     """Which ledger the first run of the task instance in `context_with` keeps."""
-    return generation_of(context_with(None)["ti"])
+    return max_tries_of(context_with(None)["ti"])
 
 
 class StoreThatDies(MemoryStore):
@@ -179,7 +179,7 @@ def killed_first_try(sandbox, recipients, **options):
     sandbox.latency = 0
     store = MemoryStore()
     store.values = dict(dying.values)
-    assert Ledger(store, first_run()).load().in_flight == recipients
+    assert Ledger(store, max_tries=first_run()).load().in_flight == recipients
     return op, store
 
 
@@ -263,7 +263,7 @@ def test_reconciliation_that_cannot_list_sends_nothing_in_doubt_and_fails_for_go
     monkeypatch.setenv("AIRFLOW_CONN_BIRD_DEFAULT", json.dumps(conn))
     with pytest.raises(AirflowFailException) as e:
         op.execute(context_with(store, try_number=2))
-    first_group = store.values.get(f"{Ledger(store, first_run()).prefix}:0", {})
+    first_group = store.values.get(f"{Ledger(store, max_tries=first_run()).prefix}:0", {})
     in_doubt = [r for r in recipients[:800] if r in set(first_group.get("in_flight", []))]
     assert in_doubt
     posts_after = Counter(receiver(r.json) for r in checked_sandbox.requests if r.method == "POST")
@@ -380,7 +380,10 @@ def test_a_sender_that_cannot_start_threads_loses_no_accepted_send(checked_sandb
         op.execute(context_with(store))
     first = {receiver(m): m["id"] for m in checked_sandbox.messages}
     assert first, "some sends should have gone out on the threads that started"
-    assert Ledger(store, first_run()).load().sent == {r: [i, None] for r, i in first.items()}
+    earlier = Ledger(store, max_tries=first_run()).load().sent
+    assert {r: (e.message_id, e.batch_id) for r, e in earlier.items()} == {
+        r: (i, None) for r, i in first.items()
+    }
     monkeypatch.setattr(fanout.threading, "Thread", original)
     checked_sandbox.latency = 0
     results = op.execute(context_with(store, try_number=2))
@@ -397,7 +400,7 @@ def test_a_202_that_is_not_a_message_object_still_counts_as_sent(checked_sandbox
     results = op.execute(context_with(store))
     assert {r["status"] for r in results} == {"accepted"}
     assert sum(r["message_id"] is None for r in results) == 5
-    assert len(Ledger(store, first_run()).load().sent) == 20
+    assert len(Ledger(store, max_tries=first_run()).load().sent) == 20
     again = op.execute(context_with(store, try_number=2))
     assert {r["status"] for r in again} == {"already_sent"}
     assert len(checked_sandbox.messages) == 20

@@ -248,7 +248,7 @@ def test_a_retry_after_a_kill_uploads_nothing_and_sends_each_recipient_once(
     [url] = {u for m in checked_sandbox.messages for u in media_urls(m)}
     assert url == checked_sandbox.uploads[0].media_url
     assert sum(r["status"] == "already_sent" for r in results) == first
-    assert Ledger(store, 3).uploads() != {}
+    assert Ledger(store, max_tries=3).uploads() != {}
 
 
 @pytest.mark.parametrize("where", ["presign", "storage"])

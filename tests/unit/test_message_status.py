@@ -6,11 +6,20 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout
 
 from airflow_provider_sms.bird.errors import InvalidMessageError
-from airflow_provider_sms.bird.status import Tally, unsent_of
-from airflow_provider_sms.inbound.status import conclude, message_targets
+from airflow_provider_sms.bird.status import Tally
+from airflow_provider_sms.inbound.status import conclude
+from airflow_provider_sms.outbound.result import SendResult
 from airflow_provider_sms.triggers.message_status import MessageStatusTrigger
 
 LOG = logging.getLogger("test")
+
+
+def message_targets(value):
+    return SendResult.read(value, "message_ids").targets()
+
+
+def unsent_of(value):
+    return SendResult.read(value, "message_ids").unsent()
 
 
 M1, M2 = "8e00c009-feea-4c29-af72-c179870776ea", "0b0c2f4e-53a5-4d3b-9b8e-1c1e1b0f6a11"
@@ -31,7 +40,9 @@ def test_targets_come_from_ids_or_from_what_a_send_returned():
         [{"recipient": "+*", "status": "not_sent", "reason": "422", "code": None}],
     )
     assert message_targets({"total": 100000, "batch_ids": [B1, B2]}) == ([], [B1, B2])
-    with pytest.raises(InvalidMessageError, match="without batch_ids"):
+    with pytest.raises(
+        InvalidMessageError, match="summary .* names no message; send with use_batch_api=True"
+    ):
         message_targets({"total": 100000, "batch_ids": []})
     with pytest.raises(InvalidMessageError, match=r"message_ids\[0\]"):
         message_targets([{"recipient": "+1"}])
