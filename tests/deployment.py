@@ -427,6 +427,17 @@ class Deployment:
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
+def copy_of_dags(source: Path, folder: Path, *extra: Path) -> Path:
+    """A copy of `source`'s DAG files (and the `extra` files) in `folder`, which a test may
+    edit as a user would."""
+    shutil.copytree(
+        source, folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    for path in extra:
+        shutil.copy(path, folder)
+    return folder
+
+
 @contextlib.contextmanager
 def deployed(dags_folder: Path, env: dict[str, str], *, artifacts: Path, request, **options):
     """A started Deployment (`options`: Deployment's) for a pytest fixture: stopped and

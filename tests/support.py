@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import struct
 import subprocess
+import time
 import zlib
 from pathlib import Path
 from typing import Any
@@ -223,3 +226,22 @@ def assert_a_429_holds_the_shared_timeline_back(throttled, other, interval: floa
     throttled.acquire()
     # ...while the throttled sender's other requests take the next slot on the timeline.
     assert time.monotonic() - started < 2 * interval + 0.2
+
+
+@contextlib.asynccontextmanager
+async def event_loop_delays(tick: float = 0.01):
+    """How late each tick of a heartbeat task came while the block ran: the event loop's
+    stalls (a blocking call in a trigger shows as one long delay)."""
+    delays: list[float] = []
+
+    async def heartbeat():
+        while True:
+            started = time.monotonic()
+            await asyncio.sleep(tick)
+            delays.append(time.monotonic() - started - tick)
+
+    beat = asyncio.create_task(heartbeat())
+    try:
+        yield delays
+    finally:
+        beat.cancel()

@@ -5,7 +5,6 @@ workspace: what `airflow dags test` cannot show. `make deploy-test` runs these a
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import time
 from collections import Counter
@@ -14,7 +13,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from deployment import deployed
+from deployment import copy_of_dags, deployed
 from support import EXAMPLE_DAGS, ROOT, receiver
 
 from airflow_provider_sms.sandbox.process import SandboxProcess
@@ -36,11 +35,9 @@ def sandbox():
 @pytest.fixture(scope="module")
 def dags(tmp_path_factory) -> Path:
     """A copy of the deployment's DAG files, which a test may edit as a user would."""
+    # With the example support line, run on real inbound SMS.
     folder = tmp_path_factory.mktemp("deploy_dags")
-    shutil.copytree(DAGS, folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
-    # The example support line, run on real inbound SMS.
-    shutil.copy(EXAMPLE_DAGS / "example_inbound_support.py", folder)
-    return folder
+    return copy_of_dags(DAGS, folder, EXAMPLE_DAGS / "example_inbound_support.py")
 
 
 @pytest.fixture(scope="module")
@@ -139,8 +136,10 @@ def test_retries_edited_in_the_dag_file_between_tries_send_each_recipient_once(
 ):
     run_id, killed_at = kill_part_way(deployment, fresh, "retries_edited_send", 850)
     # While the task waits to retry (15 s), its DAG file is edited as during an incident.
-    path = dags / "retries_edited_send.py"
-    path.write_text(path.read_text().replace("retries=3,", "retries=1,"))
+    path = dags / "killed_sends.py"
+    edited = path.read_text().replace('{"retries": 3,', '{"retries": 1,')
+    assert edited != path.read_text()
+    path.write_text(edited)
     state = deployment.wait_for_run("retries_edited_send", run_id, timeout=600)
     [ti] = deployment.task_instances("retries_edited_send", run_id)
     log = deployment.task_log("retries_edited_send", run_id, "send")

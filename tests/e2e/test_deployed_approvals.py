@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
-from deployment import deployed
+from deployment import copy_of_dags, deployed
 from docpages import python_examples
 from support import EXAMPLE_DAGS, ROOT, receiver
 
@@ -33,10 +32,9 @@ def sandbox():
 
 @pytest.fixture(scope="module")
 def dags(tmp_path_factory) -> Path:
+    # With the example DAG and the documentation's, run as a user would.
     folder = tmp_path_factory.mktemp("approval_dags")
-    shutil.copytree(DAGS, folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
-    # The example DAG and the documentation's, run as a user would.
-    shutil.copy(EXAMPLE_DAGS / "example_sms_approval.py", folder)
+    copy_of_dags(DAGS, folder, EXAMPLE_DAGS / "example_sms_approval.py")
     [page_dag] = [e for e in python_examples() if e.dag_id == "docs_sms_approval"]
     (folder / "docs_sms_approval.py").write_text(page_dag.code)
     return folder

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import test_deployed
-from deployment import deployed, free_port
+from deployment import copy_of_dags, deployed, free_port
 from test_deployed import (
     ARTIFACTS,
     DAGS,
@@ -40,8 +39,7 @@ STORE_DOWN = "bird_store_down"
 def dags(tmp_path_factory) -> Path:
     """The deployment's DAG files, plus the mapped send on a connection whose shared store
     nobody answers."""
-    folder = tmp_path_factory.mktemp("deploy_dags")
-    shutil.copytree(DAGS, folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+    folder = copy_of_dags(DAGS, tmp_path_factory.mktemp("deploy_dags"))
     code = (DAGS / "mapped_send.py").read_text()
     code = code.replace('dag_id="mapped_send"', 'dag_id="mapped_send_store_down"')
     code = code.replace('task_id="send",', f'task_id="send",\n        bird_conn_id="{STORE_DOWN}",')

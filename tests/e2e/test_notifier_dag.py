@@ -5,15 +5,18 @@ import json
 from support import TEST_DAGS, alert_reference, texts
 
 
-def test_failure_callback_texts_the_on_call_engineer(airflow_home, checked_sandbox):
-    conn_var, conn_json = checked_sandbox.connection_env()
+def failed_run(airflow_home, sandbox, dag_id: str):
+    """Run `dag_id` with `airflow dags test`: it fails, as the DAG intends."""
+    conn_var, conn_json = sandbox.connection_env()
     result = airflow_home.dags_test(
-        "notify_on_failure",
-        check=False,
-        AIRFLOW__CORE__DAGS_FOLDER=str(TEST_DAGS),
-        **{conn_var: conn_json},
+        dag_id, check=False, AIRFLOW__CORE__DAGS_FOLDER=str(TEST_DAGS), **{conn_var: conn_json}
     )
-    assert result.returncode != 0  # the run failed, as the DAG intends
+    assert result.returncode != 0
+    return result
+
+
+def test_failure_callback_texts_the_on_call_engineer(airflow_home, checked_sandbox):
+    failed_run(airflow_home, checked_sandbox, "notify_on_failure")
     assert texts(checked_sandbox) == [
         ("+31612345678", "notify_on_failure.load_warehouse failed (try 1)")
     ]
@@ -32,14 +35,7 @@ def test_notifier_is_registered(airflow_home):
 
 
 def test_a_failure_callback_run_twice_for_one_try_texts_once(airflow_home, checked_sandbox):
-    conn_var, conn_json = checked_sandbox.connection_env()
-    result = airflow_home.dags_test(
-        "notify_twice_on_failure",
-        check=False,
-        AIRFLOW__CORE__DAGS_FOLDER=str(TEST_DAGS),
-        **{conn_var: conn_json},
-    )
-    assert result.returncode != 0
+    result = failed_run(airflow_home, checked_sandbox, "notify_twice_on_failure")
     assert texts(checked_sandbox) == [
         ("+31612345679", "notify_twice_on_failure.load_warehouse failed (try 1)")
     ]

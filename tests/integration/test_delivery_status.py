@@ -5,6 +5,7 @@ import asyncio
 import time
 
 from airflow.sdk import PokeReturnValue
+from support import event_loop_delays
 
 from airflow_provider_sms.operators.sms import SendSmsOperator
 from airflow_provider_sms.sandbox import DELIVERY_FAILS_NL
@@ -40,17 +41,8 @@ def test_the_trigger_reports_a_failed_delivery_without_blocking_the_loop(checked
     )
 
     async def first_event_and_loop_delays():
-        delays = []
-
-        async def heartbeat():
-            while True:
-                started = time.monotonic()
-                await asyncio.sleep(0.01)
-                delays.append(time.monotonic() - started - 0.01)
-
-        beat = asyncio.create_task(heartbeat())
-        event = await anext(trigger.run())
-        beat.cancel()
+        async with event_loop_delays() as delays:
+            event = await anext(trigger.run())
         return event, delays
 
     event, delays = asyncio.run(first_event_and_loop_delays())

@@ -7,7 +7,7 @@ import contextlib
 import time
 
 import pytest
-from support import MemoryStore
+from support import MemoryStore, event_loop_delays
 
 from airflow_provider_sms.bird.errors import BirdListingUnclearError
 from airflow_provider_sms.bird.incoming import Cursor
@@ -68,18 +68,23 @@ def test_a_scan_starts_at_the_present_then_finds_what_came_in_oldest_first(bird_
         assert hook.incoming_messages(MMS_CHANNEL_ID, since=moved).messages == []
 
 
+def send_campaign(numbers: range) -> None:
+    """Outbound traffic on the channel: an SMS to each of `numbers` (+1202555xxxx)."""
+    SendSmsOperator(
+        task_id="campaign",
+        channel_id=MMS_CHANNEL_ID,
+        recipients=[f"+1202555{n:04d}" for n in numbers],
+        text="Our winter sale starts today.",
+    ).execute({})
+
+
 @pytest.mark.parametrize("order", ["newest_first", "oldest_first"])
 def test_a_scan_finds_an_inbound_sms_behind_a_page_of_outbound_traffic(bird_sandbox, order):
     bird_sandbox.listing = {"order": order}
     with BirdHook() as hook:
         start = hook.incoming_messages(MMS_CHANNEL_ID)
         reply = bird_sandbox.receive(CUSTOMER, "STOP")
-        SendSmsOperator(
-            task_id="campaign",
-            channel_id=MMS_CHANNEL_ID,
-            recipients=[f"+1202555{n:04d}" for n in range(2000, 2250)],
-            text="Our winter sale starts today.",
-        ).execute({})
+        send_campaign(range(2000, 2250))
         scan = hook.incoming_messages(MMS_CHANNEL_ID, since=start.cursor)
     assert [m["id"] for m in scan.messages] == [reply["id"]]
     assert scan.pages == 3  # 251 messages, read to the end in either order
@@ -89,12 +94,7 @@ def test_a_listing_that_names_no_next_page_cannot_tell_what_is_new(bird_sandbox)
     bird_sandbox.listing = {"page_token_field": None}
     with BirdHook() as hook:
         start = hook.incoming_messages(MMS_CHANNEL_ID)
-        SendSmsOperator(
-            task_id="campaign",
-            channel_id=MMS_CHANNEL_ID,
-            recipients=[f"+1202555{n:04d}" for n in range(3000, 3120)],
-            text="Our winter sale starts today.",
-        ).execute({})
+        send_campaign(range(3000, 3120))
         with pytest.raises(BirdListingUnclearError, match="named no next page"):
             hook.incoming_messages(MMS_CHANNEL_ID, since=start.cursor)
 
@@ -195,15 +195,11 @@ def test_the_event_loop_keeps_running_while_inbound_triggers_poll_a_slow_sandbox
     store = MemoryStore()
 
     async def scenario():
-        delays = []
+        async with event_loop_delays() as delays:
+            event, answer = await watch_and_wait()
+        return event, answer, delays
 
-        async def heartbeat():
-            while True:
-                started = time.monotonic()
-                await asyncio.sleep(0.01)
-                delays.append(time.monotonic() - started - 0.01)
-
-        beat = asyncio.create_task(heartbeat())
+    async def watch_and_wait():
         reply = ReplyTrigger(
             channel_id=MMS_CHANNEL_ID,
             from_numbers=[CUSTOMER],
@@ -220,8 +216,7 @@ def test_the_event_loop_keeps_running_while_inbound_triggers_poll_a_slow_sandbox
 
         [event] = await events_of(watcher(store), 1, during=traffic, timeout=30)
         answer = await asyncio.wait_for(replies, 30)
-        beat.cancel()
-        return event, answer, delays
+        return event, answer
 
     event, answer, delays = asyncio.run(scenario())
     assert event["text"] == "yes" and answer.payload["reply"]["text"] == "yes"

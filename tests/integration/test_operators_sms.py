@@ -79,24 +79,25 @@ def test_every_invalid_recipient_is_listed_masked(checked_sandbox):
     assert checked_sandbox.requests == []
 
 
-def test_non_loopback_http_host_fails_before_any_request(checked_sandbox, monkeypatch):
-    conn = checked_sandbox.connection()
-    conn["host"] = "http://api.bird.com"
+def failure_over(sandbox, monkeypatch, **changes) -> str:
+    """The failure of a send over the sandbox's connection with `changes` made to it."""
+    conn = {**sandbox.connection(), **changes}
     monkeypatch.setenv("AIRFLOW_CONN_BIRD_DEFAULT", json.dumps(conn))
     with pytest.raises(AirflowFailException) as e:
-        run(SendSmsOperator(task_id="sms", recipients=NUMBERS, text="x"))
-    assert "http://api.bird.com" in str(e.value) and "https://" in str(e.value)
+        run(SendSmsOperator(task_id="sms", recipients=NUMBERS, text="x", max_concurrency=1))
+    return str(e.value)
+
+
+def test_non_loopback_http_host_fails_before_any_request(checked_sandbox, monkeypatch):
+    text = failure_over(checked_sandbox, monkeypatch, host="http://api.bird.com")
+    assert "http://api.bird.com" in text and "https://" in text
     assert checked_sandbox.requests == []
 
 
 def test_wrong_key_fails_without_retry_and_without_the_key(checked_sandbox, monkeypatch):
-    conn = checked_sandbox.connection()
-    conn["password"] = "definitely-wrong-key"
-    monkeypatch.setenv("AIRFLOW_CONN_BIRD_DEFAULT", json.dumps(conn))
-    with pytest.raises(AirflowFailException) as e:
-        run(SendSmsOperator(task_id="sms", recipients=NUMBERS, text="x", max_concurrency=1))
-    assert "Unauthorized" in str(e.value)
-    assert "definitely-wrong-key" not in str(e.value)
+    text = failure_over(checked_sandbox, monkeypatch, password="definitely-wrong-key")
+    assert "Unauthorized" in text
+    assert "definitely-wrong-key" not in text
     # Stops at the first 401 instead of trying every recipient with a bad key.
     assert len(checked_sandbox.requests) == 1
 
