@@ -22,7 +22,7 @@ def _png(size: int) -> bytes:
 
 def _send(sandbox, chart: Path, recipients: int) -> dict:
     from airflow_provider_sms.hooks.bird import BirdHook
-    from airflow_provider_sms.operators.sms import SendMmsOperator
+    from airflow_provider_sms.operators.mms import SendMmsOperator
     from benchmarks._env import numbers
 
     sandbox.reset()

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from airflow.sdk import DAG, ObjectStoragePath, task
 
-from airflow_provider_sms.operators.sms import SendMmsOperator
+from airflow_provider_sms.operators.mms import SendMmsOperator
 
 MANAGERS = ["+1 415 555 2671", "+1 212 555 0123"]
 # Where charts are kept: object storage the workers share (s3://, gs://, ...) in production;

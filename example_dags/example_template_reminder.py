@@ -7,7 +7,7 @@ from datetime import datetime
 
 from airflow.sdk import DAG, task
 
-from airflow_provider_sms.operators.sms import SendTemplateOperator
+from airflow_provider_sms.operators.template import SendTemplateOperator
 
 # The Studio template "appointment-reminder" (the sandbox is seeded with this project id).
 REMINDER_PROJECT_ID = "3f8f23b5-e9a5-4e10-9c36-93c27d1578d6"

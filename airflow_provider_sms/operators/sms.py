@@ -1,49 +1,15 @@
-"""Send SMS, MMS and template messages through Bird: the operators DAG files import.
+"""SendSmsOperator: an SMS to one or many recipients. (MMS and template messages have their
+own modules, `operators.mms` and `operators.template`.)
 
-Kept cheap to import (DAG files import it at parse time): the MMS and template operators load
-on first use, `message`, the HTTP client, `requests` and `phonenumbers` inside
-`execute()`."""
+Kept cheap to import (DAG files import it at parse time): `message`, the HTTP client,
+`requests` and `phonenumbers` load inside `execute()`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from airflow_provider_sms.operators._base import (
-    DEFAULT_MAX_CONCURRENCY,
-    DEFAULT_MAX_SEGMENTS,
-    DEFAULT_XCOM_ENTRIES_LIMIT,
-    MAX_CONCURRENCY,
-    _BirdSendOperator,
-)
-
-if TYPE_CHECKING:
-    from airflow_provider_sms.operators.mms import SendMmsOperator
-    from airflow_provider_sms.operators.template import SendTemplateOperator
-
-__all__ = [
-    "DEFAULT_MAX_CONCURRENCY",
-    "DEFAULT_MAX_SEGMENTS",
-    "DEFAULT_XCOM_ENTRIES_LIMIT",
-    "MAX_CONCURRENCY",
-    "SendMmsOperator",
-    "SendSmsOperator",
-    "SendTemplateOperator",
-]
-
-# Loaded on first use: a DAG that sends only SMS does not pay for them.
-_ELSEWHERE = {"SendMmsOperator": "mms", "SendTemplateOperator": "template"}
-
-
-def __getattr__(name: str) -> Any:
-    module = _ELSEWHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
-
-    value = getattr(import_module(f"airflow_provider_sms.operators.{module}"), name)
-    globals()[name] = value
-    return value
+from airflow_provider_sms.operators._base import DEFAULT_MAX_SEGMENTS, _BirdSendOperator
 
 
 class SendSmsOperator(_BirdSendOperator):

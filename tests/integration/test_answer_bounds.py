@@ -171,7 +171,7 @@ def test_an_mms_whose_storage_host_misbehaves_fails_in_time_and_in_bounds(
 ):
     from airflow.sdk.exceptions import AirflowException
 
-    from airflow_provider_sms.operators.sms import SendMmsOperator
+    from airflow_provider_sms.operators.mms import SendMmsOperator
 
     answer = (
         Answer(head_drip=0.05, seconds=40)

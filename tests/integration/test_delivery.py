@@ -14,7 +14,8 @@ from airflow_provider_sms.bird.errors import BirdUnavailableError
 from airflow_provider_sms.bird.fanout import fan_out
 from airflow_provider_sms.message.bodies import text_body
 from airflow_provider_sms.message.outgoing import Outgoing
-from airflow_provider_sms.operators.sms import SendMmsOperator, SendSmsOperator
+from airflow_provider_sms.operators.mms import SendMmsOperator
+from airflow_provider_sms.operators.sms import SendSmsOperator
 from airflow_provider_sms.outbound.ledger import Ledger, max_tries_of
 from airflow_provider_sms.sandbox import MMS_CHANNEL_ID
 

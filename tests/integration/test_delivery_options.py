@@ -9,11 +9,9 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_sms.bird import facts
 from airflow_provider_sms.notifications.sms import SmsNotifier
-from airflow_provider_sms.operators.sms import (
-    SendMmsOperator,
-    SendSmsOperator,
-    SendTemplateOperator,
-)
+from airflow_provider_sms.operators.mms import SendMmsOperator
+from airflow_provider_sms.operators.sms import SendSmsOperator
+from airflow_provider_sms.operators.template import SendTemplateOperator
 from airflow_provider_sms.sandbox.catalogue import TEMPLATE_PROJECT_ID
 
 US_MOBILE = "+14155552671"

@@ -12,7 +12,7 @@ from airflow.sdk import ObjectStoragePath
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from support import MemoryStore, numbers, png, receiver
 
-from airflow_provider_sms.operators.sms import SendMmsOperator
+from airflow_provider_sms.operators.mms import SendMmsOperator
 from airflow_provider_sms.outbound.ledger import Ledger
 
 US = ["+14155552671", "+12125550123", "+13125550199"]

@@ -5,7 +5,9 @@ import json
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_provider_sms.operators.sms import MAX_CONCURRENCY, SendMmsOperator, SendSmsOperator
+from airflow_provider_sms.operators._base import MAX_CONCURRENCY
+from airflow_provider_sms.operators.mms import SendMmsOperator
+from airflow_provider_sms.operators.sms import SendSmsOperator
 
 US_MOBILE = "+14155552671"
 NL_MOBILE = "+31612345678"

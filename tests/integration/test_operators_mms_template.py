@@ -7,11 +7,9 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_sms.bird.objects import is_mms_capable
-from airflow_provider_sms.operators.sms import (
-    SendMmsOperator,
-    SendSmsOperator,
-    SendTemplateOperator,
-)
+from airflow_provider_sms.operators.mms import SendMmsOperator
+from airflow_provider_sms.operators.sms import SendSmsOperator
+from airflow_provider_sms.operators.template import SendTemplateOperator
 from airflow_provider_sms.sandbox import (
     INACTIVE_TEMPLATE_VERSION_ID,
     TEMPLATE_PROJECT_ID,

@@ -1,6 +1,8 @@
 """The provider as Airflow sees it without running anything: its info and cheap imports."""
 
+import importlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +11,7 @@ import airflow
 import jsonschema
 import pytest
 
+import airflow_provider_sms
 from airflow_provider_sms.get_provider_info import get_provider_info
 
 
@@ -29,15 +32,73 @@ def test_operator_module_import_loads_no_http_or_phone_libraries():
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
-def test_the_mms_and_template_operators_load_only_when_used():
+def test_the_sms_operator_loads_neither_the_mms_nor_the_template_operator():
     code = (
-        "import sys, airflow.sdk; import airflow_provider_sms.operators.sms as sms; "
-        "ops = 'airflow_provider_sms.operators.'; "
-        "loaded = lambda: sorted(m for m in ('mms', 'template') if ops + m in sys.modules); "
-        "print(loaded()); sms.SendMmsOperator, sms.SendTemplateOperator; print(loaded())"
+        "import sys, airflow.sdk; import airflow_provider_sms.operators.sms; "
+        "print(sorted(m for m in ('mms', 'template') "
+        "if 'airflow_provider_sms.operators.' + m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip().splitlines()[-2:] == ["[]", "['mms', 'template']"]
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+ROOT = Path(__file__).resolve().parents[2]
+IMPORTED = re.compile(r"^\s*from (airflow_provider_sms[\w.]*) import ([\w, ]+)$", re.M)
+
+
+def _documented_classes() -> dict[str, set[str]]:
+    """Class name -> the modules README.md, docs/ and example_dags/ import it from."""
+    pages = [
+        ROOT / "README.md",
+        *(ROOT / "docs").rglob("*.md"),
+        *(ROOT / "example_dags").glob("*.py"),
+    ]
+    found: dict[str, set[str]] = {}
+    for page in pages:
+        for module, names in IMPORTED.findall(page.read_text()):
+            if module.startswith("airflow_provider_sms.sandbox"):
+                continue  # the sandbox's names are its package's own, not the provider's
+            for name in (n.strip() for n in names.split(",")):
+                if name[:1].isupper() and not name.isupper():
+                    found.setdefault(name, set()).add(module)
+    return found
+
+
+def test_each_public_class_has_one_import_path_the_one_the_docs_show():
+    documented = _documented_classes()
+    assert {"SendSmsOperator", "SendMmsOperator", "SendTemplateOperator", "BirdHook"} <= set(
+        documented
+    )
+    package = Path(airflow_provider_sms.__file__).parent
+    modules = [
+        "airflow_provider_sms." + ".".join(p.relative_to(package).with_suffix("").parts)
+        for p in package.rglob("*.py")
+        if p.name != "__init__.py"
+    ]
+    for name, paths in sorted(documented.items()):
+        assert len(paths) == 1, f"{name} is imported from {sorted(paths)}"
+        [path] = paths
+        assert getattr(importlib.import_module(path), name).__module__ == path, name
+        # Re-exported: listed in another module's __all__, or served by its __getattr__.
+        exposing = [
+            m
+            for m in modules
+            if m != path
+            and (
+                name in getattr(module := importlib.import_module(m), "__all__", ())
+                or name in _lazily_served(module, name)
+            )
+        ]
+        assert exposing == [], f"{name} can also be imported from {exposing}"
+
+
+def _lazily_served(module, name: str) -> set[str]:
+    lazy = vars(module).get("__getattr__")
+    try:
+        lazy and lazy(name)
+    except AttributeError:
+        return set()
+    return {name} if lazy else set()
 
 
 def test_connection_type_matches_airflows_provider_schema():

@@ -7,11 +7,9 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import DAG
 
-from airflow_provider_sms.operators.sms import (
-    SendMmsOperator,
-    SendSmsOperator,
-    SendTemplateOperator,
-)
+from airflow_provider_sms.operators.mms import SendMmsOperator
+from airflow_provider_sms.operators.sms import SendSmsOperator
+from airflow_provider_sms.operators.template import SendTemplateOperator
 
 with DAG(dag_id="every_option", schedule=None, start_date=datetime(2026, 1, 1)):
     SendSmsOperator(

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, ObjectStoragePath, task
 
-from airflow_provider_sms.operators.sms import SendMmsOperator
+from airflow_provider_sms.operators.mms import SendMmsOperator
 
 RECIPIENTS = ["+14155552671", "+12125550123", "+13125550199"]
 STORAGE = os.environ.get("MMS_STORAGE_URL", "memory://charts")
