@@ -6,7 +6,7 @@ Kept cheap to import (DAG files import the operators at parse time): `message`, 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
 
@@ -53,6 +53,20 @@ class _BirdSendOperator(BaseOperator):
     template_fields_renderers = {"extra_information": "json"}
     ui_color = "#fdf1e2"
     message_kind = "message"
+    # A kind's own templated arguments (its content), after the shared ones, and those of
+    # them the UI renders as JSON.
+    content_fields: ClassVar[tuple[str, ...]] = ()
+    json_fields: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any):
+        super().__init_subclass__(**kwargs)
+        # A subclass that names its own template_fields keeps them.
+        if "content_fields" in vars(cls) and "template_fields" not in vars(cls):
+            cls.template_fields = (*_BirdSendOperator.template_fields, *cls.content_fields)
+            cls.template_fields_renderers = {
+                **_BirdSendOperator.template_fields_renderers,
+                **dict.fromkeys(cls.json_fields, "json"),
+            }
 
     def __init__(
         self,

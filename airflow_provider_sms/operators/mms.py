@@ -36,19 +36,8 @@ class SendMmsOperator(_BirdSendOperator):
     Other arguments as for :class:`SendSmsOperator`.
     """
 
-    template_fields: Sequence[str] = (
-        *_BirdSendOperator.template_fields,
-        "images",
-        "files",
-        "text",
-        "title",
-        "fallback_text",
-    )
-    template_fields_renderers = {
-        **_BirdSendOperator.template_fields_renderers,
-        "images": "json",
-        "files": "json",
-    }
+    content_fields = ("images", "files", "text", "title", "fallback_text")
+    json_fields = ("images", "files")
     message_kind = "MMS"
 
     def __init__(

@@ -84,7 +84,7 @@ class SendSmsOperator(_BirdSendOperator):
         MessageStatusSensor`), or fails naming the failed messages.
     """
 
-    template_fields: Sequence[str] = (*_BirdSendOperator.template_fields, "text")
+    content_fields = ("text",)
     message_kind = "SMS"
 
     def __init__(

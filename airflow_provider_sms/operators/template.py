@@ -30,22 +30,11 @@ class SendTemplateOperator(_BirdSendOperator):
     Other arguments as for :class:`SendSmsOperator`.
     """
 
-    template_fields: Sequence[str] = (
-        *_BirdSendOperator.template_fields,
-        "project_id",
-        "template_name",
-        "version",
-        "locale",
-        "parameters",
-        "variables",
+    content_fields = (
+        "project_id", "template_name", "version", "locale", "parameters", "variables",
         "utm_parameters",
-    )
-    template_fields_renderers = {
-        **_BirdSendOperator.template_fields_renderers,
-        "parameters": "json",
-        "variables": "json",
-        "utm_parameters": "json",
-    }
+    )  # fmt: skip
+    json_fields = ("parameters", "variables", "utm_parameters")
     message_kind = "template message"
 
     def __init__(

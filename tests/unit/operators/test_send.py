@@ -1,0 +1,34 @@
+"""What the send operators share: their templated fields, declared once."""
+
+from airflow_provider_sms.operators.mms import SendMmsOperator
+from airflow_provider_sms.operators.sms import SendSmsOperator
+from airflow_provider_sms.operators.template import SendTemplateOperator
+
+SHARED = ("recipients", "exclude_recipients", "channel_id", "reference", "tags", "bird_conn_id")
+
+
+def test_each_kind_templates_the_shared_fields_then_its_content():
+    for operator, content in [
+        (SendSmsOperator, ("text",)),
+        (SendMmsOperator, ("images", "files", "text", "title", "fallback_text")),
+        (SendTemplateOperator, ("project_id", "template_name", "version", "locale")),
+    ]:
+        fields = tuple(operator.template_fields)
+        assert fields[: len(SHARED)] == SHARED
+        assert set(content) <= set(fields)
+        assert fields.count("recipients") == 1
+    assert SendMmsOperator.template_fields_renderers["images"] == "json"
+    assert SendTemplateOperator.template_fields_renderers["variables"] == "json"
+    assert SendSmsOperator.template_fields_renderers == {"extra_information": "json"}
+
+
+def test_a_users_subclass_keeps_the_template_fields_it_names():
+    class Reminder(SendMmsOperator):
+        template_fields = ("recipients", "text")
+
+    class Captioned(SendMmsOperator):
+        content_fields = (*SendMmsOperator.content_fields, "caption")
+
+    assert Reminder.template_fields == ("recipients", "text")
+    assert Captioned.template_fields[-1] == "caption"
+    assert "images" in Captioned.template_fields
