@@ -452,7 +452,7 @@ def message_options(
     to replace look-alike characters so that the text can stay GSM-7. `delivery` holds the
     arguments of `options.delivery_options` (validity, links, ...); `template` says the
     message is a template send, whose short links belong to the template."""
-    options: dict = delivery_options(**(delivery or {}), template=template)
+    options: dict = delivery_options(delivery or {}, template=template)
     if smart_encoding:
         options["meta"] = {**options.get("meta", {}), "sms": {"smartEncoding": True}}
     if reference is not None:

@@ -153,27 +153,37 @@ def check_extra_information(value: Any, *, field: str = "extra_information") -> 
     return json.loads(encoded)  # a plain copy: later changes to the caller's dict do not leak
 
 
-def delivery_options(
-    *,
-    validity: Any = None,
-    ignore_quiet_hours: Any = None,
-    ignore_global_holdout: Any = None,
-    track_links: Any = None,
-    short_links: Any = None,
-    notification_url: Any = None,
-    extra_information: Any = None,
-    template: bool = False,
-) -> dict:
-    """The top-level CreateMessage fields for these options; only those given. With
-    `template`, `short_links` is left out (it belongs to the template, see
-    `template_short_links`) but still counts for `track_links`."""
+# The delivery options every send takes, by the name of its argument.
+DELIVERY_OPTIONS = (
+    "validity",
+    "ignore_quiet_hours",
+    "ignore_global_holdout",
+    "track_links",
+    "short_links",
+    "notification_url",
+    "extra_information",
+)
+
+
+def delivery_options(given: Mapping[str, Any], *, template: bool = False) -> dict:
+    """The top-level CreateMessage fields for the options `given` (by the names of
+    `DELIVERY_OPTIONS`; None or absent: not set). With `template`, `short_links` is left out
+    (it belongs to the template, see `template_short_links`) but still counts for
+    `track_links`."""
+    unknown = set(given) - set(DELIVERY_OPTIONS)
+    if unknown:
+        raise TypeError(f"not delivery options: {sorted(unknown)}")
+    value = {**dict.fromkeys(DELIVERY_OPTIONS), **given}
     options: dict = {}
-    if validity is not None:
-        options["validity"] = validity_seconds(validity)
-    if ignore_quiet_hours is not None:
-        options["ignoreQuietHours"] = _flag(ignore_quiet_hours, "ignore_quiet_hours")
-    if ignore_global_holdout is not None:
-        options["ignoreGlobalHoldout"] = _flag(ignore_global_holdout, "ignore_global_holdout")
+    if value["validity"] is not None:
+        options["validity"] = validity_seconds(value["validity"])
+    for name, field in (
+        ("ignore_quiet_hours", "ignoreQuietHours"),
+        ("ignore_global_holdout", "ignoreGlobalHoldout"),
+    ):
+        if value[name] is not None:
+            options[field] = _flag(value[name], name)
+    short_links, track_links = value["short_links"], value["track_links"]
     if short_links is not None:
         domain = short_link_domain(short_links)
         if not template:
@@ -185,10 +195,10 @@ def delivery_options(
                 "track_links", "on SMS, Bird tracks links only with short_links set"
             )
         options["enableLinkTracking"] = track_links
-    if notification_url is not None:
-        options["notification"] = {"url": check_notification_url(notification_url)}
-    if extra_information is not None:
-        checked = check_extra_information(extra_information)
+    if value["notification_url"] is not None:
+        options["notification"] = {"url": check_notification_url(value["notification_url"])}
+    if value["extra_information"] is not None:
+        checked = check_extra_information(value["extra_information"])
         if checked:
             options["meta"] = {"extraInformation": checked}
     return options

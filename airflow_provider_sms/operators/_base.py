@@ -157,17 +157,9 @@ class _BirdSendOperator(BaseOperator):
     def _options(self) -> dict[str, Any]:
         """Further options of this kind of message for `Outgoing.build` (subclasses add to
         these): the delivery options, checked by ``message.options``."""
-        return {
-            "delivery": {
-                "validity": self.validity,
-                "ignore_quiet_hours": self.ignore_quiet_hours,
-                "ignore_global_holdout": self.ignore_global_holdout,
-                "track_links": self.track_links,
-                "short_links": self.short_links,
-                "notification_url": self.notification_url,
-                "extra_information": self.extra_information,
-            }
-        }
+        from airflow_provider_sms.message.options import DELIVERY_OPTIONS
+
+        return {"delivery": {name: getattr(self, name) for name in DELIVERY_OPTIONS}}
 
     # -- execution -----------------------------------------------------------------------
 

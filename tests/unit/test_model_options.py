@@ -91,12 +91,13 @@ def test_utm_parameters_shapes():
 
 
 def test_only_the_options_given_are_sent_and_track_links_needs_short_links():
-    assert delivery_options() == {}
-    assert delivery_options(track_links=False) == {"enableLinkTracking": False}
-    assert delivery_options(short_links="default", track_links=True, template=True) == {
-        "enableLinkTracking": True
-    }
-    assert delivery_options(extra_information={}) == {}
+    assert delivery_options({}) == {}
+    assert delivery_options({"track_links": False}) == {"enableLinkTracking": False}
+    given = {"short_links": "default", "track_links": True}
+    assert delivery_options(given, template=True) == {"enableLinkTracking": True}
+    assert delivery_options({"extra_information": {}}) == {}
+    with pytest.raises(TypeError, match="not delivery options"):
+        delivery_options({"valdity": 5})
 
 
 def test_the_request_validates_against_birds_schema_with_every_option():
