@@ -54,13 +54,12 @@ def validity_seconds(value: Any, *, field: str = "validity") -> int:
         raise InvalidMessageError(
             field, f"expected whole seconds (int) or a timedelta, got {_type_name(value)}"
         )
-    if value < facts.MIN_VALIDITY_SECONDS:
-        raise InvalidMessageError(field, f"must be at least 0 seconds, got {_shown(value)}")
-    if value > facts.MAX_VALIDITY_SECONDS:
+    if not facts.MIN_VALIDITY_SECONDS <= value <= facts.MAX_VALIDITY_SECONDS:
         raise InvalidMessageError(
             field,
-            f"must be at most {facts.MAX_VALIDITY_SECONDS} seconds (about 68 years; Bird's "
-            f"schema promises no larger integer), got {_shown(value)}",
+            f"must be at least {facts.MIN_VALIDITY_SECONDS} seconds and at most "
+            f"{facts.MAX_VALIDITY_SECONDS} seconds (about 68 years; Bird's schema promises no "
+            f"larger integer), got {_shown(value)}",
         )
     return value
 
