@@ -8,10 +8,10 @@ STAMP := $(VENV)/.installed
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml requirements/constraints.txt
+$(STAMP): pyproject.toml sandbox/pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c requirements/constraints.txt -e '.[test,bench,docs]'
+	$(BIN)/pip install --quiet -c requirements/constraints.txt -e '.[test,bench,docs]' -e ./sandbox
 	touch $(STAMP)
 
 lint: $(STAMP)

@@ -6,8 +6,8 @@ from benchmarks._env import prepare_airflow_env
 
 prepare_airflow_env()
 
-from airflow_provider_sms.sandbox.process import SandboxProcess  # noqa: E402
 from benchmarks import fanout, hosts, imports, media, memory, schedule, throughput  # noqa: E402
+from bird_sandbox.process import SandboxProcess  # noqa: E402
 
 
 def main() -> None:

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from airflow_provider_sms.redaction import mask_phone
-from airflow_provider_sms.sandbox.process import SandboxProcess
 from airflow_provider_sms.testing import AirflowHome
+from bird_sandbox.process import SandboxProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_DAGS = [

@@ -19,8 +19,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from airflow_provider_sms.sandbox import BirdSandbox
 from airflow_provider_sms.testing import AirflowHome
+from bird_sandbox import BirdSandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_DAGS = ROOT / "tests" / "e2e" / "dags"

@@ -16,7 +16,7 @@ from support import EXAMPLE_DAGS  # noqa: E402
 
 # The bird_sandbox fixture is opt-in (no pytest11 entry point); only this, the top-level
 # conftest, may load plugins with pytest_plugins.
-pytest_plugins = ["airflow_provider_sms.sandbox.pytest_plugin"]
+pytest_plugins = ["bird_sandbox.pytest_plugin"]
 
 E2E = Path(__file__).resolve().parent / "e2e"
 
@@ -40,7 +40,7 @@ def airflow_home(tmp_path_factory):
 @pytest.fixture
 def checked_sandbox(bird_sandbox):
     """The sandbox; afterwards, every body the provider POSTed to it must validate against
-    Bird's own schema, vendored in the package: each message against CreateMessage, each
+    Bird's own schema, vendored in the sandbox: each message against CreateMessage, each
     batch against CreateBatchMessages (whose items are CreateMessage)."""
     yield bird_sandbox
     from support import assert_valid_create_batch, assert_valid_create_message

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import requests
 
-from airflow_provider_sms.sandbox import (
+from bird_sandbox import (
     ACCESS_KEY,
     MMS_CHANNEL_ID,
     TEMPLATE_PROJECT_ID,

@@ -13,8 +13,8 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_sms.bird import schema as bird_schema
 from airflow_provider_sms.message.outgoing import reference_for, task_seed
+from bird_sandbox import schema as bird_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_DAGS = ROOT / "example_dags"
@@ -74,7 +74,7 @@ def alert_reference(dag_id: str, run_id: str, task_id: str, try_number: int, rec
     return reference_for(seed, recipient)
 
 
-# -- Bird's own schemas, vendored in the package: the whole schema, unions tried branch by
+# -- Bird's own schemas, vendored in the sandbox: the whole schema, unions tried branch by
 # branch, as a plain validator would (the sandbox's checks are a separate implementation).
 
 

@@ -16,7 +16,7 @@ from deployment import copy_of_dags, deployed
 from docpages import python_examples
 from support import EXAMPLE_DAGS, ROOT, receiver
 
-from airflow_provider_sms.sandbox.process import SandboxProcess
+from bird_sandbox.process import SandboxProcess
 
 DAGS = Path(__file__).resolve().parent / "approval_dags"
 ARTIFACTS = ROOT / ".artifacts"

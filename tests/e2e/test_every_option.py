@@ -6,7 +6,7 @@ import json
 import pytest
 from support import TEST_DAGS, assert_valid_create_batch, assert_valid_create_message, receiver
 
-from airflow_provider_sms.sandbox import BirdSandbox
+from bird_sandbox import BirdSandbox
 
 SMS, TEMPLATE, MMS = "+31612345678", "+31612345679", "+14155552671"
 

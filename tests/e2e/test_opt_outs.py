@@ -5,7 +5,7 @@ test` runs against the sandbox."""
 import pytest
 from support import TEST_DAGS, receiver
 
-from airflow_provider_sms.sandbox import MMS_CHANNEL_ID, REPLIES_STOP_US, SMS_CHANNEL_ID
+from bird_sandbox import MMS_CHANNEL_ID, REPLIES_STOP_US, SMS_CHANNEL_ID
 
 CUSTOMER = "+12025550160"
 

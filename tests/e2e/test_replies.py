@@ -73,7 +73,7 @@ def test_a_reply_sensor_that_times_out_says_what_it_saw(airflow_home, checked_sa
 
 
 def test_an_opted_out_recipient_is_left_out_of_the_next_send(airflow_home, checked_sandbox):
-    from airflow_provider_sms.sandbox.catalogue import CLICKS_LINK_US, REPLIES_STOP_US
+    from bird_sandbox.catalogue import CLICKS_LINK_US, REPLIES_STOP_US
 
     result = run(airflow_home, checked_sandbox, "opt_out_flow")
     assert result.returncode == 0, result.stdout[-6000:]

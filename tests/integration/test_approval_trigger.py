@@ -17,8 +17,8 @@ from airflow.sdk.execution_time.comms import ErrorResponse
 
 from airflow_provider_sms.hooks.bird import BirdHook
 from airflow_provider_sms.inbound.question import Question
-from airflow_provider_sms.sandbox import MMS_CHANNEL_ID
 from airflow_provider_sms.triggers.approval import SmsApprovalTrigger
+from bird_sandbox import MMS_CHANNEL_ID
 
 APPROVER = "+12025550170"
 

@@ -16,7 +16,7 @@ from airflow_provider_sms.bird.errors import (
     BirdValidationError,
 )
 from airflow_provider_sms.bird.settings import ClientSettings
-from airflow_provider_sms.sandbox import MMS_CHANNEL_ID
+from bird_sandbox import MMS_CHANNEL_ID
 
 SMS = {
     "receiver": {"contacts": [{"identifierKey": "phonenumber", "identifierValue": "+31612345678"}]},

@@ -64,7 +64,7 @@ def test_an_ipv6_loopback_host_through_the_schema_field_reaches_the_sandbox(monk
     from urllib.parse import quote
 
     from airflow_provider_sms.hooks.bird import BirdHook
-    from airflow_provider_sms.sandbox import BirdSandbox
+    from bird_sandbox import BirdSandbox
 
     with BirdSandbox(host="::1") as sandbox:
         monkeypatch.setenv(
@@ -119,7 +119,7 @@ def test_the_sandbox_examples_of_the_connection_page_connect(bird_sandbox, monke
     from support import connection_doc_examples
 
     from airflow_provider_sms.hooks.bird import BirdHook
-    from airflow_provider_sms.sandbox import BirdSandbox
+    from bird_sandbox import BirdSandbox
 
     # The IPv6 examples name [::1]: a sandbox listening there.
     with BirdSandbox(host="::1") if "V6" in name else contextlib.nullcontext(bird_sandbox) as sb:

@@ -17,7 +17,7 @@ from airflow_provider_sms.message.outgoing import Outgoing
 from airflow_provider_sms.operators.mms import SendMmsOperator
 from airflow_provider_sms.operators.sms import SendSmsOperator
 from airflow_provider_sms.outbound.ledger import Ledger, max_tries_of
-from airflow_provider_sms.sandbox import MMS_CHANNEL_ID
+from bird_sandbox import MMS_CHANNEL_ID
 
 build = Outgoing("SMS", (), MMS_CHANNEL_ID, {"body": text_body("hello")}).request
 

@@ -12,7 +12,7 @@ from airflow_provider_sms.notifications.sms import SmsNotifier
 from airflow_provider_sms.operators.mms import SendMmsOperator
 from airflow_provider_sms.operators.sms import SendSmsOperator
 from airflow_provider_sms.operators.template import SendTemplateOperator
-from airflow_provider_sms.sandbox.catalogue import TEMPLATE_PROJECT_ID
+from bird_sandbox.catalogue import TEMPLATE_PROJECT_ID
 
 US_MOBILE = "+14155552671"
 PARAMETERS = {"name": "Ada", "date": "1 May"}

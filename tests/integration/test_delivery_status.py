@@ -8,9 +8,9 @@ from airflow.sdk import PokeReturnValue
 from support import event_loop_delays
 
 from airflow_provider_sms.operators.sms import SendSmsOperator
-from airflow_provider_sms.sandbox import DELIVERY_FAILS_NL
 from airflow_provider_sms.sensors.message_status import MessageStatusSensor
 from airflow_provider_sms.triggers.message_status import MessageStatusTrigger
+from bird_sandbox import DELIVERY_FAILS_NL
 
 NUMBERS = ["+31620000001", "+31620000002"]
 

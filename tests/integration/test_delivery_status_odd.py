@@ -11,7 +11,9 @@ from airflow.sdk import PokeReturnValue
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_sms.operators.sms import SendSmsOperator
-from airflow_provider_sms.sandbox import (
+from airflow_provider_sms.sensors.message_status import MessageStatusSensor
+from airflow_provider_sms.triggers.message_status import MessageStatusTrigger
+from bird_sandbox import (
     DELETED_US,
     DELIVERED_UPPER_US,
     SKIPPED_US,
@@ -20,8 +22,6 @@ from airflow_provider_sms.sandbox import (
     STATUS_NUMBER_US,
     UNDELIVERABLE_US,
 )
-from airflow_provider_sms.sensors.message_status import MessageStatusSensor
-from airflow_provider_sms.triggers.message_status import MessageStatusTrigger
 
 GOOD = ["+12025550150", "+12025550151"]
 

@@ -7,7 +7,7 @@ from airflow_provider_sms.notifications.sms import SmsNotifier
 from airflow_provider_sms.operators.mms import SendMmsOperator
 from airflow_provider_sms.operators.sms import SendSmsOperator
 from airflow_provider_sms.operators.template import SendTemplateOperator
-from airflow_provider_sms.sandbox import TEMPLATE_PROJECT_ID
+from bird_sandbox import TEMPLATE_PROJECT_ID
 
 NL = ["+31612345678", "+31612345679"]
 US = "+14155552671"

@@ -17,9 +17,9 @@ from airflow_provider_sms.bird.incoming import MAX_PAGES, OVERLAP, Cursor, scan_
 from airflow_provider_sms.hooks.bird import BirdHook
 from airflow_provider_sms.inbound.replies import incoming_replies
 from airflow_provider_sms.operators.sms import SendSmsOperator
-from airflow_provider_sms.sandbox import MMS_CHANNEL_ID
 from airflow_provider_sms.sensors.reply import ReplySensor
 from airflow_provider_sms.triggers.inbound import InboundMessageTrigger
+from bird_sandbox import MMS_CHANNEL_ID
 
 BURST = 20_001
 CUSTOMER = "+12025550180"

@@ -13,9 +13,9 @@ from airflow_provider_sms.bird.errors import BirdListingUnclearError
 from airflow_provider_sms.bird.incoming import Cursor
 from airflow_provider_sms.hooks.bird import BirdHook
 from airflow_provider_sms.operators.sms import SendSmsOperator
-from airflow_provider_sms.sandbox import MMS_CHANNEL_ID
 from airflow_provider_sms.triggers.inbound import COHORT_DELAY, STATE_KEY, InboundMessageTrigger
 from airflow_provider_sms.triggers.reply import ReplyTrigger
+from bird_sandbox import MMS_CHANNEL_ID
 
 CUSTOMER = "+12025550150"
 OTHER = "+12025550151"

@@ -11,14 +11,14 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_sms.operators.interactions import MessageInteractionsOperator
 from airflow_provider_sms.operators.sms import SendSmsOperator
-from airflow_provider_sms.sandbox import (
+from airflow_provider_sms.sensors.reply import ReplySensor
+from bird_sandbox import (
     CLICKS_LINK_US,
     MMS_CHANNEL_ID,
     REPLIES_STOP_US,
     REPLIES_YES_US,
     SMS_CHANNEL_ID,
 )
-from airflow_provider_sms.sensors.reply import ReplySensor
 
 CUSTOMER = "+12025550160"
 

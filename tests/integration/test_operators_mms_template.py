@@ -10,7 +10,7 @@ from airflow_provider_sms.bird.objects import is_mms_capable
 from airflow_provider_sms.operators.mms import SendMmsOperator
 from airflow_provider_sms.operators.sms import SendSmsOperator
 from airflow_provider_sms.operators.template import SendTemplateOperator
-from airflow_provider_sms.sandbox import (
+from bird_sandbox import (
     INACTIVE_TEMPLATE_VERSION_ID,
     TEMPLATE_PROJECT_ID,
     TEMPLATE_VERSION_ID,

@@ -20,7 +20,7 @@ from airflow_provider_sms.bird.errors import BirdConfigurationError
 from airflow_provider_sms.bird.ratelimit import RateLimiter
 from airflow_provider_sms.bird.settings import settings_from_connection
 from airflow_provider_sms.hooks.bird import BirdHook
-from airflow_provider_sms.sandbox import WORKSPACE_ID
+from bird_sandbox import WORKSPACE_ID
 
 WARNING = "cannot be used"
 

@@ -22,9 +22,9 @@ from support import MemoryStore, png
 from airflow_provider_sms.bird.incoming import Cursor
 from airflow_provider_sms.operators.approval import SmsApprovalOperator
 from airflow_provider_sms.operators.mms import SendMmsOperator
-from airflow_provider_sms.sandbox import MMS_CHANNEL_ID
 from airflow_provider_sms.sensors.reply import ReplySensor
 from airflow_provider_sms.triggers.inbound import InboundMessageTrigger
+from bird_sandbox import MMS_CHANNEL_ID
 
 APPROVER = "+12025550170"
 CUSTOMER = "+12025550180"

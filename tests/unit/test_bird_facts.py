@@ -1,5 +1,5 @@
 """Bird's facts (``airflow_provider_sms.bird.facts``) against Bird's published schema, as
-vendored in the package (``airflow_provider_sms/bird/schema``), and the loader that turns that
+vendored in the sandbox (``sandbox/bird_sandbox/schema``), and the loader that turns that
 schema into validators.
 
 Each fact the schema states has a check, run against the facts module; each check is also run
@@ -23,7 +23,7 @@ from types import SimpleNamespace
 import pytest
 
 from airflow_provider_sms.bird import facts
-from airflow_provider_sms.bird import schema as bird_schema
+from bird_sandbox import schema as bird_schema
 
 RAW = bird_schema.read_vendored(bird_schema.CREATE_MESSAGE_FILE)
 RAW_BATCH = bird_schema.read_vendored(bird_schema.CREATE_BATCH_FILE)
@@ -400,7 +400,7 @@ def test_validators_are_built_once_per_process():
 
 
 def test_importing_the_loader_does_not_import_jsonschema():
-    code = "import sys, airflow_provider_sms.bird.schema; print('jsonschema' in sys.modules)"
+    code = "import sys, bird_sandbox.schema; print('jsonschema' in sys.modules)"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )

@@ -8,8 +8,8 @@ import pytest
 from airflow_provider_sms.bird.client import BirdClient, parse_retry_after
 from airflow_provider_sms.bird.errors import BirdConfigurationError, InvalidMessageError
 from airflow_provider_sms.bird.settings import ClientSettings
-from airflow_provider_sms.sandbox import MMS_CHANNEL_ID
-from airflow_provider_sms.sandbox import WORKSPACE_ID as WORKSPACE
+from bird_sandbox import MMS_CHANNEL_ID
+from bird_sandbox import WORKSPACE_ID as WORKSPACE
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import pytest
 
 from airflow_provider_sms.bird.errors import BirdConfigurationError, InvalidMessageError
 from airflow_provider_sms.hooks.bird import BirdHook
-from airflow_provider_sms.sandbox import MMS_CHANNEL_ID, SMS_CHANNEL_ID, WORKSPACE_ID
+from bird_sandbox import MMS_CHANNEL_ID, SMS_CHANNEL_ID, WORKSPACE_ID
 
 
 def use_connection(monkeypatch, conn_id="bird_default", **fields):

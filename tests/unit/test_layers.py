@@ -4,10 +4,13 @@ circles (imports inside functions and under TYPE_CHECKING count too)."""
 from __future__ import annotations
 
 import ast
+import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from layers import AIRFLOW_FREE, ALLOWED, NAME
+from layers import AIRFLOW_FREE, ALLOWED, NAME, SANDBOX, SANDBOX_ALLOWED
 
 import airflow_provider_sms
 
@@ -172,3 +175,66 @@ def _private_imports(module: str) -> list[str]:
 
 def test_no_module_imports_a_private_name_of_another_package():
     assert [line for module in sorted(MODULES) for line in _private_imports(module)] == []
+
+
+# The sandbox, another distribution ----------------------------------------------------------
+
+SANDBOX_PACKAGE = Path(importlib.util.find_spec(SANDBOX).origin).parent
+
+
+def _imported(path: Path, package: str) -> set[str]:
+    """Every module name the file imports (``from a import b``: ``a.b`` too), relative imports
+    resolved against ``package``."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            parts = package.split(".")
+            anchor = parts[: len(parts) - node.level + 1] if node.level else []
+            base = ".".join(anchor + ([node.module] if node.module else []))
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_no_module_of_the_package_imports_the_sandbox():
+    wrong = []
+    for module, path in MODULES.items():
+        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        wrong += [name for name in _imported(path, package) if name.split(".")[0] == SANDBOX]
+    assert wrong == []
+
+
+def _sandbox_may_import(name: str) -> bool:
+    """Of the package: a module of SANDBOX_ALLOWED (or a name in it), or a package above one."""
+    modules = {f"{NAME}.{part}" for part in SANDBOX_ALLOWED}
+    parents = {m.rsplit(".", i)[0] for m in modules for i in range(1, m.count(".") + 1)}
+    return name in parents or any(name == m or name.startswith(m + ".") for m in modules)
+
+
+def test_the_sandbox_imports_of_the_package_only_what_it_may_and_never_airflow():
+    modules = sorted(SANDBOX_PACKAGE.rglob("*.py"))
+    assert len(modules) > 20
+    wrong = []
+    for path in modules:
+        parts = path.relative_to(SANDBOX_PACKAGE.parent).with_suffix("").parts
+        for name in _imported(path, ".".join(parts[:-1])):
+            top = name.split(".")[0]
+            if top == "airflow" or (top == NAME and not _sandbox_may_import(name)):
+                wrong.append(f"{'.'.join(parts)} -> {name}")
+    assert wrong == []
+
+
+def test_importing_every_sandbox_module_loads_no_airflow():
+    code = (
+        "import importlib, pkgutil, sys, bird_sandbox as s;"
+        "[importlib.import_module(m.name)"
+        " for m in pkgutil.walk_packages(s.__path__, s.__name__ + '.')];"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in ('airflow', {NAME!r})))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    loaded = {NAME, f"{NAME}.bird", *(f"{NAME}.{part}" for part in SANDBOX_ALLOWED)}
+    assert result.stdout.strip() == str(sorted(loaded))

@@ -20,6 +20,10 @@ ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 PROJECT = PYPROJECT["project"]
 DIST = "airflow_provider_sms-" + PROJECT["version"]
+# The sandbox, a distribution of its own released with the provider (sandbox/pyproject.toml).
+SANDBOX = ROOT / "sandbox"
+SANDBOX_PROJECT = tomllib.loads((SANDBOX / "pyproject.toml").read_text())["project"]
+SANDBOX_DIST = "bird_sandbox-" + SANDBOX_PROJECT["version"]
 
 
 @pytest.fixture(scope="module")
@@ -33,9 +37,23 @@ def built(tmp_path_factory):
     return wheel, sdist
 
 
-def _wheel_text(wheel: Path, name: str) -> str:
+@pytest.fixture(scope="module")
+def sandbox_wheel(tmp_path_factory):
+    """The sandbox's wheel, built from the working tree."""
+    buildapi = pytest.importorskip("flit_core.buildapi", reason="flit_core is a test dependency")
+    out = tmp_path_factory.mktemp("sandbox-dist")
+    with contextlib.chdir(SANDBOX):
+        return out / buildapi.build_wheel(str(out))
+
+
+def _wheel_text(wheel: Path, name: str, dist: str = DIST) -> str:
     with zipfile.ZipFile(wheel) as archive:
-        return archive.read(f"{DIST}.dist-info/{name}").decode()
+        return archive.read(f"{dist}.dist-info/{name}").decode()
+
+
+def _wheel_names(wheel: Path) -> list[str]:
+    with zipfile.ZipFile(wheel) as archive:
+        return archive.namelist()
 
 
 def _metadata(text: str) -> email.message.Message:
@@ -136,7 +154,7 @@ def test_the_changelog_has_an_entry_for_this_version():
 
 
 def test_the_pytest_plugin_is_not_registered_for_every_pytest_run(built):
-    # The bird_sandbox fixture is opt-in: `-p airflow_provider_sms.sandbox.pytest_plugin`
+    # The bird_sandbox fixture is opt-in: `-p bird_sandbox.pytest_plugin`
     # or `pytest_plugins = [...]`; nothing loads into test runs that did not ask for it.
     wheel, _ = built
     entry_points = configparser.ConfigParser(delimiters=("=",))
@@ -146,3 +164,49 @@ def test_the_pytest_plugin_is_not_registered_for_every_pytest_run(built):
     assert dict(entry_points["apache_airflow_provider"]) == {
         "provider_info": "airflow_provider_sms.get_provider_info:get_provider_info"
     }
+
+
+def test_the_sandbox_registers_no_entry_point_either(sandbox_wheel):
+    names = [name for name in _wheel_names(sandbox_wheel) if name.endswith("entry_points.txt")]
+    assert names == []
+    assert "entry-points" not in SANDBOX_PROJECT
+
+
+# The sandbox, a distribution of its own ----------------------------------------------------
+
+
+def test_the_provider_wheel_carries_no_sandbox_schema_or_jsonschema(built):
+    wheel, _ = built
+    names = _wheel_names(wheel)
+    assert "airflow_provider_sms/bird/facts.py" in names
+    assert [n for n in names if "sandbox" in n or "schema" in n or n.endswith(".json")] == []
+    requires = _metadata(_wheel_text(wheel, "METADATA")).get_all("Requires-Dist")
+    runtime = [r for r in requires if "extra ==" not in r]
+    assert [r for r in runtime if r.startswith("jsonschema")] == []
+
+
+def test_the_sandbox_wheel_carries_birds_schema_and_its_source(sandbox_wheel):
+    names = _wheel_names(sandbox_wheel)
+    vendored = sorted((SANDBOX / "bird_sandbox" / "schema").glob("*.json"))
+    assert len(vendored) == 2
+    for path in [*vendored, SANDBOX / "bird_sandbox" / "schema" / "SOURCE.md"]:
+        assert path.relative_to(SANDBOX).as_posix() in names
+    assert "bird_sandbox/pytest_plugin.py" in names
+    assert [n for n in names if n.startswith("airflow_provider_sms/")] == []
+
+
+def test_the_sandbox_is_released_with_the_provider_at_the_same_version(sandbox_wheel):
+    metadata = _metadata(_wheel_text(sandbox_wheel, "METADATA", SANDBOX_DIST))
+    assert metadata["Name"] == "bird-sandbox"
+    assert metadata["Version"] == PROJECT["version"] == airflow_provider_sms.__version__
+    requires = metadata.get_all("Requires-Dist")
+    assert f"airflow-provider-sms=={PROJECT['version']}" in requires
+    # Its one dependency of its own, at the range the provider's tests use it at.
+    [jsonschema] = [r for r in PROJECT["optional-dependencies"]["test"] if "jsonschema" in r]
+    assert jsonschema in requires
+    assert SANDBOX_PROJECT["requires-python"] == PROJECT["requires-python"]
+    assert metadata["License-Expression"] == PROJECT["license"]
+    assert (
+        _wheel_text(sandbox_wheel, "licenses/LICENSE", SANDBOX_DIST)
+        == (ROOT / "LICENSE").read_text()
+    )

@@ -56,8 +56,6 @@ def _documented_classes() -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     for page in pages:
         for module, names in IMPORTED.findall(page.read_text()):
-            if module.startswith("airflow_provider_sms.sandbox"):
-                continue  # the sandbox's names are its package's own, not the provider's
             for name in (n.strip() for n in names.split(",")):
                 if name[:1].isupper() and not name.isupper():
                     found.setdefault(name, set()).add(module)

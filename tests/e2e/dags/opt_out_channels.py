@@ -10,8 +10,8 @@ from airflow.sdk import DAG
 
 from airflow_provider_sms.operators.interactions import MessageInteractionsOperator
 from airflow_provider_sms.operators.sms import SendSmsOperator
-from airflow_provider_sms.sandbox.catalogue import REPLIES_STOP_US, SMS_CHANNEL_ID
 from airflow_provider_sms.sensors.message_status import MessageStatusSensor
+from bird_sandbox.catalogue import REPLIES_STOP_US, SMS_CHANNEL_ID
 
 CUSTOMERS = [REPLIES_STOP_US, "+12025550160"]
 

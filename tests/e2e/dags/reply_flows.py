@@ -12,9 +12,9 @@ from airflow.sdk import DAG, task
 
 from airflow_provider_sms.operators.interactions import MessageInteractionsOperator
 from airflow_provider_sms.operators.sms import SendSmsOperator
-from airflow_provider_sms.sandbox.catalogue import CLICKS_LINK_US, REPLIES_STOP_US
 from airflow_provider_sms.sensors.message_status import MessageStatusSensor
 from airflow_provider_sms.sensors.reply import ReplySensor
+from bird_sandbox.catalogue import CLICKS_LINK_US, REPLIES_STOP_US
 
 CUSTOMER = "+12025550160"
 

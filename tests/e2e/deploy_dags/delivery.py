@@ -7,8 +7,8 @@ from datetime import datetime
 from airflow.sdk import DAG
 
 from airflow_provider_sms.operators.sms import SendSmsOperator
-from airflow_provider_sms.sandbox.catalogue import DELIVERY_FAILS_NL, STAYS_SENT_NL
 from airflow_provider_sms.sensors.message_status import MessageStatusSensor
+from bird_sandbox.catalogue import DELIVERY_FAILS_NL, STAYS_SENT_NL
 
 CASES = {
     # dag_id: (recipients, batch API, sensor timeout in seconds)
