@@ -19,47 +19,21 @@ import urllib.request
 
 from airflow_provider_sms.loopback import is_loopback
 
+from . import settings
 from .catalogue import describe_magic_recipients
 from .facade import BirdSandbox
 
 
-def _status_delays(text: str) -> dict | None:
-    """``off``, ``PROCESSING,SENT,DELIVERED`` seconds, or a JSON object naming some of them."""
-    if text.strip().lower() == "off":
-        return None
-    try:
-        if text.lstrip().startswith("{"):
-            value = json.loads(text)
-            if not isinstance(value, dict):
-                raise ValueError
-            return value
-        processing, sent, delivered = (float(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: expected off, PROCESSING,SENT,DELIVERED seconds or a JSON object"
-        ) from None
-    return {"processing": processing, "sent": sent, "delivered": delivered}
+def _flag_type(setting: settings.Setting):
+    """The setting's command-line parser, its ValueError as argparse's own error."""
 
+    def parse(text: str):
+        try:
+            return setting.cli.parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
-def _json_object(text: str) -> dict:
-    """A JSON object (``--listing``, ``--upload``)."""
-    try:
-        value = json.loads(text)
-    except ValueError:
-        value = None
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a JSON object")
-    return value
-
-
-def _non_negative(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value >= 0:  # also refuses nan
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a non-negative number of seconds")
-    return value
+    return parse
 
 
 def receive(argv: list[str]) -> int:
@@ -99,10 +73,8 @@ def receive(argv: list[str]) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["receive"]:
-        return receive(argv[1:])
+def server_parser() -> argparse.ArgumentParser:
+    """The server's command line: where to listen, and a flag for each setting."""
     parser = argparse.ArgumentParser(
         prog="python -m bird_sandbox",
         description="Serve a local Bird-compatible Channels API (SMS/MMS/templates). "
@@ -110,49 +82,28 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
     parser.add_argument("--port", type=int, default=0, help="port (default: any free port)")
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds added per answer")
-    parser.add_argument(
-        "--max-posts-per-second", type=int, default=None, help="per-workspace POST limit"
-    )
-    parser.add_argument(
-        "--status-delays",
-        type=_status_delays,
-        default=argparse.SUPPRESS,
-        metavar="P,S,D|off",
-        help="seconds after acceptance at which messages become processing, sent, delivered "
-        "(default 0.2,0.5,1.0; a JSON object may name some; off: they stay accepted)",
-    )
-    parser.add_argument(
-        "--listing",
-        type=_json_object,
-        default=argparse.SUPPRESS,
-        metavar="JSON",
-        help='how messages are listed, e.g. \'{"order": "oldest_first", "page_token_field": '
-        'null, "full_last_page_token": false, "batch_filter": false, "other_channel": '
-        '"empty"}\' (default: newest first, nextPageToken, a token after a full last page, '
-        "filtered, another channel's message not found)",
-    )
-    parser.add_argument(
-        "--upload",
-        type=_json_object,
-        default=argparse.SUPPRESS,
-        metavar="JSON",
-        help='how presigned uploads answer, e.g. \'{"presign_status": 201, "upload_status": '
-        '201, "media_host": "other"}\' (default: 200, 204, same)',
-    )
-    parser.add_argument(
-        "--reply-delay",
-        type=_non_negative,
-        default=argparse.SUPPRESS,
-        metavar="SECONDS",
-        help="seconds after a message goes out at which the answering recipients answer "
-        "(default 1.0)",
-    )
+    for setting in settings.SETTINGS:
+        parser.add_argument(
+            setting.flag,
+            dest=setting.name,
+            type=_flag_type(setting),
+            default=argparse.SUPPRESS,
+            metavar=setting.cli.metavar,
+            help=setting.cli.help,
+        )
     parser.add_argument(
         "--magic-recipients",
         action="store_true",
         help="print the magic recipients and how their messages end, then exit",
     )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["receive"]:
+        return receive(argv[1:])
+    parser = server_parser()
     args = parser.parse_args(argv)
     if args.magic_recipients:
         print(describe_magic_recipients())
@@ -168,23 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
 
-    options = {}
-    if "status_delays" in vars(args):
-        options["status_delays"] = args.status_delays
-    if "listing" in vars(args):
-        options["listing"] = args.listing
-    if "upload" in vars(args):
-        options["upload"] = args.upload
-    if "reply_delay" in vars(args):
-        options["reply_delay"] = args.reply_delay
+    given = {name: value for name, value in vars(args).items() if name in settings.BY_NAME}
     try:
-        sandbox = BirdSandbox(
-            host=args.host,
-            port=args.port,
-            latency=args.latency,
-            max_posts_per_second=args.max_posts_per_second,
-            **options,
-        )
+        sandbox = BirdSandbox(host=args.host, port=args.port, **given)
     except ValueError as exc:
         parser.error(str(exc))
     sandbox.start()

@@ -3,6 +3,43 @@ them, and the magic recipients (the one place they are described: the README, th
 the sandbox's docstrings point here, or to :func:`describe_magic_recipients`). Tests, demos and
 users' DAG tests rely on these ids. Plain data: no imports."""
 
+# What the package gives users (``from bird_sandbox import ...``); the rest is the sandbox's own.
+__all__ = [
+    "ABSENT",
+    "ACCESS_KEY",
+    "ANSWERING_RECIPIENTS",
+    "CLICKS_LINK_US",
+    "DELETED_US",
+    "DELIVERED_UPPER_US",
+    "DELIVERY_FAILS_NL",
+    "DELIVERY_FAILS_US",
+    "INACTIVE_TEMPLATE_VERSION_ID",
+    "MAGIC_RECIPIENTS",
+    "MMS_CHANNEL_ID",
+    "MMS_CHANNEL_NUMBER",
+    "ODD_STATUSES",
+    "QUIET_HOURS_CHANNEL_ID",
+    "QUIET_HOURS_UTC",
+    "REPLIES_STOP_US",
+    "REPLIES_YES_US",
+    "SENDING_FAILS_NL",
+    "SENDING_FAILS_US",
+    "SHORT_LINK_DOMAIN",
+    "SKIPPED_US",
+    "SMS_CHANNEL_ID",
+    "SMS_CHANNEL_SENDER",
+    "STATUS_ABSENT_US",
+    "STATUS_NULL_US",
+    "STATUS_NUMBER_US",
+    "STAYS_SENT_NL",
+    "STAYS_SENT_US",
+    "TEMPLATE_LOCALES",
+    "TEMPLATE_PROJECT_ID",
+    "TEMPLATE_VERSION_ID",
+    "UNDELIVERABLE_US",
+    "WORKSPACE_ID",
+]
+
 ACCESS_KEY = "sandbox-access-key"
 WORKSPACE_ID = "5d31ef73-de34-4006-a7ea-3b91aaa8ef9c"
 

@@ -8,20 +8,12 @@ import inspect
 import json
 import threading
 import time
-from collections.abc import Mapping
 from typing import Any
 
 from airflow_provider_sms.loopback import is_loopback
 
-from . import faults
-from .backend import (
-    DEFAULT_LISTING,
-    DEFAULT_REPLY_DELAY,
-    DEFAULT_STATUS_DELAYS,
-    DEFAULT_UPLOAD,
-    SandboxBackend,
-    Upload,
-)
+from . import faults, settings
+from .backend import SandboxBackend, Upload
 from .catalogue import (
     ACCESS_KEY,
     CLICKS_LINK_US,
@@ -43,13 +35,16 @@ from .inbound import SENT_RATE
 from .server import SandboxHTTPServer
 
 
+@settings.properties()
 class BirdSandbox:
     """A local, Bird-compatible Channels API server for tests and demos.
 
     Serves on a free loopback port in a background thread. Accepted messages, presigned media
     uploads, every request and the behaviour knobs (latency, rate limit, rejected recipients,
     injected faults, status delays, how messages are listed, how uploads answer) are available
-    on the instance; the same is exposed over HTTP under ``/_sandbox/``.
+    on the instance; the same is exposed over HTTP under ``/_sandbox/``. Each setting of
+    :mod:`.settings` is a keyword here and an attribute after (assigning it is
+    ``POST /_sandbox/config``); :meth:`reset` restores those given.
 
     Messages move through Bird's statuses as time passes: the answer to the POST says
     ``accepted``; reading the message later (getting it, listing the channel or a batch,
@@ -64,9 +59,8 @@ class BirdSandbox:
     accepted with; a new setting applies to messages accepted afterwards.
 
     Messages to the magic recipients end otherwise: see their catalogue,
-    :mod:`~bird_sandbox.catalogue` (also
-    :func:`~bird_sandbox.catalogue.describe_magic_recipients`); the first
-    group's numbers are class attributes here too (``delivery_fails_nl``, ...).
+    :mod:`~bird_sandbox.catalogue` (also :func:`~bird_sandbox.catalogue.describe_magic_recipients`);
+    the first group's numbers are class attributes here too (``delivery_fails_nl``, ...).
 
     The return path: :meth:`receive` stores an SMS from a person (``POST /_sandbox/inbound``
     over HTTP), listed with the channel's messages (``direction: "incoming"``); STOP and START
@@ -87,18 +81,14 @@ class BirdSandbox:
     content type: a web page in a browser can neither read nor change it (docs/sandbox.md).
     """
 
+    @settings.with_signature()
     def __init__(
         self,
         host: str = "127.0.0.1",
         port: int = 0,
-        latency: float = 0.0,
-        max_posts_per_second: int | None = None,
         *,
         allow_non_loopback: bool = False,
-        status_delays: Mapping[str, float] | None = DEFAULT_STATUS_DELAYS,
-        listing: Mapping[str, Any] = DEFAULT_LISTING,
-        upload: Mapping[str, Any] = DEFAULT_UPLOAD,
-        reply_delay: float = DEFAULT_REPLY_DELAY,
+        **given: Any,
     ):
         if not allow_non_loopback and not is_loopback(host):
             raise ValueError(
@@ -106,13 +96,11 @@ class BirdSandbox:
                 "unauthenticated control API; pass allow_non_loopback=True to expose it anyway"
             )
         self._address = (host, port)
-        # Bird's side (operations callable without HTTP), and what stands in front of it.
-        self.backend = SandboxBackend(
-            status_delays=status_delays, listing=listing, upload=upload, reply_delay=reply_delay
-        )
-        self.gateway = Gateway(
-            self.backend, latency=latency, max_posts_per_second=max_posts_per_second
-        )
+        # Bird's side (operations callable without HTTP), and what stands in front of it, each
+        # with the settings it holds (:mod:`.settings`).
+        parts = settings.split(given)
+        self.backend = SandboxBackend(**parts["backend"])
+        self.gateway = Gateway(self.backend, **parts["gateway"])
         self._server: SandboxHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -299,79 +287,7 @@ class BirdSandbox:
         """Drop every queued fault."""
         self.gateway.clear_faults()
 
-    @property
-    def latency(self) -> float:
-        return self.gateway.latency
-
-    @latency.setter
-    def latency(self, seconds: float) -> None:
-        self.gateway.configure(latency=seconds)
-
-    @property
-    def max_posts_per_second(self) -> int | None:
-        return self.gateway.max_posts_per_second
-
-    @max_posts_per_second.setter
-    def max_posts_per_second(self, value: int | None) -> None:
-        self.gateway.configure(max_posts_per_second=value)
-
-    @property
-    def reject_recipients(self) -> set[str]:
-        return set(self.backend.reject_recipients)
-
-    @reject_recipients.setter
-    def reject_recipients(self, numbers) -> None:
-        self.gateway.configure(reject_recipients=list(numbers))
-
-    @property
-    def status_delays(self) -> dict[str, float] | None:
-        """Seconds after acceptance at which messages become processing, sent, delivered
-        (None: no progression). Setting some of the three, or None, applies to messages
-        accepted afterwards."""
-        return self.backend.status_delays
-
-    @status_delays.setter
-    def status_delays(self, delays: Mapping[str, float] | None) -> None:
-        self.gateway.configure(status_delays=delays)
-
-    @property
-    def listing(self) -> dict[str, Any]:
-        """How listing messages behaves where Bird's documentation is silent: ``order``
-        (``newest_first`` or ``oldest_first``), ``page_token_field`` (None: no token),
-        ``full_last_page_token`` (False: a full last page names no next page),
-        ``batch_filter`` (False: ``batchId`` is ignored) and ``other_channel`` (what reading
-        a message under another channel answers: ``not_found``, ``empty`` interactions or
-        ``listed``). Setting some keys keeps the rest."""
-        return self.backend.listing
-
-    @listing.setter
-    def listing(self, value: Mapping[str, Any]) -> None:
-        self.gateway.configure(listing=value)
-
-    @property
-    def upload(self) -> dict[str, Any]:
-        """How presigned uploads behave where Bird's documentation is silent:
-        ``presign_status`` (200 or 201), ``upload_status`` (the storage's 204, 201 with S3's
-        XML, or 200) and ``media_host`` (``same``, or ``other``: ``mediaUrl`` names the
-        sandbox as localhost when the request named 127.0.0.1, and the other way round).
-        Setting some keys keeps the rest."""
-        return self.backend.upload
-
-    @upload.setter
-    def upload(self, value: Mapping[str, Any]) -> None:
-        self.gateway.configure(upload=value)
-
-    @property
-    def reply_delay(self) -> float:
-        """Seconds after a message to an answering recipient goes out at which it replies or
-        clicks; setting it applies to messages sent afterwards."""
-        return self.backend.reply_delay
-
-    @reply_delay.setter
-    def reply_delay(self, seconds: float) -> None:
-        self.gateway.configure(reply_delay=seconds)
-
     def reset(self) -> None:
         """Clear messages (sent and received), interactions, pending replies, uploads,
-        requests, faults and rejections; restore constructor settings."""
+        requests and faults; restore the settings given to the constructor."""
         self.gateway.reset()

@@ -17,7 +17,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import media, routes
+from . import media, routes, settings
 from .backend import ApiError, SandboxBackend
 from .catalogue import ACCESS_KEY
 from .control import ControlApi
@@ -83,18 +83,14 @@ _FORM_ROOM = 1024 * 1024
 _MAX_BODY = 10 * 1024 * 1024
 
 
+@settings.properties("gateway")
 class Gateway:
     """Everything between an HTTP request and Bird's operations: routing, authentication,
     the per-workspace POST rate limit, injected faults, latency, recorded requests and the
-    control API. Thread-safe."""
+    control API. Thread-safe. Takes the settings :mod:`.settings` gives the gateway."""
 
-    def __init__(
-        self,
-        backend: SandboxBackend,
-        *,
-        latency: float = 0.0,
-        max_posts_per_second: int | None = None,
-    ):
+    @settings.with_signature("gateway")
+    def __init__(self, backend: SandboxBackend, **given: Any):
         self.backend = backend
         self.control = ControlApi(self)
         # The address for a request without a Host header, and the Host headers answered (the
@@ -103,7 +99,7 @@ class Gateway:
         self._hosts: frozenset[str] = frozenset()
         self._any_ip_port: str | None = None
         self._lock = threading.Lock()
-        self._defaults = (float(latency), max_posts_per_second)
+        self._initial_settings = settings.initial(given, "gateway")
         with self._lock:
             self._reset_locked()
 
@@ -113,72 +109,31 @@ class Gateway:
         self._requests: list[RecordedRequest] = []
         self._faults: deque[list] = deque()  # [Fault, remaining]
         self._post_times: dict[str, deque[float]] = {}
-        self.latency, self._max_posts = self._defaults
+        self._settings = dict(self._initial_settings)
 
     def reset(self) -> None:
-        """Forget messages, requests, faults and rejections; restore the initial configuration."""
+        """Forget messages, requests and faults; restore the settings given to the constructors."""
         with self._lock:
             self._reset_locked()
         self.backend.reset()
 
-    @property
-    def max_posts_per_second(self) -> int | None:
-        return self._max_posts
-
-    @max_posts_per_second.setter
-    def max_posts_per_second(self, value: int | None) -> None:
-        if value is not None and (
-            not isinstance(value, int) or isinstance(value, bool) or value < 1
-        ):
-            raise ValueError("max_posts_per_second must be a positive integer or None")
-        self._max_posts = value
+    def _holder(self, setting: settings.Setting) -> Any:
+        return self if setting.owner == "gateway" else self.backend
 
     def configure(self, **config: Any) -> dict:
-        """Update ``latency``, ``max_posts_per_second``, ``reject_recipients``,
-        ``status_delays``, ``listing``, ``upload`` and/or ``reply_delay``."""
-        known = {
-            "latency",
-            "max_posts_per_second",
-            "reject_recipients",
-            "status_delays",
-            "listing",
-            "upload",
-            "reply_delay",
-        }
-        unknown = set(config) - known
+        """Change some settings (:mod:`.settings`); the whole configuration. ValueError for a
+        name that is no setting, or a value its setting refuses."""
+        unknown = set(config) - set(settings.BY_NAME)
         if unknown:
             raise ValueError(f"unknown config field(s): {', '.join(sorted(unknown))}")
-        if "latency" in config:
-            latency = config["latency"]
-            if not isinstance(latency, int | float) or isinstance(latency, bool) or latency < 0:
-                raise ValueError("latency must be a non-negative number of seconds")
-        if "status_delays" in config:
-            self.backend.status_delays = config["status_delays"]
-        if "listing" in config:
-            self.backend.listing = config["listing"]
-        if "upload" in config:
-            self.backend.upload = config["upload"]
-        if "reply_delay" in config:
-            self.backend.reply_delay = config["reply_delay"]
-        if "reject_recipients" in config:
-            self.backend.reject_recipients = config["reject_recipients"]
-        with self._lock:
-            if "max_posts_per_second" in config:
-                self.max_posts_per_second = config["max_posts_per_second"]
-            if "latency" in config:
-                self.latency = float(config["latency"])
+        for setting in settings.SETTINGS:
+            if setting.name in config:
+                setattr(self._holder(setting), setting.name, config[setting.name])
         return self.config()
 
     def config(self) -> dict:
-        return {
-            "latency": self.latency,
-            "max_posts_per_second": self._max_posts,
-            "reject_recipients": sorted(self.backend.reject_recipients),
-            "status_delays": self.backend.status_delays,
-            "listing": self.backend.listing,
-            "upload": self.backend.upload,
-            "reply_delay": self.backend.reply_delay,
-        }
+        """Every setting, as the control API shows it."""
+        return {s.name: s.as_json(getattr(self._holder(s), s.name)) for s in settings.SETTINGS}
 
     def inject(self, kind: str, **params: Any) -> None:
         """Queue a fault (:class:`~.faults.Fault`'s parameters) for the next ``count``
@@ -403,7 +358,7 @@ class Gateway:
         # Sliding one-second window per workspace over admitted POSTs, like Bird's per-workspace
         # POST limit. Bird documents no Retry-After header, so none is sent.
         with self._lock:
-            limit = self._max_posts
+            limit = self._settings["max_posts_per_second"]
             if limit is None:
                 return
             now = time.monotonic()

@@ -27,9 +27,6 @@ from .messages import contact_id, copy_json
 from .rules import first_link, short_link
 from .statuses import DELIVERED, REJECTED, timestamp
 
-# Seconds after a message to an answering recipient goes out at which it answers.
-DEFAULT_REPLY_DELAY = 1.0
-
 CLICKED, UNSUBSCRIBE, SUBSCRIBE = "clicked", "unsubscribe-request", "subscribe-consent"
 INTERACTION_TYPES = (CLICKED, UNSUBSCRIBE, SUBSCRIBE)
 # An inbound text that is exactly one of these (any case, surrounding spaces aside) opts the
@@ -44,17 +41,6 @@ SENT_RATE = 450.0
 SENT_TO = "+12025559999"
 
 _PHONE_NUMBER = re.compile(r"\+\d{8,15}")
-
-
-def check_reply_delay(value: Any) -> float:
-    if (
-        not isinstance(value, int | float)
-        or isinstance(value, bool)
-        or not math.isfinite(value)
-        or value < 0
-    ):
-        raise ValueError("reply_delay must be a non-negative number of seconds")
-    return float(value)
 
 
 def keyword_type(text: str) -> str | None:
@@ -129,7 +115,7 @@ class InboundOperations:
         with self._lock:
             self._settle_locked(now)
             _, own = self._read_locked(message_id, channel_id)
-            listed = own or self._listing["other_channel"] == "listed"
+            listed = own or self._settings["listing"]["other_channel"] == "listed"
             shown = [self._interactions[i] for i in self._interactions_of.get(message_id, [])]
             shown = shown if listed else []
         return {"results": copy_json(shown[::-1])}
@@ -341,7 +327,7 @@ class InboundOperations:
         """Queue what the answering recipients of a message just stored will do."""
         if message.get("direction") != "outgoing" or message.get("status") == REJECTED:
             return
-        due = origin + self._reply_delay
+        due = origin + self._settings["reply_delay"]
         for number in _recipients(message):
             answer = ANSWERING_RECIPIENTS.get(number)
             if answer is not None:

@@ -1,13 +1,11 @@
 """Listing: ``limit`` and ``pageToken`` as Bird takes them, page tokens, and
 listChannelMessages with the ways it can behave where Bird's documentation is silent (the
-``listing`` setting)."""
+``listing`` setting, :data:`.settings.DEFAULT_LISTING`)."""
 
 from __future__ import annotations
 
 import base64
 from bisect import bisect_left, bisect_right
-from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any
 
 from airflow_provider_sms.bird.facts import DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT
@@ -18,52 +16,6 @@ from .messages import copy_json
 # How long a list by batchId waits for that batch's items to be processed, so that a client
 # listing right after the 202 sees a complete batch (processing takes milliseconds).
 BATCH_SETTLE_TIMEOUT = 5.0
-
-# How the channel's listing behaves where Bird's documentation is silent (API-NOTES sections 5
-# and 6 infer these): its order, the answer field naming the next page (None: no field, even
-# when more pages follow), whether a full last page names a next (empty) one, whether the
-# `batchId` filter is applied, and what reading a message or its interactions under a channel
-# other than its own answers (OTHER_CHANNEL_ANSWERS). Tests play each.
-DEFAULT_LISTING: Mapping[str, Any] = MappingProxyType(
-    {
-        "order": "newest_first",
-        "page_token_field": "nextPageToken",
-        "full_last_page_token": True,
-        "batch_filter": True,
-        "other_channel": "not_found",
-    }
-)
-LISTING_ORDERS = ("newest_first", "oldest_first")
-OTHER_CHANNEL_ANSWERS = {
-    "not_found": "the message and its interactions answer 404",
-    "empty": "the message as it is (its own channelId); its interactions an empty list",
-    "listed": "the message and its interactions as they are (their own channelId)",
-}
-
-
-def check_listing(value: Any, current: Mapping[str, Any]) -> dict[str, Any]:
-    """``listing`` checked: a mapping naming some of order, page_token_field,
-    full_last_page_token, batch_filter, other_channel; the others keep `current`."""
-    if not isinstance(value, Mapping):
-        raise ValueError(f"listing must map some of {', '.join(DEFAULT_LISTING)}")
-    unknown = set(value) - set(DEFAULT_LISTING)
-    if unknown:
-        raise ValueError(
-            f"unknown listing key(s): {', '.join(sorted(map(str, unknown)))} "
-            f"(expected {', '.join(DEFAULT_LISTING)})"
-        )
-    listing = {**current, **value}
-    if listing["order"] not in LISTING_ORDERS:
-        raise ValueError(f"listing.order must be one of {', '.join(LISTING_ORDERS)}")
-    field = listing["page_token_field"]
-    if field is not None and (not isinstance(field, str) or not field):
-        raise ValueError("listing.page_token_field must be a field name, or null for none")
-    for flag in ("full_last_page_token", "batch_filter"):
-        if not isinstance(listing[flag], bool):
-            raise ValueError(f"listing.{flag} must be true or false")
-    if listing["other_channel"] not in OTHER_CHANNEL_ANSWERS:
-        raise ValueError(f"listing.other_channel must be one of {', '.join(OTHER_CHANNEL_ANSWERS)}")
-    return listing
 
 
 def check_limit(limit: Any, maximum: int = MAX_LIST_LIMIT) -> int:
@@ -118,7 +70,7 @@ class ListingOperations:
         now = self._clock()
         with self._lock:
             self._settle_locked(now)
-            listing = self._listing
+            listing = self._settings["listing"]
             oldest_first = listing["order"] == "oldest_first"
             # A token names the last position shown; the kind keeps the two orders apart.
             kind = "messages-asc" if oldest_first else "messages"

@@ -8,7 +8,7 @@ it would there. A second upload to the same ``uploadUrl`` replaces the first, as
 overwrites a key: a client retrying an upload whose answer it never got must succeed.
 
 Where Bird's documentation is silent, the ``upload`` setting plays the alternatives
-(:data:`DEFAULT_UPLOAD`).
+(:data:`.settings.DEFAULT_UPLOAD`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from dataclasses import dataclass, replace
 from email.message import Message
 from email.parser import BytesHeaderParser
 from email.policy import HTTP
-from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 from xml.sax.saxutils import escape
@@ -38,43 +37,11 @@ from .routes import Answer
 # of sending 100 MiB.
 MAX_MEDIA_BYTES = MAX_MEDIA_UPLOAD_BYTES
 
-# What Bird does not document, played by the `upload` setting: the presign's success status,
-# the storage's (S3 answers 204, or 200/201 with `success_action_status`), and whether
-# `mediaUrl` names the same host as the API (`other`: 127.0.0.1 and localhost swapped).
-DEFAULT_UPLOAD: Mapping[str, Any] = MappingProxyType(
-    {"presign_status": 200, "upload_status": 204, "media_host": "same"}
-)
-UPLOAD_CHOICES: Mapping[str, tuple] = MappingProxyType(
-    {
-        "presign_status": (200, 201),
-        "upload_status": (204, 201, 200),
-        "media_host": ("same", "other"),
-    }
-)
-
 # RFC 6838's type/subtype, without parameters.
 _NAME = r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
 MEDIA_TYPE = re.compile(rf"{_NAME}/{_NAME}")
 _BUCKET = "bird-sandbox-media"
 _REGION = "eu-west-1"
-
-
-def check_upload(value: Any, current: Mapping[str, Any]) -> dict[str, Any]:
-    """``upload`` checked: a mapping naming some of :data:`DEFAULT_UPLOAD`'s keys; the others
-    keep `current`."""
-    if not isinstance(value, Mapping):
-        raise ValueError(f"upload must map {', '.join(DEFAULT_UPLOAD)}")
-    unknown = set(value) - set(DEFAULT_UPLOAD)
-    if unknown:
-        raise ValueError(
-            f"unknown upload key(s): {', '.join(sorted(map(str, unknown)))} "
-            f"(expected {', '.join(DEFAULT_UPLOAD)})"
-        )
-    upload = {**current, **value}
-    for key, choices in UPLOAD_CHOICES.items():
-        if isinstance(upload[key], bool) or upload[key] not in choices:
-            raise ValueError(f"upload.{key} must be one of {', '.join(map(str, choices))}")
-    return upload
 
 
 @dataclass(frozen=True)
@@ -194,17 +161,7 @@ def _checked_file(upload: Upload, parts: list) -> tuple[str | None, bytes]:
 class MediaOperations:
     """The presigned upload and the storage behind it, over the backend's state (see
     :class:`.SandboxBackend`: ``_uploads``, upload id -> :class:`Upload`; ``_media``, media
-    id -> upload id; ``_upload``, the setting)."""
-
-    @property
-    def upload(self) -> dict[str, Any]:
-        """The ``upload`` setting: presign_status, upload_status, media_host."""
-        return dict(self._upload)
-
-    @upload.setter
-    def upload(self, value: Mapping[str, Any]) -> None:
-        with self._lock:
-            self._upload = check_upload(value, self._upload)
+    id -> upload id; ``_settings["upload"]``, the setting)."""
 
     def create_presigned_upload(
         self, workspace_id: str, channel_id: str | None = None, *, payload: Any, base_url: str
@@ -240,7 +197,7 @@ class MediaOperations:
             "x-amz-signature": secrets.token_hex(32),
         }
         with self._lock:
-            setting = self._upload
+            setting = self._settings["upload"]
             media_base = _other_host(base_url) if setting["media_host"] == "other" else base_url
             upload = Upload(
                 upload_id,
@@ -273,7 +230,7 @@ class MediaOperations:
             self._uploads[upload_id] = replace(
                 self._uploads[upload_id], filename=filename, data=data, completed=True
             )
-            status = self._upload["upload_status"]
+            status = self._settings["upload"]["upload_status"]
         if status == 201:
             key, etag = upload.form_data["key"], f'"{uuid.uuid4().hex}"'
             elements = {"Location": upload.media_url, "Bucket": _BUCKET, "Key": key, "ETag": etag}

@@ -72,7 +72,7 @@ class MessageOperations:
         if position is None:
             raise not_found("message")
         own = self._messages[position]["channelId"] == channel_id
-        if not own and self._listing["other_channel"] == "not_found":
+        if not own and self._settings["listing"]["other_channel"] == "not_found":
             raise not_found("message")
         return position, own
 
@@ -108,7 +108,7 @@ class MessageOperations:
 
     def _timeline(self, message: dict, accepted_at: float) -> tuple[float, tuple | None]:
         """When a new message's timeline starts, and its stages (None: it stays as it is)."""
-        delays = self._delays
+        delays = self._settings["status_delays"]
         status = message["status"]
         if delays is None or status not in (ACCEPTED, SCHEDULED):
             return accepted_at, None
@@ -224,7 +224,7 @@ class MessageOperations:
             if isinstance(payload.get("shortLinks"), dict):
                 content = shortened_body(content, payload["shortLinks"]["domain"])
             rendered = (content.get(content["type"]) or {}).get("text")
-        rejected = self._reject
+        rejected = self._settings["reject_recipients"]
         for index, contact in enumerate(payload["receiver"]["contacts"]):
             if contact.get("identifierValue") in rejected:
                 raise ApiError(

@@ -1,5 +1,6 @@
 """The sandbox in a process of its own (for demos and benchmarks, where it must not share
-the client's interpreter), driven through its control API. Standard library only."""
+the client's interpreter), driven through its control API. Standard library only (and
+:mod:`.settings`, which is too)."""
 
 from __future__ import annotations
 
@@ -10,42 +11,22 @@ import sys
 import urllib.request
 from typing import Any
 
-_DEFAULT = object()
+from . import settings
 
 
 class SandboxProcess:
-    """``with SandboxProcess(latency=0.05) as sandbox: ...`` starts
-    ``python -m bird_sandbox`` on a free port and stops it on exit.
+    """``with SandboxProcess(latency=0.05) as sandbox: ...`` starts ``python -m bird_sandbox``
+    on a free port and stops it on exit. It takes :class:`~bird_sandbox.BirdSandbox`'s
+    settings (:mod:`.settings`), each passed as its command-line flag; ``reset()`` restores
+    them."""
 
-    ``status_delays``: as :class:`~bird_sandbox.BirdSandbox`'s (a mapping
-    naming some of processing, sent, delivered; None: no progression); reset() restores it.
-    ``listing``: likewise (order, page_token_field, full_last_page_token, batch_filter);
-    ``upload`` too (presign_status, upload_status, media_host). ``reply_delay``: seconds after
-    which the answering recipients answer (default 1.0)."""
-
-    def __init__(
-        self,
-        *,
-        latency: float = 0.0,
-        max_posts_per_second: int | None = None,
-        status_delays: Any = _DEFAULT,
-        listing: Any = None,
-        upload: Any = None,
-        reply_delay: float | None = None,
-    ):
-        self.args = ["--port", "0", "--latency", str(latency)]
-        if max_posts_per_second:
-            self.args += ["--max-posts-per-second", str(max_posts_per_second)]
-        if status_delays is None:
-            self.args += ["--status-delays", "off"]
-        elif status_delays is not _DEFAULT:
-            self.args += ["--status-delays", json.dumps(dict(status_delays))]
-        if listing is not None:
-            self.args += ["--listing", json.dumps(dict(listing))]
-        if upload is not None:
-            self.args += ["--upload", json.dumps(dict(upload))]
-        if reply_delay is not None:
-            self.args += ["--reply-delay", str(reply_delay)]
+    @settings.with_signature()
+    def __init__(self, **given: Any):
+        settings.initial(given)  # what the process would refuse fails here, with its error
+        self.args = ["--port", "0"]
+        for name, value in given.items():
+            setting = settings.BY_NAME[name]
+            self.args += [setting.flag, setting.cli.format(value)]
         self.process: subprocess.Popen | None = None
         self.base_url = ""
         self.connection_env: dict[str, str] = {}

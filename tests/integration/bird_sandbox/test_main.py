@@ -81,11 +81,12 @@ def test_command_line_delays():
     import subprocess
     import sys
 
-    from bird_sandbox.__main__ import _status_delays
+    from bird_sandbox.settings import BY_NAME
 
-    assert _status_delays("0.1,0.2,0.3") == {"processing": 0.1, "sent": 0.2, "delivered": 0.3}
-    assert _status_delays('{"sent": 2}') == {"sent": 2}
-    assert _status_delays("off") is None
+    parse = BY_NAME["status_delays"].cli.parse
+    assert parse("0.1,0.2,0.3") == {"processing": 0.1, "sent": 0.2, "delivered": 0.3}
+    assert parse('{"sent": 2}') == {"sent": 2}
+    assert parse("off") is None
     for bad in ("fast", "1,2", "3,2,1", '{"queued": 1}'):
         run = subprocess.run(
             [sys.executable, "-m", "bird_sandbox", "--status-delays", bad],

@@ -8,7 +8,7 @@ import pytest
 import requests
 from sandbox_support import channel_url, multipart, presigned_form, send, text_message
 
-from bird_sandbox import WORKSPACE_ID, media
+from bird_sandbox import DEFAULT_UPLOAD, WORKSPACE_ID, media
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 
@@ -179,7 +179,7 @@ def test_the_upload_setting_plays_what_bird_does_not_document(sandbox, http):
     assert refused.status_code == 400
 
     sandbox.reset()
-    assert sandbox.upload == dict(media.DEFAULT_UPLOAD) and sandbox.uploads == []
+    assert sandbox.upload == dict(DEFAULT_UPLOAD) and sandbox.uploads == []
 
 
 def test_the_control_api_lists_uploads(sandbox, http):

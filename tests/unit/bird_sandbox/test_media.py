@@ -11,7 +11,7 @@ import pytest
 from sandbox_support import AUTH, multipart, presigned_form
 
 from airflow_provider_sms.bird.facts import MAX_MEDIA_UPLOAD_BYTES
-from bird_sandbox import MMS_CHANNEL_ID, WORKSPACE_ID, media
+from bird_sandbox import DEFAULT_UPLOAD, MMS_CHANNEL_ID, WORKSPACE_ID, media
 from bird_sandbox.backend import ApiError
 from bird_sandbox.gateway import Gateway
 from bird_sandbox.media import StorageError
@@ -173,7 +173,7 @@ def test_the_storage_refuses_a_body_that_is_not_a_form_and_an_unknown_upload(bac
 
 
 def test_the_upload_setting_plays_what_bird_does_not_document(backend):
-    assert backend.upload == dict(media.DEFAULT_UPLOAD)
+    assert backend.upload == dict(DEFAULT_UPLOAD)
     backend.upload = {"presign_status": 201, "upload_status": 201, "media_host": "other"}
     answer = backend.create_presigned_upload(
         WORKSPACE_ID, payload={"contentType": "image/gif"}, base_url=BASE
@@ -189,7 +189,7 @@ def test_the_upload_setting_plays_what_bird_does_not_document(backend):
     again = upload(backend, answer.body, presigned_form(answer.body["uploadFormData"], PNG))
     assert (again.status, again.body) == (200, None)
     backend.reset()
-    assert backend.upload == dict(media.DEFAULT_UPLOAD) and backend.uploads() == []
+    assert backend.upload == dict(DEFAULT_UPLOAD) and backend.uploads() == []
 
 
 @pytest.mark.parametrize(
@@ -205,7 +205,7 @@ def test_the_upload_setting_plays_what_bird_does_not_document(backend):
 def test_an_upload_setting_that_does_not_fit_is_refused(backend, value):
     with pytest.raises(ValueError, match="upload"):
         backend.upload = value
-    assert backend.upload == dict(media.DEFAULT_UPLOAD)
+    assert backend.upload == dict(DEFAULT_UPLOAD)
 
 
 def test_media_host_other_swaps_the_loopback_names(backend):
@@ -298,9 +298,9 @@ def test_the_transport_may_read_a_storage_body_up_to_the_largest_file(gateway):
 
 
 def test_the_upload_setting_is_part_of_the_config(gateway):
-    assert gateway.config()["upload"] == dict(media.DEFAULT_UPLOAD)
+    assert gateway.config()["upload"] == dict(DEFAULT_UPLOAD)
     assert gateway.configure(upload={"media_host": "other"})["upload"]["media_host"] == "other"
     with pytest.raises(ValueError):
         gateway.configure(upload={"media_host": "nowhere"})
     gateway.reset()
-    assert gateway.config()["upload"] == dict(media.DEFAULT_UPLOAD)
+    assert gateway.config()["upload"] == dict(DEFAULT_UPLOAD)
