@@ -20,6 +20,12 @@ from airflow.providers.standard.triggers.hitl import HITLTrigger
 from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_sms import DEFAULT_CONN_NAME
+from airflow_provider_sms.compat import (
+    hitl_detail,
+    hitl_response,
+    hitl_timeout,
+    write_hitl_response,
+)
 from airflow_provider_sms.redaction import mask_phone
 from airflow_provider_sms.triggers.inbound import _masked
 from airflow_provider_sms.triggers.polling import cancelled_at, next_delay
@@ -107,12 +113,12 @@ class SmsApprovalTrigger(HITLTrigger):
         with cancelled_at(end) as cancel, contextlib.closing(hook):
             while True:
                 # Answered in the UI or the API, or by an earlier run of this trigger.
-                event = await self._handle_response()
+                event = await hitl_response(self)
                 if event is not None:
                     yield await self._with_reply(event, hook, question)
                     return
                 if self.timeout_datetime and self.timeout_datetime < utcnow():
-                    yield await self._handle_timeout()  # no answer: the defaults apply
+                    yield await hitl_timeout(self)  # no answer: the defaults apply
                     return
                 try:
                     found, cursor = await asyncio.to_thread(
@@ -135,10 +141,7 @@ class SmsApprovalTrigger(HITLTrigger):
                 await asyncio.sleep(next_delay(self.poke_interval, errors, end_time=end, now=now))
 
     async def _detail_served(self) -> bool:
-        from airflow.sdk.execution_time.hitl import get_hitl_detail_content_detail
-        from asgiref.sync import sync_to_async
-
-        return await sync_to_async(get_hitl_detail_content_detail)(ti_id=self.ti_id) is not None
+        return await hitl_detail(self.ti_id) is not None
 
     def _look(self, hook, cursor, question, cancel):
         from airflow_provider_sms.inbound.answers import look_for_answer
@@ -158,12 +161,9 @@ class SmsApprovalTrigger(HITLTrigger):
         """Write the SMS answer as the task's response; None when it was not written (someone
         answered first, or the API server failed): the next look reads the recorded answer,
         or else this reply again."""
-        from airflow.sdk.execution_time.hitl import update_hitl_detail_response
-        from asgiref.sync import sync_to_async
-
         try:
-            response = await sync_to_async(update_hitl_detail_response)(
-                ti_id=self.ti_id, chosen_options=[found["option"]], params_input=self.params.dump()
+            response = await write_hitl_response(
+                self.ti_id, chosen_options=[found["option"]], params_input=self.params.dump()
             )
         except Exception as exc:
             # Airflow answers 409 to a second answer (the first stands); any other failure

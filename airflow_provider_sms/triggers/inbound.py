@@ -24,6 +24,7 @@ from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 from airflow.triggers.shared_stream import AdvanceItem, SharedStreamProducer
 
 from airflow_provider_sms import DEFAULT_CONN_NAME
+from airflow_provider_sms.compat import asset_state_accessors
 from airflow_provider_sms.triggers.polling import next_delay
 
 # Bird allows 50 GET/s per workspace: a poll every few seconds, one page when nothing is new,
@@ -208,17 +209,7 @@ def _seconds(field: str, value: Any, minimum: float, why: str = "") -> float:
 
 def _asset_identity(store: Any) -> tuple[str, ...]:
     """The assets a watcher's state store writes to (names and URIs), sorted."""
-    return tuple(sorted(f"{kind}:{name}" for kind, name, _ in _accessors(store)))
-
-
-def _accessors(store: Any) -> list[tuple[str, str, Any]]:
-    """(kind, name, accessor) for each asset of a watcher's ``asset_state_store``; Airflow
-    hands a watcher one accessor per asset it watches."""
-    if store is None:
-        return []
-    found = [("name", n, a) for n, a in getattr(store, "_by_name", {}).items()]
-    found += [("uri", u, a) for u, a in getattr(store, "_by_uri", {}).items()]
-    return found or [("store", "", store)]
+    return tuple(sorted(f"{kind}:{name}" for kind, name, _ in asset_state_accessors(store)))
 
 
 class InboundPoll(SharedStreamProducer):
@@ -335,7 +326,7 @@ class InboundPoll(SharedStreamProducer):
     async def _load(self):
         from airflow_provider_sms.bird.incoming import Cursor
 
-        stored = [await a.aget(self._key) for _, _, a in _accessors(self.store)]
+        stored = [await a.aget(self._key) for _, _, a in asset_state_accessors(self.store)]
         values = [v for v in stored if v is not None]
         if not values:
             return None
@@ -349,5 +340,5 @@ class InboundPoll(SharedStreamProducer):
 
     async def _save(self, cursor) -> None:
         self._cursor = cursor
-        for _, _, accessor in _accessors(self.store):
+        for _, _, accessor in asset_state_accessors(self.store):
             await accessor.aset(self._key, cursor.to_json())

@@ -172,3 +172,39 @@ def _private_imports(module: str) -> list[str]:
 
 def test_no_module_imports_a_private_name_of_another_package():
     assert [line for module in sorted(MODULES) for line in _private_imports(module)] == []
+
+
+# Private attributes of Airflow's objects the provider relies on (asset state stores, HITLTrigger):
+# reached through `compat` only, as attributes or as names given to getattr().
+AIRFLOW_PRIVATE_ATTRIBUTES = {"_by_name", "_by_uri", "_handle_response", "_handle_timeout"}
+COMPAT = f"{NAME}.compat"
+
+
+def _airflow_private_uses(module: str) -> list[str]:
+    """Private names of Airflow that `module` imports (a `_`-name, or a name from a
+    `_`-module, under `airflow.*`), and the private attributes of Airflow's it reaches."""
+    wrong = []
+    for node in ast.walk(ast.parse(MODULES[module].read_text())):
+        if isinstance(node, ast.ImportFrom) and not node.level:
+            targets = [f"{node.module}.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.Attribute) and node.attr in AIRFLOW_PRIVATE_ATTRIBUTES:
+            wrong.append(f"{module}:{node.lineno} reaches .{node.attr}")
+            continue
+        elif isinstance(node, ast.Constant) and node.value in AIRFLOW_PRIVATE_ATTRIBUTES:
+            wrong.append(f"{module}:{node.lineno} names {node.value!r}")
+            continue
+        else:
+            continue
+        for target in targets:
+            parts = target.split(".")
+            if parts[0] == "airflow" and any(p.startswith("_") for p in parts[1:]):
+                wrong.append(f"{module}:{node.lineno} imports {target}")
+    return wrong
+
+
+def test_only_compat_uses_airflows_private_names():
+    assert _airflow_private_uses(COMPAT), "compat no longer reaches them: update this test"
+    others = sorted(set(MODULES) - {COMPAT})
+    assert [line for module in others for line in _airflow_private_uses(module)] == []
