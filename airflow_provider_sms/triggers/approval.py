@@ -27,28 +27,13 @@ from airflow_provider_sms.compat import (
     write_hitl_response,
 )
 from airflow_provider_sms.redaction import mask_phone
-from airflow_provider_sms.triggers.inbound import _masked
-from airflow_provider_sms.triggers.polling import cancelled_at, next_delay
+from airflow_provider_sms.triggers.polling import MaskedEvent, cancelled_at, next_delay
 
 NO_DETAIL = (
     "Airflow served this trigger no HITL detail: `airflow dags test` runs triggers where "
     "HITL details are not available. Run the DAG in Airflow (a scheduler, an API server and "
     "a triggerer) to answer it."
 )
-
-
-class AnswerEvent(TriggerEvent):
-    """An answer by SMS, whose text in the triggerer's log shows the number masked and the
-    reply as a length."""
-
-    def __repr__(self) -> str:
-        shown = dict(self.payload)
-        user = shown.get("responded_by_user")
-        if isinstance(user, dict):
-            shown["responded_by_user"] = user.get("name")  # the number, masked
-        return f"AnswerEvent<{_masked(shown)!r}>"
-
-    __str__ = __repr__
 
 
 def _approver(number: str) -> dict[str, str]:
@@ -174,7 +159,7 @@ class SmsApprovalTrigger(HITLTrigger):
                 exc,
             )
             return None
-        return AnswerEvent(self._payload(found, response.responded_at))
+        return MaskedEvent(self._payload(found, response.responded_at))
 
     def _payload(self, found: dict, responded_at: datetime) -> dict:
         return {
@@ -208,4 +193,4 @@ class SmsApprovalTrigger(HITLTrigger):
         received = timestamp(found["received_at"])
         if received is None or received > payload["responded_at"].timestamp():
             return event  # the defaults were applied before that reply came
-        return AnswerEvent(self._payload(found, payload["responded_at"]))
+        return MaskedEvent(self._payload(found, payload["responded_at"]))

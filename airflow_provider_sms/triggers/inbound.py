@@ -25,7 +25,7 @@ from airflow.triggers.shared_stream import AdvanceItem, SharedStreamProducer
 
 from airflow_provider_sms import DEFAULT_CONN_NAME
 from airflow_provider_sms.compat import asset_state_accessors
-from airflow_provider_sms.triggers.polling import next_delay
+from airflow_provider_sms.triggers.polling import MaskedEvent, next_delay
 
 # Bird allows 50 GET/s per workspace: a poll every few seconds, one page when nothing is new,
 # leaves nearly all of it to the other readers (every GET goes through the client's limiter).
@@ -49,31 +49,6 @@ STATE_KEY = "airflow_provider_sms.inbound:{conn_id}:{channel_id}"
 _opening_store: contextvars.ContextVar[Any] = contextvars.ContextVar(
     "airflow_provider_sms_inbound_store", default=None
 )
-
-
-class InboundEvent(TriggerEvent):
-    """A TriggerEvent carrying an inbound message (itself, or under ``reply``) whose text in
-    the triggerer's log shows the sender's number masked and the text's length only."""
-
-    def __repr__(self) -> str:
-        return f"InboundEvent<{_masked(self.payload)!r}>"
-
-    __str__ = __repr__
-
-
-def _masked(value: Any) -> Any:
-    from airflow_provider_sms.redaction import mask_phone
-
-    if not isinstance(value, dict):
-        return value
-    shown = {k: _masked(v) for k, v in value.items()}
-    if isinstance(shown.get("from"), str):
-        shown["from"] = mask_phone(shown["from"])
-    if "message_id" in shown:  # a message: its text (and a reply's comment) as lengths
-        for key in ("text", "comment"):
-            if isinstance(shown.get(key), str):
-                shown[key] = f"<{len(shown[key])} characters>"
-    return shown
 
 
 class InboundMessageTrigger(BaseEventTrigger):
@@ -168,7 +143,7 @@ class InboundMessageTrigger(BaseEventTrigger):
         async for message in stream:
             if self._wanted.matches(message):
                 await self._spaced()
-                yield InboundEvent(message)
+                yield MaskedEvent(message)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """The same poll without Airflow's shared stream (the triggerer always uses that):
@@ -184,7 +159,7 @@ class InboundMessageTrigger(BaseEventTrigger):
         async for message, position in poll.open_stream():
             if self._wanted.matches(message):
                 await self._spaced()
-                yield InboundEvent(message)
+                yield MaskedEvent(message)
             await poll.passed([position])
 
     async def _spaced(self) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_sms import DEFAULT_CONN_NAME
-from airflow_provider_sms.triggers.polling import cancelled_at, next_delay
+from airflow_provider_sms.triggers.polling import MaskedEvent, cancelled_at, next_delay
 
 
 class ReplyTrigger(BaseTrigger):
@@ -65,7 +65,6 @@ class ReplyTrigger(BaseTrigger):
         from airflow_provider_sms.bird.incoming import Cursor
         from airflow_provider_sms.hooks.bird import BirdHook
         from airflow_provider_sms.inbound.replies import Seen, look_for_reply, wanted_replies
-        from airflow_provider_sms.triggers.inbound import InboundEvent
 
         try:
             wanted = wanted_replies(self.from_numbers, self.pattern)
@@ -95,7 +94,7 @@ class ReplyTrigger(BaseTrigger):
                             exc,
                         )
                 if reply is not None:
-                    yield InboundEvent({"status": "success", "reply": reply})
+                    yield MaskedEvent({"status": "success", "reply": reply})
                     return
                 now = time.time()
                 if self.end_time is not None and (now >= self.end_time or cancel.is_set()):
