@@ -25,7 +25,7 @@ from airflow.triggers.shared_stream import AdvanceItem, SharedStreamProducer
 
 from airflow_provider_sms import DEFAULT_CONN_NAME
 from airflow_provider_sms.compat import asset_state_accessors
-from airflow_provider_sms.triggers.polling import MaskedEvent, next_delay
+from airflow_provider_sms.triggers.polling import MaskedEvent, SerializedFields, next_delay
 
 # Bird allows 50 GET/s per workspace: a poll every few seconds, one page when nothing is new,
 # leaves nearly all of it to the other readers (every GET goes through the client's limiter).
@@ -51,7 +51,7 @@ _opening_store: contextvars.ContextVar[Any] = contextvars.ContextVar(
 )
 
 
-class InboundMessageTrigger(BaseEventTrigger):
+class InboundMessageTrigger(SerializedFields, BaseEventTrigger):
     """Fires one event per inbound SMS on `channel_id`, for an ``AssetWatcher``.
 
     The event's payload (the asset event's ``extra["payload"]``) is the message:
@@ -72,6 +72,15 @@ class InboundMessageTrigger(BaseEventTrigger):
 
     Arguments are checked when the watcher is built (the DAG file fails to load, naming the
     field), before any request."""
+
+    fields = (
+        "channel_id",
+        "from_numbers",
+        "pattern",
+        "bird_conn_id",
+        "poll_interval",
+        "event_spacing",
+    )
 
     def __init__(
         self,
@@ -103,19 +112,6 @@ class InboundMessageTrigger(BaseEventTrigger):
         self.event_spacing = _seconds("event_spacing", event_spacing, 0.0)
         self._wanted = wanted
         self._last_event: float | None = None  # when this watcher last fired (monotonic)
-
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "channel_id": self.channel_id,
-                "from_numbers": self.from_numbers,
-                "pattern": self.pattern,
-                "bird_conn_id": self.bird_conn_id,
-                "poll_interval": self.poll_interval,
-                "event_spacing": self.event_spacing,
-            },
-        )
 
     # -- the shared stream -----------------------------------------------------------------
 
