@@ -79,7 +79,7 @@ def _median_batch(sandbox, store=None, runs: int = BATCH_RUNS) -> float:
 
 
 def run(sandbox_process) -> list[tuple[str, float, str]]:
-    from airflow_provider_sms.operators._base import DEFAULT_MAX_CONCURRENCY
+    from airflow_provider_sms.operators.send import DEFAULT_MAX_CONCURRENCY
 
     with sandbox_process(latency=LATENCY, max_posts_per_second=RATE_LIMIT) as sandbox:
         baseline = _baseline(sandbox, 100)

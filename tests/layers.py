@@ -11,14 +11,15 @@ ALLOWED: dict[str, set[str]] = {
     for layer, parts in {
         "redaction": "",
         "loopback": "",
+        "compat": "",
         "bird": "loopback redaction __init__",
         "message": "bird.facts bird.errors bird.ids redaction",
-        "hooks": "bird message __init__",
+        "hooks": "bird message compat __init__",
         "outbound": "bird message hooks redaction",
         "inbound": "bird message hooks outbound.result redaction",
-        "operators": "bird message hooks outbound inbound triggers redaction __init__",
+        "operators": "bird message hooks outbound inbound triggers compat redaction __init__",
         "notifications": "bird message hooks outbound __init__",
-        "triggers": "bird message hooks inbound redaction __init__",
+        "triggers": "bird message hooks inbound compat redaction __init__",
         "sensors": "bird message hooks outbound inbound triggers redaction __init__",
     }.items()
 }

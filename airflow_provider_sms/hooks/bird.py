@@ -26,7 +26,7 @@ def _celery_broker_url() -> str | None:
     """The broker of a CeleryExecutor deployment: where hosts share the rate budget when the
     connection names no store (used only if it is Redis)."""
     try:
-        from airflow.sdk.configuration import conf
+        from airflow_provider_sms.compat import conf
 
         if "CeleryExecutor" not in (conf.get("core", "executor", fallback="") or ""):
             return None

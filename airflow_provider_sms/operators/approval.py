@@ -134,8 +134,7 @@ class SmsApprovalOperator(HITLOperator, BranchMixIn):
     # -- asking ----------------------------------------------------------------------
 
     def execute(self, context: Context) -> None:
-        from airflow.sdk.execution_time.hitl import upsert_hitl_detail
-
+        from airflow_provider_sms.compat import upsert_hitl_detail
         from airflow_provider_sms.hooks.bird import BirdHook
         from airflow_provider_sms.inbound.question import Question
         from airflow_provider_sms.message.bodies import sms_body
@@ -227,7 +226,7 @@ class SmsApprovalOperator(HITLOperator, BranchMixIn):
 
     def _link(self, context: Context) -> str | None:
         """The task's page in the UI, when the deployment says where it is."""
-        from airflow.providers.common.compat.sdk import conf
+        from airflow_provider_sms.compat import conf
 
         base_url = conf.get("api", "base_url", fallback=None)
         if not base_url:

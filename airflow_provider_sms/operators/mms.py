@@ -6,14 +6,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_sms.bird.facts import MMS_REGIONS
-from airflow_provider_sms.operators._base import _BirdSendOperator
+from airflow_provider_sms.operators.send import BirdSendOperator
 
 if TYPE_CHECKING:
     from airflow_provider_sms.hooks.bird import BirdHook
     from airflow_provider_sms.outbound.uploads import Media
 
 
-class SendMmsOperator(_BirdSendOperator):
+class SendMmsOperator(BirdSendOperator):
     """Send an MMS (images or files, optional text and title) through Bird.
 
     :param images: 1-10 images (templated): each a URL, a file (an absolute path, a

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from airflow_provider_sms.operators._base import DEFAULT_MAX_SEGMENTS, _BirdSendOperator
+from airflow_provider_sms.operators.send import DEFAULT_MAX_SEGMENTS, BirdSendOperator
 
 
-class SendSmsOperator(_BirdSendOperator):
+class SendSmsOperator(BirdSendOperator):
     """Send an SMS to one or many recipients through Bird's Channels API.
 
     One Bird message per recipient, sent concurrently through one pooled session, under the

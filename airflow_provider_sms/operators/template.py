@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from airflow_provider_sms.operators._base import _BirdSendOperator
+from airflow_provider_sms.operators.send import BirdSendOperator
 
 
-class SendTemplateOperator(_BirdSendOperator):
+class SendTemplateOperator(BirdSendOperator):
     """Send a Bird Studio template message.
 
     :param project_id: the template's Studio project id (UUID, templated); give this or

@@ -11,18 +11,27 @@ the reply as ``sms_reply``."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.standard.triggers.hitl import HITLTrigger
 from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_sms import DEFAULT_CONN_NAME
+from airflow_provider_sms.compat import (
+    hitl_detail,
+    hitl_response,
+    hitl_timeout,
+    write_hitl_response,
+)
 from airflow_provider_sms.redaction import mask_phone
-from airflow_provider_sms.triggers.inbound import _masked
-from airflow_provider_sms.triggers.polling import cancelled_at, next_delay
+from airflow_provider_sms.triggers.polling import MaskedEvent, PollingTrigger
+
+if TYPE_CHECKING:
+    import threading
+
+    from airflow_provider_sms.hooks.bird import BirdHook
 
 NO_DETAIL = (
     "Airflow served this trigger no HITL detail: `airflow dags test` runs triggers where "
@@ -31,29 +40,18 @@ NO_DETAIL = (
 )
 
 
-class AnswerEvent(TriggerEvent):
-    """An answer by SMS, whose text in the triggerer's log shows the number masked and the
-    reply as a length."""
-
-    def __repr__(self) -> str:
-        shown = dict(self.payload)
-        user = shown.get("responded_by_user")
-        if isinstance(user, dict):
-            shown["responded_by_user"] = user.get("name")  # the number, masked
-        return f"AnswerEvent<{_masked(shown)!r}>"
-
-    __str__ = __repr__
-
-
 def _approver(number: str) -> dict[str, str]:
     """Who answered, shaped as Airflow's HITLUser; the name is masked (it shows in logs)."""
     return {"id": number, "name": f"SMS {mask_phone(number)}"}
 
 
-class SmsApprovalTrigger(HITLTrigger):
+class SmsApprovalTrigger(PollingTrigger, HITLTrigger):
     """HITLTrigger plus the approvers' replies on `channel_id` received at or after `after`
     (UNIX time) to the question `code`; `approval` for Approve/Reject (which also take
     yes/no)."""
+
+    fields = ("approvers", "code", "channel_id", "after", "approval", "bird_conn_id")
+    polling = "read the replies"
 
     def __init__(
         self,
@@ -74,71 +72,46 @@ class SmsApprovalTrigger(HITLTrigger):
         self.approval = approval
         self.bird_conn_id = bird_conn_id
 
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        _, kwargs = super().serialize()
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                **kwargs,
-                "approvers": self.approvers,
-                "code": self.code,
-                "channel_id": self.channel_id,
-                "after": self.after,
-                "approval": self.approval,
-                "bird_conn_id": self.bird_conn_id,
-            },
-        )
+    @property
+    def poll_interval(self) -> float:
+        return self.poke_interval
 
-    async def run(self) -> AsyncIterator[TriggerEvent]:
-        from airflow.sdk.timezone import utcnow
+    @property
+    def end_time(self) -> float | None:
+        return self.timeout_datetime.timestamp() if self.timeout_datetime else None
 
-        from airflow_provider_sms.bird.errors import BirdError
+    async def start(self) -> TriggerEvent | None:
         from airflow_provider_sms.bird.incoming import Cursor
-        from airflow_provider_sms.hooks.bird import BirdHook
         from airflow_provider_sms.inbound.question import Question
 
-        if not await self._detail_served():
-            yield TriggerEvent({"error": NO_DETAIL, "error_type": "unknown"})
-            return
-        question = Question.build(self.options, self.code, approval=self.approval)
-        end = self.timeout_datetime.timestamp() if self.timeout_datetime else None
-        cursor, errors = Cursor.since(self.after), 0
-        hook = await BirdHook.aconnect(self.bird_conn_id)
-        with cancelled_at(end) as cancel, contextlib.closing(hook):
-            while True:
-                # Answered in the UI or the API, or by an earlier run of this trigger.
-                event = await self._handle_response()
-                if event is not None:
-                    yield await self._with_reply(event, hook, question)
-                    return
-                if self.timeout_datetime and self.timeout_datetime < utcnow():
-                    yield await self._handle_timeout()  # no answer: the defaults apply
-                    return
-                try:
-                    found, cursor = await asyncio.to_thread(
-                        self._look, hook, cursor, question, cancel
-                    )
-                    errors = 0
-                except BirdError as exc:
-                    # The UI and the API still answer; the defaults still apply at the timeout.
-                    errors += 1
-                    found = None
-                    self.log.warning(
-                        "Could not read the replies (poll %d in a row to fail): %s", errors, exc
-                    )
-                if found is not None:  # the cursor stays before it until it is recorded
-                    event = await self._answer(found)
-                    if event is not None:
-                        yield event
-                        return
-                now = utcnow().timestamp()
-                await asyncio.sleep(next_delay(self.poke_interval, errors, end_time=end, now=now))
+        if await hitl_detail(self.ti_id) is None:
+            return TriggerEvent({"error": NO_DETAIL, "error_type": "unknown"})
+        self._question = Question.build(self.options, self.code, approval=self.approval)
+        self._cursor = Cursor.since(self.after)
+        return None
 
-    async def _detail_served(self) -> bool:
-        from airflow.sdk.execution_time.hitl import get_hitl_detail_content_detail
-        from asgiref.sync import sync_to_async
+    async def before_poll(self, hook: BirdHook) -> TriggerEvent | None:
+        from airflow.sdk.timezone import utcnow
 
-        return await sync_to_async(get_hitl_detail_content_detail)(ti_id=self.ti_id) is not None
+        # Answered in the UI or the API, or by an earlier run of this trigger.
+        event = await hitl_response(self)
+        if event is not None:
+            return await self._with_reply(event, hook, self._question)
+        if self.timeout_datetime and self.timeout_datetime < utcnow():
+            return await hitl_timeout(self)  # no answer: the defaults apply
+        return None
+
+    def poll(self, hook: BirdHook, cancel: threading.Event) -> dict | None:
+        # The cursor stays before a reply found until its answer is recorded.
+        found, self._cursor = self._look(hook, self._cursor, self._question, cancel)
+        return found
+
+    async def conclude(self, found: dict | None, error: Any, ended: bool) -> TriggerEvent | None:
+        return None if found is None else await self._answer(found)
+
+    def lasting_error(self, error: Exception) -> None:
+        # The UI and the API still answer; the defaults still apply at the timeout.
+        return None
 
     def _look(self, hook, cursor, question, cancel):
         from airflow_provider_sms.inbound.answers import look_for_answer
@@ -158,12 +131,9 @@ class SmsApprovalTrigger(HITLTrigger):
         """Write the SMS answer as the task's response; None when it was not written (someone
         answered first, or the API server failed): the next look reads the recorded answer,
         or else this reply again."""
-        from airflow.sdk.execution_time.hitl import update_hitl_detail_response
-        from asgiref.sync import sync_to_async
-
         try:
-            response = await sync_to_async(update_hitl_detail_response)(
-                ti_id=self.ti_id, chosen_options=[found["option"]], params_input=self.params.dump()
+            response = await write_hitl_response(
+                self.ti_id, chosen_options=[found["option"]], params_input=self.params.dump()
             )
         except Exception as exc:
             # Airflow answers 409 to a second answer (the first stands); any other failure
@@ -174,7 +144,7 @@ class SmsApprovalTrigger(HITLTrigger):
                 exc,
             )
             return None
-        return AnswerEvent(self._payload(found, response.responded_at))
+        return MaskedEvent(self._payload(found, response.responded_at))
 
     def _payload(self, found: dict, responded_at: datetime) -> dict:
         return {
@@ -208,4 +178,4 @@ class SmsApprovalTrigger(HITLTrigger):
         received = timestamp(found["received_at"])
         if received is None or received > payload["responded_at"].timestamp():
             return event  # the defaults were applied before that reply came
-        return AnswerEvent(self._payload(found, payload["responded_at"]))
+        return MaskedEvent(self._payload(found, payload["responded_at"]))

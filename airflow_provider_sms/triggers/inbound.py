@@ -24,7 +24,8 @@ from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 from airflow.triggers.shared_stream import AdvanceItem, SharedStreamProducer
 
 from airflow_provider_sms import DEFAULT_CONN_NAME
-from airflow_provider_sms.triggers.polling import next_delay
+from airflow_provider_sms.compat import asset_state_accessors
+from airflow_provider_sms.triggers.polling import MaskedEvent, SerializedFields, next_delay
 
 # Bird allows 50 GET/s per workspace: a poll every few seconds, one page when nothing is new,
 # leaves nearly all of it to the other readers (every GET goes through the client's limiter).
@@ -50,32 +51,7 @@ _opening_store: contextvars.ContextVar[Any] = contextvars.ContextVar(
 )
 
 
-class InboundEvent(TriggerEvent):
-    """A TriggerEvent carrying an inbound message (itself, or under ``reply``) whose text in
-    the triggerer's log shows the sender's number masked and the text's length only."""
-
-    def __repr__(self) -> str:
-        return f"InboundEvent<{_masked(self.payload)!r}>"
-
-    __str__ = __repr__
-
-
-def _masked(value: Any) -> Any:
-    from airflow_provider_sms.redaction import mask_phone
-
-    if not isinstance(value, dict):
-        return value
-    shown = {k: _masked(v) for k, v in value.items()}
-    if isinstance(shown.get("from"), str):
-        shown["from"] = mask_phone(shown["from"])
-    if "message_id" in shown:  # a message: its text (and a reply's comment) as lengths
-        for key in ("text", "comment"):
-            if isinstance(shown.get(key), str):
-                shown[key] = f"<{len(shown[key])} characters>"
-    return shown
-
-
-class InboundMessageTrigger(BaseEventTrigger):
+class InboundMessageTrigger(SerializedFields, BaseEventTrigger):
     """Fires one event per inbound SMS on `channel_id`, for an ``AssetWatcher``.
 
     The event's payload (the asset event's ``extra["payload"]``) is the message:
@@ -96,6 +72,15 @@ class InboundMessageTrigger(BaseEventTrigger):
 
     Arguments are checked when the watcher is built (the DAG file fails to load, naming the
     field), before any request."""
+
+    fields = (
+        "channel_id",
+        "from_numbers",
+        "pattern",
+        "bird_conn_id",
+        "poll_interval",
+        "event_spacing",
+    )
 
     def __init__(
         self,
@@ -128,19 +113,6 @@ class InboundMessageTrigger(BaseEventTrigger):
         self._wanted = wanted
         self._last_event: float | None = None  # when this watcher last fired (monotonic)
 
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "channel_id": self.channel_id,
-                "from_numbers": self.from_numbers,
-                "pattern": self.pattern,
-                "bird_conn_id": self.bird_conn_id,
-                "poll_interval": self.poll_interval,
-                "event_spacing": self.event_spacing,
-            },
-        )
-
     # -- the shared stream -----------------------------------------------------------------
 
     def shared_stream_key(self) -> Hashable:
@@ -167,7 +139,7 @@ class InboundMessageTrigger(BaseEventTrigger):
         async for message in stream:
             if self._wanted.matches(message):
                 await self._spaced()
-                yield InboundEvent(message)
+                yield MaskedEvent(message)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """The same poll without Airflow's shared stream (the triggerer always uses that):
@@ -183,7 +155,7 @@ class InboundMessageTrigger(BaseEventTrigger):
         async for message, position in poll.open_stream():
             if self._wanted.matches(message):
                 await self._spaced()
-                yield InboundEvent(message)
+                yield MaskedEvent(message)
             await poll.passed([position])
 
     async def _spaced(self) -> None:
@@ -208,17 +180,7 @@ def _seconds(field: str, value: Any, minimum: float, why: str = "") -> float:
 
 def _asset_identity(store: Any) -> tuple[str, ...]:
     """The assets a watcher's state store writes to (names and URIs), sorted."""
-    return tuple(sorted(f"{kind}:{name}" for kind, name, _ in _accessors(store)))
-
-
-def _accessors(store: Any) -> list[tuple[str, str, Any]]:
-    """(kind, name, accessor) for each asset of a watcher's ``asset_state_store``; Airflow
-    hands a watcher one accessor per asset it watches."""
-    if store is None:
-        return []
-    found = [("name", n, a) for n, a in getattr(store, "_by_name", {}).items()]
-    found += [("uri", u, a) for u, a in getattr(store, "_by_uri", {}).items()]
-    return found or [("store", "", store)]
+    return tuple(sorted(f"{kind}:{name}" for kind, name, _ in asset_state_accessors(store)))
 
 
 class InboundPoll(SharedStreamProducer):
@@ -335,7 +297,7 @@ class InboundPoll(SharedStreamProducer):
     async def _load(self):
         from airflow_provider_sms.bird.incoming import Cursor
 
-        stored = [await a.aget(self._key) for _, _, a in _accessors(self.store)]
+        stored = [await a.aget(self._key) for _, _, a in asset_state_accessors(self.store)]
         values = [v for v in stored if v is not None]
         if not values:
             return None
@@ -349,5 +311,5 @@ class InboundPoll(SharedStreamProducer):
 
     async def _save(self, cursor) -> None:
         self._cursor = cursor
-        for _, _, accessor in _accessors(self.store):
+        for _, _, accessor in asset_state_accessors(self.store):
             await accessor.aset(self._key, cursor.to_json())

@@ -5,8 +5,8 @@ import json
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_provider_sms.operators._base import MAX_CONCURRENCY
 from airflow_provider_sms.operators.mms import SendMmsOperator
+from airflow_provider_sms.operators.send import MAX_CONCURRENCY
 from airflow_provider_sms.operators.sms import SendSmsOperator
 
 US_MOBILE = "+14155552671"

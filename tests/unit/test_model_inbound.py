@@ -7,7 +7,8 @@ from airflow_provider_sms.bird.errors import InvalidMessageError
 from airflow_provider_sms.bird.incoming import OVERLAP, Cursor, Resume, inbound_message
 from airflow_provider_sms.inbound.filter import InboundFilter
 from airflow_provider_sms.message.recipients import excluded_numbers
-from airflow_provider_sms.triggers.inbound import InboundEvent, InboundMessageTrigger
+from airflow_provider_sms.triggers.inbound import InboundMessageTrigger
+from airflow_provider_sms.triggers.polling import MaskedEvent
 
 CHANNEL = "6b52e9cb-2ddf-45b5-8aea-62882e999fb7"
 
@@ -98,12 +99,12 @@ def test_a_watcher_serializes_what_it_was_given_in_e164():
 
 
 def test_the_triggerers_log_line_of_an_event_masks_the_number_and_hides_the_text():
-    event = InboundEvent(inbound_message(message(text="my secret code 1234")))
+    event = MaskedEvent(inbound_message(message(text="my secret code 1234")))
     shown = repr(event)
     assert "+12025550199" not in shown and "+120******99" in shown
     assert "secret" not in shown and "<19 characters>" in shown
     assert event.payload["from"] == "+12025550199"  # the event itself keeps it
-    reply = InboundEvent({"status": "success", "reply": inbound_message(message())})
+    reply = MaskedEvent({"status": "success", "reply": inbound_message(message())})
     assert "+12025550199" not in repr(reply)
 
 

@@ -31,7 +31,7 @@ MAX_CONCURRENCY = 200
 DEFAULT_XCOM_ENTRIES_LIMIT = 1000
 
 
-class _BirdSendOperator(BaseOperator):
+class BirdSendOperator(BaseOperator):
     """What SMS, MMS and template sends share: recipients, optional fields, sending, results.
 
     Subclasses supply the message content (`_content`) and optional pre-send checks."""
@@ -62,9 +62,9 @@ class _BirdSendOperator(BaseOperator):
         super().__init_subclass__(**kwargs)
         # A subclass that names its own template_fields keeps them.
         if "content_fields" in vars(cls) and "template_fields" not in vars(cls):
-            cls.template_fields = (*_BirdSendOperator.template_fields, *cls.content_fields)
+            cls.template_fields = (*BirdSendOperator.template_fields, *cls.content_fields)
             cls.template_fields_renderers = {
-                **_BirdSendOperator.template_fields_renderers,
+                **BirdSendOperator.template_fields_renderers,
                 **dict.fromkeys(cls.json_fields, "json"),
             }
 

@@ -1,0 +1,166 @@
+"""What `airflow_provider_sms.compat` relies on in the installed Airflow, beyond its public
+interface: an Airflow upgrade that changes any of it fails here, not in a triggerer."""
+
+import ast
+import asyncio
+import inspect
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from airflow.providers.standard.triggers.hitl import HITLTrigger
+from airflow.sdk import Asset
+from airflow.sdk.execution_time import hitl
+from airflow.sdk.execution_time.context import AssetStateStoreAccessor, AssetStateStoreAccessors
+from airflow.triggers.base import TriggerEvent
+
+from airflow_provider_sms import compat
+
+
+def test_compat_imports_airflow_only_inside_its_functions():
+    # Operator modules import it when a DAG file is parsed: Airflow's parts load on use.
+    tree = ast.parse(Path(compat.__file__).read_text())
+    imported = [
+        alias.name if isinstance(node, ast.Import) else node.module
+        for node in tree.body
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    ]
+    assert sorted(set(imported)) == ["__future__", "typing"]
+
+
+def test_conf_is_airflows():
+    from airflow.sdk import conf
+
+    assert compat.conf is conf
+    with pytest.raises(AttributeError):
+        compat.settings  # noqa: B018
+
+
+def test_a_watchers_store_lists_an_accessor_per_asset_in_private_dicts():
+    # As the triggerer builds it for a watcher (jobs/triggerer_job_runner.py): every watched
+    # asset as an inlet with its name and URI.
+    store = AssetStateStoreAccessors(inlets=[Asset(name="sms", uri="bird://in"), Asset("other")])
+    assert isinstance(store._by_name, dict) and isinstance(store._by_uri, dict)
+    found = compat.asset_state_accessors(store)
+    assert [(kind, name) for kind, name, _ in found] == [("name", "sms"), ("name", "other")]
+    for _, _, accessor in found:
+        assert isinstance(accessor, AssetStateStoreAccessor)
+        assert inspect.iscoroutinefunction(accessor.aget)
+        assert inspect.iscoroutinefunction(accessor.aset)
+        assert list(inspect.signature(accessor.aget).parameters)[:1] == ["key"]
+        assert list(inspect.signature(accessor.aset).parameters)[:2] == ["key", "value"]
+
+
+def test_a_store_without_the_dicts_is_its_own_accessor():
+    store = SimpleNamespace(aget=None, aset=None)
+    assert compat.asset_state_accessors(store) == [("store", "", store)]
+    assert compat.asset_state_accessors(None) == []
+
+
+@pytest.mark.parametrize("name", ["_handle_response", "_handle_timeout"])
+def test_hitl_triggers_own_steps_are_coroutines_of_the_trigger_alone(name):
+    step = getattr(HITLTrigger, name)
+    assert inspect.iscoroutinefunction(step)
+    assert list(inspect.signature(step).parameters) == ["self"]
+
+
+@pytest.mark.parametrize(
+    ("function", "arguments"),
+    [
+        ("get_hitl_detail_content_detail", {"ti_id": uuid.uuid4()}),
+        (
+            "update_hitl_detail_response",
+            {"ti_id": uuid.uuid4(), "chosen_options": ["Approve"], "params_input": {}},
+        ),
+        (
+            "upsert_hitl_detail",
+            {
+                "ti_id": uuid.uuid4(),
+                "options": ["Approve", "Reject"],
+                "subject": "Go?",
+                "body": None,
+                "defaults": None,
+                "multiple": False,
+                "params": {},
+                "assigned_users": None,
+            },
+        ),
+    ],
+)
+def test_the_hitl_calls_take_the_arguments_compat_passes(function, arguments):
+    inspect.signature(getattr(hitl, function)).bind(**arguments)
+
+
+def trigger(defaults=None) -> HITLTrigger:
+    return HITLTrigger(
+        ti_id=uuid.uuid4(),
+        options=["Approve", "Reject"],
+        params={},
+        defaults=defaults,
+        timeout_datetime=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+
+
+def detail(answered: bool):
+    return SimpleNamespace(
+        response_received=answered,
+        chosen_options=["Approve"] if answered else None,
+        params_input={},
+        responded_by_user=None,
+        responded_at=datetime(2026, 1, 1, tzinfo=UTC) if answered else None,
+    )
+
+
+# The keys HITLOperator.execute_complete (and SmsApprovalOperator's) read from an answer.
+ANSWER_KEYS = {"chosen_options", "params_input", "responded_at", "responded_by_user", "timedout"}
+
+
+def test_hitl_response_is_none_until_an_answer_is_recorded_then_an_answer_event(monkeypatch):
+    answered = False
+    monkeypatch.setattr(
+        "airflow.providers.standard.triggers.hitl.get_hitl_detail_content_detail",
+        lambda ti_id: detail(answered),
+    )
+    waiting = trigger()
+    assert asyncio.run(compat.hitl_response(waiting)) is None
+    answered = True
+    event = asyncio.run(compat.hitl_response(waiting))
+    assert isinstance(event, TriggerEvent) and set(event.payload) == ANSWER_KEYS
+    assert event.payload["chosen_options"] == ["Approve"]
+
+
+def test_hitl_timeout_writes_the_defaults_as_the_answer(monkeypatch):
+    written = []
+
+    def write(ti_id, chosen_options, params_input):
+        written.append(chosen_options)
+        return SimpleNamespace(responded_at=datetime(2026, 1, 1, tzinfo=UTC))
+
+    module = "airflow.providers.standard.triggers.hitl"
+    monkeypatch.setattr(f"{module}.get_hitl_detail_content_detail", lambda ti_id: detail(False))
+    monkeypatch.setattr(f"{module}.update_hitl_detail_response", write)
+    event = asyncio.run(compat.hitl_timeout(trigger(defaults=["Reject"])))
+    assert written == [["Reject"]]
+    assert set(event.payload) == ANSWER_KEYS and event.payload["timedout"] is True
+    failed = asyncio.run(compat.hitl_timeout(trigger()))
+    assert failed.payload["error_type"] == "timeout"
+
+
+def test_the_hitl_calls_go_to_airflows_functions_when_called(monkeypatch):
+    # Imported on each call, not at import: DAG files do not pay for them.
+    calls = []
+    module = "airflow.sdk.execution_time.hitl"
+    monkeypatch.setattr(f"{module}.get_hitl_detail_content_detail", lambda **k: calls.append(k))
+    monkeypatch.setattr(f"{module}.update_hitl_detail_response", lambda **k: calls.append(k))
+    monkeypatch.setattr(f"{module}.upsert_hitl_detail", lambda **k: calls.append(k))
+    asyncio.run(compat.hitl_detail("ti"))
+    asyncio.run(compat.write_hitl_response("ti", chosen_options=["A"], params_input={}))
+    compat.upsert_hitl_detail(ti_id="ti", options=["A"], subject="s")
+    assert calls == [
+        {"ti_id": "ti"},
+        {"ti_id": "ti", "chosen_options": ["A"], "params_input": {}},
+        {"ti_id": "ti", "options": ["A"], "subject": "s"},
+    ]
