@@ -55,11 +55,7 @@ class SendMmsOperator(BirdSendOperator):
         **kwargs: Any,
     ):
         super().__init__(recipients=recipients, **kwargs)
-        self.images = images
-        self.files = files
-        self.text = text
-        self.title = title
-        self.fallback_text = fallback_text
+        self._keep_content(locals())
         self.check_mms_capability = check_mms_capability
         self.allow_mms_outside_us_ca = allow_mms_outside_us_ca
         self.allow_bird_resizing = allow_bird_resizing

@@ -137,6 +137,12 @@ class BirdSendOperator(BaseOperator):
         self.allow_premium_numbers = allow_premium_numbers
         self.allowed_regions = allowed_regions
 
+    def _keep_content(self, arguments: Mapping[str, Any]) -> None:
+        """Keep this kind's content arguments (`content_fields`), given as its `__init__`'s
+        ``locals()``, under their own names: Airflow renders templated fields by name."""
+        for name in self.content_fields:
+            setattr(self, name, arguments[name])
+
     # -- subclass hooks ------------------------------------------------------------------
 
     def _content(self) -> dict[str, dict]:
@@ -217,25 +223,20 @@ class BirdSendOperator(BaseOperator):
         return result
 
     def _defer_until_delivered(self, channel_id: str, result: list[dict] | dict) -> None:
-        import time
-
         from airflow_provider_sms.outbound.result import SendResult
-        from airflow_provider_sms.triggers.message_status import MessageStatusTrigger
+        from airflow_provider_sms.triggers.message_status import defer_until_final
 
         message_ids, batch_ids = SendResult.read(result, "message_ids").targets()
         if not (message_ids or batch_ids):
             return  # every recipient suppressed: nothing to wait for
-        self.log.info("Sent; waiting in the triggerer until Bird reports each delivered")
-        self.defer(
-            trigger=MessageStatusTrigger(
-                channel_id=channel_id,
-                message_ids=message_ids,
-                batch_ids=batch_ids,
-                bird_conn_id=self.bird_conn_id,
-                poll_interval=self.delivery_poll_interval,
-                end_time=time.time() + self.delivery_timeout,
-            ),
+        defer_until_final(
+            self,
+            channel_id,
+            message_ids,
+            batch_ids,
+            timeout=self.delivery_timeout,
             method_name="delivery_complete",
+            poll_interval=self.delivery_poll_interval,
         )
 
     def delivery_complete(self, context: Context, event: dict[str, Any]) -> dict:

@@ -97,7 +97,7 @@ class SendSmsOperator(BirdSendOperator):
         **kwargs: Any,
     ):
         super().__init__(recipients=recipients, **kwargs)
-        self.text = text
+        self._keep_content(locals())
         self.max_segments = max_segments
         self.smart_encoding = smart_encoding
 

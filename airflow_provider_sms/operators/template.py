@@ -52,13 +52,7 @@ class SendTemplateOperator(BirdSendOperator):
     ):
         super().__init__(recipients=recipients, **kwargs)
         # Exactly one of project_id and template_name: checked in execute(), once rendered.
-        self.project_id = project_id
-        self.template_name = template_name
-        self.variables = variables
-        self.utm_parameters = utm_parameters
-        self.version = version
-        self.locale = locale
-        self.parameters = parameters
+        self._keep_content(locals())
 
     def _content(self) -> dict[str, dict]:
         from airflow_provider_sms.message.bodies import template_payload

@@ -114,29 +114,21 @@ class MessageStatusSensor(BaseSensorOperator):
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
             return super().execute(context)
-        from airflow_provider_sms.triggers.message_status import MessageStatusTrigger
+        from airflow_provider_sms.triggers.message_status import defer_until_final
 
         channel, message_ids, batch_ids, unsent = self._resolve()
         self._say_unsent(unsent)
-        self.log.info(
-            "Waiting for %d message(s) and %d batch(es) on channel %s, in the triggerer",
-            len(message_ids),
-            len(batch_ids),
+        defer_until_final(
+            self,
             channel,
-        )
-        self.defer(
-            trigger=MessageStatusTrigger(
-                channel_id=channel,
-                message_ids=message_ids,
-                batch_ids=batch_ids,
-                bird_conn_id=self.bird_conn_id,
-                success_statuses=self.success_statuses,
-                failure_statuses=self.failure_statuses,
-                poll_interval=self.poll_interval,
-                end_time=time.time() + self.timeout,
-                empty_batch_timeout=self.empty_batch_timeout,
-            ),
+            message_ids,
+            batch_ids,
+            timeout=self.timeout,
             method_name="execute_complete",
+            success_statuses=self.success_statuses,
+            failure_statuses=self.failure_statuses,
+            poll_interval=self.poll_interval,
+            empty_batch_timeout=self.empty_batch_timeout,
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import TriggerEvent
 
@@ -113,3 +113,34 @@ class MessageStatusTrigger(PollingTrigger):
         if error is None:
             self.log.info("%d message(s) not final yet: %s", summary["total"], summary["pending"])
         return None
+
+
+def defer_until_final(
+    task: Any,
+    channel_id: str,
+    message_ids: Sequence[str],
+    batch_ids: Sequence[str],
+    *,
+    timeout: float,
+    method_name: str,
+    **options: Any,
+) -> None:
+    """Defer `task` (a send with `wait_for_delivery`, or `MessageStatusSensor`) to a
+    `MessageStatusTrigger` on its connection, for at most `timeout` seconds; `options` are
+    the trigger's other arguments."""
+    task.log.info(
+        "Waiting in the triggerer for %d message(s) and %d batch(es) on channel %s to reach "
+        "a final status",
+        len(message_ids),
+        len(batch_ids),
+        channel_id,
+    )
+    trigger = MessageStatusTrigger(
+        channel_id=channel_id,
+        message_ids=message_ids,
+        batch_ids=batch_ids,
+        bird_conn_id=task.bird_conn_id,
+        end_time=time.time() + timeout,
+        **options,
+    )
+    task.defer(trigger=trigger, method_name=method_name)

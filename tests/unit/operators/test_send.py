@@ -32,3 +32,21 @@ def test_a_users_subclass_keeps_the_template_fields_it_names():
     assert Reminder.template_fields == ("recipients", "text")
     assert Captioned.template_fields[-1] == "caption"
     assert "images" in Captioned.template_fields
+
+
+def test_each_kind_keeps_its_content_arguments_under_their_names():
+    sms = SendSmsOperator(task_id="s", recipients="+31612345678", text="hi")
+    mms = SendMmsOperator(
+        task_id="m", recipients="+12025550100", images=["https://x.example/a.png"], title="T"
+    )
+    template = SendTemplateOperator(
+        task_id="t", recipients="+31612345678", template_name="reminder", variables={"a": "b"}
+    )
+    assert sms.text == "hi"
+    assert (mms.images, mms.files, mms.text, mms.title) == (
+        ["https://x.example/a.png"], None, None, "T",
+    )  # fmt: skip
+    assert (template.template_name, template.project_id, template.version) == (
+        "reminder", None, "latest",
+    )  # fmt: skip
+    assert template.variables == {"a": "b"} and template.locale == "en"
