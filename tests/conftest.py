@@ -43,9 +43,32 @@ def checked_sandbox(bird_sandbox):
     Bird's own schema, vendored in the sandbox: each message against CreateMessage, each
     batch against CreateBatchMessages (whose items are CreateMessage)."""
     yield bird_sandbox
+    _assert_valid_posts(bird_sandbox)
+
+
+@pytest.fixture
+def sandbox_clock():
+    from sandbox_support import Clock
+
+    return Clock()
+
+
+@pytest.fixture
+def stepped_sandbox(sandbox_clock, monkeypatch):
+    """A checked sandbox (see `checked_sandbox`) on `sandbox_clock`, which moves only when the
+    test steps it (``sandbox_clock.now += 1.2``): statuses and replies come without waiting."""
+    from bird_sandbox import BirdSandbox
+
+    with BirdSandbox(clock=sandbox_clock) as sandbox:
+        monkeypatch.setenv(*sandbox.connection_env())
+        yield sandbox
+    _assert_valid_posts(sandbox)
+
+
+def _assert_valid_posts(sandbox) -> None:
     from support import assert_valid_create_batch, assert_valid_create_message
 
-    for request in bird_sandbox.requests:
+    for request in sandbox.requests:
         if request.method != "POST" or request.fault in ("drop", "hang"):
             continue  # a dropped or hung request's body was never read
         if not request.path.startswith("/workspaces") or request.path.endswith("-upload"):

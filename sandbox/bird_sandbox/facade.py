@@ -8,6 +8,7 @@ import inspect
 import json
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from airflow_provider_sms.loopback import is_loopback
@@ -79,6 +80,9 @@ class BirdSandbox:
     answered only when its ``Host`` header names the sandbox (``127.0.0.1``, ``localhost``
     or ``[::1]`` with its port, or the host given), and a control POST only with a JSON
     content type: a web page in a browser can neither read nor change it (docs/sandbox.md).
+
+    ``clock`` (UNIX time, ``time.time`` unless given) is when Bird's side thinks it is: a test
+    moves statuses and replies along by stepping it instead of waiting.
     """
 
     @settings.with_signature()
@@ -88,6 +92,7 @@ class BirdSandbox:
         port: int = 0,
         *,
         allow_non_loopback: bool = False,
+        clock: Callable[[], float] = time.time,
         **given: Any,
     ):
         if not allow_non_loopback and not is_loopback(host):
@@ -99,7 +104,7 @@ class BirdSandbox:
         # Bird's side (operations callable without HTTP), and what stands in front of it, each
         # with the settings it holds (:mod:`.settings`).
         parts = settings.split(given)
-        self.backend = SandboxBackend(**parts["backend"])
+        self.backend = SandboxBackend(clock=clock, **parts["backend"])
         self.gateway = Gateway(self.backend, **parts["gateway"])
         self._server: SandboxHTTPServer | None = None
         self._thread: threading.Thread | None = None

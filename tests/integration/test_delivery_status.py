@@ -15,16 +15,16 @@ from bird_sandbox import DELIVERY_FAILS_NL
 NUMBERS = ["+31620000001", "+31620000002"]
 
 
-def test_a_poking_sensor_is_done_once_bird_reports_delivery(checked_sandbox):
+def test_a_poking_sensor_is_done_once_bird_reports_delivery(stepped_sandbox, sandbox_clock):
     sent = SendSmsOperator(task_id="send", recipients=NUMBERS, text="x").execute({})
     sensor = MessageStatusSensor(task_id="wait", message_ids=sent, deferrable=False)
     assert sensor.poke({}) is False  # accepted, not delivered yet
-    time.sleep(1.2)
+    sandbox_clock.now += 1.2
     outcome = sensor.poke({})
     assert isinstance(outcome, PokeReturnValue) and outcome.is_done
     assert outcome.xcom_value["counts"] == {"delivered": 2}
-    assert all(r.method in ("POST", "GET") for r in checked_sandbox.requests)
-    assert sum(r.method == "POST" for r in checked_sandbox.requests) == 2  # reads only since
+    assert all(r.method in ("POST", "GET") for r in stepped_sandbox.requests)
+    assert sum(r.method == "POST" for r in stepped_sandbox.requests) == 2  # reads only since
 
 
 def test_the_trigger_reports_a_failed_delivery_without_blocking_the_loop(checked_sandbox):

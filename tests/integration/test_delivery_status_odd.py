@@ -55,12 +55,12 @@ def trigger(sandbox, message_ids=(), batch_ids=(), seconds=10.0, **options):
 
 
 @pytest.fixture
-def quick_retries(bird_sandbox, monkeypatch):
+def quick_retries(stepped_sandbox, monkeypatch):
     """The connection with one client retry, 10 ms apart: an outage outlasts them at once."""
-    connection = bird_sandbox.connection()
+    connection = stepped_sandbox.connection()
     connection["extra"].update(max_retries=1, retry_backoff=0.01)
     monkeypatch.setenv("AIRFLOW_CONN_BIRD_DEFAULT", json.dumps(connection))
-    return bird_sandbox
+    return stepped_sandbox
 
 
 def test_missing_null_and_unknown_statuses_are_counted_and_named_never_a_crash(
@@ -93,8 +93,9 @@ def test_statuses_compare_case_insensitively_and_skipped_or_deleted_end_as_failu
     assert sorted(f["status"] for f in event["failures"]) == ["deleted", "skipped"]
 
 
-def test_an_outage_beyond_the_client_retries_does_not_end_the_wait(quick_retries):
+def test_an_outage_beyond_the_client_retries_does_not_end_the_wait(quick_retries, sandbox_clock):
     sent = send(*GOOD)
+    sandbox_clock.now += 1.2  # delivered by the time the outage ends
     # Ten reads in a row fail: five polls' worth with one client retry each.
     quick_retries.inject("status", count=10, status=503, method="GET")
     event = first_event(trigger(quick_retries, ids(sent), seconds=60))
@@ -166,11 +167,12 @@ def test_a_send_that_sent_nothing_fails_the_wait_at_once(checked_sandbox):
             sensor.execute({})
 
 
-def test_recipients_never_sent_count_as_failed(checked_sandbox):
+def test_recipients_never_sent_count_as_failed(stepped_sandbox, sandbox_clock):
+    checked_sandbox = stepped_sandbox
     checked_sandbox.reject_recipients = {GOOD[1]}
     sent = send(*GOOD, fail_on_partial_failure=False)
     sensor = MessageStatusSensor(task_id="wait", message_ids=sent, deferrable=False)
-    time.sleep(1.2)
+    sandbox_clock.now += 1.2
     with pytest.raises(AirflowFailException) as failed:
         sensor.poke({})
     text = str(failed.value)
@@ -183,12 +185,12 @@ def test_recipients_never_sent_count_as_failed(checked_sandbox):
         sensor.execute_complete({}, event)
 
 
-def test_a_poke_during_an_outage_is_not_done_and_does_not_fail(quick_retries):
+def test_a_poke_during_an_outage_is_not_done_and_does_not_fail(quick_retries, sandbox_clock):
     sent = send(*GOOD)
     quick_retries.inject("status", count=2, status=503, method="GET")
     sensor = MessageStatusSensor(task_id="wait", message_ids=sent, deferrable=False)
     assert sensor.poke({}) is False
-    time.sleep(1.2)
+    sandbox_clock.now += 1.2
     outcome = sensor.poke({})
     assert isinstance(outcome, PokeReturnValue) and outcome.is_done
 

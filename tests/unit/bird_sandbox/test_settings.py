@@ -60,7 +60,11 @@ def _keywords(callable_) -> dict[str, object]:
 
 def test_each_constructor_takes_the_settings_of_its_part_with_their_defaults():
     defaults = {s.name: s.default for s in SETTINGS}
-    assert _keywords(BirdSandbox) == {"allow_non_loopback": False, **defaults}
+    assert _keywords(BirdSandbox) == {
+        "allow_non_loopback": False,
+        "clock": _keywords(SandboxBackend)["clock"],
+        **defaults,
+    }
     assert _keywords(SandboxProcess) == defaults
     assert _keywords(SandboxBackend) == {
         "clock": _keywords(SandboxBackend)["clock"],
