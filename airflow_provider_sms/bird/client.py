@@ -11,7 +11,7 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
@@ -39,7 +39,10 @@ from airflow_provider_sms.bird.settings import ClientSettings
 from airflow_provider_sms.loopback import is_loopback
 
 USER_AGENT = f"airflow-provider-sms/{__version__} (+requests/{requests.__version__})"
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# The answers after which the same request is made again: Bird did not process it (408: it
+# did not get the whole request in time; 429: over the rate limit; API-NOTES sections 7 and
+# 8), or failed on its side. The storage host of an upload is retried on the same ones.
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # The answer field naming a listing's next page. Bird documents the `pageToken` parameter,
 # not this name (inferred: API-NOTES section 5), so no other name is guessed at.
 NEXT_PAGE_FIELD = "nextPageToken"
@@ -47,7 +50,7 @@ NEXT_PAGE_FIELD = "nextPageToken"
 # messages, is well under 1 MiB: a longer one is not Bird's, and is cut off unread.
 MAX_ANSWER_BYTES = 8 * 2**20
 
-K = TypeVar("K")
+T = TypeVar("T")
 
 
 class _AccessKeyAuth(requests.auth.AuthBase):
@@ -320,11 +323,48 @@ class BirdClient:
         settings = self.settings
         url = settings.base_url + path
         data = None if body is None else json.dumps(body, separators=(",", ":"))
+
+        def attempt() -> Any:
+            try:
+                response, whole = self.exchange(
+                    self.session, method, url, limit=MAX_ANSWER_BYTES, data=data, params=params
+                )
+            except requests.exceptions.RequestException as exc:
+                # Only a failure before the request left, or a read-only request, is
+                # retryable: otherwise Bird may have accepted it, and a repeat could send it
+                # twice.
+                raise _transport_error(
+                    exc, method, url, settings.read_timeout, repeatable=repeatable
+                ) from None
+            if response.status_code < 300:
+                return _decode(response, method, path, whole)
+            raise _error_from_response(response, method, path)
+
         limiter = self._limiters.get(method)
+        return self.retrying(attempt, cancel=cancel, limiter=limiter, method=method)
+
+    def retrying(
+        self,
+        attempt: Callable[[], T],
+        *,
+        cancel: threading.Event | None = None,
+        limiter: RateLimiter | None = None,
+        method: str | None = None,
+    ) -> T:
+        """`attempt()`, made again after a wait for as long as it raises a BirdError worth
+        repeating: a retryable one that carries no HTTP status, or one of RETRY_STATUSES.
+        The one retry loop of the client: every request to Bird and every upload.
+
+        A 429 (BirdRateLimitError) is repeated at the pace `limiter` slowed to, for as long
+        as the connection's patience lasts, as Bird did not process it; any other failure
+        after a jittered backoff, at most `max_retries` times. Setting `cancel` ends the
+        waits: the last error is raised. With a `limiter`, each attempt first takes its
+        slot (`method` names the request cancelled while it waited for its first)."""
+        settings = self.settings
         last_error: BirdError | None = None
         failures = 0  # other than 429s
         throttled_since: float | None = None
-        held_back = 0.0  # by the limiter, after this request's last 429
+        held_back = 0.0  # by the limiter, after the last 429
         while True:
             if last_error is not None:
                 if isinstance(last_error, BirdRateLimitError):
@@ -349,25 +389,13 @@ class BirdClient:
             if limiter is not None and not limiter.acquire(cancel):
                 raise last_error or BirdError("cancelled before it was sent", method=method)
             try:
-                response, whole = self.exchange(
-                    self.session, method, url, limit=MAX_ANSWER_BYTES, data=data, params=params
-                )
-            except requests.exceptions.RequestException as exc:
-                last_error = _transport_error(
-                    exc, method, url, settings.read_timeout, repeatable=repeatable
-                )
-                # Only a failure before the request left, or a read-only request, is repeated:
-                # otherwise Bird may have accepted it, and a repeat could send it twice.
-                if not last_error.retryable:
-                    raise last_error from None
-                continue
-            if response.status_code < 300:
-                return _decode(response, method, path, whole)
-            last_error = _error_from_response(response, method, path)
-            if response.status_code == 429 and limiter is not None:
+                return attempt()
+            except BirdError as exc:
+                if not _worth_repeating(exc):
+                    raise
+                last_error = exc
+            if isinstance(last_error, BirdRateLimitError) and limiter is not None:
                 held_back = limiter.throttled()
-            if response.status_code not in RETRY_STATUSES:
-                raise last_error
 
     # -- Bird endpoints --------------------------------------------------------------------
 
@@ -512,6 +540,13 @@ def next_page_token(answer: Any) -> str | None:
     """The token of the page after `answer` in a listing, None where it names none."""
     token = answer.get(NEXT_PAGE_FIELD) if isinstance(answer, dict) else None
     return token if isinstance(token, str) and token else None
+
+
+def _worth_repeating(error: BirdError) -> bool:
+    """Whether the retry loop makes a request again after `error`: a retryable failure with
+    no HTTP answer, or an answer of RETRY_STATUSES (a 501 is retryable later, by Airflow,
+    not at once)."""
+    return error.retryable and (error.status is None or error.status in RETRY_STATUSES)
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:

@@ -12,7 +12,7 @@
      ├── BirdConflictError        409: conflicts with the channel's state
      ├── BirdRateLimitError       429 after the client's retries (retryable)
      ├── BirdServerError          5xx after the client's retries (retryable)
-     ├── BirdConnectionError      not delivered to Bird (retryable)
+     ├── BirdConnectionError      not delivered to Bird: no connection, or 408 (retryable)
      ├── BirdAmbiguousError       Bird may have accepted it: never repeated automatically
      ├── BirdListingUnclearError  a listing's answers cannot show whether a message is in
      │                            it: nothing may be concluded from its absence
@@ -165,7 +165,8 @@ class BirdServerError(BirdError):
 
 
 class BirdConnectionError(BirdError):
-    """The request could not be delivered to Bird (refused, reset) after retries."""
+    """The request could not be delivered to Bird (refused, reset), or Bird answered 408
+    (it did not get the whole request in time, so did not process it), after retries."""
 
     retryable = True
 
@@ -221,6 +222,8 @@ _BY_STATUS: dict[int, type[BirdError]] = {
     401: BirdAuthenticationError,
     403: BirdAuthenticationError,
     404: BirdNotFoundError,
+    # Bird did not get the whole request in time, and processed none of it: safe to repeat.
+    408: BirdConnectionError,
     409: BirdConflictError,
     422: BirdValidationError,
     429: BirdRateLimitError,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,13 +16,16 @@ from urllib.parse import urlsplit
 import requests
 import requests.auth
 
-from airflow_provider_sms.bird.client import BirdClient, describe_failure, new_session
+from airflow_provider_sms.bird.client import (
+    RETRY_STATUSES,
+    BirdClient,
+    describe_failure,
+    new_session,
+)
 from airflow_provider_sms.bird.errors import BirdError, BirdUploadError
 from airflow_provider_sms.bird.facts import MAX_MEDIA_UPLOAD_BYTES
 from airflow_provider_sms.loopback import is_loopback
 
-# Storage answers worth repeating an upload for: writing the same object again is harmless.
-_RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # S3-style storage explains a refusal in XML: its <Code> is short and names no secret.
 _XML_CODE = re.compile(rb"<Code>([A-Za-z0-9_.-]{1,64})</Code>")
 # The most of the storage host's answer read: S3's is empty, or a short XML whose <Code>
@@ -118,15 +120,16 @@ def post_form(
     cancel: threading.Event | None = None,
 ) -> None:
     """POST Bird's form fields, then the file, to the storage host, with the client's
-    timeouts, answer deadline and retries (every failure is safe to repeat: the same object
-    is written); at most STORAGE_ANSWER_BYTES of its answer are read."""
+    timeouts, answer deadline and retry loop (every failure with no answer is safe to repeat:
+    the same object is written again); at most STORAGE_ANSWER_BYTES of its answer are
+    read."""
     settings = client.settings
     parts = urlsplit(presigned.upload_url)
     where = _origin(presigned.upload_url)
     with new_session(trust_env=not is_loopback(parts.hostname or "")) as session:
         session.auth = _NoAuth()
-        failures = 0
-        while True:
+
+        def attempt() -> None:
             try:
                 response, _ = client.exchange(
                     session,
@@ -141,28 +144,18 @@ def post_form(
                 )
             except requests.exceptions.RequestException as exc:
                 what, names, _ = describe_failure(exc, settings.read_timeout)
-                error = BirdUploadError(
-                    f"{what} ({names})",
-                    retryable=True,
-                    method="POST",
-                    path=where,
-                )
-            else:
-                if 200 <= response.status_code < 300:
-                    return
-                code = _XML_CODE.search(response.content)
-                error = BirdUploadError(
-                    code.group(1).decode() if code else (response.reason or "refused"),
-                    retryable=response.status_code in _RETRY_STATUSES,
-                    status=response.status_code,
-                    method="POST",
-                    path=where,
-                )
-            failures += 1
-            if not error.retryable or failures > settings.max_retries:
-                raise error
-            delay = client.backoff(failures - 1)
-            if cancel is None:
-                time.sleep(delay)
-            elif cancel.wait(delay):
-                raise error
+                raise BirdUploadError(
+                    f"{what} ({names})", retryable=True, method="POST", path=where
+                ) from None
+            if 200 <= response.status_code < 300:
+                return
+            code = _XML_CODE.search(response.content)
+            raise BirdUploadError(
+                code.group(1).decode() if code else (response.reason or "refused"),
+                retryable=response.status_code in RETRY_STATUSES,
+                status=response.status_code,
+                method="POST",
+                path=where,
+            )
+
+        client.retrying(attempt, cancel=cancel)

@@ -68,6 +68,18 @@ def test_503_is_retried_then_succeeds(client, bird_sandbox):
     assert len(bird_sandbox.messages) == 1
 
 
+def test_408_is_retried_as_bird_did_not_process_the_request(client, bird_sandbox, make_client):
+    bird_sandbox.inject("status", count=2, status=408)
+    assert client.send_message(MMS_CHANNEL_ID, SMS)["status"] == "accepted"
+    assert [r.status for r in bird_sandbox.requests] == [408, 408, 202]
+    assert len(bird_sandbox.messages) == 1
+    bird_sandbox.inject("status", count=10, status=408)
+    with make_client(max_retries=1) as other, pytest.raises(BirdConnectionError) as e:
+        other.send_message(MMS_CHANNEL_ID, SMS)
+    assert e.value.status == 408 and e.value.retryable
+    assert len(bird_sandbox.messages) == 1
+
+
 def test_connection_dropped_before_the_request_is_sent_is_retried(bird_sandbox, make_client):
     with make_client(backoff_base=0.1, backoff_max=0.2) as client:
         client.send_message(MMS_CHANNEL_ID, SMS)  # a pooled keep-alive connection is open now

@@ -251,14 +251,16 @@ def test_a_retry_after_a_kill_uploads_nothing_and_sends_each_recipient_once(
     assert Ledger(store, max_tries=3).uploads() != {}
 
 
+# 408: Bird (or the storage host) did not get the whole request, so processed none of it.
+@pytest.mark.parametrize("status", [503, 408])
 @pytest.mark.parametrize("where", ["presign", "storage"])
 def test_an_upload_that_keeps_failing_names_the_file_and_sends_nothing(
-    checked_sandbox, tmp_path, where
+    checked_sandbox, tmp_path, where, status
 ):
     chart = tmp_path / "sales.png"
     chart.write_bytes(png(1_000))
     path = "/presigned-upload" if where == "presign" else "/_storage/upload"
-    checked_sandbox.inject("status", count=50, status=503, path=path)
+    checked_sandbox.inject("status", count=50, status=status, path=path)
     conn = checked_sandbox.connection()
     conn["extra"].update(max_retries=1, retry_backoff=0.01)
     op = SendMmsOperator(task_id="t", recipients=US, images=[str(chart)])
@@ -272,6 +274,7 @@ def test_an_upload_that_keeps_failing_names_the_file_and_sends_nothing(
     assert f"images[0]: uploading {chart} to Bird failed" in str(e.value)
     assert "nothing was sent" in str(e.value)
     assert checked_sandbox.messages == []
+    assert [r.status for r in checked_sandbox.requests if path in r.path] == [status] * 2
 
 
 def test_a_refused_upload_fails_for_good_and_names_the_file(checked_sandbox, tmp_path):

@@ -1,0 +1,64 @@
+"""What the package does in one place only, checked on its code: a second retry loop, pager or
+reader of Bird's listing order would drift from the first."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import airflow_provider_sms
+
+PACKAGE = Path(airflow_provider_sms.__file__).parent
+# The local Bird plays Bird's side of every listing and answer: none of this applies to it.
+BIRD_SIDE = ("sandbox",)
+
+
+def _modules(*under: str) -> dict[str, ast.Module]:
+    """The provider's modules (under `under` when given) by dotted name below the package."""
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        name = ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
+        if name.split(".")[0] in BIRD_SIDE or under and not name.startswith(under):
+            continue
+        found[name] = ast.parse(path.read_text(), filename=str(path))
+    return found
+
+
+def _calls(tree: ast.Module) -> Iterator[tuple[str, ast.Call]]:
+    """Every call in `tree`, with the qualified name of the function it stands in."""
+
+    def visit(node: ast.AST, where: str) -> Iterator[tuple[str, ast.Call]]:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                yield from visit(child, f"{where}.{child.name}".lstrip("."))
+            else:
+                if isinstance(child, ast.Call):
+                    yield where, child
+                yield from visit(child, where)
+
+    yield from visit(tree, "")
+
+
+def _called_name(call: ast.Call) -> str | None:
+    func = call.func
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+
+
+# Waits in bird/ that are not retries: the rate limiter's pacing (a request waiting for its
+# slot) and the fan-out's gate (senders waiting for the write-ahead record).
+NOT_RETRIES = {
+    ("bird.ratelimit", "_slept"),
+    ("bird.ratelimit", "HostSlots.reserve"),
+    ("bird.fanout", "_Gate.wait_for"),
+}
+
+
+def test_only_the_retry_loop_waits_between_attempts_in_bird():
+    waits = {
+        (module, where)
+        for module, tree in _modules("bird.").items()
+        for where, call in _calls(tree)
+        if _called_name(call) in ("sleep", "wait")
+    }
+    assert waits - NOT_RETRIES == {("bird.client", "BirdClient.retrying")}
