@@ -11,9 +11,9 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -437,91 +437,87 @@ class BirdClient:
         path = self._channel_path(channel_id, f"/messages/{_path_id(message_id, 'message_id')}")
         return self.request("GET", path, cancel=cancel)
 
-    def list_interactions(
+    def messages_path(self, channel_id: str) -> str:
+        """The path of the channel's messages (and their listing, for :meth:`pages`)."""
+        return self._channel_path(channel_id, "/messages")
+
+    def interactions_path(self, channel_id: str, message_id: str) -> str:
+        """The path of a message's interactions (a listing, for :meth:`pages`)."""
+        message = _path_id(message_id, "message_id")
+        return self._channel_path(channel_id, f"/messages/{message}/interactions")
+
+    def pages(
         self,
-        channel_id: str,
-        message_id: str,
+        path: str,
         *,
+        filters: Mapping[str, Any] | None = None,
+        limit: int | None = MAX_LIST_LIMIT,
+        max_pages: int | None = None,
+        full_page: Literal["probe", "end"] = "probe",
+        results: Literal["raise", "empty"] = "raise",
         page_token: str | None = None,
         cancel: threading.Event | None = None,
-    ) -> dict:
-        """One page of a message's interactions: ``{"results": [...]}``."""
-        path = self._channel_path(
-            channel_id, f"/messages/{_path_id(message_id, 'message_id')}/interactions"
-        )
-        params = {"pageToken": page_token} if page_token else None
-        return self.request("GET", path, params=params, cancel=cancel)
-
-    def iter_messages(
-        self, channel_id: str, *, cancel: threading.Event | None = None, **filters: Any
-    ) -> Iterator[dict]:
-        """All messages of a channel matching `filters` (e.g. batchId), page by page."""
-        path = self._channel_path(channel_id, "/messages")
-        params = {"limit": MAX_LIST_LIMIT, **filters}
-        while True:
-            page = self.request("GET", path, params=params, cancel=cancel)
-            yield from page.get("results", [])
-            token = next_page_token(page)
-            if token is None:
-                return
-            params["pageToken"] = token
-
-    def list_pages(
-        self,
-        channel_id: str,
-        *,
-        max_pages: int,
-        cancel: threading.Event | None = None,
-        page_token: str | None = None,
-        **filters: Any,
     ) -> Iterator[Page]:
-        """The channel's messages matching `filters`, one page (a list) at a time, in Bird's
-        order, to the end of the listing; from `page_token` (a page's ``next_token``) on when
-        given.
+        """The listing at `path` (``messages_path``, ``interactions_path``) matching
+        `filters`, one page (a list) at a time in Bird's order, `limit` items a page (None:
+        Bird's own page size), to the end of the listing; from `page_token` (a page's
+        ``next_token``) on when given. The only reader of NEXT_PAGE_FIELD.
 
-        Unlike `iter_messages`, it never takes an unclear answer for the end: an answer
-        without a `results` list, a page beyond `max_pages`, or a full page naming no next
+        By default it never takes an unclear answer for the end: an answer without a
+        `results` list of objects, a page beyond `max_pages`, or a full page naming no next
         page where nothing shows that Bird names next pages in NEXT_PAGE_FIELD raise
-        BirdListingUnclearError, so that what was not seen is never taken for absent.
+        BirdListingUnclearError, so that what was not seen is never taken for absent. A
+        listing that ends on a page boundary gives a full last page without a next one: that
+        is its end once the field is known to be right (`full_page` "probe"): an earlier page
+        of this listing named its next page in it, or the same page asked for with one item
+        less does.
 
-        A listing that ends on a page boundary gives a full last page without a next one.
-        That is its end once the field is known to be right: an earlier page of this listing
-        named its next page in it, or the same page asked for one message less does."""
-        path = self._channel_path(channel_id, "/messages")
-        params = {"limit": MAX_LIST_LIMIT, **filters}
+        A reader for whom "not listed yet" is an answer (a status wait) may ask for less:
+        `results` "empty" takes an answer without a `results` list for an empty page, and
+        `full_page` "end" a full page without a next one for the end."""
+        if full_page == "probe" and limit is None:
+            raise ValueError("telling the end of a full page needs a page `limit`")
+        what = path.rpartition("/")[2]  # "messages", "interactions": what the errors name
+        params = {} if limit is None else {"limit": limit}
+        params.update(filters or {})
         if page_token is not None:
             params["pageToken"] = page_token
-        pages = 0
+        read = 0
         # A page of this listing named its next page in NEXT_PAGE_FIELD (a given page_token is
         # one such name).
         field_seen = page_token is not None
         while True:
-            if pages >= max_pages:
+            if max_pages is not None and read >= max_pages:
+                size = "" if limit is None else f"{limit} "
                 raise BirdListingUnclearError(
-                    f"more than {max_pages} pages of {MAX_LIST_LIMIT} messages: the listing "
-                    "was not read to its end",
+                    f"more than {max_pages} pages of {size}{what}: the listing was not read to "
+                    "its end",
                     method="GET",
                     path=path,
                 )
-            page = self.request("GET", path, params=params, cancel=cancel)
-            results = page.get("results") if isinstance(page, dict) else None
-            if not isinstance(results, list) or not all(isinstance(m, dict) for m in results):
-                raise BirdListingUnclearError(
-                    "an answer held no `results` list of messages", method="GET", path=path
-                )
-            pages += 1
-            token = next_page_token(page)
-            yield Page(results, token)
+            answer = self.request("GET", path, params=params, cancel=cancel)
+            found = answer.get("results") if isinstance(answer, dict) else None
+            if not isinstance(found, list) or (
+                results == "raise" and not all(isinstance(m, dict) for m in found)
+            ):
+                if results == "raise":
+                    raise BirdListingUnclearError(
+                        f"an answer held no `results` list of {what}", method="GET", path=path
+                    )
+                found = []
+            read += 1
+            token = _next_page_token(answer)
+            yield Page(found, token)
             if token is None:
-                if len(results) < MAX_LIST_LIMIT or field_seen:
+                if full_page == "end" or len(found) < limit or field_seen:
                     return  # a short page, or a full one where the field is known: the end
                 if self._names_next_page(path, params, cancel):
                     return
                 raise BirdListingUnclearError(
-                    f"a full page ({len(results)} messages) named no next page in "
-                    f"`{NEXT_PAGE_FIELD}`, nor did the same page with a limit of "
-                    f"{MAX_LIST_LIMIT - 1}, so whether more follow cannot be told (Bird may "
-                    "name its next page in another field)",
+                    f"a full page ({len(found)} {what}) named no next page in "
+                    f"`{NEXT_PAGE_FIELD}`, nor did the same page with a limit of {limit - 1}, "
+                    "so whether more follow cannot be told (Bird may name its next page in "
+                    "another field)",
                     method="GET",
                     path=path,
                 )
@@ -529,14 +525,15 @@ class BirdClient:
             params["pageToken"] = token
 
     def _names_next_page(self, path: str, params: dict, cancel: threading.Event | None) -> bool:
-        """Whether the page `params` ask for, asked for one message less, names its next page
-        in NEXT_PAGE_FIELD: it must, since the full page showed one more message, if that is
+        """Whether the page `params` ask for, asked for one item less, names its next page
+        in NEXT_PAGE_FIELD: it must, since the full page showed one more item, if that is
         where Bird names it."""
-        fewer = {**params, "limit": MAX_LIST_LIMIT - 1}
-        return next_page_token(self.request("GET", path, params=fewer, cancel=cancel)) is not None
+        fewer = {**params, "limit": params["limit"] - 1}
+        answer = self.request("GET", path, params=fewer, cancel=cancel)
+        return _next_page_token(answer) is not None
 
 
-def next_page_token(answer: Any) -> str | None:
+def _next_page_token(answer: Any) -> str | None:
     """The token of the page after `answer` in a listing, None where it names none."""
     token = answer.get(NEXT_PAGE_FIELD) if isinstance(answer, dict) else None
     return token if isinstance(token, str) and token else None

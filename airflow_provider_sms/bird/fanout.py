@@ -387,7 +387,10 @@ def confirm_batches(
     for batch_id in report.batch_ids:
         members = wanted.get(batch_id, set())
         seen: set[str] = set()
-        for page in client.list_pages(channel_id, max_pages=max_pages, batchId=batch_id):
+        listing = client.pages(
+            client.messages_path(channel_id), filters={"batchId": batch_id}, max_pages=max_pages
+        )
+        for page in listing:
             for message in page:
                 recipient = recipient_of(message)
                 if message.get("batchId") == batch_id and recipient in members:

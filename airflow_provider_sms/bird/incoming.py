@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-from airflow_provider_sms.bird.client import NEXT_PAGE_FIELD, BirdClient
+from airflow_provider_sms.bird.client import BirdClient
 from airflow_provider_sms.bird.errors import BirdListingUnclearError, BirdValidationError
 from airflow_provider_sms.bird.listing import PageOrder, timestamp
 
@@ -209,7 +209,7 @@ def scan_incoming(
     the cursor's window, or to the end, `max_pages` pages at most: a longer window is read
     over several scans (``scan.complete`` False, ``scan.cursor`` going on where it stopped).
     Raises BirdListingUnclearError when the listing cannot be seen to its end (see
-    ``BirdClient.list_pages``)."""
+    ``BirdClient.pages``)."""
     resume = None if cursor is None else cursor.resume
     try:
         return _scan(client, channel_id, cursor, resume, max_pages, cancel, clock())
@@ -229,8 +229,8 @@ def _scan(client, channel_id, cursor, resume, max_pages, cancel, began) -> Scan:
     newest = None if resume is None else resume.newest
     read = 0 if resume is None else resume.read
     floor = None if cursor is None else cursor.floor
-    pages = client.list_pages(
-        channel_id,
+    pages = client.pages(
+        client.messages_path(channel_id),
         max_pages=max_pages,
         cancel=cancel,
         page_token=None if resume is None else resume.token,
@@ -333,23 +333,18 @@ def interactions(
 ) -> list[dict]:
     """A message's interactions (clicks, opt-outs, opt-ins), every page of them. Raises
     BirdListingUnclearError for an answer without a `results` list or more pages than
-    MAX_INTERACTION_PAGES: an opt-out not seen is never taken for none."""
+    MAX_INTERACTION_PAGES: an opt-out not seen is never taken for none. Bird's page size is
+    kept, so a page without a next one is the last."""
     found: list[dict] = []
-    token = None
-    for _ in range(MAX_INTERACTION_PAGES):
-        answer = client.list_interactions(channel_id, message_id, page_token=token, cancel=cancel)
-        results = answer.get("results") if isinstance(answer, dict) else None
-        if not isinstance(results, list) or not all(isinstance(i, dict) for i in results):
-            raise BirdListingUnclearError(
-                "an interactions answer held no `results` list", method="GET", path=message_id
-            )
-        found.extend(results)
-        token = answer.get(NEXT_PAGE_FIELD)
-        if not isinstance(token, str) or not token:
-            return found
-    raise BirdListingUnclearError(
-        f"more than {MAX_INTERACTION_PAGES} pages of interactions", method="GET", path=message_id
-    )
+    for page in client.pages(
+        client.interactions_path(channel_id, message_id),
+        limit=None,
+        max_pages=MAX_INTERACTION_PAGES,
+        full_page="end",
+        cancel=cancel,
+    ):
+        found.extend(page)
+    return found
 
 
 def message_text(message: dict) -> str:

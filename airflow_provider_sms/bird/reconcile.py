@@ -66,7 +66,7 @@ def find_sent(
     oldest = since - CLOCK_SLACK
     order = PageOrder()
     try:
-        for page in client.list_pages(channel_id, max_pages=max_pages):
+        for page in client.pages(client.messages_path(channel_id), max_pages=max_pages):
             lookup.pages += 1
             stamps = []
             for message in page:

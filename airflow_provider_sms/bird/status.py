@@ -219,9 +219,17 @@ def poll(
     reading = Reading()
     for batch_id in batch_ids:
         count = 0
-        for message in client.iter_messages(channel_id, cancel=cancel, batchId=batch_id):
-            reading.messages.append(message)
-            count += 1
+        # Leniently: to a status wait a batch not listed yet is pending, while an unclear
+        # listing (not retryable) would end the wait.
+        for page in client.pages(
+            client.messages_path(channel_id),
+            filters={"batchId": batch_id},
+            full_page="end",
+            results="empty",
+            cancel=cancel,
+        ):
+            reading.messages.extend(page)
+            count += len(page)
         reading.listed[batch_id] = count
     for message_id in message_ids:
         try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +13,7 @@ from airflow_provider_sms import DEFAULT_CONN_NAME
 if TYPE_CHECKING:
     import threading
 
-    from airflow_provider_sms.bird.client import BirdClient
+    from airflow_provider_sms.bird.client import BirdClient, Page
     from airflow_provider_sms.bird.fanout import BatchCheck, SendReport
     from airflow_provider_sms.bird.incoming import Cursor, Scan
     from airflow_provider_sms.bird.reconcile import Lookup
@@ -287,6 +287,20 @@ class BirdHook(BaseHook):
             max_pages=MAX_PAGES if max_pages is None else max_pages,
             cancel=cancel,
         )
+
+    def recent_messages(
+        self,
+        channel_id: str | None,
+        *,
+        max_pages: int,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[Page]:
+        """The channel's messages, a page of 100 at a time in Bird's order (newest first as
+        far as it shows), `max_pages` pages at most. Raises BirdListingUnclearError where the
+        listing cannot be seen to its end: more pages, or an answer that cannot show it."""
+        client = self.client
+        path = client.messages_path(self.channel_id(channel_id))
+        return client.pages(path, max_pages=max_pages, cancel=cancel)
 
     def message_interactions(
         self, channel_id: str | None, message_id: str, *, cancel: threading.Event | None = None

@@ -98,7 +98,7 @@ def codeless_refused(
     replies: list[tuple[float, str]] = []
     order = PageOrder()
     try:
-        for page in hook.client.list_pages(channel_id, max_pages=CODELESS_PAGES, cancel=cancel):
+        for page in hook.recent_messages(channel_id, max_pages=CODELESS_PAGES, cancel=cancel):
             stamps = [timestamp(m.get("createdAt")) for m in page]
             for message, created in zip(page, stamps, strict=True):
                 incoming = inbound_message(message)

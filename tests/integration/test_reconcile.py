@@ -125,7 +125,7 @@ def test_an_answer_without_results_or_a_page_bound_means_cannot_tell(checked_san
         lookup = find_sent(client, channel, expected, time.time(), max_pages=2)
         assert lookup.pages == 2 and "more than 2 pages" in lookup.unclear
         with pytest.raises(BirdListingUnclearError):
-            list(client.list_pages(channel, max_pages=2))
+            list(client.pages(client.messages_path(channel), max_pages=2))
 
 
 # A listing of a whole number of pages, each way Bird may name (or not name) its pages: the
@@ -173,12 +173,12 @@ def test_a_listing_that_ends_on_a_page_boundary_is_read_to_its_end_or_unclear(
         assert {r.query.get("limit") for r in listed} <= {"100", "99"}
         if ends:
             assert lookup.unclear is None and lookup.unknown(list(absent.values())) == {}
-            pages = list(client.list_pages(channel, max_pages=count // 100 + 1))
+            pages = list(client.pages(client.messages_path(channel), max_pages=count // 100 + 1))
             assert sum(map(len, pages)) == count
         else:
             assert "named no next page" in lookup.unclear
             with pytest.raises(BirdListingUnclearError, match="named no next page"):
-                list(client.list_pages(channel, max_pages=count // 100 + 1))
+                list(client.pages(client.messages_path(channel), max_pages=count // 100 + 1))
 
 
 def test_a_match_without_a_readable_time_is_unknown_not_found_nor_missing(checked_sandbox):

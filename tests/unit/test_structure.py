@@ -62,3 +62,46 @@ def test_only_the_retry_loop_waits_between_attempts_in_bird():
         if _called_name(call) in ("sleep", "wait")
     }
     assert waits - NOT_RETRIES == {("bird.client", "BirdClient.retrying")}
+
+
+def _names(tree: ast.Module) -> set[str]:
+    """The names, attributes and strings `tree` mentions."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            found.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            found.add(node.attr)
+        elif isinstance(node, ast.alias):
+            found.add(node.name)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found.add(node.value)
+    return found
+
+
+def test_only_the_client_reads_the_next_page_field():
+    from airflow_provider_sms.bird.client import NEXT_PAGE_FIELD
+
+    readers = [
+        module
+        for module, tree in _modules().items()
+        if {"NEXT_PAGE_FIELD", NEXT_PAGE_FIELD} & _names(tree)
+    ]
+    assert readers == ["bird.client"]
+
+
+# The triggers are left out until they call the hook's verbs: the inbound trigger still
+# scans through `hook.client`.
+HOOK_CALLERS_LEFT_OUT = ("triggers",)
+
+
+def test_no_module_outside_the_hooks_reaches_through_a_hook_to_its_client():
+    # bird/ is below the hooks (it never sees one), and its `http.client` is no hook's.
+    reaching = sorted(
+        f"{module}:{node.lineno}"
+        for module, tree in _modules().items()
+        if module.split(".")[0] not in ("hooks", "bird", *HOOK_CALLERS_LEFT_OUT)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and node.attr in ("client", "get_conn")
+    )
+    assert reaching == []
