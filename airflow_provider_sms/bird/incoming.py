@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 
 from airflow_provider_sms.bird.client import BirdClient
 from airflow_provider_sms.bird.errors import BirdListingUnclearError, BirdValidationError
-from airflow_provider_sms.bird.listing import PageOrder, timestamp
+from airflow_provider_sms.bird.listing import NewestFirst
 
 # Messages may be listed a little after their createdAt, and out of order with their
 # neighbours: each scan looks this many seconds behind the newest message it already had,
@@ -223,26 +223,25 @@ def scan_incoming(
 
 def _scan(client, channel_id, cursor, resume, max_pages, cancel, began) -> Scan:
     result = Scan()
-    order = PageOrder()
     # id -> [createdAt, place in the listing, message]
     found: dict[str, list] = {} if resume is None else dict(resume.found)
     newest = None if resume is None else resume.newest
     read = 0 if resume is None else resume.read
     floor = None if cursor is None else cursor.floor
-    pages = client.pages(
-        client.messages_path(channel_id),
+    # An undated message says nothing of the order (and is left out): the others do.
+    walk = NewestFirst.of_channel(
+        client,
+        channel_id,
         max_pages=max_pages,
         cancel=cancel,
         page_token=None if resume is None else resume.token,
+        skip_undated=True,
     )
-    for page in pages:
+    for page, stamps in walk:
         result.pages += 1
-        stamps = []
-        for message in page:
+        for message, created in zip(page, stamps, strict=True):
             read += 1
-            created = timestamp(message.get("createdAt"))
             if created is not None:
-                stamps.append(created)
                 newest = _latest(newest, created)
             if message.get("direction") != "incoming":
                 continue
@@ -251,15 +250,13 @@ def _scan(client, channel_id, cursor, resume, max_pages, cancel, began) -> Scan:
                 result.left_out.append(_left_out(message, message_id, created))
             elif message_id not in found:
                 found[message_id] = [created, read, message]
-        # An undated message says nothing of the order (and is left out): the others do.
-        order.see(stamps)
         if cursor is None:
             floor = None if newest is None else newest - OVERLAP
-        if order.older_than(floor):
+        if walk.past(floor):
             break  # seen newest first, and a whole page older than the window
         if result.pages >= max_pages and page.next_token is not None:
             if cursor is None:
-                if not order.older_than(math.inf):
+                if not walk.past(math.inf):
                     raise BirdListingUnclearError(
                         f"the listing showed no order in {max_pages} pages of messages, so "
                         "where the present is cannot be told",
@@ -267,7 +264,8 @@ def _scan(client, channel_id, cursor, resume, max_pages, cancel, began) -> Scan:
                         path=channel_id,
                     )
                 # Starting: what this scan did not reach is older still, and behind.
-                result.cursor = _started(found, newest, min(stamps, default=newest), began)
+                dated = [s for s in stamps if s is not None]
+                result.cursor = _started(found, newest, min(dated, default=newest), began)
                 return result
             result.complete = False
             result.cursor = replace(
@@ -279,7 +277,7 @@ def _scan(client, channel_id, cursor, resume, max_pages, cancel, began) -> Scan:
             return result
     # Messages of the same millisecond keep the listing's order: read backwards unless the
     # listing showed itself oldest first.
-    rising = order.oldest_first
+    rising = walk.oldest_first
     ordered = sorted(
         ((t, p, m, message) for m, (t, p, message) in found.items()),
         key=lambda item: (item[0], item[1] if rising else -item[1]),

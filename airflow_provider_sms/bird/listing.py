@@ -1,11 +1,17 @@
-"""What a listing shows of its own order. Bird documents neither the order of a channel's
-messages nor which field names the next page (API-NOTES sections 5 and 6), so a scan may stop
-early only once the listing has shown itself newest first. No Airflow imports."""
+"""What a listing shows of its own order, and the one walk of a channel's messages that stops
+early on it. Bird documents neither the order of a channel's messages nor which field names
+the next page (API-NOTES sections 5 and 6), so a reader may stop early only once the listing
+has shown itself newest first. No Airflow imports."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from airflow_provider_sms.bird.client import BirdClient, Page
 
 # How much newer than the page before a page's newest message may be in a listing still taken
 # for newest first (messages accepted together may be listed a few milliseconds out of order).
@@ -73,3 +79,58 @@ class PageOrder:
         if floor is None or self._page is None:
             return False
         return self.readable and self._falling and self._fell and self._page[1] < floor
+
+
+class NewestFirst:
+    """A channel's messages walked page by page: each page with the createdAt of each of its
+    messages (None where unreadable), and after each page `past(floor)`: whether the listing
+    has shown itself newest first and that page lies wholly before `floor`, so that the rest
+    is older still and a reader may stop there. The one walk that builds a PageOrder.
+
+    With `skip_undated`, an undated message says nothing of the order (a reader that leaves
+    such messages out); otherwise one forbids any early stop (a reader for whom a message not
+    seen must be surely absent)."""
+
+    def __init__(self, pages: Iterable[Page], *, skip_undated: bool = False):
+        self._pages = pages
+        self._skip_undated = skip_undated
+        self._order = PageOrder()
+
+    @classmethod
+    def of_channel(
+        cls,
+        client: BirdClient,
+        channel_id: str,
+        *,
+        max_pages: int,
+        cancel: threading.Event | None = None,
+        page_token: str | None = None,
+        skip_undated: bool = False,
+    ) -> NewestFirst:
+        """The channel's messages, `max_pages` pages of them at most, from `page_token` on
+        when given; a listing that cannot be seen to its end raises BirdListingUnclearError
+        (``BirdClient.pages``)."""
+        pages = client.pages(
+            client.messages_path(channel_id),
+            max_pages=max_pages,
+            cancel=cancel,
+            page_token=page_token,
+        )
+        return cls(pages, skip_undated=skip_undated)
+
+    def __iter__(self) -> Iterator[tuple[Page, list[float | None]]]:
+        for page in self._pages:
+            stamps = [timestamp(message.get("createdAt")) for message in page]
+            # Seen before the reader takes the page: what it does with it tells nothing of
+            # the order, and `past` then speaks of this page.
+            self._order.see([s for s in stamps if s is not None] if self._skip_undated else stamps)
+            yield page, stamps
+
+    def past(self, floor: float | None) -> bool:
+        """Whether the page just walked lies before `floor` in a listing seen newest first."""
+        return self._order.older_than(floor)
+
+    @property
+    def oldest_first(self) -> bool:
+        """Whether the listing so far showed itself oldest first (see PageOrder)."""
+        return self._order.oldest_first

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from airflow_provider_sms.bird.client import BirdClient
 from airflow_provider_sms.bird.errors import BirdListingUnclearError
 from airflow_provider_sms.bird.fanout import recipient_of
-from airflow_provider_sms.bird.listing import PageOrder, timestamp
+from airflow_provider_sms.bird.listing import NewestFirst
 
 # Clocks differ between the worker and Bird: list back this much further than asked.
 CLOCK_SLACK = 300.0
@@ -64,19 +64,16 @@ def find_sent(
     if not expected:
         return lookup
     oldest = since - CLOCK_SLACK
-    order = PageOrder()
+    # An undated message forbids an early stop: "not found" must be sure.
+    walk = NewestFirst.of_channel(client, channel_id, max_pages=max_pages)
     try:
-        for page in client.pages(client.messages_path(channel_id), max_pages=max_pages):
+        for page, stamps in walk:
             lookup.pages += 1
-            stamps = []
-            for message in page:
-                created = timestamp(message.get("createdAt"))
-                stamps.append(created)
+            for message, created in zip(page, stamps, strict=True):
                 _match(lookup, expected, message, created, oldest)
-            order.see(stamps)
             if len(lookup.found) == len(expected):
                 break
-            if order.older_than(oldest):
+            if walk.past(oldest):
                 # Seen newest first, and a whole page older than the window: the rest is
                 # older still.
                 lookup.newest_first = True

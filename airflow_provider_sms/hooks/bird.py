@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -13,9 +13,10 @@ from airflow_provider_sms import DEFAULT_CONN_NAME
 if TYPE_CHECKING:
     import threading
 
-    from airflow_provider_sms.bird.client import BirdClient, Page
+    from airflow_provider_sms.bird.client import BirdClient
     from airflow_provider_sms.bird.fanout import BatchCheck, SendReport
     from airflow_provider_sms.bird.incoming import Cursor, Scan
+    from airflow_provider_sms.bird.listing import NewestFirst
     from airflow_provider_sms.bird.reconcile import Lookup
     from airflow_provider_sms.bird.settings import ClientSettings
     from airflow_provider_sms.bird.status import Reading
@@ -294,13 +295,17 @@ class BirdHook(BaseHook):
         *,
         max_pages: int,
         cancel: threading.Event | None = None,
-    ) -> Iterator[Page]:
-        """The channel's messages, a page of 100 at a time in Bird's order (newest first as
-        far as it shows), `max_pages` pages at most. Raises BirdListingUnclearError where the
-        listing cannot be seen to its end: more pages, or an answer that cannot show it."""
-        client = self.client
-        path = client.messages_path(self.channel_id(channel_id))
-        return client.pages(path, max_pages=max_pages, cancel=cancel)
+    ) -> NewestFirst:
+        """The channel's messages, a page of 100 at a time in Bird's order, each page with
+        its messages' createdAt, telling after each page whether the listing has shown itself
+        newest first and that page lies before a given time (``past(floor)``), `max_pages`
+        pages at most. Walking it raises BirdListingUnclearError where the listing cannot be
+        seen to its end: more pages, or an answer that cannot show it."""
+        from airflow_provider_sms.bird.listing import NewestFirst
+
+        return NewestFirst.of_channel(
+            self.client, self.channel_id(channel_id), max_pages=max_pages, cancel=cancel
+        )
 
     def message_interactions(
         self, channel_id: str | None, message_id: str, *, cancel: threading.Event | None = None

@@ -15,7 +15,7 @@ from collections.abc import Collection
 from airflow_provider_sms.bird.errors import BirdListingUnclearError
 from airflow_provider_sms.bird.fanout import recipient_of
 from airflow_provider_sms.bird.incoming import Cursor, inbound_message, message_text
-from airflow_provider_sms.bird.listing import PageOrder, timestamp
+from airflow_provider_sms.bird.listing import timestamp
 from airflow_provider_sms.hooks.bird import BirdHook
 from airflow_provider_sms.inbound.question import Question, open_questions
 from airflow_provider_sms.inbound.replies import incoming_replies
@@ -96,10 +96,9 @@ def codeless_refused(
     number = reply["from"]
     asked_them: list[tuple[float, Question]] = []
     replies: list[tuple[float, str]] = []
-    order = PageOrder()
+    walk = hook.recent_messages(channel_id, max_pages=CODELESS_PAGES, cancel=cancel)
     try:
-        for page in hook.recent_messages(channel_id, max_pages=CODELESS_PAGES, cancel=cancel):
-            stamps = [timestamp(m.get("createdAt")) for m in page]
+        for page, stamps in walk:
             for message, created in zip(page, stamps, strict=True):
                 incoming = inbound_message(message)
                 if incoming is not None:
@@ -116,8 +115,7 @@ def codeless_refused(
                     return "a message to or from that number has no readable time"
                 if floor <= created <= at:
                     (replies if incoming else asked_them).append((created, found))
-            order.see(stamps)
-            if order.older_than(floor):
+            if walk.past(floor):
                 break
     except BirdListingUnclearError as exc:
         return f"what else was asked of that number could not be read: {exc}"

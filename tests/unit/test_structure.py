@@ -105,3 +105,15 @@ def test_no_module_outside_the_hooks_reaches_through_a_hook_to_its_client():
         if isinstance(node, ast.Attribute) and node.attr in ("client", "get_conn")
     )
     assert reaching == []
+
+
+def test_only_the_listing_module_builds_a_page_order():
+    # Every newest-first reader walks a NewestFirst: find_sent, the inbound scan, and the
+    # check of a reply without its code (through BirdHook.recent_messages).
+    builders = sorted(
+        f"{module}.{where}"
+        for module, tree in _modules().items()
+        for where, call in _calls(tree)
+        if _called_name(call) == "PageOrder"
+    )
+    assert builders == ["bird.listing.NewestFirst.__init__"]
