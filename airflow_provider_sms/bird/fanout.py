@@ -32,6 +32,7 @@ from airflow_provider_sms.bird.errors import (
     BirdValidationError,
 )
 from airflow_provider_sms.bird.facts import MAX_BATCH_SIZE
+from airflow_provider_sms.bird.objects import recipient_of
 
 # Errors that will repeat for every other recipient: stop submitting new sends.
 _ABORTING = (BirdAuthenticationError, BirdNotFoundError, BirdConflictError)
@@ -428,13 +429,3 @@ def confirm_batches(
             "(no `batchId`), so whether it rejected any of them cannot be checked"
         )
     return check
-
-
-def recipient_of(message: dict) -> str | None:
-    """The first contact's number of a message's (or an interaction's) ``receiver``; None
-    when Bird's answer does not have that shape."""
-    receiver = message.get("receiver")
-    contacts = receiver.get("contacts") if isinstance(receiver, dict) else None
-    first = contacts[0] if isinstance(contacts, list) and contacts else None
-    number = first.get("identifierValue") if isinstance(first, dict) else None
-    return number if isinstance(number, str) and number else None

@@ -343,30 +343,3 @@ def interactions(
     ):
         found.extend(page)
     return found
-
-
-def message_text(message: dict) -> str:
-    """A message's text (``body.text.text``), in either direction; empty for one without."""
-    body = message.get("body")
-    text = body.get("text") if isinstance(body, dict) else None
-    text = text.get("text") if isinstance(text, dict) else None
-    return text if isinstance(text, str) else ""
-
-
-def inbound_message(message: dict) -> dict | None:
-    """Bird's inbound message as events and XComs carry it: ``message_id``, ``from`` (the
-    sender's number, ``sender.contact.identifierValue``), ``text`` (empty for a message
-    without text), ``received_at`` (Bird's ``createdAt``) and ``channel_id``; None for a
-    message that is not incoming."""
-    if not isinstance(message, dict) or message.get("direction") != "incoming":
-        return None
-    sender = message.get("sender")
-    contact = sender.get("contact") if isinstance(sender, dict) else None
-    number = contact.get("identifierValue") if isinstance(contact, dict) else None
-    return {
-        "message_id": message.get("id"),
-        "from": number if isinstance(number, str) else None,
-        "text": message_text(message),
-        "received_at": message.get("createdAt"),
-        "channel_id": message.get("channelId"),
-    }

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from airflow_provider_sms.bird.client import BirdClient
 from airflow_provider_sms.bird.errors import BirdListingUnclearError
-from airflow_provider_sms.bird.fanout import recipient_of
 from airflow_provider_sms.bird.listing import NewestFirst
+from airflow_provider_sms.bird.objects import recipient_of
 
 # Clocks differ between the worker and Bird: list back this much further than asked.
 CLOCK_SLACK = 300.0

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from airflow_provider_sms.bird.client import BirdClient
 from airflow_provider_sms.bird.errors import BirdNotFoundError
 from airflow_provider_sms.bird.facts import MESSAGE_STATUSES, NEVER_DELIVERED_STATUSES
-from airflow_provider_sms.bird.fanout import recipient_of
+from airflow_provider_sms.bird.objects import message_status
 from airflow_provider_sms.redaction import mask_phone, redact_numbers
 
 # The provider's own names, beside Bird's: a message Bird answered 404 for, a recipient the
@@ -63,20 +63,17 @@ class Tally:
         return self.success | self.failure
 
     def take(self, message: dict) -> None:
-        if not isinstance(message, dict) or not isinstance(message.get("id"), str):
+        read = message_status(message)
+        if read is None:
             return
-        failure = message.get("failure")
-        failure = failure if isinstance(failure, dict) else {}
-        reason = message.get("reason") or failure.get("description")
-        self.latest[message["id"]] = {
-            "status": status_name(message.get("status")),
-            "recipient": recipient_of(message),
-            "reason": redact_numbers(str(reason)) if reason else None,
-            "code": failure.get("code"),
+        self.latest[read.message_id] = {
+            "status": status_name(read.status),
+            "recipient": read.recipient,
+            "reason": redact_numbers(str(read.reason)) if read.reason else None,
+            "code": read.code,
         }
-        due = message.get("scheduledFor")
-        if isinstance(due, str) and due:
-            self.latest[message["id"]]["due"] = due
+        if read.due:
+            self.latest[read.message_id]["due"] = read.due
 
     def to_read(
         self, message_ids: Sequence[str], batch_ids: Sequence[str]

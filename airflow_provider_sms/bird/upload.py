@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -22,8 +20,9 @@ from airflow_provider_sms.bird.client import (
     describe_failure,
     new_session,
 )
-from airflow_provider_sms.bird.errors import BirdError, BirdUploadError
+from airflow_provider_sms.bird.errors import BirdUploadError
 from airflow_provider_sms.bird.facts import MAX_MEDIA_UPLOAD_BYTES
+from airflow_provider_sms.bird.objects import Presigned, parse_presigned, url_origin
 from airflow_provider_sms.loopback import is_loopback
 
 # S3-style storage explains a refusal in XML: its <Code> is short and names no secret.
@@ -33,15 +32,6 @@ _XML_CODE = re.compile(rb"<Code>([A-Za-z0-9_.-]{1,64})</Code>")
 STORAGE_ANSWER_BYTES = 16 * 1024
 
 
-@dataclass(frozen=True)
-class Presigned:
-    """Where Bird asked for a file to go, and the URL messages then use."""
-
-    media_url: str
-    upload_url: str
-    form: dict[str, str]
-
-
 class _NoAuth(requests.auth.AuthBase):
     """No credential at all: set as the session's auth, it also keeps requests from filling
     one in from ``~/.netrc`` for the storage host."""
@@ -49,48 +39,6 @@ class _NoAuth(requests.auth.AuthBase):
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         request.headers.pop("Authorization", None)
         return request
-
-
-def _origin(url: str) -> str:
-    """``scheme://host[:port]/path``: what an error may show of a URL (a presigned URL's
-    query can hold a signature)."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
-
-
-def _web_url(value: Any, what: str) -> str:
-    if not isinstance(value, str) or any(c.isspace() for c in value):
-        raise BirdError(f"Bird's presigned upload answer has no usable {what}")
-    parts = urlsplit(value)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise BirdError(f"Bird's presigned upload answer has no absolute http(s) {what}")
-    return value
-
-
-def parse_presigned(answer: Any) -> Presigned:
-    """Check Bird's answer; anything this client cannot follow exactly is an error, before
-    any byte of the file leaves."""
-    if not isinstance(answer, dict):
-        raise BirdError("Bird's presigned upload answer is not an object")
-    method = answer.get("uploadMethod", "POST")
-    if not isinstance(method, str) or method.upper() != "POST":
-        raise BirdError(
-            f"Bird's presigned upload asks for uploadMethod {method!r}; only the documented "
-            "POST form upload is made"
-        )
-    upload_url = _web_url(answer.get("uploadUrl"), "uploadUrl")
-    parts = urlsplit(upload_url)
-    if parts.scheme.lower() != "https" and not is_loopback(parts.hostname or ""):
-        raise BirdError(
-            f"Bird's presigned upload names {_origin(upload_url)}: plain http, and not a "
-            "loopback host; the file is uploaded over https only"
-        )
-    form = answer.get("uploadFormData") or {}
-    if not isinstance(form, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in form.items()
-    ):
-        raise BirdError("Bird's presigned upload answer has uploadFormData that is not text")
-    return Presigned(_web_url(answer.get("mediaUrl"), "mediaUrl"), upload_url, dict(form))
 
 
 def upload_media(
@@ -125,7 +73,7 @@ def post_form(
     read."""
     settings = client.settings
     parts = urlsplit(presigned.upload_url)
-    where = _origin(presigned.upload_url)
+    where = url_origin(presigned.upload_url)
     with new_session(trust_env=not is_loopback(parts.hostname or "")) as session:
         session.auth = _NoAuth()
 

@@ -13,9 +13,9 @@ import threading
 from collections.abc import Collection
 
 from airflow_provider_sms.bird.errors import BirdListingUnclearError
-from airflow_provider_sms.bird.fanout import recipient_of
-from airflow_provider_sms.bird.incoming import Cursor, inbound_message, message_text
+from airflow_provider_sms.bird.incoming import Cursor
 from airflow_provider_sms.bird.listing import timestamp
+from airflow_provider_sms.bird.objects import inbound_message, message_text, recipient_of
 from airflow_provider_sms.hooks.bird import BirdHook
 from airflow_provider_sms.inbound.question import Question, open_questions
 from airflow_provider_sms.inbound.replies import incoming_replies

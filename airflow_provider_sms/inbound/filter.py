@@ -49,7 +49,7 @@ class InboundFilter:
         return cls(numbers, compile_pattern(pattern, ignore_case=ignore_case))
 
     def matches(self, message: dict) -> bool:
-        """Whether an inbound message (``bird.incoming.inbound_message``) is wanted."""
+        """Whether an inbound message (``bird.objects.inbound_message``) is wanted."""
         if self.from_numbers and message.get("from") not in self.from_numbers:
             return False
         return self.pattern is None or self.pattern.search(message.get("text") or "") is not None

@@ -14,8 +14,8 @@ from airflow_provider_sms.bird.errors import (
     BirdMessagesUnseenError,
     BirdNotFoundError,
 )
-from airflow_provider_sms.bird.fanout import recipient_of
 from airflow_provider_sms.bird.listing import timestamp
+from airflow_provider_sms.bird.objects import recipient_of
 from airflow_provider_sms.hooks.bird import BirdHook
 
 OPTED_OUT = "unsubscribe-request"

@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from airflow_provider_sms.bird.errors import InvalidMessageError
-from airflow_provider_sms.bird.incoming import Cursor, inbound_message
+from airflow_provider_sms.bird.incoming import Cursor
+from airflow_provider_sms.bird.objects import inbound_message
 from airflow_provider_sms.hooks.bird import BirdHook
 from airflow_provider_sms.inbound.filter import InboundFilter
 from airflow_provider_sms.outbound.result import SendResult, is_send_result

@@ -211,7 +211,8 @@ class InboundPoll(SharedStreamProducer):
 
     async def open_stream(self) -> AsyncIterator[tuple[dict, tuple[str, float]]]:
         from airflow_provider_sms.bird.errors import BirdError, BirdListingUnclearError
-        from airflow_provider_sms.bird.incoming import inbound_message, scan_incoming
+        from airflow_provider_sms.bird.incoming import scan_incoming
+        from airflow_provider_sms.bird.objects import inbound_message
         from airflow_provider_sms.hooks.bird import BirdHook
         from airflow_provider_sms.inbound.replies import report_left_out
 

@@ -16,8 +16,9 @@ from support import MemoryStore, png
 
 from airflow_provider_sms.bird.client import MAX_ANSWER_BYTES, BirdClient
 from airflow_provider_sms.bird.errors import BirdConnectionError, BirdError, BirdUploadError
+from airflow_provider_sms.bird.objects import Presigned
 from airflow_provider_sms.bird.settings import ClientSettings
-from airflow_provider_sms.bird.upload import STORAGE_ANSWER_BYTES, Presigned, post_form
+from airflow_provider_sms.bird.upload import STORAGE_ANSWER_BYTES, post_form
 
 WORKSPACE = "7a0c0d3e-6f7b-4f0e-9a3e-1d2c3b4a5f60"
 CHANNEL = "0b6e7f3a-2c1d-4e5f-8a9b-0c1d2e3f4a5b"

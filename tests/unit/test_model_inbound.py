@@ -4,7 +4,8 @@ checks that fail before any request (unit tests open no socket)."""
 import pytest
 
 from airflow_provider_sms.bird.errors import InvalidMessageError
-from airflow_provider_sms.bird.incoming import OVERLAP, Cursor, Resume, inbound_message
+from airflow_provider_sms.bird.incoming import OVERLAP, Cursor, Resume
+from airflow_provider_sms.bird.objects import inbound_message
 from airflow_provider_sms.inbound.filter import InboundFilter
 from airflow_provider_sms.message.recipients import excluded_numbers
 from airflow_provider_sms.triggers.inbound import InboundMessageTrigger
@@ -184,7 +185,7 @@ def test_rfc3339_times_are_read_in_either_case():
     "receiver", ["+12025550111", ["+12025550111"], {"contacts": "x"}, {"contacts": ["x"]}, None]
 )
 def test_a_receiver_of_another_shape_names_no_one(receiver):
-    from airflow_provider_sms.bird.fanout import recipient_of
+    from airflow_provider_sms.bird.objects import recipient_of
 
     assert recipient_of({"receiver": receiver}) is None
     contact = {"identifierValue": "+12025550111"}

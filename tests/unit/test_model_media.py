@@ -5,7 +5,7 @@ import pytest
 
 from airflow_provider_sms.bird import facts
 from airflow_provider_sms.bird.errors import BirdError, InvalidMessageError
-from airflow_provider_sms.bird.upload import parse_presigned
+from airflow_provider_sms.bird.objects import parse_presigned
 from airflow_provider_sms.message.bodies import file_body, image_body
 from airflow_provider_sms.message.files import (
     PENDING_SCHEME,
