@@ -211,7 +211,6 @@ class InboundPoll(SharedStreamProducer):
 
     async def open_stream(self) -> AsyncIterator[tuple[dict, tuple[str, float]]]:
         from airflow_provider_sms.bird.errors import BirdError, BirdListingUnclearError
-        from airflow_provider_sms.bird.incoming import scan_incoming
         from airflow_provider_sms.bird.objects import inbound_message
         from airflow_provider_sms.hooks.bird import BirdHook
         from airflow_provider_sms.inbound.replies import report_left_out
@@ -228,7 +227,7 @@ class InboundPoll(SharedStreamProducer):
                 try:
                     if self._cursor is None:
                         scan = await asyncio.to_thread(
-                            scan_incoming, hook.client, channel, None, cancel=cancel
+                            hook.incoming_messages, channel, since=None, cancel=cancel
                         )
                         await self._save(scan.cursor)
                         self.log.info(
@@ -237,7 +236,7 @@ class InboundPoll(SharedStreamProducer):
                     else:
                         view = self._cursor.passed(self._taken.items())
                         scan = await asyncio.to_thread(
-                            scan_incoming, hook.client, channel, view, cancel=cancel
+                            hook.incoming_messages, channel, since=view, cancel=cancel
                         )
                     errors = 0
                 except BirdError as exc:

@@ -22,7 +22,7 @@ class ReplyTrigger(PollingTrigger):
     `pattern`, until `end_time` (UNIX time).
 
     Yields one event: ``{"status": "success", "reply": {...}}`` (the message as
-    ``bird.incoming.inbound_message`` shapes it), ``{"status": "timeout", "seen": {...}}``
+    ``bird.objects.inbound_message`` shapes it), ``{"status": "timeout", "seen": {...}}``
     (counts of the other messages it looked at), or ``{"status": "error", "error": ...}``.
     Each poll reads at most ``bird.incoming.MAX_PAGES`` pages, going on where the last one
     stopped. Restarted, it looks again from `after`, so it finds the same first reply."""

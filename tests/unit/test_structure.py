@@ -90,17 +90,12 @@ def test_only_the_client_reads_the_next_page_field():
     assert readers == ["bird.client"]
 
 
-# The triggers are left out until they call the hook's verbs: the inbound trigger still
-# scans through `hook.client`.
-HOOK_CALLERS_LEFT_OUT = ("triggers",)
-
-
 def test_no_module_outside_the_hooks_reaches_through_a_hook_to_its_client():
     # bird/ is below the hooks (it never sees one), and its `http.client` is no hook's.
     reaching = sorted(
         f"{module}:{node.lineno}"
         for module, tree in _modules().items()
-        if module.split(".")[0] not in ("hooks", "bird", *HOOK_CALLERS_LEFT_OUT)
+        if module.split(".")[0] not in ("hooks", "bird")
         for node in ast.walk(tree)
         if isinstance(node, ast.Attribute) and node.attr in ("client", "get_conn")
     )
