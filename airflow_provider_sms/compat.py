@@ -1,12 +1,17 @@
-"""Where the provider leans on Airflow beyond its public interface, in one module: Airflow's
-private names, and the calls into its task-execution internals. `tests/unit/test_compat.py`
-pins what is relied on, so an Airflow upgrade that changes it fails there first, and the
-layer test keeps every other module off Airflow's private names.
+"""Airflow, in one module: which Airflow is installed (the version flags), each Airflow name
+the provider uses, chosen for that version, and where the provider leans on Airflow beyond
+its public interface (private names, task-execution internals). Every other module imports
+Airflow's names from here and reads as if written for one version; the layer test keeps them
+off `airflow.*`, and `tests/unit/test_compat.py` pins what is relied on.
 
-Cheap to import (DAG files import operators that import it): Airflow loads on first use."""
+Names come from `apache-airflow-providers-common-compat` where it has them (its `sdk` map
+tries the Task SDK's path first, then older ones); what it lacks is chosen here.
+
+Cheap to import (DAG files import operators that import it): each name loads on first use."""
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -14,13 +19,115 @@ if TYPE_CHECKING:
     from airflow.triggers.base import TriggerEvent
 
 
-def __getattr__(name: str) -> Any:
-    # `conf` is read on first use: Airflow builds its configuration when it is imported.
-    if name == "conf":
-        from airflow.sdk import conf
+def _airflow_version() -> tuple[int, int, int]:
+    # As the official providers' version_compat modules (copied, as common-compat's asks).
+    from airflow import __version__
+    from packaging.version import Version
 
-        return conf
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    version = Version(__version__)
+    return version.major, version.minor, version.micro
+
+
+AIRFLOW_VERSION = _airflow_version()
+AIRFLOW_V_3_1_PLUS = AIRFLOW_VERSION >= (3, 1, 0)
+AIRFLOW_V_3_2_PLUS = AIRFLOW_VERSION >= (3, 2, 0)
+AIRFLOW_V_3_3_PLUS = AIRFLOW_VERSION >= (3, 3, 0)
+
+# Features that need a newer Airflow than the oldest the provider installs on: what each
+# needs, as (version, what arrived then).
+NEEDS: dict[str, tuple[tuple[int, int], str]] = {
+    "SmsApprovalOperator": ((3, 1), "human-in-the-loop tasks"),
+    "SmsApprovalTrigger": ((3, 1), "human-in-the-loop tasks"),
+}
+
+
+def require(feature: str) -> None:
+    """Fail (when the DAG file is parsed) if this Airflow is too old for `feature`, naming
+    the version it needs."""
+    (major, minor), why = NEEDS[feature]
+    if (major, minor, 0) > AIRFLOW_VERSION:
+        installed = ".".join(map(str, AIRFLOW_VERSION))
+        raise __getattr__("AirflowOptionalProviderFeatureException")(
+            f"{feature} needs Airflow {major}.{minor} or newer ({why} arrived in {major}.{minor});"
+            f" this is Airflow {installed}"
+        )
+
+
+# Where each name comes from: common-compat's modules, or Airflow's own where the name is the
+# same on every version the provider installs on.
+_SDK = "airflow.providers.common.compat.sdk"
+_SOURCES: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "AirflowException",
+            "AirflowFailException",
+            "AirflowOptionalProviderFeatureException",
+            "AirflowSensorTimeout",
+            "BaseHook",
+            "BaseNotifier",
+            "BaseOperator",
+            "BaseSensorOperator",
+            "BranchMixIn",
+            "ObjectStoragePath",
+            "PokeReturnValue",
+            "Variable",
+            "conf",
+            "mask_secret",
+            "task",
+            "timezone",
+        ),
+        _SDK,
+    ),
+    "BaseEventTrigger": "airflow.providers.common.compat.triggers",
+    "get_async_connection": "airflow.providers.common.compat.connection",
+    "get_async_extra_dejson": "airflow.providers.common.compat.connection",
+    "BaseTrigger": "airflow.triggers.base",
+    "TriggerEvent": "airflow.triggers.base",
+    # Human in the loop (3.1+): modules that use them call require() first.
+    "HITLOperator": "airflow.providers.standard.operators.hitl",
+    "HITLTrigger": "airflow.providers.standard.triggers.hitl",
+    "HITLRejectException": "airflow.providers.standard.exceptions",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SOURCES:
+        value = getattr(importlib.import_module(_SOURCES[name]), name)
+    elif name in ("SharedStreamProducer", "AdvanceItem"):
+        value = _shared_stream(name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+# -- the triggerer's shared stream (3.3+) ---------------------------------------------------
+
+
+class _NoSharedStream:
+    """What an event trigger's poll derives from before Airflow 3.3, which has no shared
+    stream: its triggerer runs each watcher's own `run()`, and nothing calls the stream's
+    methods."""
+
+
+def _shared_stream(name: str) -> Any:
+    if AIRFLOW_V_3_3_PLUS:
+        return getattr(importlib.import_module("airflow.triggers.shared_stream"), name)
+    return _NoSharedStream if name == "SharedStreamProducer" else None
+
+
+def notifier_arguments(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """What a notifier passes to BaseNotifier's `__init__`: Airflow 3.0's takes nothing (the
+    official providers' notifiers do the same)."""
+    return kwargs if AIRFLOW_V_3_1_PLUS else {}
+
+
+# -- where durable state lives ---------------------------------------------------------------
+
+
+def task_state_store(context: Any) -> Any:
+    """The task's state store (Airflow 3.3+), or None where Airflow has none."""
+    return context.get("task_state_store") if context else None
 
 
 # -- an asset watcher's state store --------------------------------------------------------

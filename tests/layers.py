@@ -15,12 +15,12 @@ ALLOWED: dict[str, set[str]] = {
         "bird": "loopback redaction __init__",
         "message": "bird.facts bird.errors bird.ids redaction",
         "hooks": "bird message compat __init__",
-        "outbound": "bird message hooks redaction",
-        "inbound": "bird message hooks outbound.result redaction",
+        "outbound": "bird message hooks compat redaction",
+        "inbound": "bird message hooks outbound.result compat redaction",
         "operators": "bird message hooks outbound inbound triggers compat redaction __init__",
-        "notifications": "bird message hooks outbound __init__",
+        "notifications": "bird message hooks outbound compat __init__",
         "triggers": "bird message hooks inbound compat redaction __init__",
-        "sensors": "bird message hooks outbound inbound triggers redaction __init__",
+        "sensors": "bird message hooks outbound inbound triggers compat redaction __init__",
     }.items()
 }
 

@@ -6,9 +6,8 @@ from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseHook
-
 from airflow_provider_sms import DEFAULT_CONN_NAME
+from airflow_provider_sms.compat import BaseHook
 
 if TYPE_CHECKING:
     import threading
@@ -39,9 +38,8 @@ def _celery_broker_url() -> str | None:
 def _mask_store_secrets(extra: Any, broker_url: str | None) -> None:
     """Mask the Redis passwords a task may meet, as written, decoded and encoded: the extra's,
     one left in the extra's URL (refused, but still read) and the broker's."""
-    from airflow.sdk.log import mask_secret
-
     from airflow_provider_sms.bird.budget import secret_forms, url_password
+    from airflow_provider_sms.compat import mask_secret
 
     extra = extra if isinstance(extra, dict) else {}
     password, url = extra.get("rate_limit_redis_password"), extra.get("rate_limit_redis_url")
@@ -83,7 +81,7 @@ class BirdHook(BaseHook):
 
     @cached_property
     def settings(self) -> ClientSettings:
-        from airflow.sdk.log import mask_secret
+        from airflow_provider_sms.compat import mask_secret
 
         conn = self.get_connection(self.bird_conn_id)
         if conn.password:
@@ -94,9 +92,10 @@ class BirdHook(BaseHook):
     async def aconnect(cls, bird_conn_id: str = default_conn_name, *, pool_size: int = 4):
         """A hook whose connection was read without blocking the event loop (triggers)."""
         hook = cls(bird_conn_id, pool_size=pool_size)
-        conn = await cls.aget_connection(bird_conn_id)
-        read_extra = getattr(conn, "aextra_dejson", None)
-        extra = await read_extra() if read_extra else conn.extra_dejson
+        from airflow_provider_sms.compat import get_async_connection, get_async_extra_dejson
+
+        conn = await get_async_connection(bird_conn_id, hook=cls)
+        extra = await get_async_extra_dejson(conn)
         hook.__dict__["settings"] = hook._settings_from(conn, extra)
         return hook
 

@@ -7,10 +7,9 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout
-
 from airflow_provider_sms.bird.ids import checked_uuid
 from airflow_provider_sms.bird.status import LISTED_FAILURES, NOT_SENT, Tally
+from airflow_provider_sms.compat import AirflowFailException, AirflowSensorTimeout
 
 
 def check_ids(field: str, ids: Sequence[Any]) -> None:

@@ -6,9 +6,8 @@ import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseNotifier
-
 from airflow_provider_sms import DEFAULT_CONN_NAME
+from airflow_provider_sms.compat import BaseNotifier, notifier_arguments
 
 if TYPE_CHECKING:
     from datetime import timedelta
@@ -76,7 +75,7 @@ class SmsNotifier(BaseNotifier):
         validity: int | timedelta | None = None,
         **kwargs: Any,
     ):
-        super().__init__(**kwargs)
+        super().__init__(**notifier_arguments(kwargs))
         self.ignore_quiet_hours = ignore_quiet_hours
         self.ignore_global_holdout = ignore_global_holdout
         self.validity = validity

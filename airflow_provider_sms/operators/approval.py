@@ -8,10 +8,12 @@ from collections.abc import Collection
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.standard.operators.hitl import HITLOperator
-from airflow.sdk import BranchMixIn
+from airflow_provider_sms import DEFAULT_CONN_NAME, compat
 
-from airflow_provider_sms import DEFAULT_CONN_NAME
+# Human in the loop arrived in Airflow 3.1: older ones fail here, when the DAG is parsed.
+compat.require("SmsApprovalOperator")
+
+from airflow_provider_sms.compat import BranchMixIn, HITLOperator  # noqa: E402
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -240,7 +242,7 @@ class SmsApprovalOperator(HITLOperator, BranchMixIn):
 
         from airflow_provider_sms.outbound.ledger import approval_asked_key
 
-        store = context.get("task_state_store")
+        store = compat.task_state_store(context)
         key = approval_asked_key(context["ti"])
         asked = store.get(key) if store is not None else None
         if isinstance(asked, int | float) and not isinstance(asked, bool):
@@ -252,8 +254,7 @@ class SmsApprovalOperator(HITLOperator, BranchMixIn):
 
     def _reached(self, entries: Any) -> list[str]:
         """The approvers Bird took the question for; a task none of them can answer fails."""
-        from airflow.sdk.exceptions import AirflowFailException
-
+        from airflow_provider_sms.compat import AirflowFailException
         from airflow_provider_sms.outbound.result import SendResult
 
         result = SendResult.read(entries, "recipients")
@@ -269,8 +270,7 @@ class SmsApprovalOperator(HITLOperator, BranchMixIn):
     # -- the answer ------------------------------------------------------------------
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
-        from airflow.providers.standard.exceptions import HITLRejectException
-
+        from airflow_provider_sms.compat import HITLRejectException
         from airflow_provider_sms.inbound.question import APPROVE
         from airflow_provider_sms.redaction import mask_phone
 

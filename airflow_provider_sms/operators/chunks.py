@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from airflow.sdk import task
+from airflow_provider_sms.compat import task
 
 
 @task(show_return_value_in_logs=False)  # the numbers must not be logged

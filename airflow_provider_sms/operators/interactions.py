@@ -7,9 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
-
 from airflow_provider_sms import DEFAULT_CONN_NAME
+from airflow_provider_sms.compat import BaseOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -58,13 +57,12 @@ class MessageInteractionsOperator(BaseOperator):
         self.bird_conn_id = bird_conn_id
 
     def execute(self, context: Context) -> dict:
-        from airflow.sdk.exceptions import AirflowFailException
-
         from airflow_provider_sms.bird.errors import (
             BirdConfigurationError,
             BirdMessagesUnseenError,
             InvalidMessageError,
         )
+        from airflow_provider_sms.compat import AirflowFailException
         from airflow_provider_sms.hooks.bird import BirdHook
         from airflow_provider_sms.inbound.interactions import summarize
         from airflow_provider_sms.outbound.result import SendResult

@@ -113,9 +113,8 @@ class SendMmsOperator(BirdSendOperator):
     def _check_channel(self, hook: BirdHook, channel_id: str) -> None:
         if not self.check_mms_capability:
             return
-        from airflow.sdk.exceptions import AirflowFailException
-
         from airflow_provider_sms.bird.objects import is_mms_capable
+        from airflow_provider_sms.compat import AirflowFailException
 
         channel = hook.get_channel(channel_id)
         if not is_mms_capable(channel):

@@ -8,9 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.sdk import BaseOperator
-
 from airflow_provider_sms import DEFAULT_CONN_NAME
+from airflow_provider_sms.compat import BaseOperator
 
 if TYPE_CHECKING:
     from datetime import timedelta

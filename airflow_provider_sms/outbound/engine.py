@@ -11,10 +11,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
-
+from airflow_provider_sms import compat
 from airflow_provider_sms.bird.errors import BirdError, BirdListingUnclearError
 from airflow_provider_sms.bird.fanout import Accepted, SendReport
+from airflow_provider_sms.compat import AirflowException, AirflowFailException
 from airflow_provider_sms.hooks.bird import BirdHook
 from airflow_provider_sms.message.outgoing import Outgoing
 from airflow_provider_sms.outbound.ledger import ALREADY_SENT, Earlier, Ledger, max_tries_of
@@ -64,7 +64,7 @@ def deliver(
         with pre_send_check():
             check(hook, outgoing.channel_id)
     context = context or {}
-    store = context.get("task_state_store")
+    store = compat.task_state_store(context)
     max_tries = max_tries_of(context.get("ti"))
     if media:
         outgoing = upload(hook, outgoing, media, store=store, max_tries=max_tries, log=log)

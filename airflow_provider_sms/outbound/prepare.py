@@ -9,9 +9,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
-
 from airflow_provider_sms.bird.errors import BirdError, InvalidMessageError
+from airflow_provider_sms.compat import AirflowException, AirflowFailException
 from airflow_provider_sms.message.outgoing import task_seed
 
 

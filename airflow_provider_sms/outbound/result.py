@@ -8,12 +8,11 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
-
 from airflow_provider_sms.bird.errors import BirdAmbiguousError, InvalidMessageError
 from airflow_provider_sms.bird.fanout import Accepted, SendReport
 from airflow_provider_sms.bird.ids import checked_uuid
 from airflow_provider_sms.bird.status import NOT_SENT
+from airflow_provider_sms.compat import AirflowException, AirflowFailException
 from airflow_provider_sms.message.outgoing import Outgoing
 from airflow_provider_sms.message.schedule import due_hours
 from airflow_provider_sms.message.segments import count_segments

@@ -14,9 +14,8 @@ import stat
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
-
 from airflow_provider_sms.bird.errors import BirdError, InvalidMessageError
+from airflow_provider_sms.compat import AirflowException, AirflowFailException
 from airflow_provider_sms.hooks.bird import BirdHook
 from airflow_provider_sms.message.bodies import media_items
 from airflow_provider_sms.message.files import (
@@ -50,7 +49,7 @@ class Media:
 
 def _object_storage(value: Any) -> bool:
     try:
-        from airflow.sdk import ObjectStoragePath
+        from airflow_provider_sms.compat import ObjectStoragePath
     except ImportError:  # pragma: no cover - every supported Airflow has it
         return False
     return isinstance(value, ObjectStoragePath)

@@ -9,10 +9,9 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseSensorOperator
-
 from airflow_provider_sms import DEFAULT_CONN_NAME
 from airflow_provider_sms.bird.facts import DEFAULT_FAILURE_STATUSES, DEFAULT_SUCCESS_STATUSES
+from airflow_provider_sms.compat import BaseSensorOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -81,9 +80,8 @@ class MessageStatusSensor(BaseSensorOperator):
         self.empty_batch_timeout = empty_batch_timeout
 
     def _resolve(self) -> tuple[str, list[str], list[str], tuple[int, list[dict]]]:
-        from airflow.sdk.exceptions import AirflowFailException
-
         from airflow_provider_sms.bird.errors import BirdError, InvalidMessageError
+        from airflow_provider_sms.compat import AirflowFailException
         from airflow_provider_sms.hooks.bird import BirdHook
         from airflow_provider_sms.outbound.result import SendResult
 
@@ -138,10 +136,9 @@ class MessageStatusSensor(BaseSensorOperator):
         return conclude(event, self.log, SendResult.read(self.message_ids, "message_ids").unsent())
 
     def poke(self, context: Context):
-        from airflow.sdk import PokeReturnValue
-
         from airflow_provider_sms.bird.errors import BirdError
         from airflow_provider_sms.bird.status import Tally
+        from airflow_provider_sms.compat import PokeReturnValue
         from airflow_provider_sms.hooks.bird import BirdHook
         from airflow_provider_sms.inbound.status import conclude, say_unknown_statuses
 

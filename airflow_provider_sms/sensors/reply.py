@@ -9,9 +9,8 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseSensorOperator
-
 from airflow_provider_sms import DEFAULT_CONN_NAME
+from airflow_provider_sms.compat import BaseSensorOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -96,9 +95,8 @@ class ReplySensor(BaseSensorOperator):
 
     def _resolve(self, context: Context):
         """(channel, filter, after): checked before any request; bad input fails for good."""
-        from airflow.sdk.exceptions import AirflowFailException
-
         from airflow_provider_sms.bird.errors import BirdError, InvalidMessageError
+        from airflow_provider_sms.compat import AirflowFailException
         from airflow_provider_sms.hooks.bird import BirdHook
         from airflow_provider_sms.inbound.replies import moment, wanted_replies
 
@@ -161,9 +159,10 @@ class ReplySensor(BaseSensorOperator):
     def _store(context: Context, key: str):
         """The task's state store (None on an Airflow without one) and `key` for this run
         of the task instance since its last clear."""
+        from airflow_provider_sms.compat import task_state_store
         from airflow_provider_sms.outbound.ledger import max_tries_of
 
-        return context.get("task_state_store"), key.format(max_tries_of(context.get("ti")))
+        return task_state_store(context), key.format(max_tries_of(context.get("ti")))
 
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
@@ -193,7 +192,7 @@ class ReplySensor(BaseSensorOperator):
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict:
-        from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout
+        from airflow_provider_sms.compat import AirflowFailException, AirflowSensorTimeout
 
         status = event.get("status")
         if status == "success":
@@ -214,10 +213,9 @@ class ReplySensor(BaseSensorOperator):
         return reply
 
     def poke(self, context: Context):
-        from airflow.sdk import PokeReturnValue
-
         from airflow_provider_sms.bird.errors import BirdError
         from airflow_provider_sms.bird.incoming import Cursor
+        from airflow_provider_sms.compat import PokeReturnValue
         from airflow_provider_sms.hooks.bird import BirdHook
         from airflow_provider_sms.inbound.replies import Seen, look_for_reply
 

@@ -15,18 +15,20 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.standard.triggers.hitl import HITLTrigger
-from airflow.triggers.base import TriggerEvent
+from airflow_provider_sms import DEFAULT_CONN_NAME, compat
 
-from airflow_provider_sms import DEFAULT_CONN_NAME
-from airflow_provider_sms.compat import (
+compat.require("SmsApprovalTrigger")
+
+from airflow_provider_sms.compat import (  # noqa: E402
+    HITLTrigger,
+    TriggerEvent,
     hitl_detail,
     hitl_response,
     hitl_timeout,
     write_hitl_response,
 )
-from airflow_provider_sms.redaction import mask_phone
-from airflow_provider_sms.triggers.polling import MaskedEvent, PollingTrigger
+from airflow_provider_sms.redaction import mask_phone  # noqa: E402
+from airflow_provider_sms.triggers.polling import MaskedEvent, PollingTrigger  # noqa: E402
 
 if TYPE_CHECKING:
     import threading
@@ -91,13 +93,13 @@ class SmsApprovalTrigger(PollingTrigger, HITLTrigger):
         return None
 
     async def before_poll(self, hook: BirdHook) -> TriggerEvent | None:
-        from airflow.sdk.timezone import utcnow
+        from airflow_provider_sms.compat import timezone
 
         # Answered in the UI or the API, or by an earlier run of this trigger.
         event = await hitl_response(self)
         if event is not None:
             return await self._with_reply(event, hook, self._question)
-        if self.timeout_datetime and self.timeout_datetime < utcnow():
+        if self.timeout_datetime and self.timeout_datetime < timezone.utcnow():
             return await hitl_timeout(self)  # no answer: the defaults apply
         return None
 

@@ -20,11 +20,14 @@ import time
 from collections.abc import AsyncIterator, Hashable, Sequence
 from typing import Any
 
-from airflow.triggers.base import BaseEventTrigger, TriggerEvent
-from airflow.triggers.shared_stream import AdvanceItem, SharedStreamProducer
-
 from airflow_provider_sms import DEFAULT_CONN_NAME
-from airflow_provider_sms.compat import asset_state_accessors
+from airflow_provider_sms.compat import (
+    AdvanceItem,
+    BaseEventTrigger,
+    SharedStreamProducer,
+    TriggerEvent,
+    asset_state_accessors,
+)
 from airflow_provider_sms.triggers.polling import MaskedEvent, SerializedFields, next_delay
 
 # Bird allows 50 GET/s per workspace: a poll every few seconds, one page when nothing is new,

@@ -6,9 +6,8 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.triggers.base import TriggerEvent
-
 from airflow_provider_sms.bird.facts import DEFAULT_FAILURE_STATUSES, DEFAULT_SUCCESS_STATUSES
+from airflow_provider_sms.compat import TriggerEvent
 from airflow_provider_sms.hooks.bird import BirdHook
 from airflow_provider_sms.triggers.polling import PollingTrigger
 

@@ -13,8 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.triggers.base import BaseTrigger, TriggerEvent
-
+from airflow_provider_sms.compat import BaseTrigger, TriggerEvent
 from airflow_provider_sms.redaction import mask_phone
 
 if TYPE_CHECKING:

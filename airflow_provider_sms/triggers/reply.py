@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.triggers.base import TriggerEvent
-
 from airflow_provider_sms import DEFAULT_CONN_NAME
+from airflow_provider_sms.compat import TriggerEvent
 from airflow_provider_sms.triggers.polling import MaskedEvent, PollingTrigger
 
 if TYPE_CHECKING:

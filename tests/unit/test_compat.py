@@ -28,7 +28,57 @@ def test_compat_imports_airflow_only_inside_its_functions():
         if isinstance(node, ast.Import | ast.ImportFrom)
         for alias in node.names
     ]
-    assert sorted(set(imported)) == ["__future__", "typing"]
+    assert sorted(set(imported)) == ["__future__", "importlib", "typing"]
+
+
+def test_the_version_flags_are_the_installed_airflows():
+    from airflow import __version__
+
+    major, minor = (int(part) for part in __version__.split(".")[:2])
+    assert compat.AIRFLOW_VERSION[:2] == (major, minor)
+    assert compat.AIRFLOW_V_3_1_PLUS == ((major, minor) >= (3, 1))
+    assert compat.AIRFLOW_V_3_2_PLUS == ((major, minor) >= (3, 2))
+    assert compat.AIRFLOW_V_3_3_PLUS == ((major, minor) >= (3, 3))
+
+
+@pytest.mark.parametrize("name", sorted(compat._SOURCES))
+def test_every_name_compat_offers_is_found_on_this_airflow(name):
+    feature = {"HITLOperator", "HITLTrigger", "HITLRejectException"}
+    if name in feature and not compat.AIRFLOW_V_3_1_PLUS:
+        with pytest.raises(ImportError):
+            getattr(compat, name)
+        return
+    assert getattr(compat, name) is not None
+
+
+def test_a_feature_this_airflow_lacks_fails_naming_the_version_it_needs(monkeypatch):
+    monkeypatch.setattr(compat, "AIRFLOW_VERSION", (3, 0, 6))
+    with pytest.raises(compat.AirflowOptionalProviderFeatureException) as raised:
+        compat.require("SmsApprovalOperator")
+    assert str(raised.value) == (
+        "SmsApprovalOperator needs Airflow 3.1 or newer (human-in-the-loop tasks arrived in "
+        "3.1); this is Airflow 3.0.6"
+    )
+    monkeypatch.setattr(compat, "AIRFLOW_VERSION", (3, 1, 0))
+    compat.require("SmsApprovalOperator")
+
+
+def test_the_shared_stream_is_airflows_where_it_has_one():
+    if compat.AIRFLOW_V_3_3_PLUS:
+        from airflow.triggers import shared_stream
+
+        assert compat.SharedStreamProducer is shared_stream.SharedStreamProducer
+        assert compat.AdvanceItem is shared_stream.AdvanceItem
+    else:
+        assert compat.SharedStreamProducer.__module__ == compat.__name__
+        assert compat.AdvanceItem is None
+
+
+def test_a_notifier_passes_its_arguments_to_airflow_from_3_1_on(monkeypatch):
+    monkeypatch.setattr(compat, "AIRFLOW_V_3_1_PLUS", True)
+    assert compat.notifier_arguments({"template_fields": ()}) == {"template_fields": ()}
+    monkeypatch.setattr(compat, "AIRFLOW_V_3_1_PLUS", False)
+    assert compat.notifier_arguments({"template_fields": ()}) == {}
 
 
 def test_conf_is_airflows():
