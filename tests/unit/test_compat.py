@@ -36,9 +36,8 @@ def test_the_version_flags_are_the_installed_airflows():
 
     major, minor = (int(part) for part in __version__.split(".")[:2])
     assert compat.AIRFLOW_VERSION[:2] == (major, minor)
-    assert compat.AIRFLOW_V_3_1_PLUS == ((major, minor) >= (3, 1))
-    assert compat.AIRFLOW_V_3_2_PLUS == ((major, minor) >= (3, 2))
-    assert compat.AIRFLOW_V_3_3_PLUS == ((major, minor) >= (3, 3))
+    flags = (compat.AIRFLOW_V_3_1_PLUS, compat.AIRFLOW_V_3_2_PLUS, compat.AIRFLOW_V_3_3_PLUS)
+    assert flags == tuple((major, minor) >= (3, m) for m in (1, 2, 3))
 
 
 @pytest.mark.parametrize("name", sorted(compat._SOURCES))
