@@ -35,11 +35,19 @@ def reference_for(seed: Sequence[str], recipient: str) -> str:
     return "airflow-" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
+def send_seed(dag_id: str, run_id: str, task_id: str, map_index: int, max_tries: int) -> tuple:
+    """What a send operator's default references derive from: the task instance and its
+    `max_tries`, which Airflow keeps for every try of a run of it and raises when it is
+    cleared, so a cleared task's messages are new ones, and a retry can find its own in Bird
+    without mistaking those of the run before the clear for them."""
+    return task_seed(dag_id, run_id, task_id, map_index, f"m{max_tries}")
+
+
 def default_reference(
-    dag_id: str, run_id: str, task_id: str, map_index: int, recipient: str
+    dag_id: str, run_id: str, task_id: str, map_index: int, recipient: str, *, max_tries: int
 ) -> str:
     """The default reference of a send operator's message to `recipient`."""
-    return reference_for(task_seed(dag_id, run_id, task_id, map_index), recipient)
+    return reference_for(send_seed(dag_id, run_id, task_id, map_index, max_tries), recipient)
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ class SendSmsOperator(BirdSendOperator):
     :param bird_conn_id: the Bird connection id.
     :param reference: a reference stored on each message (templated). By default each
         message gets a deterministic one (see ``message.outgoing.default_reference``), the
-        same on every try, to reconcile messages in Bird.
+        same on every try until a clear, to reconcile messages in Bird.
     :param tags: up to 10 Bird tags (templated).
     :param default_region: region (e.g. ``"NL"``) for numbers written without a country code.
     :param max_concurrency: requests in flight at once (default 50, at most 200).

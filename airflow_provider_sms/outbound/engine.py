@@ -17,7 +17,13 @@ from airflow_provider_sms.bird.fanout import Accepted, SendReport
 from airflow_provider_sms.compat import AirflowException, AirflowFailException
 from airflow_provider_sms.hooks.bird import BirdHook
 from airflow_provider_sms.message.outgoing import Outgoing
-from airflow_provider_sms.outbound.ledger import ALREADY_SENT, Earlier, Ledger, max_tries_of
+from airflow_provider_sms.outbound.ledger import (
+    ALREADY_SENT,
+    Earlier,
+    Ledger,
+    TryStore,
+    max_tries_of,
+)
 from airflow_provider_sms.outbound.prepare import SendPolicy, pre_send_check
 from airflow_provider_sms.outbound.result import (
     SendResult,
@@ -37,6 +43,17 @@ RECONCILE_SETTLE = 2.0
 # minutes), and at most how many pages of the channel's messages it reads for that.
 ALERT_LOOKBACK = 3600.0
 ALERT_PAGES = 20
+
+
+def retried_since(context: Any) -> float | None:
+    """None on a task instance's first try; on a later one, the earliest an earlier try can
+    have sent anything: its DAG run's start (a clear of a finished run restarts it; a send's
+    references change with a clear anyway, see ``message.outgoing.send_seed``)."""
+    ti = context.get("ti")
+    if not isinstance(getattr(ti, "try_number", None), int) or ti.try_number <= 1:
+        return None
+    started = getattr(context.get("dag_run"), "start_date", None)
+    return started.timestamp() if started else time.time() - RECONCILE_LOOKBACK
 
 
 def deliver(
@@ -70,7 +87,8 @@ def deliver(
         outgoing = upload(hook, outgoing, media, store=store, max_tries=max_tries, log=log)
     if policy.alert:
         return alert(hook, outgoing, policy, log=log)
-    return send(hook, outgoing, policy, store=store, max_tries=max_tries, log=log)
+    since = retried_since(context) if store is None else None
+    return send(hook, outgoing, policy, store=store, max_tries=max_tries, log=log, retried=since)
 
 
 def alert(hook: BirdHook, outgoing: Outgoing, policy: SendPolicy, *, log: logging.Logger) -> None:
@@ -118,22 +136,32 @@ def send(
     store: Any,
     max_tries: int,
     log: logging.Logger,
+    retried: float | None = None,
 ) -> list[dict] | dict:
     """Send `outgoing` to each recipient not already sent to, and report.
 
     With a task state `store`, recipients are recorded in flight before they are sent and
     as sent once Bird accepts them, so that a later try of this run of the task instance
     (the same `max_tries`) never sends twice: it skips what was sent and reconciles with Bird what
-    was in flight."""
+    was in flight. Without one (Airflow before 3.3), Bird is the record: a try `retried` (the
+    earliest an earlier try can have sent) looks every recipient up in Bird by reference, as
+    one with a store looks up those in flight."""
+    bird_is_record = store is None and outgoing.reference_seed is not None
+    if bird_is_record:
+        store = TryStore()
     ledger = Ledger(store, max_tries=max_tries) if store is not None else None
     if ledger is None:
         log.warning(
-            "No task state store (it needs Airflow 3.3+): if this task is retried, recipients "
-            "already sent to may get the message again."
+            "No task state store (it needs Airflow 3.3+) and a `reference` of the task's own: "
+            "once Bird accepted any of this %s, a failed try is not retried.",
+            outgoing.kind,
         )
     earlier = ledger.load() if ledger else Earlier()
     if ledger:
         ledger.begin(started=time.time(), digest=outgoing.digest, earlier=earlier)
+    if bird_is_record and retried is not None:
+        # An earlier try may have sent to anyone: only Bird can tell whom.
+        earlier = Earlier(started=retried, lost_groups=[-1])
     if earlier.digest and earlier.digest != outgoing.digest:
         log.warning(
             "This %s renders differently from the first try's; recipients an earlier try "
@@ -146,15 +174,28 @@ def send(
     in_doubt = [r for r in earlier.in_flight if r in wanted]
     if earlier.lost_groups:
         # Whoever the lost part held may have been sent to: only Bird can tell.
-        log.warning(
-            "Part of this send's record in the task state store is gone (%d group(s)); every "
-            "recipient not recorded as sent is looked up in Bird before anything is sent to it",
-            len(earlier.lost_groups),
-        )
+        if bird_is_record:
+            log.info(
+                "No task state store (it needs Airflow 3.3+): this retry looks every recipient "
+                "up in Bird before anything is sent to it"
+            )
+        else:
+            log.warning(
+                "Part of this send's record in the task state store is gone (%d group(s)); "
+                "every recipient not recorded as sent is looked up in Bird before anything is "
+                "sent to it",
+                len(earlier.lost_groups),
+            )
         in_doubt = [r for r in outgoing.recipients if r not in earlier.sent]
     if in_doubt:
         found, unknown = _reconcile(hook, outgoing, ledger, in_doubt, earlier.started, log)
         already.update(found)
+    if ledger is None and retried is not None:
+        reason = (
+            "an earlier try may have sent it, and neither a task state store (Airflow 3.3+) "
+            "nor Bird (the task sets its own `reference`) can tell"
+        )
+        unknown = dict.fromkeys(outgoing.recipients, reason)
     checking = policy.use_batch_api and policy.check_batch_results
     if checking and already:
         already = _recheck_batches(hook, outgoing.channel_id, ledger, already)
@@ -195,7 +236,8 @@ def send(
             raise AirflowFailException(
                 f"{accepted_unrecorded[0]} {outgoing.kind}(s) were accepted before the send "
                 f"was cut short ({type(exc).__name__}); not retried: without a task state "
-                "store (Airflow 3.3+) a retry would send them again."
+                "store (Airflow 3.3+) and with a `reference` of the task's own, a retry could "
+                "not tell whom they went to."
             ) from exc
         raise
     if checking and report.accepted:

@@ -88,6 +88,14 @@ class _Group:
         return state
 
 
+class TryStore(dict):
+    """A store that lasts one try: the ledger's bookkeeping where Airflow keeps no task state
+    (before 3.3), when Bird itself is the record a retry reads."""
+
+    def set(self, key: str, value: Any) -> None:
+        self[key] = value
+
+
 class Ledger:
     def __init__(self, store: Any, *, max_tries: int):
         self.store = store

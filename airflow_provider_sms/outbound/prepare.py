@@ -11,7 +11,8 @@ from typing import Any
 
 from airflow_provider_sms.bird.errors import BirdError, InvalidMessageError
 from airflow_provider_sms.compat import AirflowException, AirflowFailException
-from airflow_provider_sms.message.outgoing import task_seed
+from airflow_provider_sms.message.outgoing import send_seed, task_seed
+from airflow_provider_sms.outbound.ledger import max_tries_of
 
 
 @dataclass(frozen=True)
@@ -50,12 +51,13 @@ def pre_send_check() -> Iterator[None]:
 
 
 def reference_seed(context: Any) -> tuple | None:
-    """What a send's default references derive from: the task instance, the same on every
-    try."""
+    """What a send's default references derive from: the task instance and its `max_tries`,
+    the same on every try until a clear (which sends anew)."""
     ti = context.get("ti") if context else None
     if ti is None:
         return None
-    return task_seed(ti.dag_id, ti.run_id, ti.task_id, getattr(ti, "map_index", -1))
+    map_index = getattr(ti, "map_index", -1)
+    return send_seed(ti.dag_id, ti.run_id, ti.task_id, map_index, max_tries_of(ti))
 
 
 def alert_seed(context: Any) -> tuple | None:

@@ -416,8 +416,8 @@ def _fail(report: SendReport, text: str, *, durable: bool, reconcilable: bool):
     if retryable and not durable and report.accepted:
         retryable = False
         text += (
-            "\nNot retried: without a task state store (Airflow 3.3+) a retry would send again "
-            "to the recipients already accepted."
+            "\nNot retried: without a task state store (Airflow 3.3+), a `reference` of the "
+            "task's own leaves a retry unable to tell whom Bird accepted it for."
         )
     raise (AirflowException if retryable else AirflowFailException)(text)
 

@@ -149,6 +149,71 @@ def test_clearing_the_task_instance_sends_again(checked_sandbox):
     assert len(checked_sandbox.messages) == 6
 
 
+# -- without a task state store (Airflow before 3.3): Bird is the record ---------------------
+
+
+def test_without_a_state_store_a_retry_finds_in_bird_what_an_earlier_try_sent(
+    checked_sandbox, monkeypatch
+):
+    recipients = numbers(40)
+    checked_sandbox.inject("status", count=10_000, status=503, after_messages=15)
+    conn = checked_sandbox.connection()
+    conn["extra"].update(max_retries=0)
+    monkeypatch.setenv("AIRFLOW_CONN_BIRD_DEFAULT", json.dumps(conn))
+    op = SendSmsOperator(task_id="t", recipients=recipients, text="x", max_concurrency=1)
+    with pytest.raises(AirflowException) as failed:
+        op.execute(context_with(None))
+    # Retryable: the retry can tell in Bird whom this try reached.
+    assert not isinstance(failed.value, AirflowFailException)
+    first = {receiver(m): m["id"] for m in checked_sandbox.messages}
+    assert len(first) == 15
+    checked_sandbox.clear_faults()
+    results = op.execute(context_with(None, try_number=2))
+    assert Counter(receiver(m) for m in checked_sandbox.messages) == dict.fromkeys(recipients, 1)
+    already = {r["recipient"]: r["message_id"] for r in results if r["status"] == "already_sent"}
+    assert already == first
+
+
+def test_without_a_state_store_a_retry_finds_sends_bird_took_but_never_answered(
+    checked_sandbox, monkeypatch
+):
+    checked_sandbox.latency = 1.0  # stored at once, answered after the client gave up
+    conn = checked_sandbox.connection()
+    conn["extra"].update(max_retries=0, timeout=0.3)
+    monkeypatch.setenv("AIRFLOW_CONN_BIRD_DEFAULT", json.dumps(conn))
+    op = SendSmsOperator(task_id="t", recipients=numbers(12), text="x", max_concurrency=12)
+    with pytest.raises(AirflowException) as failed:
+        op.execute(context_with(None))
+    assert not isinstance(failed.value, AirflowFailException)
+    assert len(checked_sandbox.messages) == 12
+    checked_sandbox.latency = 0
+    results = op.execute(context_with(None, try_number=2))
+    assert {r["status"] for r in results} == {"already_sent"}
+    assert len(checked_sandbox.messages) == 12
+
+
+def test_without_a_state_store_a_cleared_task_sends_again(checked_sandbox):
+    op = SendSmsOperator(task_id="t", recipients=numbers(3), text="same")
+    op.execute(context_with(None))
+    results = op.execute(context_with(None, try_number=2, cleared_after=1))
+    assert {r["status"] for r in results} == {"accepted"}
+    assert len(checked_sandbox.messages) == 6
+
+
+def test_without_a_state_store_a_retry_with_its_own_reference_sends_nothing_and_names_them(
+    checked_sandbox,
+):
+    recipients = numbers(3)
+    op = SendSmsOperator(task_id="t", recipients=recipients, text="x", reference="mine")
+    op.execute(context_with(None))
+    with pytest.raises(AirflowFailException) as failed:
+        op.execute(context_with(None, try_number=2))
+    assert len(checked_sandbox.messages) == 3
+    text = str(failed.value)
+    assert "3 recipient(s)" in text and "sets its own `reference`" in text
+    assert all(n not in text for n in recipients) and text.count(": unknown") == 3
+
+
 def first_run():
     """Which ledger the first run of the task instance in `context_with` keeps."""
     return max_tries_of(context_with(None)["ti"])

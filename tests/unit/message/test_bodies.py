@@ -13,7 +13,7 @@ from airflow_provider_sms.message.bodies import (
     template_payload,
     text_body,
 )
-from airflow_provider_sms.message.outgoing import Outgoing, default_reference
+from airflow_provider_sms.message.outgoing import Outgoing, default_reference, send_seed
 
 CHANNEL = "6b52e9cb-2ddf-45b5-8aea-62882e999fb7"
 PROJECT = "3f8f23b5-e9a5-4e10-9c36-93c27d1578d6"
@@ -162,11 +162,14 @@ def test_request_shares_content_and_merges_options():
 
 
 def test_default_references_differ_per_recipient_and_yield_to_a_given_one():
-    seed = ("dag", "run", "task", "-1")
+    seed = send_seed("dag", "run", "task", -1, 2)
     message = outgoing(recipients="+31612345678, +31612345679", reference_seed=seed)
     first, second = (message.request(r)["reference"] for r in message.recipients)
     assert first != second and first.startswith("airflow-")
-    assert first == default_reference("dag", "run", "task", -1, "+31612345678")
+    assert first == default_reference("dag", "run", "task", -1, "+31612345678", max_tries=2)
+    # A clear raises max_tries: the cleared task's messages are new ones.
+    cleared = send_seed("dag", "run", "task", -1, 4)
+    assert outgoing(reference_seed=cleared).request("+31612345678")["reference"] != first
     given = outgoing(reference="mine", reference_seed=seed)
     assert given.request("+31612345678")["reference"] == "mine"
 
