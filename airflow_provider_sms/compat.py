@@ -130,6 +130,44 @@ def task_state_store(context: Any) -> Any:
     return context.get("task_state_store") if context else None
 
 
+def watcher_store(trigger: Any) -> Any:
+    """Where an asset watcher keeps its cursor: the state store of the assets it watches
+    (3.3+), else an Airflow Variable named after the watcher (the triggerer serves Variables
+    on every 3.x)."""
+    store = getattr(trigger, "asset_state_store", None)
+    if store is not None or AIRFLOW_V_3_3_PLUS:
+        return store
+    return VariableStore(trigger)
+
+
+class VariableStore:
+    """A watcher's state in Airflow Variables: `key` plus a digest of what the watcher
+    watches (its serialized arguments), so that two watchers of one channel keep a cursor
+    each. Read and written on a worker thread, as the triggerer's calls block."""
+
+    def __init__(self, trigger: Any):
+        import hashlib
+        import json
+
+        arguments = json.dumps(trigger.serialize()[1], sort_keys=True, default=str)
+        self.digest = hashlib.sha256(arguments.encode()).hexdigest()[:16]
+
+    def name(self, key: str) -> str:
+        return f"{key}:{self.digest}"
+
+    async def aget(self, key: str) -> Any:
+        from asgiref.sync import sync_to_async
+
+        variable = __getattr__("Variable")
+        return await sync_to_async(variable.get)(self.name(key), None, deserialize_json=True)
+
+    async def aset(self, key: str, value: Any) -> None:
+        from asgiref.sync import sync_to_async
+
+        variable = __getattr__("Variable")
+        await sync_to_async(variable.set)(self.name(key), value, serialize_json=True)
+
+
 # -- an asset watcher's state store --------------------------------------------------------
 
 

@@ -9,7 +9,13 @@ and set of watched assets lists Bird's messages; each new inbound message is bro
 watchers, each watcher turns the ones it wants into an event, and only once the triggerer has
 stored those events in the metadata database does the poll move its cursor past the message,
 in the watched assets' state store. A triggerer killed at any moment before that finds the
-message again after its restart."""
+message again after its restart.
+
+Before Airflow 3.3 (no shared stream, no asset state store) the triggerer runs each watcher's
+own `run()`: its cursor is kept in an Airflow Variable named after the watcher, and moves past
+a message `cursor_lag` seconds after its event was taken, time enough for the triggerer to
+store the event. A triggerer stopped within that time fires it again after its restart: at
+least once, never lost (see docs/compatibility.md)."""
 
 from __future__ import annotations
 
@@ -27,6 +33,7 @@ from airflow_provider_sms.compat import (
     SharedStreamProducer,
     TriggerEvent,
     asset_state_accessors,
+    watcher_store,
 )
 from airflow_provider_sms.triggers.polling import MaskedEvent, SerializedFields, next_delay
 
@@ -44,6 +51,9 @@ DEFAULT_EVENT_SPACING = 5.0
 # Messages broadcast and not yet stored by every watcher, at most: a burst is taken a few at
 # a time, well within the shared stream's ack timeout (300 s) at the events' spacing.
 MAX_IN_FLIGHT = 10
+# Without the shared stream's acknowledgements: how long after an event is taken the cursor
+# moves past its message (the triggerer stores its events within a second or two).
+CURSOR_LAG = 30.0
 # The asset state store key holding a channel's cursor.
 STATE_KEY = "airflow_provider_sms.inbound:{conn_id}:{channel_id}"
 
@@ -84,6 +94,10 @@ class InboundMessageTrigger(SerializedFields, BaseEventTrigger):
         "poll_interval",
         "event_spacing",
     )
+
+    # See the module's docstring: without the shared stream, seconds between an event and the
+    # cursor moving past its message.
+    cursor_lag = CURSOR_LAG
 
     def __init__(
         self,
@@ -145,21 +159,22 @@ class InboundMessageTrigger(SerializedFields, BaseEventTrigger):
                 yield MaskedEvent(message)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        """The same poll without Airflow's shared stream (the triggerer always uses that):
-        here the cursor moves past a message once its event was taken and the generator
-        resumed, whether or not the event was stored: a process killed in between fires it
-        again, and one whose events are lost after they were taken loses them."""
+        """The same poll without Airflow's shared stream (before 3.3, the triggerer runs
+        this): the cursor moves past a message `cursor_lag` seconds after its event was
+        taken, whether or not the event was stored by then: a triggerer stopped within that
+        time fires it again, and one whose events are lost after it loses them."""
         poll = InboundPoll(
             bird_conn_id=self.bird_conn_id,
             channel_id=self.channel_id,
             poll_interval=self.poll_interval,
-            store=self.asset_state_store,
+            store=watcher_store(self),
+            max_in_flight=None,
         )
         async for message, position in poll.open_stream():
             if self._wanted.matches(message):
                 await self._spaced()
                 yield MaskedEvent(message)
-            await poll.passed([position])
+            await poll.hold(position, self.cursor_lag)
 
     async def _spaced(self) -> None:
         """Wait until `event_spacing` seconds have passed since this watcher's last event."""
@@ -199,6 +214,7 @@ class InboundPoll(SharedStreamProducer):
         channel_id: str | None,
         poll_interval: float,
         store: Any,
+        max_in_flight: int | None = MAX_IN_FLIGHT,
     ):
         import logging
 
@@ -206,7 +222,9 @@ class InboundPoll(SharedStreamProducer):
         self.channel_id = channel_id
         self.poll_interval = poll_interval
         self.store = store
+        self.max_in_flight = max_in_flight
         self.log = logging.getLogger(__name__)
+        self._held: list[tuple[float, tuple[str, float]]] = []  # (when to pass, position)
         self._cursor: Any = None  # where the stored cursor stands (a bird.incoming.Cursor)
         self._taken: dict[str, float] = {}  # yielded, not yet advanced: id -> createdAt
         self._end: Any = None  # the last scan's cursor, taken once nothing is in flight
@@ -227,6 +245,7 @@ class InboundPoll(SharedStreamProducer):
             await asyncio.sleep(COHORT_DELAY)
             errors = 0
             while True:
+                await self._release_held()
                 try:
                     if self._cursor is None:
                         scan = await asyncio.to_thread(
@@ -259,10 +278,11 @@ class InboundPoll(SharedStreamProducer):
                 # The cursor moves past everything the scan read (sent messages included)
                 # once every message it returned is stored; a scan that returned more than
                 # can be in flight is read again from the last one stored.
-                fits = len(self._taken) + len(scan.messages) <= MAX_IN_FLIGHT
+                room = self.max_in_flight
+                fits = room is None or len(self._taken) + len(scan.messages) <= room
                 self._end = scan.cursor if fits and scan.cursor is not None else None
                 for message, position in zip(scan.messages, scan.positions, strict=True):
-                    if len(self._taken) >= MAX_IN_FLIGHT:
+                    if room is not None and len(self._taken) >= room:
                         break  # the rest waits in Bird for a later poll
                     self._taken[position[0]] = position[1]
                     yield inbound_message(message), position
@@ -283,6 +303,20 @@ class InboundPoll(SharedStreamProducer):
                 f"({unclean[0].outcome}); reading them again from the stored cursor"
             )
         await self.passed([item.broker_payload for item in batch])
+
+    async def hold(self, position: tuple[str, float], seconds: float) -> None:
+        """Move the cursor past a message `seconds` from now (at once for 0)."""
+        if seconds <= 0:
+            await self.passed([position])
+        else:
+            self._held.append((time.monotonic() + seconds, position))
+
+    async def _release_held(self) -> None:
+        now = time.monotonic()
+        due = [position for when, position in self._held if when <= now]
+        if due:
+            self._held = [(when, p) for when, p in self._held if when > now]
+            await self.passed(due)
 
     async def passed(self, positions: Sequence[tuple[str, float]]) -> None:
         """Move the stored cursor past messages whose events are stored, and, once none is

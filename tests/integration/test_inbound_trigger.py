@@ -26,9 +26,11 @@ def cursor_in(store: MemoryStore) -> Cursor:
     return Cursor.from_json(value)
 
 
-def watcher(store, **kwargs) -> InboundMessageTrigger:
+def watcher(store, lag=0.0, **kwargs) -> InboundMessageTrigger:
+    """A watcher on `store`; `run()` moves its cursor `lag` seconds after an event."""
     trigger = InboundMessageTrigger(channel_id=MMS_CHANNEL_ID, poll_interval=1, **kwargs)
     trigger.asset_state_store = store
+    trigger.cursor_lag = lag
     return trigger
 
 
@@ -123,6 +125,40 @@ def test_a_watcher_fires_once_per_wanted_sms_and_not_again_after_a_restart(bird_
         [again] = await events_of(watcher(store, from_numbers=[CUSTOMER], pattern="yes"), 1)
         assert again["message_id"] == later["id"]
         return event
+
+    asyncio.run(scenario())
+
+
+def test_without_the_shared_stream_a_restart_within_the_lag_fires_again_and_loses_nothing(
+    bird_sandbox,
+):
+    # Before Airflow 3.3 the triggerer runs run(): the cursor passes a message `lag` seconds
+    # after its event, so a triggerer stopped sooner fires it again, and one stopped later
+    # does not.
+    store = MemoryStore()
+
+    async def scenario():
+        trigger = watcher(store, lag=2.0)
+
+        async def traffic():
+            while not store.values:
+                await asyncio.sleep(0.1)
+            bird_sandbox.receive(CUSTOMER, "first")
+
+        [first] = await events_of(trigger, 1, during=traffic)
+        # Stopped at once: the message comes again, with one that came in meanwhile.
+        second = bird_sandbox.receive(CUSTOMER, "second")
+        again = await events_of(watcher(store, lag=2.0), 2)
+        assert [e["message_id"] for e in again] == [first["message_id"], second["id"]]
+        # This run stays up past the lag (two polls), then stops: nothing comes again.
+        events = watcher(store, lag=2.0).run()
+        assert (await anext(events)).payload["message_id"] == first["message_id"]
+        assert (await anext(events)).payload["message_id"] == second["id"]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(anext(events), 4.5)
+        third = bird_sandbox.receive(CUSTOMER, "third")
+        [after] = await events_of(watcher(store, lag=2.0), 1)
+        assert after["message_id"] == third["id"]
 
     asyncio.run(scenario())
 
