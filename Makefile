@@ -1,18 +1,32 @@
-# Everything runs inside .venv, built from pinned versions on first use.
+# Everything runs inside .venv (the newest Airflow minor), built from pinned versions on first
+# use; each older minor the provider installs on has a .venv-<minor> of its own, from
+# requirements/constraints-<minor>.txt.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
+NEWEST := 3.3
+OLDER := 3.0 3.1 3.2
+# The older minor whose deployment (scheduler, triggerer, workers) the tests also run.
+DEPLOYED_OLDER := 3.1
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint docs demo bench stress stress-e2e stress-inbound stress-approvals stress-celery deploy-test clean
+.PHONY: venv test test-older lint docs demo bench stress stress-e2e stress-inbound stress-approvals stress-celery deploy-test clean
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml sandbox/pyproject.toml requirements/constraints.txt
+$(STAMP): pyproject.toml sandbox/pyproject.toml requirements/constraints-$(NEWEST).txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c requirements/constraints.txt -e '.[test,bench,docs]' -e ./sandbox
+	$(BIN)/pip install --quiet -c requirements/constraints-$(NEWEST).txt -e '.[test,bench,docs]' -e ./sandbox
 	touch $(STAMP)
+
+# Kept: make would otherwise delete a pattern rule's stamp as an intermediate file.
+.PRECIOUS: $(VENV)-%/.installed
+$(VENV)-%/.installed: pyproject.toml sandbox/pyproject.toml requirements/constraints-%.txt
+	$(PYTHON) -m venv $(VENV)-$*
+	$(VENV)-$*/bin/pip install --quiet --upgrade pip
+	$(VENV)-$*/bin/pip install --quiet -c requirements/constraints-$*.txt -e '.[test]' -e ./sandbox
+	touch $@
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -23,8 +37,17 @@ lint: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/mkdocs build --strict --quiet --site-dir site
 
+# Every tier on the newest minor; on each older one the unit, integration and `airflow dags
+# test` tiers, and the deployment on DEPLOYED_OLDER (see docs/compatibility.md).
 test: lint docs
 	$(BIN)/pytest
+
+test-older: $(addprefix test-,$(OLDER))
+
+test-%: $(VENV)-%/.installed
+	$(VENV)-$*/bin/pytest -p no:cacheprovider $(if $(filter $*,$(DEPLOYED_OLDER)),,\
+		--ignore=tests/e2e/test_deployed.py --ignore=tests/e2e/test_deployed_approvals.py \
+		--ignore=tests/e2e/test_deployed_celery.py --ignore=tests/e2e/test_connection_form.py)
 
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
@@ -82,4 +105,4 @@ stress-celery: $(STAMP)
 	done
 
 clean:
-	rm -rf $(VENV) .demo .artifacts site
+	rm -rf $(VENV) $(addprefix $(VENV)-,$(OLDER)) .demo .artifacts site

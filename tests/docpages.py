@@ -125,7 +125,7 @@ def _resolve(value: Any, results: dict[str, Any]) -> Any:
 def _run_operator(operator: Any, results: dict[str, Any]) -> Any:
     import asyncio
 
-    from airflow.sdk.exceptions import TaskDeferred
+    from airflow.providers.common.compat.sdk import TaskDeferred
 
     for field in operator.template_fields:
         setattr(operator, field, _resolve(getattr(operator, field), results))

@@ -14,7 +14,7 @@ ALLOWED: dict[str, set[str]] = {
         "compat": "",
         "bird": "loopback redaction __init__",
         "message": "bird.facts bird.errors bird.ids redaction",
-        "hooks": "bird message compat __init__",
+        "hooks": "bird message compat get_provider_info __init__",
         "outbound": "bird message hooks compat redaction",
         "inbound": "bird message hooks outbound.result compat redaction",
         "operators": "bird message hooks outbound inbound triggers compat redaction __init__",

@@ -48,6 +48,13 @@ def _mask_store_secrets(extra: Any, broker_url: str | None) -> None:
         mask_secret(secret)
 
 
+def _connection_type() -> dict[str, Any]:
+    from airflow_provider_sms.get_provider_info import get_provider_info
+
+    [bird] = get_provider_info()["connection-types"]
+    return bird
+
+
 class BirdHook(BaseHook):
     """Interact with Bird's Channels API.
 
@@ -78,6 +85,44 @@ class BirdHook(BaseHook):
         super().__init__()
         self.bird_conn_id = bird_conn_id
         self.pool_size = pool_size
+
+    # -- the connection form where Airflow reads it from the hook (3.0, 3.1) -----------------
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """The form's extra fields, made from the provider info's ``conn-fields`` (which
+        Airflow 3.2+ reads instead): one description of the form for every version. Airflow
+        3.0 and 3.1 mark no extra field required."""
+        from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
+        from flask_babel import lazy_gettext
+        from wtforms import BooleanField, IntegerField, PasswordField, StringField
+        from wtforms.validators import Optional
+
+        widgets = {}
+        for name, field in _connection_type()["conn-fields"].items():
+            schema = field["schema"]
+            kinds = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+            arguments = {"description": field["description"], "validators": [Optional()]}
+            if "default" in schema:
+                arguments["default"] = schema["default"]
+            label = lazy_gettext(field["label"])
+            if schema.get("format") == "password":
+                widget = PasswordField(label, widget=BS3PasswordFieldWidget(), **arguments)
+            elif "boolean" in kinds:
+                widget = BooleanField(label, **arguments)
+            elif "integer" in kinds:
+                widget = IntegerField(label, widget=BS3TextFieldWidget(), **arguments)
+            else:  # strings, and numbers (read from text: see bird.settings)
+                widget = StringField(label, widget=BS3TextFieldWidget(), **arguments)
+            widgets[name] = widget
+        return widgets
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """The standard fields' labels, placeholders and which are hidden, from the provider
+        info's ``ui-field-behaviour``."""
+        behaviour = _connection_type()["ui-field-behaviour"]
+        return {key.replace("-", "_"): value for key, value in behaviour.items()}
 
     @cached_property
     def settings(self) -> ClientSettings:

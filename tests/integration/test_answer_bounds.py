@@ -170,7 +170,7 @@ def test_a_huge_upload_error_is_read_only_as_far_as_its_code():
 def test_an_mms_whose_storage_host_misbehaves_fails_in_time_and_in_bounds(
     checked_sandbox, tmp_path, monkeypatch, kind
 ):
-    from airflow.sdk.exceptions import AirflowException
+    from airflow.providers.common.compat.sdk import AirflowException
 
     from airflow_provider_sms.operators.mms import SendMmsOperator
 

@@ -12,13 +12,17 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
-from airflow.sdk.exceptions import AirflowRuntimeError, ErrorType
-from airflow.sdk.execution_time.comms import ErrorResponse
+from support import HITL, needs_airflow
 
-from airflow_provider_sms.hooks.bird import BirdHook
-from airflow_provider_sms.inbound.question import Question
-from airflow_provider_sms.triggers.approval import SmsApprovalTrigger
-from bird_sandbox import MMS_CHANNEL_ID
+pytestmark = needs_airflow("3.1", HITL)
+
+from airflow.sdk.exceptions import AirflowRuntimeError, ErrorType  # noqa: E402
+from airflow.sdk.execution_time.comms import ErrorResponse  # noqa: E402
+
+from airflow_provider_sms.hooks.bird import BirdHook  # noqa: E402
+from airflow_provider_sms.inbound.question import Question  # noqa: E402
+from airflow_provider_sms.triggers.approval import SmsApprovalTrigger  # noqa: E402
+from bird_sandbox import MMS_CHANNEL_ID  # noqa: E402
 
 APPROVER = "+12025550170"
 

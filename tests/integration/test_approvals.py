@@ -5,13 +5,13 @@ import logging
 import time
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowFailException
+from support import HITL
 
 from airflow_provider_sms.bird.incoming import Cursor
 from airflow_provider_sms.hooks.bird import BirdHook
 from airflow_provider_sms.inbound.answers import look_for_answer
 from airflow_provider_sms.inbound.question import Question
-from airflow_provider_sms.operators.approval import SmsApprovalOperator
 
 APPROVER = "+12025550170"
 OTHER = "+12025550171"
@@ -113,12 +113,15 @@ def test_a_channel_too_busy_to_read_back_needs_the_code(checked_sandbox, caplog)
         ({"subject": "x" * 400, "max_segments": 2}, "subject", "segments"),
     ],
 )
+@pytest.mark.needs_airflow("3.1", feature=HITL)
 def test_bad_input_fails_before_any_request_naming_the_field(
     checked_sandbox, arguments, field, problem
 ):
     from datetime import datetime
 
     from airflow.sdk import DAG
+
+    from airflow_provider_sms.operators.approval import SmsApprovalOperator
 
     base = {"task_id": "ask", "subject": "Go?", "approvers": APPROVER, **arguments}
     with DAG("approvals", start_date=datetime(2026, 1, 1)):

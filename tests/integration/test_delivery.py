@@ -7,7 +7,7 @@ from collections import Counter
 from types import SimpleNamespace
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 from support import LISTINGS, MemoryStore, numbers, receiver
 
 from airflow_provider_sms.bird.errors import BirdUnavailableError
@@ -475,7 +475,7 @@ def test_a_202_that_is_not_a_message_object_still_counts_as_sent(checked_sandbox
 def test_without_a_store_a_send_cut_off_by_a_timeout_fails_for_good(checked_sandbox):
     import signal
 
-    from airflow.sdk.exceptions import AirflowTaskTimeout
+    from airflow.providers.common.compat.sdk import AirflowTaskTimeout
 
     def time_out(*_):
         raise AirflowTaskTimeout("execution_timeout")

@@ -5,7 +5,7 @@ any request when wrong, and sent as Bird's schema says when right."""
 from datetime import timedelta
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowFailException
 
 from airflow_provider_sms.bird import facts
 from airflow_provider_sms.notifications.sms import SmsNotifier

@@ -7,8 +7,8 @@ import time
 import uuid
 
 import pytest
+from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow.sdk import PokeReturnValue
-from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_sms.operators.sms import SendSmsOperator
 from airflow_provider_sms.sensors.message_status import MessageStatusSensor
@@ -208,7 +208,7 @@ def test_the_sensor_fails_on_skipped_and_deleted_naming_birds_status(
 
 
 def test_the_sensor_names_an_unknown_status_at_its_timeout(checked_sandbox):
-    from airflow.sdk.exceptions import AirflowSensorTimeout
+    from airflow.providers.common.compat.sdk import AirflowSensorTimeout
 
     sent = send(UNDELIVERABLE_US)
     sensor = MessageStatusSensor(task_id="wait", message_ids=sent, timeout=2)

@@ -1,7 +1,7 @@
 """Dry runs send nothing at all, and the segment limit refuses a costly text before sending."""
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowFailException
 
 from airflow_provider_sms.notifications.sms import SmsNotifier
 from airflow_provider_sms.operators.mms import SendMmsOperator

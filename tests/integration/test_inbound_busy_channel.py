@@ -166,7 +166,7 @@ def test_a_reply_sensor_after_a_send_takes_a_reply_that_came_before_it_started(
     )
     context = sensor_context(MemoryStore(), time.time())
     if deferrable:
-        from airflow.sdk.exceptions import TaskDeferred
+        from airflow.providers.common.compat.sdk import TaskDeferred
 
         with pytest.raises(TaskDeferred) as deferred:
             sensor.execute(context)

@@ -4,7 +4,7 @@ import asyncio
 from types import SimpleNamespace
 
 import pytest
-from airflow.sdk.exceptions import AirflowException
+from airflow.providers.common.compat.sdk import AirflowException
 from support import alert_reference, receiver, texts
 
 from airflow_provider_sms.message.outgoing import default_reference

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowFailException
 
 from airflow_provider_sms.operators.mms import SendMmsOperator
 from airflow_provider_sms.operators.send import MAX_CONCURRENCY

@@ -4,7 +4,7 @@ bad input, and the MMS capability check."""
 import json
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowFailException
 
 from airflow_provider_sms.bird.objects import is_mms_capable
 from airflow_provider_sms.operators.mms import SendMmsOperator

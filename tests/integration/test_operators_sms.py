@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
 from airflow_provider_sms.operators.sms import SendSmsOperator
 

@@ -7,7 +7,7 @@ import time
 from collections import Counter
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowFailException
 from support import LISTINGS, MemoryStore, numbers, receiver
 from test_delivery import context_with, killed_first_try
 

@@ -4,7 +4,7 @@ times, and refusals before any request."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowFailException
 
 from airflow_provider_sms.message.schedule import rfc3339
 from airflow_provider_sms.operators.sms import SendSmsOperator

@@ -16,11 +16,10 @@ from types import SimpleNamespace
 from uuid import UUID
 
 import pytest
-from airflow.sdk.exceptions import TaskDeferred
-from support import MemoryStore, png
+from airflow.providers.common.compat.sdk import TaskDeferred
+from support import HITL, MemoryStore, png
 
 from airflow_provider_sms.bird.incoming import Cursor
-from airflow_provider_sms.operators.approval import SmsApprovalOperator
 from airflow_provider_sms.operators.mms import SendMmsOperator
 from airflow_provider_sms.sensors.reply import ReplySensor
 from airflow_provider_sms.triggers.inbound import InboundMessageTrigger
@@ -80,7 +79,10 @@ def test_a_send_keeps_its_ledger_under_these_keys(checked_sandbox, tmp_path):
         assert {b: sorted(rs) for b, rs in group["batches"].items()} == expected
 
 
+@pytest.mark.needs_airflow("3.1", feature=HITL)
 def test_an_approval_records_when_it_asked_beside_its_sends_ledger(checked_sandbox, monkeypatch):
+    from airflow_provider_sms.operators.approval import SmsApprovalOperator
+
     # The HITL detail lives in Airflow's API server, which a test run has not.
     monkeypatch.setattr("airflow.sdk.execution_time.hitl.upsert_hitl_detail", lambda **kwargs: None)
     store = MemoryStore()

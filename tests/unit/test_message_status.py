@@ -4,7 +4,7 @@ import inspect
 import logging
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout
+from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout
 
 from airflow_provider_sms.bird.errors import InvalidMessageError
 from airflow_provider_sms.bird.status import Tally

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 from airflow.sdk import DAG
+from support import HITL
 
 from airflow_provider_sms.bird.errors import InvalidMessageError
 from airflow_provider_sms.inbound.question import (
@@ -15,9 +16,8 @@ from airflow_provider_sms.inbound.question import (
     open_questions,
     question_code,
 )
-from airflow_provider_sms.operators.approval import SmsApprovalOperator
-from airflow_provider_sms.triggers.approval import SmsApprovalTrigger
 
+NEEDS_HITL = pytest.mark.needs_airflow("3.1", feature=HITL)
 APPROVAL = Question.build(None, "K7QD", approval=True)
 CHOICE = Question.build(["deploy", "Deploy now", "roll back"], "B2XM", approval=False)
 
@@ -95,7 +95,10 @@ def test_options_a_reply_could_not_tell_apart_are_refused(options, problem):
         Question.build(options, "B2XM", approval=False)
 
 
+@NEEDS_HITL
 def test_the_operator_is_an_approval_without_options_and_checks_its_arguments():
+    from airflow_provider_sms.operators.approval import SmsApprovalOperator
+
     with DAG("approvals", start_date=datetime(2026, 1, 1)):
         approval = SmsApprovalOperator(
             task_id="a", subject="Go?", approvers="+12025550170", defaults="Reject"
@@ -114,7 +117,10 @@ def test_the_operator_is_an_approval_without_options_and_checks_its_arguments():
     assert {"approvers", "options", "subject", "body"} <= set(approval.template_fields)
 
 
+@NEEDS_HITL
 def test_the_trigger_serializes_what_it_needs_to_restart():
+    from airflow_provider_sms.triggers.approval import SmsApprovalTrigger
+
     trigger = SmsApprovalTrigger(
         ti_id="0195b5a4-0000-7000-8000-000000000001",
         options=["Approve", "Reject"],
@@ -208,7 +214,10 @@ class _Store(dict):
         self[key] = value
 
 
+@NEEDS_HITL
 def test_a_cleared_approval_records_when_it_asks_again(monkeypatch):
+    from airflow_provider_sms.operators.approval import SmsApprovalOperator
+
     """A clear raises max_tries: the question asked again is waited for from then, and its
     response_timeout counts from then; a retry (same max_tries) keeps the first time."""
     import time as clock
