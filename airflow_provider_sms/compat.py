@@ -143,7 +143,9 @@ def watcher_store(trigger: Any) -> Any:
 class VariableStore:
     """A watcher's state in Airflow Variables: `key` plus a digest of what the watcher
     watches (its serialized arguments), so that two watchers of one channel keep a cursor
-    each. Read and written on a worker thread, as the triggerer's calls block."""
+    each. Read and written on a worker thread, as the triggerer's calls block. Where no
+    Variable can be reached (a watcher run outside a triggerer, as in a test), the state is
+    kept in memory, with a warning: a restart then watches from the present."""
 
     def __init__(self, trigger: Any):
         import hashlib
@@ -151,21 +153,38 @@ class VariableStore:
 
         arguments = json.dumps(trigger.serialize()[1], sort_keys=True, default=str)
         self.digest = hashlib.sha256(arguments.encode()).hexdigest()[:16]
+        self.memory: dict[str, Any] | None = None
 
     def name(self, key: str) -> str:
         return f"{key}:{self.digest}"
 
     async def aget(self, key: str) -> Any:
-        from asgiref.sync import sync_to_async
-
-        variable = __getattr__("Variable")
-        return await sync_to_async(variable.get)(self.name(key), None, deserialize_json=True)
+        return await self._call("get", key, None, deserialize_json=True)
 
     async def aset(self, key: str, value: Any) -> None:
-        from asgiref.sync import sync_to_async
+        await self._call("set", key, value, serialize_json=True)
 
-        variable = __getattr__("Variable")
-        await sync_to_async(variable.set)(self.name(key), value, serialize_json=True)
+    async def _call(self, verb: str, key: str, value: Any, **json_flag: bool) -> Any:
+        if self.memory is None:
+            from asgiref.sync import sync_to_async
+
+            method = getattr(__getattr__("Variable"), verb)
+            try:
+                return await sync_to_async(method)(self.name(key), value, **json_flag)
+            except Exception as exc:  # noqa: BLE001 - any failure means no Variables here
+                import logging
+
+                logging.getLogger(__name__).warning(
+                    "Cannot keep the watcher's place in the Airflow Variable %s (%s: %s): "
+                    "kept in memory; after a restart it watches from the present",
+                    self.name(key),
+                    type(exc).__name__,
+                    exc,
+                )
+                self.memory = {}
+        if verb == "set":
+            self.memory[key] = value
+        return self.memory.get(key)
 
 
 # -- an asset watcher's state store --------------------------------------------------------
