@@ -4,11 +4,37 @@ test_deployed_approvals.py answers them in a running Airflow)."""
 
 from pathlib import Path
 
-from support import receiver
+import pytest
+from support import HITL, receiver
+
+from airflow_provider_sms.compat import AIRFLOW_V_3_1_PLUS
 
 DAGS = Path(__file__).resolve().parent / "approval_dags"
+REFUSED = (
+    "SmsApprovalOperator needs Airflow 3.1 or newer (human-in-the-loop tasks arrived in 3.1); "
+    "this is Airflow 3.0."
+)
 
 
+def test_an_approval_dag_on_airflow_3_0_fails_to_parse_naming_3_1(airflow_home):
+    # As the DAG processor parses it: the file's import error names the version it needs.
+    airflow_home.airflow("dags", "reserialize", AIRFLOW__CORE__DAGS_FOLDER=str(DAGS))
+    listed = airflow_home.airflow(
+        "dags",
+        "list-import-errors",
+        "-o",
+        "plain",
+        check=False,
+        AIRFLOW__CORE__DAGS_FOLDER=str(DAGS),
+    )
+    errors = listed.stdout
+    # The command exits 1 when it lists any.
+    assert listed.returncode == (0 if AIRFLOW_V_3_1_PLUS else 1), errors[-4000:]
+    assert (REFUSED in errors) == (not AIRFLOW_V_3_1_PLUS), errors[-4000:]
+    assert ("approvals.py" in errors) == (not AIRFLOW_V_3_1_PLUS), errors[-4000:]
+
+
+@pytest.mark.needs_airflow("3.1", feature=HITL)
 def test_dags_test_asks_once_then_says_where_an_approval_can_wait(airflow_home, checked_sandbox):
     var, value = checked_sandbox.connection_env()
     result = airflow_home.dags_test(

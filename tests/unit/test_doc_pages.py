@@ -32,3 +32,16 @@ def test_each_python_example_compiles_and_each_dag_names_its_id(example):
 
 def test_the_readme_is_at_most_6_kb():
     assert len((ROOT / "README.md").read_bytes()) <= 6000
+
+
+def test_every_test_the_compatibility_page_names_exists():
+    import ast
+    import re
+
+    page = (ROOT / "docs" / "compatibility.md").read_text()
+    named = re.findall(r"`(tests/[\w/]+\.py)::(test_\w+)`", page)
+    assert len(named) >= 10
+    for path, name in named:
+        tree = ast.parse((ROOT / path).read_text())
+        functions = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+        assert name in functions, f"{path}::{name}"
