@@ -350,6 +350,23 @@ class Deployment:
             raise RuntimeError(f"airflow {' '.join(args)}: {result.stdout}{result.stderr}")
         return result.stdout
 
+    def rest(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+        """A call to the API server's REST API (as its admin): the status and the answer."""
+        base = f"http://127.0.0.1:{self.api_port}"
+        with urllib.request.urlopen(f"{base}/auth/token", timeout=30) as reply:
+            token = json.load(reply)["access_token"]
+        request = urllib.request.Request(
+            f"{base}{path}",
+            data=None if body is None else json.dumps(body).encode(),
+            method=method,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as reply:
+                return reply.status, json.load(reply)
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"{}")
+
     def wait_for_dag(self, dag_id: str, timeout: float = 180) -> None:
         """Until the DAG processor has parsed `dag_id` into the database."""
         deadline = time.monotonic() + timeout

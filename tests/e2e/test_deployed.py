@@ -16,6 +16,7 @@ import pytest
 from deployment import copy_of_dags, deployed
 from support import EXAMPLE_DAGS, ROOT, receiver
 
+from airflow_provider_sms.compat import AIRFLOW_V_3_3_PLUS
 from bird_sandbox.process import SandboxProcess
 
 DAGS = Path(__file__).resolve().parent / "deploy_dags"
@@ -258,9 +259,20 @@ WATCHED_ASSET = "support_sms"
 
 
 def _cursor(deployment) -> dict | None:
-    """The watcher's cursor as stored in the asset's state store, or None."""
+    """The watcher's cursor as stored in the asset's state store (3.3), or in an Airflow
+    Variable (before 3.3), or None."""
     import json
 
+    if not AIRFLOW_V_3_3_PLUS:
+        status, answer = deployment.rest("GET", "/api/v2/variables?limit=100")
+        assert status == 200, answer
+        kept = [
+            v["value"]
+            for v in answer["variables"]
+            if v["key"].startswith("airflow_provider_sms.inbound:")
+        ]
+        assert len(kept) <= 1, kept
+        return json.loads(kept[0]) if kept else None
     rows = deployment.postgres.query(
         "SELECT s.value FROM asset_state_store s JOIN asset a ON a.id = s.asset_id "
         "WHERE a.name = %s AND s.key LIKE 'airflow_provider_sms.inbound:%%'",

@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -119,23 +118,6 @@ def answer(deployment, dag_id: str, run_id: str, task_id: str) -> dict:
     return {"xcom": value, "chosen": chosen, "responded_by": responded_by}
 
 
-def rest(deployment, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
-    base = f"http://127.0.0.1:{deployment.api_port}"
-    with urllib.request.urlopen(f"{base}/auth/token", timeout=30) as reply:
-        token = json.load(reply)["access_token"]
-    request = urllib.request.Request(
-        f"{base}{path}",
-        data=None if body is None else json.dumps(body).encode(),
-        method=method,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as reply:
-            return reply.status, json.load(reply)
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
-
-
 def test_an_sms_reply_chooses_the_option_and_its_branch_runs(deployment, fresh):
     run_id = deployment.trigger("approval_choice")
     deferred(deployment, "approval_choice", run_id, "release")
@@ -168,8 +150,7 @@ def test_an_answer_in_airflow_first_leaves_a_later_sms_without_effect(deployment
     # scheduler's first second after the deferral meets Airflow 3.3.2's stale defer-exit
     # race (apache/airflow#67287, #72716), which fails the task.
     wait_for(lambda: reading_replies(fresh), "the trigger to read the replies")
-    status, body = rest(
-        deployment,
+    status, body = deployment.rest(
         "PATCH",
         f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/refund/-1/hitlDetails",
         {"chosen_options": ["Approve"], "params_input": {}},
@@ -188,8 +169,7 @@ def test_an_answer_in_airflow_first_leaves_a_later_sms_without_effect(deployment
     assert got["xcom"]["answered_by"] == "airflow"
     assert got["xcom"]["sms_reply"] is None
     assert got["responded_by"]["name"]  # Airflow's user, as for any HITL answer
-    status, body = rest(
-        deployment,
+    status, body = deployment.rest(
         "PATCH",
         f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/refund/-1/hitlDetails",
         {"chosen_options": ["Reject"], "params_input": {}},
@@ -261,8 +241,7 @@ def test_a_cleared_approval_asks_again_and_takes_only_a_later_reply(deployment, 
     deferred(deployment, dag_id, run_id, "publish")
     fresh.receive(APPROVER, "yes")
     assert deployment.wait_for_run(dag_id, run_id, timeout=180) == "success"
-    status, body = rest(
-        deployment,
+    status, body = deployment.rest(
         "POST",
         f"/api/v2/dags/{dag_id}/clearTaskInstances",
         {

@@ -163,6 +163,7 @@ def test_without_the_shared_stream_a_restart_within_the_lag_fires_again_and_lose
     asyncio.run(scenario())
 
 
+@pytest.mark.needs_airflow("3.3", feature="the triggerer's shared stream")
 def test_watchers_on_airflows_shared_stream_move_the_cursor_only_once_events_are_stored(
     bird_sandbox,
 ):
