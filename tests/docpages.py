@@ -110,7 +110,9 @@ class _TaskInstance:
 
 
 def _context(task_id: str) -> dict[str, Any]:
-    return {"ds": DS, "ti": _TaskInstance(task_id), "task_instance": _TaskInstance(task_id)}
+    # As Airflow's: a callback's context has its DAG (here none), which 3.0's notifier reads.
+    ti = _TaskInstance(task_id)
+    return {"ds": DS, "ti": ti, "task_instance": ti, "dag": None}
 
 
 def _resolve(value: Any, results: dict[str, Any]) -> Any:

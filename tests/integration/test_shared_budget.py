@@ -240,7 +240,7 @@ def test_the_hook_takes_a_celery_deployments_redis_broker(monkeypatch, executor,
 
 
 def test_the_stores_passwords_are_masked_in_task_logs_in_every_form(monkeypatch):
-    from airflow.sdk._shared.secrets_masker import redact
+    from airflow.providers.common.compat.sdk import redact
 
     use_connection(
         monkeypatch,
