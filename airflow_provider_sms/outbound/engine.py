@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_sms import compat
@@ -45,15 +46,30 @@ ALERT_LOOKBACK = 3600.0
 ALERT_PAGES = 20
 
 
-def retried_since(context: Any) -> float | None:
-    """None on a task instance's first try; on a later one, the earliest an earlier try can
-    have sent anything: its DAG run's start (a clear of a finished run restarts it; a send's
-    references change with a clear anyway, see ``message.outgoing.send_seed``)."""
-    ti = context.get("ti")
-    if not isinstance(getattr(ti, "try_number", None), int) or ti.try_number <= 1:
-        return None
-    started = getattr(context.get("dag_run"), "start_date", None)
-    return started.timestamp() if started else time.time() - RECONCILE_LOOKBACK
+@dataclass(frozen=True)
+class ThisTry:
+    """What a send knows of its try from the task's context: when it `began` (any earlier
+    try had ended by then), when its DAG run began (no try of it sent anything before), and
+    whether Airflow counts an earlier try (`retry`)."""
+
+    began: float
+    run_began: float
+    retry: bool
+
+    @classmethod
+    def of(cls, context: Any) -> ThisTry | None:
+        ti = context.get("ti")
+        if ti is None:
+            return None
+        now = time.time()
+        began = getattr(ti, "start_date", None)
+        run_began = getattr(context.get("dag_run"), "start_date", None)
+        try_number = getattr(ti, "try_number", None)
+        return cls(
+            began=min(began.timestamp(), now) if began is not None else now,
+            run_began=run_began.timestamp() if run_began is not None else now - RECONCILE_LOOKBACK,
+            retry=isinstance(try_number, int) and try_number > 1,
+        )
 
 
 def deliver(
@@ -87,8 +103,15 @@ def deliver(
         outgoing = upload(hook, outgoing, media, store=store, max_tries=max_tries, log=log)
     if policy.alert:
         return alert(hook, outgoing, policy, log=log)
-    since = retried_since(context) if store is None else None
-    return send(hook, outgoing, policy, store=store, max_tries=max_tries, log=log, retried=since)
+    return send(
+        hook,
+        outgoing,
+        policy,
+        store=store,
+        max_tries=max_tries,
+        log=log,
+        this_try=ThisTry.of(context),
+    )
 
 
 def alert(hook: BirdHook, outgoing: Outgoing, policy: SendPolicy, *, log: logging.Logger) -> None:
@@ -136,16 +159,17 @@ def send(
     store: Any,
     max_tries: int,
     log: logging.Logger,
-    retried: float | None = None,
+    this_try: ThisTry | None = None,
 ) -> list[dict] | dict:
     """Send `outgoing` to each recipient not already sent to, and report.
 
     With a task state `store`, recipients are recorded in flight before they are sent and
     as sent once Bird accepts them, so that a later try of this run of the task instance
     (the same `max_tries`) never sends twice: it skips what was sent and reconciles with Bird what
-    was in flight. Without one (Airflow before 3.3), Bird is the record: a try `retried` (the
-    earliest an earlier try can have sent) looks every recipient up in Bird by reference, as
-    one with a store looks up those in flight."""
+    was in flight. Without one (Airflow before 3.3), Bird is the record: every try looks each
+    recipient up in Bird by reference (an earlier try may have sent to anyone, and Airflow
+    does not always count one: `airflow tasks test` runs a task instance again as its first
+    try), as a try with a store looks up those in flight."""
     bird_is_record = store is None and outgoing.reference_seed is not None
     if bird_is_record:
         store = TryStore()
@@ -159,9 +183,9 @@ def send(
     earlier = ledger.load() if ledger else Earlier()
     if ledger:
         ledger.begin(started=time.time(), digest=outgoing.digest, earlier=earlier)
-    if bird_is_record and retried is not None:
+    if bird_is_record and this_try is not None:
         # An earlier try may have sent to anyone: only Bird can tell whom.
-        earlier = Earlier(started=retried, lost_groups=[-1])
+        earlier = Earlier(started=this_try.run_began, lost_groups=[-1])
     if earlier.digest and earlier.digest != outgoing.digest:
         log.warning(
             "This %s renders differently from the first try's; recipients an earlier try "
@@ -176,8 +200,8 @@ def send(
         # Whoever the lost part held may have been sent to: only Bird can tell.
         if bird_is_record:
             log.info(
-                "No task state store (it needs Airflow 3.3+): this retry looks every recipient "
-                "up in Bird before anything is sent to it"
+                "No task state store (it needs Airflow 3.3+): every recipient is looked up in "
+                "Bird, in case an earlier try sent to it, before anything is sent to it"
             )
         else:
             log.warning(
@@ -188,9 +212,23 @@ def send(
             )
         in_doubt = [r for r in outgoing.recipients if r not in earlier.sent]
     if in_doubt:
-        found, unknown = _reconcile(hook, outgoing, ledger, in_doubt, earlier.started, log)
+        began = this_try.began if this_try else time.time()
+        found, unknown = _reconcile(
+            hook, outgoing, ledger, in_doubt, earlier.started, began, log, every=bird_is_record
+        )
         already.update(found)
-    if ledger is None and retried is not None:
+        if unknown and bird_is_record and this_try is not None and not this_try.retry:
+            # Airflow counts no earlier try: the look in Bird was only in case the task
+            # instance was run again outside Airflow's count (`airflow tasks test`).
+            log.warning(
+                "Bird could not tell whether %d recipient(s) got this %s before (%s); sending "
+                "to them, as this is the task instance's first try",
+                len(unknown),
+                outgoing.kind,
+                next(iter(unknown.values())),
+            )
+            unknown = {}
+    if ledger is None and this_try is not None and this_try.retry:
         reason = (
             "an earlier try may have sent it, and neither a task state store (Airflow 3.3+) "
             "nor Bird (the task sets its own `reference`) can tell"
@@ -252,14 +290,20 @@ def _reconcile(
     ledger: Ledger,
     in_doubt: list[str],
     started: float | None,
+    try_began: float,
     log: logging.Logger,
+    *,
+    every: bool = False,
 ) -> tuple[dict[str, Accepted], dict[str, str]]:
     """Settle recipients an earlier try left in flight: found in Bird, they count as sent
     (with Bird's id); not found after a settle time, they are sent again; when Bird cannot
     tell, they are `unknown` and nothing is sent to them."""
     log.info(
-        "%d recipient(s) were in flight when an earlier try ended; looking them up in Bird",
+        "%d recipient(s) %s; looking them up in Bird",
         len(in_doubt),
+        "may have been sent to by an earlier try"
+        if every
+        else "were in flight when an earlier try ended",
     )
     if outgoing.reference_seed is None:
         reason = (
@@ -275,8 +319,9 @@ def _reconcile(
     try:
         for attempt in range(2):
             if attempt:
-                # Bird may list a just-accepted message a moment later.
-                time.sleep(RECONCILE_SETTLE)
+                # Bird may list a just-accepted message a moment later: the earlier try
+                # ended before this one began.
+                time.sleep(max(0.0, try_began + RECONCILE_SETTLE - time.time()))
             lookup = hook.find_sent(outgoing, missing, since)
             pages += lookup.pages
             found.update(

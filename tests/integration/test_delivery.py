@@ -192,6 +192,31 @@ def test_without_a_state_store_a_retry_finds_sends_bird_took_but_never_answered(
     assert len(checked_sandbox.messages) == 12
 
 
+def test_without_a_state_store_a_listing_that_cannot_tell_stops_a_retry_not_a_first_try(
+    checked_sandbox, monkeypatch
+):
+    # Bird's listing names no next page: whether an earlier try sent anything cannot be told.
+    checked_sandbox.backend.add_history(MMS_CHANNEL_ID, numbers(150, 30000000), age=60)
+    checked_sandbox.listing = {"page_token_field": None}
+    recipients = numbers(3)
+    op = SendSmsOperator(task_id="t", channel_id=MMS_CHANNEL_ID, recipients=recipients, text="x")
+
+    def sent():
+        return Counter(receiver(m) for m in checked_sandbox.messages if receiver(m) in recipients)
+
+    # Airflow counts no earlier try: sent, with a warning.
+    op.execute(context_with(None))
+    assert sent() == dict.fromkeys(recipients, 1)
+    # Another task's 120 messages list before these, so the retry must read a second page.
+    SendSmsOperator(
+        task_id="other", channel_id=MMS_CHANNEL_ID, recipients=numbers(120, 31000000), text="y"
+    ).execute({})
+    with pytest.raises(AirflowFailException) as failed:
+        op.execute(context_with(None, try_number=2))
+    assert sent() == dict.fromkeys(recipients, 1)
+    assert "3 recipient(s)" in str(failed.value) and str(failed.value).count(": unknown") == 3
+
+
 def test_without_a_state_store_a_cleared_task_sends_again(checked_sandbox):
     op = SendSmsOperator(task_id="t", recipients=numbers(3), text="same")
     op.execute(context_with(None))
