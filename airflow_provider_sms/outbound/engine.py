@@ -213,13 +213,23 @@ def send(
         in_doubt = [r for r in outgoing.recipients if r not in earlier.sent]
     if in_doubt:
         began = this_try.began if this_try else time.time()
+        # Where Airflow counts no earlier try, the look in Bird is only in case the task
+        # instance was run again outside its count (`airflow tasks test`): one look, and a
+        # look that cannot tell does not stop the send.
+        first_try = bird_is_record and this_try is not None and not this_try.retry
         found, unknown = _reconcile(
-            hook, outgoing, ledger, in_doubt, earlier.started, began, log, every=bird_is_record
+            hook,
+            outgoing,
+            ledger,
+            in_doubt,
+            earlier.started,
+            began,
+            log,
+            every=bird_is_record,
+            second_look=not first_try,
         )
         already.update(found)
-        if unknown and bird_is_record and this_try is not None and not this_try.retry:
-            # Airflow counts no earlier try: the look in Bird was only in case the task
-            # instance was run again outside Airflow's count (`airflow tasks test`).
+        if unknown and first_try:
             log.warning(
                 "Bird could not tell whether %d recipient(s) got this %s before (%s); sending "
                 "to them, as this is the task instance's first try",
@@ -294,6 +304,7 @@ def _reconcile(
     log: logging.Logger,
     *,
     every: bool = False,
+    second_look: bool = True,
 ) -> tuple[dict[str, Accepted], dict[str, str]]:
     """Settle recipients an earlier try left in flight: found in Bird, they count as sent
     (with Bird's id); not found after a settle time, they are sent again; when Bird cannot
@@ -317,7 +328,7 @@ def _reconcile(
     missing = in_doubt
     pages = 0
     try:
-        for attempt in range(2):
+        for attempt in range(2 if second_look else 1):
             if attempt:
                 # Bird may list a just-accepted message a moment later: the earlier try
                 # ended before this one began.

@@ -92,12 +92,15 @@ def test_a_retry_after_execute_returned_sends_nothing_again(airflow_home, checke
 def test_answers_that_come_after_the_timeout_are_not_sent_again(airflow_home, checked_sandbox):
     # Bird accepts at once but answers after 3 s; the client waits 2 s; Airflow stops the
     # try after 1 s. The retry (Bird prompt again) must find all 20 in Bird.
-    checked_sandbox.latency = 3.0
+    checked_sandbox.inject("drip", count=20, seconds=3.0, method="POST")
     conn = checked_sandbox.connection()
     conn["extra"].update(timeout=2)
     result = run(airflow_home, checked_sandbox, "unanswered_at_timeout", conn)
     assert len(once_each(checked_sandbox)) == 20
     assert "AirflowTaskTimeout" in result.stdout
+    # The first try had every send accepted and unanswered; the retry found them all.
+    assert sum(r.fault == "drip" for r in checked_sandbox.requests) == 20
+    assert "Of them, 20 were found in Bird (not sent again), 0 were not" in result.stdout
 
 
 def test_a_try_cut_off_while_sends_hang_ends_within_seconds(airflow_home, checked_sandbox):
@@ -160,7 +163,8 @@ def behind_history(sandbox, listing: dict) -> dict:
         conn["extra"]["channel_id"], [f"+316{73000000 + i}" for i in range(1500)], age=3600
     )
     sandbox.listing = listing
-    sandbox.latency = 30.0  # accepted at once, answered after the try is cut off
+    # Each send accepted at once, answered after the try is cut off (the listing stays quick).
+    sandbox.inject("drip", count=1000, seconds=30.0, method="POST")
     conn["extra"].update(timeout=25)
     return conn
 

@@ -12,9 +12,9 @@ each recipient must get its message once however the try ends.
   one at a time: the timeout leaves it room for that on a busy machine.
 - `hung_sends`: every send hangs; Airflow cuts the try off after 3 s, which must end it
   within seconds.
-- `unanswered_at_timeout`: Bird accepts each message but answers after 3 s; the client waits
-  2 s for an answer and Airflow cuts the try off after 1 s. The retry must find the accepted
-  messages in Bird.
+- `unanswered_at_timeout`: Bird accepts each message but answers after 3 s (the test queues a
+  `drip` fault for each send); the client waits 2 s for an answer and Airflow cuts the try
+  off after 1 s. The retry must find the accepted messages in Bird.
 - `unanswered_behind_history`: a channel with a long past. Bird accepts each message but
   answers after 30 s; Airflow cuts the first try off after 10 s, with 8 sends accepted and
   unanswered. The retry (Bird prompt again) must find those 8 in Bird, however Bird lists
@@ -36,15 +36,17 @@ PARCEL_WINDOW = "Your parcel arrives today between 10:00 and 12:00."
 
 
 def answer_promptly(context):
-    # The sandbox's control API: Bird answers at once again by the retry.
+    # The sandbox's control API: Bird answers at once again by the retry (no latency, no
+    # queued fault).
     host = json.loads(os.environ["AIRFLOW_CONN_BIRD_DEFAULT"])["host"]
-    request = urllib.request.Request(
-        f"{host}/_sandbox/config",
-        data=json.dumps({"latency": 0}).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json"},
-    )
-    urllib.request.urlopen(request, timeout=5).close()
+    for method, path, body in (("POST", "config", {"latency": 0}), ("DELETE", "faults", None)):
+        request = urllib.request.Request(
+            f"{host}/_sandbox/{path}",
+            data=None if body is None else json.dumps(body).encode(),
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        urllib.request.urlopen(request, timeout=5).close()
 
 
 SECOND = timedelta(seconds=1)
