@@ -79,6 +79,20 @@ def numbers(count: int, start: int = 20000000) -> list[str]:
     return [f"+316{start + i}" for i in range(count)]
 
 
+def listed_after_a_send(sandbox) -> bool:
+    """Whether something listed the channel's messages after a send's POST: a sensor or
+    trigger polling (before 3.3 a send lists the channel itself first, to find what an earlier
+    try sent)."""
+    sent = False
+    for request in sandbox.requests:
+        if request.path.endswith("/messages"):
+            if request.method == "POST":
+                sent = True
+            elif sent and request.method == "GET":
+                return True
+    return False
+
+
 def receiver(message: dict) -> str:
     return message["receiver"]["contacts"][0]["identifierValue"]
 

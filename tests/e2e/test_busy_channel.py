@@ -6,7 +6,7 @@ import threading
 import time
 
 import pytest
-from support import TEST_DAGS
+from support import TEST_DAGS, listed_after_a_send
 
 from airflow_provider_sms.bird.incoming import MAX_PAGES
 
@@ -29,18 +29,6 @@ class ListingGets:
         return sum(
             1 for r in self.sandbox.requests if r.method == "GET" and r.path.endswith("/messages")
         )
-
-    def after_the_send(self) -> bool:
-        """Whether a listing GET came after the send's POST: the sensor's (before 3.3 the send
-        itself lists the channel first, to find what an earlier try sent)."""
-        sent = False
-        for r in self.sandbox.requests:
-            if r.path.endswith("/messages"):
-                if r.method == "POST":
-                    sent = True
-                elif sent and r.method == "GET":
-                    return True
-        return False
 
     def start(self):
         self._base = self.count()
@@ -76,7 +64,7 @@ def test_a_reply_sensor_finds_the_reply_after_a_send_of_20001_each_poll_bounded(
     def busy_then_reply():
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            if gets.after_the_send():  # the sensor looked: a send made now is in its window
+            if listed_after_a_send(bird_sandbox):  # the sensor looked: a send made now is in its window
                 # Within a few milliseconds, all after the sensor began.
                 stored["sent"] = bird_sandbox.store_sent(BURST, rate=10_000_000)
                 stored["reply"] = bird_sandbox.receive(CUSTOMER, "Yes")

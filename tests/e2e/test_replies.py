@@ -4,7 +4,7 @@ test` runs against the sandbox, which receives inbound SMS while the sensor is d
 import threading
 import time
 
-from support import TEST_DAGS, receiver
+from support import TEST_DAGS, listed_after_a_send, receiver
 
 CUSTOMER = "+12025550160"
 OTHER = "+12025550161"
@@ -26,7 +26,7 @@ def once_polling(sandbox, then):
     def wait_then():
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            if any(r.method == "GET" and r.path.endswith("/messages") for r in sandbox.requests):
+            if listed_after_a_send(sandbox):
                 then()
                 return
             time.sleep(0.1)
