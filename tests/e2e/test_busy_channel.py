@@ -64,7 +64,8 @@ def test_a_reply_sensor_finds_the_reply_after_a_send_of_20001_each_poll_bounded(
     def busy_then_reply():
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            if listed_after_a_send(bird_sandbox):  # the sensor looked: a send made now is in its window
+            # The sensor looked: a send made now is in its window.
+            if listed_after_a_send(bird_sandbox):
                 # Within a few milliseconds, all after the sensor began.
                 stored["sent"] = bird_sandbox.store_sent(BURST, rate=10_000_000)
                 stored["reply"] = bird_sandbox.receive(CUSTOMER, "Yes")
