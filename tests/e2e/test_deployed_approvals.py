@@ -118,6 +118,15 @@ def answer(deployment, dag_id: str, run_id: str, task_id: str) -> dict:
     return {"xcom": value, "chosen": chosen, "responded_by": responded_by}
 
 
+def answer_in_the_api(deployment, dag_id: str, run_id: str, task_id: str, option: str):
+    """Answer the task's HITL question through Airflow's REST API, as a user would."""
+    return deployment.rest(
+        "PATCH",
+        f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/-1/hitlDetails",
+        {"chosen_options": [option], "params_input": {}},
+    )
+
+
 def test_an_sms_reply_chooses_the_option_and_its_branch_runs(deployment, fresh):
     run_id = deployment.trigger("approval_choice")
     deferred(deployment, "approval_choice", run_id, "release")
@@ -150,11 +159,7 @@ def test_an_answer_in_airflow_first_leaves_a_later_sms_without_effect(deployment
     # scheduler's first second after the deferral meets Airflow 3.3.2's stale defer-exit
     # race (apache/airflow#67287, #72716), which fails the task.
     wait_for(lambda: reading_replies(fresh), "the trigger to read the replies")
-    status, body = deployment.rest(
-        "PATCH",
-        f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/refund/-1/hitlDetails",
-        {"chosen_options": ["Approve"], "params_input": {}},
-    )
+    status, body = answer_in_the_api(deployment, dag_id, run_id, "refund", "Approve")
     assert status == 200, body
     fresh.receive(APPROVER, "reject")  # while the trigger may still be reading replies
     state = deployment.wait_for_run(dag_id, run_id, timeout=180)
@@ -169,11 +174,7 @@ def test_an_answer_in_airflow_first_leaves_a_later_sms_without_effect(deployment
     assert got["xcom"]["answered_by"] == "airflow"
     assert got["xcom"]["sms_reply"] is None
     assert got["responded_by"]["name"]  # Airflow's user, as for any HITL answer
-    status, body = deployment.rest(
-        "PATCH",
-        f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/refund/-1/hitlDetails",
-        {"chosen_options": ["Reject"], "params_input": {}},
-    )
+    status, body = answer_in_the_api(deployment, dag_id, run_id, "refund", "Reject")
     assert status == 409  # the first answer stands
     assert len(questions_to(fresh, APPROVER)) == 1
 

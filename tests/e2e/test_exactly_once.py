@@ -98,9 +98,10 @@ def test_answers_that_come_after_the_timeout_are_not_sent_again(airflow_home, ch
     result = run(airflow_home, checked_sandbox, "unanswered_at_timeout", conn)
     assert len(once_each(checked_sandbox)) == 20
     assert "AirflowTaskTimeout" in result.stdout
-    # The first try had every send accepted and unanswered; the retry found them all.
+    # The first try had every send accepted and unanswered when it was cut off; the retry
+    # sent none again (3.3's ledger took the late answers; before 3.3 Bird's listing shows them).
     assert sum(r.fault == "drip" for r in checked_sandbox.requests) == 20
-    assert "Of them, 20 were found in Bird (not sent again), 0 were not" in result.stdout
+    assert "20 of 20 recipient(s) already got this SMS in an earlier try" in result.stdout
 
 
 def test_a_try_cut_off_while_sends_hang_ends_within_seconds(airflow_home, checked_sandbox):

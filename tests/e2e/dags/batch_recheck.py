@@ -4,30 +4,17 @@ anyone, and sends again to those Bird rejected (Bird accepts them by then)."""
 
 from __future__ import annotations
 
-import json
-import os
-import urllib.request
 from datetime import datetime, timedelta
 
 from airflow.sdk import DAG
+from sandbox_control import control
 
 from airflow_provider_sms.operators.sms import SendSmsOperator
 
 
-def _control(method: str, route: str, body: dict | None) -> None:
-    host = json.loads(os.environ["AIRFLOW_CONN_BIRD_DEFAULT"])["host"]
-    request = urllib.request.Request(
-        f"{host}/_sandbox/{route}",
-        data=None if body is None else json.dumps(body).encode(),
-        method=method,
-        headers={"Content-Type": "application/json"},
-    )
-    urllib.request.urlopen(request, timeout=5).close()
-
-
 def outage_over(context):
-    _control("DELETE", "faults", None)
-    _control("POST", "config", {"reject_recipients": []})
+    control("DELETE", "faults")
+    control("POST", "config", {"reject_recipients": []})
 
 
 with DAG(dag_id="batch_recheck", schedule=None, start_date=datetime(2026, 1, 1)):

@@ -22,12 +22,10 @@ each recipient must get its message once however the try ends.
 
 from __future__ import annotations
 
-import json
-import os
-import urllib.request
 from datetime import datetime, timedelta
 
 from airflow.sdk import DAG
+from sandbox_control import control
 
 from airflow_provider_sms.operators.sms import SendSmsOperator
 
@@ -38,15 +36,8 @@ PARCEL_WINDOW = "Your parcel arrives today between 10:00 and 12:00."
 def answer_promptly(context):
     # The sandbox's control API: Bird answers at once again by the retry (no latency, no
     # queued fault).
-    host = json.loads(os.environ["AIRFLOW_CONN_BIRD_DEFAULT"])["host"]
-    for method, path, body in (("POST", "config", {"latency": 0}), ("DELETE", "faults", None)):
-        request = urllib.request.Request(
-            f"{host}/_sandbox/{path}",
-            data=None if body is None else json.dumps(body).encode(),
-            method=method,
-            headers={"Content-Type": "application/json"},
-        )
-        urllib.request.urlopen(request, timeout=5).close()
+    control("POST", "config", {"latency": 0})
+    control("DELETE", "faults")
 
 
 SECOND = timedelta(seconds=1)
