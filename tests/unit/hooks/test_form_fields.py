@@ -28,7 +28,7 @@ def bird_form():
 def test_airflow_3_0_shows_no_providers_fields_in_its_form(bird_form):
     # Its API server builds them only with Flask AppBuilder, which 3.0 no longer installs: an
     # official provider's form lacks them as ours does (docs/compatibility.md says so).
-    official = form_of("slackwebhook")
+    official = form_of("fs")  # the standard provider's FSHook (a dependency: always there)
     shown = [bool(f.extra_fields and f.standard_fields) for f in (bird_form, official)]
     assert shown == [AIRFLOW_V_3_1_PLUS, AIRFLOW_V_3_1_PLUS]
 
