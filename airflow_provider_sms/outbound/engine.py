@@ -170,7 +170,8 @@ def send(
     recipient up in Bird by reference (an earlier try may have sent to anyone, and Airflow
     does not always count one: `airflow tasks test` runs a task instance again as its first
     try), as a try with a store looks up those in flight."""
-    bird_is_record = store is None and outgoing.reference_seed is not None
+    # A seed (default references) comes from the task instance, so there is a try to know of.
+    bird_is_record = store is None and outgoing.reference_seed is not None and this_try is not None
     if bird_is_record:
         store = TryStore()
     ledger = Ledger(store, max_tries=max_tries) if store is not None else None
@@ -183,9 +184,6 @@ def send(
     earlier = ledger.load() if ledger else Earlier()
     if ledger:
         ledger.begin(started=time.time(), digest=outgoing.digest, earlier=earlier)
-    if bird_is_record and this_try is not None:
-        # An earlier try may have sent to anyone: only Bird can tell whom.
-        earlier = Earlier(started=this_try.run_began, lost_groups=[-1])
     if earlier.digest and earlier.digest != outgoing.digest:
         log.warning(
             "This %s renders differently from the first try's; recipients an earlier try "
@@ -196,33 +194,34 @@ def send(
     already = {r: entry for r, entry in earlier.sent.items() if r in wanted}
     unknown: dict[str, str] = {}
     in_doubt = [r for r in earlier.in_flight if r in wanted]
-    if earlier.lost_groups:
+    since = earlier.started
+    if bird_is_record:
+        # An earlier try may have sent to anyone: only Bird can tell whom.
+        log.info(
+            "No task state store (it needs Airflow 3.3+): every recipient is looked up in "
+            "Bird, in case an earlier try sent to it, before anything is sent to it"
+        )
+        in_doubt, since = list(outgoing.recipients), this_try.run_began
+    elif earlier.lost_groups:
         # Whoever the lost part held may have been sent to: only Bird can tell.
-        if bird_is_record:
-            log.info(
-                "No task state store (it needs Airflow 3.3+): every recipient is looked up in "
-                "Bird, in case an earlier try sent to it, before anything is sent to it"
-            )
-        else:
-            log.warning(
-                "Part of this send's record in the task state store is gone (%d group(s)); "
-                "every recipient not recorded as sent is looked up in Bird before anything is "
-                "sent to it",
-                len(earlier.lost_groups),
-            )
+        log.warning(
+            "Part of this send's record in the task state store is gone (%d group(s)); every "
+            "recipient not recorded as sent is looked up in Bird before anything is sent to it",
+            len(earlier.lost_groups),
+        )
         in_doubt = [r for r in outgoing.recipients if r not in earlier.sent]
     if in_doubt:
         began = this_try.began if this_try else time.time()
         # Where Airflow counts no earlier try, the look in Bird is only in case the task
         # instance was run again outside its count (`airflow tasks test`): one look, and a
         # look that cannot tell does not stop the send.
-        first_try = bird_is_record and this_try is not None and not this_try.retry
+        first_try = bird_is_record and not this_try.retry
         found, unknown = _reconcile(
             hook,
             outgoing,
             ledger,
             in_doubt,
-            earlier.started,
+            since,
             began,
             log,
             every=bird_is_record,
