@@ -44,7 +44,10 @@ def airflow_home(tmp_path_factory):
     """A migrated Airflow home (embedded SQLite) for `airflow dags test` runs."""
     from airflow_provider_sms.testing import AirflowHome
 
-    home = AirflowHome(tmp_path_factory.mktemp("airflow") / "home", EXAMPLE_DAGS)
+    # Wide enough that Airflow 3.0's rich tracebacks print an error's text on one line.
+    home = AirflowHome(
+        tmp_path_factory.mktemp("airflow") / "home", EXAMPLE_DAGS, {"COLUMNS": "400"}
+    )
     home.migrate()
     return home
 

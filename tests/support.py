@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import struct
 import subprocess
 import time
@@ -37,6 +38,23 @@ def needs_airflow(minor: str, feature: str):
 
 
 HITL = "human-in-the-loop tasks"
+
+# Airflow 3.0's `airflow dags test` runs a task under an in-process supervisor whose logger is
+# left at debug, so it prints every message the task sends it, each secret the task masks
+# among them (docs/compatibility.md); 3.1 no longer does.
+_AIRFLOW_3_0_SUPERVISOR_ECHO = re.compile(
+    r"^.*\[debug\s*\] Sending request\s+msg=MaskSecret\(.*$", re.M
+)
+
+
+def without_airflow_3_0_echo(output: str) -> str:
+    """`output` less the lines in which Airflow 3.0's own `dags test` echoes a masked secret
+    (on 3.1 and newer, `output` as it is): a leak check over the rest holds on every minor."""
+    from airflow_provider_sms.compat import AIRFLOW_V_3_1_PLUS
+
+    return output if AIRFLOW_V_3_1_PLUS else _AIRFLOW_3_0_SUPERVISOR_ECHO.sub("", output)
+
+
 EXAMPLE_DAGS = ROOT / "example_dags"
 TEST_DAGS = Path(__file__).resolve().parent / "e2e" / "dags"
 
