@@ -10,7 +10,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint docs demo bench stress stress-e2e stress-inbound stress-approvals stress-celery deploy-test clean tiers-$(NEWEST) test-older
+.PHONY: venv test lint docs demo bench stress stress-e2e stress-inbound stress-approvals stress-celery deploy-test clean tiers-$(NEWEST) test-older stress-cutoff
 
 venv: $(STAMP)
 
@@ -37,31 +37,56 @@ lint: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/mkdocs build --strict --quiet --site-dir site
 
-# Every tier on the newest minor, the unit and integration tiers on each older one: first the
-# tiers that need no deployment, all minors at once (they mostly wait on the sandbox and on
-# Airflow's processes; each run has a temp dir of its own, where a host's rate slots live),
-# then the deployed Airflow (see docs/compatibility.md).
+# Every tier on the newest minor; on each older one the unit and integration tiers and the
+# `airflow dags test` tests that docs/compatibility.md names for its rows. First the tiers that
+# need no deployment, all minors at once (they mostly wait on the sandbox and on Airflow's
+# processes; each run has a temp dir of its own, where a host's rate slots live), then the
+# deployed Airflow on the newest minor and on $(DEPLOYED_OLDER).
 test: lint docs
 	$(MAKE) -j3 $(addprefix $(VENV)-,$(addsuffix /.installed,$(OLDER)))
 	$(MAKE) --output-sync=target -j4 tiers-$(NEWEST) $(addprefix tiers-,$(OLDER))
 	$(BIN)/pytest -p no:cacheprovider $(DEPLOYED_TESTS)
+	$(VENV)-$(DEPLOYED_OLDER)/bin/pytest -p no:cacheprovider $(DEPLOYED_OLDER_TESTS)
 
 # The tests that run a deployed Airflow.
 DEPLOYED_TESTS := tests/e2e/test_deployed.py tests/e2e/test_deployed_approvals.py \
 	tests/e2e/test_deployed_celery.py tests/e2e/test_connection_form.py
+# Of those, the ones that show what an older minor promises: the inbound watcher across a
+# killed triggerer, a killed send.
+DEPLOYED_OLDER_TESTS := \
+	tests/e2e/test_deployed.py::test_each_inbound_sms_is_one_event_across_a_killed_triggerer \
+	tests/e2e/test_deployed.py::test_a_task_killed_without_warning_is_retried_and_sends_each_recipient_once
+# The `airflow dags test` tests behind the compatibility table's rows, run on every minor.
+OLDER_DAGS_TESTS := tests/e2e/test_e2e_dags.py tests/e2e/test_notifier_dag.py \
+	tests/e2e/test_approval_dags_test.py \
+	$(addprefix tests/e2e/test_exactly_once.py::,\
+		test_tries_killed_by_execution_timeout_still_send_each_recipient_once \
+		test_a_task_killed_without_warning_then_run_again_sends_each_recipient_once \
+		test_answers_that_come_after_the_timeout_are_not_sent_again)
 
 tiers-$(NEWEST): $(STAMP)
 	TMPDIR=$$(mktemp -d) $(BIN)/pytest -p no:cacheprovider $(addprefix --ignore=,$(DEPLOYED_TESTS))
 
-# The `airflow dags test` tier and the deployment on the older minors: `make test-older`.
 tiers-%: $(VENV)-%/.installed
-	TMPDIR=$$(mktemp -d) $(VENV)-$*/bin/pytest -p no:cacheprovider tests/unit tests/integration
+	TMPDIR=$$(mktemp -d) $(VENV)-$*/bin/pytest -p no:cacheprovider tests/unit tests/integration \
+		$(OLDER_DAGS_TESTS)
 
+# The rest of the `airflow dags test` tier on the older minors, one after another.
 test-older: $(addprefix $(VENV)-,$(addsuffix /.installed,$(OLDER)))
 	$(foreach m,$(OLDER),TMPDIR=$$(mktemp -d) $(VENV)-$(m)/bin/pytest -p no:cacheprovider tests/e2e \
 		$(addprefix --ignore=,$(DEPLOYED_TESTS)) &&) true
-	$(VENV)-$(DEPLOYED_OLDER)/bin/pytest -p no:cacheprovider tests/e2e/test_deployed.py \
-		-k "inbound or killed"
+
+# A send cut off by `execution_timeout` again and again (1,000 recipients), 5 runs in a row
+# on every minor.
+stress-cutoff: $(STAMP) $(addprefix $(VENV)-,$(addsuffix /.installed,$(OLDER)))
+	for venv in $(VENV) $(addprefix $(VENV)-,$(OLDER)); do \
+		for run in 1 2 3 4 5; do \
+			echo "$$venv: run $$run of 5"; \
+			$$venv/bin/pytest -q -p no:cacheprovider \
+				tests/e2e/test_exactly_once.py::test_tries_killed_by_execution_timeout_still_send_each_recipient_once \
+				|| exit 1; \
+		done; \
+	done
 
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
