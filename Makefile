@@ -57,8 +57,8 @@ DEPLOYED_OLDER_TESTS := \
 	tests/e2e/test_deployed.py::test_each_inbound_sms_is_one_event_across_a_killed_triggerer \
 	tests/e2e/test_deployed.py::test_a_task_killed_without_warning_is_retried_and_sends_each_recipient_once
 # The `airflow dags test` tests behind the compatibility table's rows, run on every minor.
-OLDER_DAGS_TESTS := tests/e2e/test_e2e_dags.py tests/e2e/test_notifier_dag.py \
-	tests/e2e/test_approval_dags_test.py \
+OLDER_DAGS_TESTS := tests/e2e/test_provider_cli.py tests/e2e/test_e2e_dags.py \
+	tests/e2e/test_notifier_dag.py tests/e2e/test_approval_dags_test.py \
 	$(addprefix tests/e2e/test_exactly_once.py::,\
 		test_tries_killed_by_execution_timeout_still_send_each_recipient_once \
 		test_a_task_killed_without_warning_then_run_again_sends_each_recipient_once \

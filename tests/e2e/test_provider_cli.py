@@ -1,9 +1,19 @@
 """The provider as Airflow's CLI sees it: registration and the connection test."""
 
 import json
+import re
+from importlib.metadata import version
+
+from support import ROOT
 
 
 def test_providers_list_and_hooks_show_the_provider(airflow_home):
+    # Installed beside this minor's constraints file (each tier's venv), Airflow stays the
+    # version that file pins.
+    airflow = version("apache-airflow")
+    minor = ".".join(airflow.split(".")[:2])
+    constraints = (ROOT / "requirements" / f"constraints-{minor}.txt").read_text()
+    assert re.search(rf"^apache-airflow=={re.escape(airflow)}$", constraints, re.M)
     listed = airflow_home.airflow("providers", "list", "-o", "json").stdout
     assert "airflow-provider-sms" in listed
     hooks = airflow_home.airflow("providers", "hooks", "-o", "json").stdout
