@@ -36,6 +36,10 @@ class AirflowHome:
         )
         env.update(self.extra_env)
         env.update(overrides)
+        # A deployment's DAG processor and task runner import modules beside the DAG files;
+        # Airflow 3.0's `dags test` does not put the DAGs folder on the path, so do it here.
+        path = [env["AIRFLOW__CORE__DAGS_FOLDER"], env.get("PYTHONPATH", "")]
+        env["PYTHONPATH"] = os.pathsep.join(part for part in path if part)
         return env
 
     @staticmethod
