@@ -116,6 +116,14 @@ def _shared_stream(name: str) -> Any:
     return _NoSharedStream if name == "SharedStreamProducer" else None
 
 
+def default_deferrable(deferrable: bool | None) -> bool:
+    """`deferrable` as given, else the deployment's `[operators] default_deferrable` (read
+    when the task is built, as the official providers' deferrable operators do)."""
+    if deferrable is not None:
+        return deferrable
+    return __getattr__("conf").getboolean("operators", "default_deferrable", fallback=False)
+
+
 def notifier_arguments(kwargs: dict[str, Any]) -> dict[str, Any]:
     """What a notifier passes to BaseNotifier's `__init__`: Airflow 3.0's takes nothing (the
     official providers' notifiers do the same)."""

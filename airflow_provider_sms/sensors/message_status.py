@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_sms import DEFAULT_CONN_NAME
 from airflow_provider_sms.bird.facts import DEFAULT_FAILURE_STATUSES, DEFAULT_SUCCESS_STATUSES
-from airflow_provider_sms.compat import BaseSensorOperator
+from airflow_provider_sms.compat import BaseSensorOperator, default_deferrable
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -38,7 +38,8 @@ class MessageStatusSensor(BaseSensorOperator):
     :param success_statuses: statuses that count as delivered (compared case-insensitively).
     :param failure_statuses: statuses that count as failed; Bird's ``skipped`` and
         ``deleted`` always do unless listed as successes.
-    :param deferrable: wait in the triggerer (default) rather than on a worker.
+    :param deferrable: wait in the triggerer rather than on a worker; default Airflow's
+        ``[operators] default_deferrable`` (False unless the deployment sets it).
     :param poll_interval: seconds between two looks at Bird's statuses; Airflow's
         ``poke_interval`` is accepted for it.
     :param empty_batch_timeout: seconds a batch may list no message before it fails as
@@ -56,7 +57,7 @@ class MessageStatusSensor(BaseSensorOperator):
         bird_conn_id: str = DEFAULT_CONN_NAME,
         success_statuses: Sequence[str] = DEFAULT_SUCCESS_STATUSES,
         failure_statuses: Sequence[str] = DEFAULT_FAILURE_STATUSES,
-        deferrable: bool = True,
+        deferrable: bool | None = None,
         poll_interval: float | timedelta | None = None,
         empty_batch_timeout: float = 300.0,
         **kwargs: Any,
@@ -75,7 +76,7 @@ class MessageStatusSensor(BaseSensorOperator):
         self.bird_conn_id = bird_conn_id
         self.success_statuses = tuple(success_statuses)
         self.failure_statuses = tuple(failure_statuses)
-        self.deferrable = deferrable
+        self.deferrable = default_deferrable(deferrable)
         self.poll_interval = _seconds(self.poke_interval)
         self.empty_batch_timeout = empty_batch_timeout
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_sms import DEFAULT_CONN_NAME
-from airflow_provider_sms.compat import BaseSensorOperator
+from airflow_provider_sms.compat import BaseSensorOperator, default_deferrable
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -52,7 +52,8 @@ class ReplySensor(BaseSensorOperator):
     :param channel_id: the channel the reply comes in on; default the connection's.
     :param bird_conn_id: the Bird connection id.
     :param default_region: region for numbers written without a country code.
-    :param deferrable: wait in the triggerer (default) rather than on a worker.
+    :param deferrable: wait in the triggerer rather than on a worker; default Airflow's
+        ``[operators] default_deferrable`` (False unless the deployment sets it).
     :param poll_interval: seconds between two looks; Airflow's ``poke_interval`` is accepted.
     """
 
@@ -74,7 +75,7 @@ class ReplySensor(BaseSensorOperator):
         channel_id: str | None = None,
         bird_conn_id: str = DEFAULT_CONN_NAME,
         default_region: str | None = None,
-        deferrable: bool = True,
+        deferrable: bool | None = None,
         poll_interval: float | timedelta | None = None,
         **kwargs: Any,
     ):
@@ -87,7 +88,7 @@ class ReplySensor(BaseSensorOperator):
         self.channel_id = channel_id
         self.bird_conn_id = bird_conn_id
         self.default_region = default_region
-        self.deferrable = deferrable
+        self.deferrable = default_deferrable(deferrable)
         interval = self.poke_interval
         self.poll_interval = (
             interval.total_seconds() if isinstance(interval, timedelta) else float(interval)

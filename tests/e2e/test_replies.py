@@ -1,9 +1,11 @@
 """ReplySensor, MessageInteractionsOperator and exclude_recipients in real `airflow dags
 test` runs against the sandbox, which receives inbound SMS while the sensor is deferred."""
 
+import re
 import threading
 import time
 
+import pytest
 from support import TEST_DAGS, listed_after_a_send, receiver
 
 CUSTOMER = "+12025550160"
@@ -84,3 +86,22 @@ def test_an_opted_out_recipient_is_left_out_of_the_next_send(airflow_home, check
     assert sorted(receiver(m) for m in reminders) == sorted([CLICKS_LINK_US, CUSTOMER])
     assert [receiver(m) for m in outgoing].count(REPLIES_STOP_US) == 1  # the campaign only
     assert "1 recipient(s) are in exclude_recipients" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("default", "deferred"),
+    [("False", {"replied_deferred"}), ("True", {"delivered", "replied", "replied_deferred"})],
+)
+def test_sensors_defer_as_the_deployment_says_unless_told(
+    airflow_home, checked_sandbox, default, deferred
+):
+    result = airflow_home.dags_test(
+        "sensors_by_default",
+        AIRFLOW__CORE__DAGS_FOLDER=str(TEST_DAGS),
+        AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE=default,
+        **dict([checked_sandbox.connection_env()]),
+    )
+    assert set(re.findall(r"Pausing task as DEFERRED\..*task_id=(\w+)", result.stdout)) == deferred
+    # The others poked on the worker, until Airflow's sensor saw them done.
+    poked = result.stdout.count("Success criteria met. Exiting.")
+    assert poked == 3 - len(deferred)

@@ -148,7 +148,7 @@ def test_a_batch_that_lists_nothing_fails_as_such(checked_sandbox):
     ],
 )
 def test_malformed_ids_are_refused_before_polling(checked_sandbox, value, field, problem):
-    sensor = MessageStatusSensor(task_id="wait", message_ids=value, timeout=30)
+    sensor = MessageStatusSensor(task_id="wait", deferrable=True, message_ids=value, timeout=30)
     with pytest.raises(AirflowFailException, match=rf"{__import__('re').escape(field)}: "):
         sensor.execute({})
     with pytest.raises(AirflowFailException) as refused:
@@ -200,7 +200,7 @@ def test_the_sensor_fails_on_skipped_and_deleted_naming_birds_status(
     checked_sandbox, recipient, status
 ):
     sent = send(recipient)
-    sensor = MessageStatusSensor(task_id="wait", message_ids=sent, timeout=20)
+    sensor = MessageStatusSensor(task_id="wait", deferrable=True, message_ids=sent, timeout=20)
     event = first_event(trigger(checked_sandbox, ids(sent), seconds=20))
     with pytest.raises(AirflowFailException) as failed:
         sensor.execute_complete({}, event)
@@ -211,7 +211,7 @@ def test_the_sensor_names_an_unknown_status_at_its_timeout(checked_sandbox):
     from airflow.providers.common.compat.sdk import AirflowSensorTimeout
 
     sent = send(UNDELIVERABLE_US)
-    sensor = MessageStatusSensor(task_id="wait", message_ids=sent, timeout=2)
+    sensor = MessageStatusSensor(task_id="wait", deferrable=True, message_ids=sent, timeout=2)
     event = first_event(trigger(checked_sandbox, ids(sent), seconds=2))
     with pytest.raises(AirflowSensorTimeout) as timed_out:
         sensor.execute_complete({}, event)

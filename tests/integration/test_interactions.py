@@ -110,7 +110,7 @@ def test_a_large_send_counts_its_suppressed_in_the_summary(checked_sandbox):
     ],
 )
 def test_a_reply_sensor_with_bad_input_fails_before_any_request(checked_sandbox, arguments, field):
-    sensor = ReplySensor(task_id="wait", **arguments)
+    sensor = ReplySensor(task_id="wait", deferrable=True, **arguments)
     with pytest.raises(AirflowFailException, match=f"ReplySensor: {field}"):
         sensor.execute({})
     assert checked_sandbox.requests == []

@@ -28,6 +28,7 @@ for dag_id, report_channel in [
         )
         delivered = MessageStatusSensor(
             task_id="delivered",
+            deferrable=True,
             message_ids=campaign.output,
             channel_id=SMS_CHANNEL_ID,
             poll_interval=1,

@@ -35,7 +35,7 @@ with DAG(dag_id="send_at_sensor_gives_up", schedule=None, start_date=datetime(20
         send_at=two_minutes_from_now(),
     )
     send >> MessageStatusSensor(
-        task_id="wait", message_ids=send.output, timeout=15, poll_interval=5
+        task_id="wait", deferrable=True, message_ids=send.output, timeout=15, poll_interval=5
     )
 
 

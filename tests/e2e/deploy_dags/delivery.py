@@ -27,5 +27,9 @@ for dag_id, (recipients, batch, timeout) in CASES.items():
             use_batch_api=batch,
         )
         send >> MessageStatusSensor(
-            task_id="wait", message_ids=send.output, poll_interval=1, timeout=timeout
+            task_id="wait",
+            deferrable=True,
+            message_ids=send.output,
+            poll_interval=1,
+            timeout=timeout,
         )
