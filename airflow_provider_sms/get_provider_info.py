@@ -121,6 +121,20 @@ def get_provider_info():
                         "retried, at a slower pace.",
                         "schema": {"type": ["integer", "null"], "minimum": 0},
                     },
+                    "max_messages": {
+                        "label": "Max messages per send",
+                        "description": "Optional. The most messages one send or alert may "
+                        "make; more fails it before anything is sent (an operator's "
+                        "max_messages takes precedence).",
+                        "schema": {"type": ["integer", "null"], "minimum": 1},
+                    },
+                    "max_total_segments": {
+                        "label": "Max SMS segments per send",
+                        "description": "Optional. The most SMS segments one send may take "
+                        "(messages times segments each); more fails it before anything is "
+                        "sent.",
+                        "schema": {"type": ["integer", "null"], "minimum": 1},
+                    },
                     "retry_backoff": {
                         "label": "Retry backoff (seconds)",
                         "description": "Optional. The first backoff; it doubles per retry "

@@ -204,6 +204,10 @@ class ClientSettings:
     rate_limit_redis_password: str | None = field(default=None, repr=False)
     max_requests_per_second: float = facts.MAX_POSTS_PER_SECOND
     max_get_requests_per_second: float = facts.MAX_GETS_PER_SECOND
+    # Caps a platform team sets once per connection: the most messages, and SMS segments,
+    # one send may make (an operator's own argument takes precedence).
+    max_messages: int | None = None
+    max_total_segments: int | None = None
 
     def __post_init__(self):
         # A key pasted with a trailing newline is common; header-unsafe characters would make
@@ -230,6 +234,9 @@ class ClientSettings:
             )
 
 
+# The highest cap a send takes (of messages or of segments): far above any real send.
+MAX_CAP = 1_000_000_000
+
 # Optional connection extras tuning the client: extra name -> (settings field, type, lowest,
 # highest). Finite numbers in range only; whole numbers where the meaning is a count.
 _NUMERIC_EXTRAS = {
@@ -237,6 +244,8 @@ _NUMERIC_EXTRAS = {
     "timeout": ("read_timeout", float, 0.0, 600.0),
     "max_retries": ("max_retries", int, 0, 20),
     "retry_backoff": ("backoff_base", float, 0.0, 60.0),
+    "max_messages": ("max_messages", int, 1, MAX_CAP),
+    "max_total_segments": ("max_total_segments", int, 1, MAX_CAP),
 }
 
 

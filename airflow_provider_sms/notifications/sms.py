@@ -41,6 +41,9 @@ class SmsNotifier(BaseNotifier):
     :param allow_premium_numbers: send to premium-rate and shared-cost numbers too.
     :param allowed_regions: ISO 3166 region codes; recipients elsewhere are refused.
     :param max_segments: the most SMS segments the alert may take (default 10).
+    :param max_messages: the most recipients one alert may text; more fails the callback
+        before any request, naming both numbers. Default: the connection's ``max_messages``
+        extra.
     :param dry_run: render and check, log what would be sent (numbers masked), send nothing.
     :param ignore_quiet_hours: send at once despite the channel's quiet hours (default True:
         an alert is urgent); False lets Bird hold it until they end.
@@ -73,9 +76,11 @@ class SmsNotifier(BaseNotifier):
         ignore_quiet_hours: bool = True,
         ignore_global_holdout: bool = True,
         validity: int | timedelta | None = None,
+        max_messages: int | None = None,
         **kwargs: Any,
     ):
         super().__init__(**notifier_arguments(kwargs))
+        self.max_messages = max_messages
         self.ignore_quiet_hours = ignore_quiet_hours
         self.ignore_global_holdout = ignore_global_holdout
         self.validity = validity
@@ -94,7 +99,12 @@ class SmsNotifier(BaseNotifier):
         from airflow_provider_sms.message.bodies import sms_body
         from airflow_provider_sms.message.outgoing import Outgoing
         from airflow_provider_sms.outbound.engine import deliver
-        from airflow_provider_sms.outbound.prepare import SendPolicy, alert_seed, invalid_input
+        from airflow_provider_sms.outbound.prepare import (
+            SendPolicy,
+            alert_seed,
+            check_caps,
+            invalid_input,
+        )
 
         with BirdHook(self.bird_conn_id, pool_size=_MAX_CONCURRENCY) as hook:
             with invalid_input("SMS"):
@@ -114,6 +124,7 @@ class SmsNotifier(BaseNotifier):
                         "validity": self.validity,
                     },
                 )
+                check_caps(outgoing, hook.settings, max_messages=self.max_messages)
             policy = SendPolicy(max_concurrency=_MAX_CONCURRENCY, dry_run=self.dry_run, alert=True)
             deliver(hook, outgoing, policy, context=context, log=self.log)
 

@@ -97,9 +97,15 @@ class BirdSendOperator(BaseOperator):
         notification_url: str | None = None,
         extra_information: Mapping[str, Any] | None = None,
         exclude_recipients: Any = None,
+        max_messages: int | None = None,
+        max_total_segments: int | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
+        # Caps on what one send may cost (default: the connection's extras of these names),
+        # checked in execute() once the recipients are known.
+        self.max_messages = max_messages
+        self.max_total_segments = max_total_segments
         # Numbers never sent to (an opt-out list, or MessageInteractionsOperator's result).
         self.exclude_recipients = exclude_recipients
         # When Bird sends (docs/scheduling.md): an aware datetime or RFC 3339 string, and/or
@@ -155,6 +161,10 @@ class BirdSendOperator(BaseOperator):
     def _check_channel(self, hook: BirdHook, channel_id: str) -> None:
         """Checks against the channel before anything is sent."""
 
+    def _segments_per_message(self) -> int:
+        """What one message counts toward `max_total_segments`, known after `_content`."""
+        return 1
+
     def _regions(self) -> tuple[Any, str]:
         """The regions recipients may be in, and why others are refused."""
         return self.allowed_regions, "not in allowed_regions"
@@ -174,7 +184,12 @@ class BirdSendOperator(BaseOperator):
         from airflow_provider_sms.hooks.bird import BirdHook
         from airflow_provider_sms.message.outgoing import Outgoing
         from airflow_provider_sms.outbound.engine import deliver
-        from airflow_provider_sms.outbound.prepare import SendPolicy, invalid_input, reference_seed
+        from airflow_provider_sms.outbound.prepare import (
+            SendPolicy,
+            check_caps,
+            invalid_input,
+            reference_seed,
+        )
         from airflow_provider_sms.outbound.result import log_schedule
 
         with BirdHook(self.bird_conn_id, pool_size=self.max_concurrency) as hook:
@@ -198,6 +213,13 @@ class BirdSendOperator(BaseOperator):
                     now=datetime.now(UTC),
                     exclude_recipients=self.exclude_recipients,
                     **self._options(),
+                )
+                check_caps(
+                    outgoing,
+                    hook.settings,
+                    max_messages=self.max_messages,
+                    max_total_segments=self.max_total_segments,
+                    segments_per_message=self._segments_per_message(),
                 )
             log_schedule(outgoing, self.log)
             policy = SendPolicy(

@@ -56,6 +56,13 @@ class SendSmsOperator(BirdSendOperator):
     :param max_segments: the most SMS segments one message may take (default 10); a longer
         text fails before anything is sent, naming the count, the encoding and the
         characters that forced UCS-2.
+    :param max_messages: the most messages this send may make, counted after
+        de-duplication and ``exclude_recipients``; more fails the task before any request,
+        naming both numbers. Default: the connection's ``max_messages`` extra (no cap
+        without one).
+    :param max_total_segments: the most SMS segments the whole send may take (messages
+        times segments per message; an MMS counts as one, and so does a template message,
+        whose text Bird renders); default the connection's ``max_total_segments`` extra.
     :param smart_encoding: ask Bird to replace look-alike characters (curly quotes, ...) so
         the text can stay GSM-7 (``meta.sms.smartEncoding``); segment counts shown here are
         before that replacement.
@@ -105,6 +112,7 @@ class SendSmsOperator(BirdSendOperator):
         from airflow_provider_sms.message.bodies import sms_body
 
         body, count = sms_body(self.text, max_segments=self.max_segments)
+        self._segments = count.segments
         # Bird bills per segment: worth seeing before ten thousand of them go out.
         notes = []
         if self.smart_encoding:
@@ -119,6 +127,9 @@ class SendSmsOperator(BirdSendOperator):
             f" ({'; '.join(notes)})" if notes else "",
         )
         return {"body": body}
+
+    def _segments_per_message(self) -> int:
+        return self._segments
 
     def _options(self) -> dict[str, Any]:
         return {**super()._options(), "smart_encoding": bool(self.smart_encoding)}

@@ -50,6 +50,40 @@ def pre_send_check() -> Iterator[None]:
         raise (AirflowException if exc.retryable else AirflowFailException)(str(exc)) from None
 
 
+def check_caps(
+    outgoing: Any,
+    settings: Any,
+    *,
+    max_messages: Any,
+    max_total_segments: Any = None,
+    segments_per_message: int | None = None,
+) -> None:
+    """Fail a send over its caps before any request, naming both numbers. Messages are
+    counted after de-duplication and exclusions; a cap not given is the connection's extra
+    of the same name; segments are counted where `segments_per_message` is known. A cap that
+    is not a whole number from 1 up is an InvalidMessageError naming it."""
+    from airflow_provider_sms.bird.settings import MAX_CAP
+
+    messages = len(outgoing.recipients)
+    counts = [("max_messages", max_messages, messages, "message(s)")]
+    if segments_per_message is not None:
+        segments = messages * segments_per_message
+        counts.append(("max_total_segments", max_total_segments, segments, "segment(s)"))
+    for name, cap, count, what in counts:
+        source = name
+        if cap is None:
+            cap, source = getattr(settings, name), f"the connection's extra.{name}"
+        elif isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= MAX_CAP:
+            raise InvalidMessageError(
+                name, f"must be a whole number from 1 to {MAX_CAP}, got {cap!r}"
+            )
+        if cap is not None and count > cap:
+            raise AirflowFailException(
+                f"{outgoing.kind}: {count} {what} to send (after de-duplication and exclusions)"
+                f", more than {source} allows ({cap}); nothing was sent"
+            )
+
+
 def reference_seed(context: Any) -> tuple | None:
     """What a send's default references derive from: the task instance and its `max_tries`,
     the same on every try until a clear (which sends anew)."""

@@ -1,6 +1,7 @@
 """What the operators refuse before any request, and what they always release."""
 
 import json
+import re
 
 import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException
@@ -68,3 +69,129 @@ def test_a_failed_capability_check_closes_the_client(checked_sandbox, monkeypatc
             op.execute({})
     # Closed on that path too, not left to the garbage collector.
     assert len(closed) == 5 and all(client._session is None for client in closed)
+
+
+# Three entries, one of them twice, and one excluded: two messages.
+CAPPED = {
+    "recipients": [US_MOBILE, NL_MOBILE, US_MOBILE, "+31612345679"],
+    "exclude_recipients": ["+31612345679"],
+}
+TWO_SEGMENTS = "x" * 161
+
+
+def with_extras(sandbox, monkeypatch, **extras) -> None:
+    conn = sandbox.connection()
+    conn["extra"] = {**conn["extra"], **extras}
+    monkeypatch.setenv("AIRFLOW_CONN_BIRD_DEFAULT", json.dumps(conn))
+
+
+@pytest.mark.parametrize(
+    ("arguments", "extras", "said"),
+    [
+        (
+            {"max_messages": 1},
+            {},
+            "2 message(s) to send (after de-duplication and exclusions), "
+            "more than max_messages allows (1)",
+        ),
+        (
+            {},
+            {"max_messages": 1},
+            "2 message(s) to send (after de-duplication and exclusions), "
+            "more than the connection's extra.max_messages allows (1)",
+        ),
+        (
+            {"max_total_segments": 3, "text": TWO_SEGMENTS},
+            {},
+            "4 segment(s) to send"
+            " (after de-duplication and exclusions), more than max_total_segments allows (3)",
+        ),
+        (
+            {"text": TWO_SEGMENTS},
+            {"max_total_segments": 3},
+            "4 segment(s) to send (after "
+            "de-duplication and exclusions), more than the connection's extra.max_total_segments "
+            "allows (3)",
+        ),
+        # The operator's own cap takes precedence over the connection's.
+        ({"max_messages": 1}, {"max_messages": 100}, "more than max_messages allows (1)"),
+    ],
+)
+def test_a_send_over_a_cap_fails_before_any_request_naming_both_numbers(
+    checked_sandbox, monkeypatch, arguments, extras, said
+):
+    with_extras(checked_sandbox, monkeypatch, **extras)
+    arguments = {"text": "Reminder", **CAPPED, **arguments}
+    with pytest.raises(AirflowFailException) as refused:
+        SendSmsOperator(task_id="t", **arguments).execute({})
+    assert said in str(refused.value) and str(refused.value).endswith("nothing was sent")
+    assert checked_sandbox.requests == []
+
+
+def test_a_send_at_its_caps_goes_out_counted_after_duplicates_and_exclusions(
+    checked_sandbox, monkeypatch
+):
+    with_extras(checked_sandbox, monkeypatch, max_messages=1, max_total_segments=1)
+    SendSmsOperator(
+        task_id="t",
+        **CAPPED,
+        text=TWO_SEGMENTS,
+        max_messages=2,
+        max_total_segments=4,
+    ).execute({})
+    assert len(checked_sandbox.messages) == 2
+
+
+@pytest.mark.parametrize(
+    ("operator", "said"),
+    [
+        (
+            lambda: SendMmsOperator(
+                task_id="t", images="https://e.x/a.png", allow_mms_outside_us_ca=True, **CAPPED
+            ),
+            "MMS: 2 segment(s) to send",
+        ),
+        (
+            lambda: __import__(
+                "airflow_provider_sms.operators.template", fromlist=["SendTemplateOperator"]
+            ).SendTemplateOperator(task_id="t", template_name="reminder", **CAPPED),
+            "template message: 2 segment(s) to send",
+        ),
+    ],
+)
+def test_mms_and_template_messages_count_one_each(checked_sandbox, monkeypatch, operator, said):
+    with_extras(checked_sandbox, monkeypatch, max_messages=2, max_total_segments=1)
+    with pytest.raises(AirflowFailException, match=re.escape(said)):
+        operator().execute({})
+    assert checked_sandbox.requests == []
+
+
+@pytest.mark.parametrize("cap", [0, -1, 2.5, True, "10"])
+def test_a_cap_that_is_not_a_positive_whole_number_is_named(checked_sandbox, cap):
+    with pytest.raises(AirflowFailException, match="max_messages: must be a whole number"):
+        SendSmsOperator(task_id="t", text="x", max_messages=cap, **CAPPED).execute({})
+    assert checked_sandbox.requests == []
+
+
+@pytest.mark.parametrize("value", [0, "many", 2.5])
+def test_a_cap_extra_that_is_not_a_positive_whole_number_is_named(
+    checked_sandbox, monkeypatch, value
+):
+    with_extras(checked_sandbox, monkeypatch, max_total_segments=value)
+    with pytest.raises(AirflowFailException, match="extra.max_total_segments: must be"):
+        SendSmsOperator(task_id="t", text="x", **CAPPED).execute({})
+    assert checked_sandbox.requests == []
+
+
+def test_an_alert_over_max_messages_texts_nobody(checked_sandbox, monkeypatch):
+    from airflow_provider_sms.notifications.sms import SmsNotifier
+
+    with_extras(checked_sandbox, monkeypatch, max_messages=1)
+    notifier = SmsNotifier(recipients=[US_MOBILE, NL_MOBILE], text="down")
+    with pytest.raises(
+        AirflowFailException, match=r"SMS: 2 message\(s\) to send .*extra.max_messages allows \(1\)"
+    ):
+        notifier.notify({})
+    assert checked_sandbox.requests == []
+    SmsNotifier(recipients=[US_MOBILE, NL_MOBILE], text="down", max_messages=2).notify({})
+    assert len(checked_sandbox.messages) == 2
