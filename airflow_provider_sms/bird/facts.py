@@ -148,6 +148,15 @@ DEFAULT_SUCCESS_STATUSES = ("delivered",)
 DEFAULT_FAILURE_STATUSES = ("delivery_failed", "sending_failed", "rejected", "skipped", "deleted")
 NEVER_DELIVERED_STATUSES = frozenset({"skipped", "deleted"})
 
+# US carriers' caps on 10DLC traffic: a message over one fails, and Bird still charges for
+# it (Bird's 10DLC pages). Carrier code -> (its name, what it means). Bird does not document
+# where in the message the code goes (API-NOTES [I]): it is looked for in the failure code,
+# the failure's source code and the reason's text (bird.objects.carrier_cap).
+CARRIER_CAP_CODES = {
+    "106": ("EC_CAMPAIGN_VOLUME_EXCEEDED", "T-Mobile's daily cap of messages per brand"),
+    "107": ("EC_CAMPAIGN_THROUGHPUT_EXCEEDED", "AT&T's cap on a campaign's throughput"),
+}
+
 # MMS is only available on numbers purchased for the United States and Canada
 # (https://docs.bird.com/api/channels-api/supported-channels/programmable-sms).
 MMS_REGIONS = frozenset({"US", "CA"})

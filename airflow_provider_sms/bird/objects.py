@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from airflow_provider_sms.bird.errors import BirdError
+from airflow_provider_sms.bird.facts import CARRIER_CAP_CODES
 from airflow_provider_sms.loopback import is_loopback
 
 # -- channels -----------------------------------------------------------------------------
@@ -83,6 +84,8 @@ class MessageStatus(NamedTuple):
     reason: Any
     code: Any
     due: str | None
+    # The US carrier's cap the message failed on (a key of facts.CARRIER_CAP_CODES), if any.
+    carrier_cap: str | None = None
 
 
 def message_status(message: Any) -> MessageStatus | None:
@@ -99,7 +102,21 @@ def message_status(message: Any) -> MessageStatus | None:
         message.get("reason") or failure.get("description"),
         failure.get("code"),
         due if isinstance(due, str) and due else None,
+        carrier_cap(failure, message.get("reason")),
     )
+
+
+def carrier_cap(failure: dict, reason: Any) -> str | None:
+    """The US carrier's cap a failed message names, wherever it names it: Bird's failure
+    code, the failure's source code, or the reason's text (by the cap's name)."""
+    source = failure.get("source")
+    codes = [failure.get("code"), source.get("code") if isinstance(source, dict) else None]
+    for code in codes:
+        named = str(code).strip() if isinstance(code, int | str) else ""
+        if named in CARRIER_CAP_CODES:
+            return named
+    text = str(reason or "").upper()
+    return next((code for code, (name, _) in CARRIER_CAP_CODES.items() if name in text), None)
 
 
 # -- the presigned upload -----------------------------------------------------------------

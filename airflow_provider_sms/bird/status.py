@@ -72,6 +72,8 @@ class Tally:
             "reason": redact_numbers(str(read.reason)) if read.reason else None,
             "code": read.code,
         }
+        if read.carrier_cap:
+            self.latest[read.message_id]["carrier_cap"] = read.carrier_cap
         if read.due:
             self.latest[read.message_id]["due"] = read.due
 
@@ -167,10 +169,12 @@ class Tally:
                 "status": seen["status"],
                 "reason": seen["reason"],
                 "code": seen["code"],
+                **({"carrier_cap": seen["carrier_cap"]} if "carrier_cap" in seen else {}),
             }
             for message_id, seen in self.latest.items()
             if seen["status"] in self.failure
         ]
+        caps = Counter(f["carrier_cap"] for f in failed if "carrier_cap" in f)
         final = self.final | {BATCH_UNLISTED}
         summary = {
             "total": len(self.latest) + unseen,
@@ -179,6 +183,9 @@ class Tally:
             "failures": failed[:LISTED_FAILURES],
             "pending": {s: n for s, n in sorted(counts.items()) if s not in final},
         }
+        if caps:
+            # Failures on US carriers' caps, by code: each is charged, and worth naming.
+            summary["carrier_caps"] = dict(sorted(caps.items()))
         if empty:
             summary["empty_batches"] = empty[:LISTED_FAILURES]
         due = sorted(

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from airflow_provider_sms.bird.facts import CARRIER_CAP_CODES
 from airflow_provider_sms.bird.ids import checked_uuid
 from airflow_provider_sms.bird.status import LISTED_FAILURES, NOT_SENT, Tally
 from airflow_provider_sms.compat import AirflowFailException, AirflowSensorTimeout
@@ -49,7 +50,21 @@ def _describe(failure: dict) -> str:
         line += f": {failure['reason']}"
     if failure.get("code") is not None:
         line += f" (failure code {failure['code']})"
+    if failure.get("carrier_cap"):
+        line += f" [carrier cap {failure['carrier_cap']}]"
     return line
+
+
+def _carrier_caps(caps: dict[str, int]) -> str:
+    """What the US carriers' caps that failed messages mean, and how many each failed."""
+    named = [
+        f"{code} {CARRIER_CAP_CODES[code][0]} ({CARRIER_CAP_CODES[code][1]}): {count}"
+        for code, count in caps.items()
+    ]
+    return (
+        f"  {sum(caps.values())} failed on US carriers' caps, which Bird still charges for: "
+        + "; ".join(named)
+    )
 
 
 def conclude(event: dict[str, Any], log, unsent: tuple[int, Sequence[dict]] = (0, ())) -> dict:
@@ -87,6 +102,9 @@ def conclude(event: dict[str, Any], log, unsent: tuple[int, Sequence[dict]] = (0
     if not summary["total"] and not summary["failed"]:
         raise AirflowFailException("Nothing to wait for: no message was named")
     lines = [f"{summary['failed']} of {summary['total']} message(s) failed: {summary['counts']}"]
+    if summary.get("carrier_caps"):
+        lines.append(_carrier_caps(summary["carrier_caps"]))
+        log.error(lines[-1].strip())
     for failure in summary["failures"]:
         line = _describe(failure)
         lines.append(line)

@@ -8,6 +8,7 @@ __all__ = [
     "ABSENT",
     "ACCESS_KEY",
     "ANSWERING_RECIPIENTS",
+    "CARRIER_CAPS",
     "CLICKS_LINK_US",
     "DELETED_US",
     "DELIVERED_UPPER_US",
@@ -31,12 +32,15 @@ __all__ = [
     "STATUS_ABSENT_US",
     "STATUS_NULL_US",
     "STATUS_NUMBER_US",
+    "THROUGHPUT_CAPPED_US",
     "STAYS_SENT_NL",
     "STAYS_SENT_US",
     "TEMPLATE_LOCALES",
     "TEMPLATE_PROJECT_ID",
     "TEMPLATE_VERSION_ID",
     "UNDELIVERABLE_US",
+    "VOLUME_CAPPED_NAMED_US",
+    "VOLUME_CAPPED_US",
     "WORKSPACE_ID",
 ]
 
@@ -213,6 +217,52 @@ ODD_STATUSES: dict[str, object] = {
 }
 assert not set(ODD_STATUSES) & set(MAGIC_RECIPIENTS)
 
+# ... and US carriers' caps on 10DLC traffic, which fail a message Bird still charges for:
+# T-Mobile's daily cap per brand (106, EC_CAMPAIGN_VOLUME_EXCEEDED) and AT&T's throughput per
+# campaign (107, EC_CAMPAIGN_THROUGHPUT_EXCEEDED). Bird does not document where in the message
+# the carrier's code goes: each recipient puts it in one place only, the failure's source
+# code, the failure code itself, or the reason's text.
+VOLUME_CAPPED_US = "+12025550114"
+THROUGHPUT_CAPPED_US = "+12025550115"
+VOLUME_CAPPED_NAMED_US = "+12025550116"
+_CARRIER_REJECTED = "details: rejected by the carrier; reason: carrier_rejected"
+CARRIER_CAPS: dict[str, dict] = {
+    VOLUME_CAPPED_US: {
+        "reason": _CARRIER_REJECTED,
+        "details": "carrier_rejected",
+        "failure": {
+            "code": 15008,
+            "description": "The carrier rejected the message",
+            "source": {"name": "sms-messagebird", "code": "106"},
+        },
+    },
+    THROUGHPUT_CAPPED_US: {
+        "reason": _CARRIER_REJECTED,
+        "details": "carrier_rejected",
+        "failure": {
+            "code": 107,
+            "description": "The carrier rejected the message",
+            "source": {"name": "sms-messagebird", "code": "carrier_rejected"},
+        },
+    },
+    VOLUME_CAPPED_NAMED_US: {
+        "reason": "details: campaign volume exceeded; reason: EC_CAMPAIGN_VOLUME_EXCEEDED",
+        "details": "EC_CAMPAIGN_VOLUME_EXCEEDED",
+        "failure": {
+            "code": 15008,
+            "description": "The carrier rejected the message",
+            "source": {"name": "sms-messagebird", "code": "carrier_rejected"},
+        },
+    },
+}
+CARRIER_CAP_PLACES = {
+    VOLUME_CAPPED_US: "the failure's source code 106",
+    THROUGHPUT_CAPPED_US: "the failure code 107",
+    VOLUME_CAPPED_NAMED_US: "the reason's text EC_CAMPAIGN_VOLUME_EXCEEDED",
+}
+assert set(CARRIER_CAPS) == set(CARRIER_CAP_PLACES)
+assert not set(CARRIER_CAPS) & (set(ODD_STATUSES) | set(MAGIC_RECIPIENTS))
+
 
 # ... and recipients that answer: their message is delivered as any other, and ``reply_delay``
 # seconds after it goes out (see the backend's reply_delay), the person replies or clicks. A
@@ -248,5 +298,10 @@ def describe_magic_recipients() -> str:
     for number, status in ODD_STATUSES.items():
         shown = "no status field" if status == ABSENT else f"status {status!r}"
         lines.append(f'{number}  processing, sent, then {shown} (at the "delivered" delay)')
+    lines += [
+        f'{number}  processing, sent, then delivery_failed (at the "delivered" delay): a US '
+        f"carrier's cap, named by {place}"
+        for number, place in CARRIER_CAP_PLACES.items()
+    ]
     lines += [f"{number}  {ANSWERS[answer]}" for number, answer in ANSWERING_RECIPIENTS.items()]
     return "\n".join(lines)

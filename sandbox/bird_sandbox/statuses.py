@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from airflow_provider_sms.bird.facts import MESSAGE_STATUSES
 
-from .catalogue import FAILURES, MAGIC_RECIPIENTS, ODD_STATUSES
+from .catalogue import CARRIER_CAPS, FAILURES, MAGIC_RECIPIENTS, ODD_STATUSES
 from .settings import DELAY_NAMES
 
 # The statuses the sandbox gives messages, all of them Bird's; the three a message moves
@@ -41,6 +41,13 @@ def stages(outcome: str, delays: tuple[float, float, float]) -> tuple:
     """A message's timeline after acceptance: ``(offset, status, extra fields)`` in order.
     Shared by every message with the same outcome and delays."""
     processing, sent, delivered = delays
+    if isinstance(outcome, tuple) and outcome[0] == "capped":  # see catalogue.CARRIER_CAPS
+        failure = CARRIER_CAPS[outcome[1]]
+        return (
+            (processing, PROCESSING, None),
+            (sent, SENT, None),
+            (delivered, DELIVERY_FAILED, failure),
+        )
     if isinstance(outcome, tuple):  # ("odd", the last status): see catalogue.ODD_STATUSES
         return ((processing, PROCESSING, None), (sent, SENT, None), (delivered, outcome[1], None))
     if outcome == SENDING_FAILED:
@@ -57,4 +64,6 @@ def outcome(message: dict) -> str | tuple:
             return ending
         if contact.get("identifierValue") in ODD_STATUSES:
             return ("odd", ODD_STATUSES[contact["identifierValue"]])
+        if contact.get("identifierValue") in CARRIER_CAPS:
+            return ("capped", contact["identifierValue"])
     return DELIVERED

@@ -14,13 +14,17 @@ from airflow_provider_sms.operators.sms import SendSmsOperator
 from airflow_provider_sms.sensors.message_status import MessageStatusSensor
 from airflow_provider_sms.triggers.message_status import MessageStatusTrigger
 from bird_sandbox import (
+    CARRIER_CAPS,
     DELETED_US,
     DELIVERED_UPPER_US,
     SKIPPED_US,
     STATUS_ABSENT_US,
     STATUS_NULL_US,
     STATUS_NUMBER_US,
+    THROUGHPUT_CAPPED_US,
     UNDELIVERABLE_US,
+    VOLUME_CAPPED_NAMED_US,
+    VOLUME_CAPPED_US,
 )
 
 GOOD = ["+12025550150", "+12025550151"]
@@ -216,3 +220,23 @@ def test_the_sensor_names_an_unknown_status_at_its_timeout(checked_sandbox):
     with pytest.raises(AirflowSensorTimeout) as timed_out:
         sensor.execute_complete({}, event)
     assert "still pending: {'undeliverable': 1}" in str(timed_out.value)
+
+
+def test_a_wait_ending_on_carrier_caps_names_them_wherever_bird_puts_the_code(checked_sandbox):
+    # Each capped number names its cap in one place only: the failure's source code (106),
+    # the failure code (107), the reason's text (EC_CAMPAIGN_VOLUME_EXCEEDED).
+    assert set(CARRIER_CAPS) == {VOLUME_CAPPED_US, THROUGHPUT_CAPPED_US, VOLUME_CAPPED_NAMED_US}
+    sent = send(VOLUME_CAPPED_US, THROUGHPUT_CAPPED_US, VOLUME_CAPPED_NAMED_US, GOOD[0])
+    sensor = MessageStatusSensor(task_id="wait", message_ids=sent, timeout=20)
+    event = first_event(trigger(checked_sandbox, ids(sent), seconds=20))
+    assert event["carrier_caps"] == {"106": 2, "107": 1}
+    with pytest.raises(AirflowFailException) as failed:
+        sensor.execute_complete({}, event)
+    text = str(failed.value)
+    assert text.startswith("3 of 4 message(s) failed")
+    assert (
+        "3 failed on US carriers' caps, which Bird still charges for: "
+        "106 EC_CAMPAIGN_VOLUME_EXCEEDED (T-Mobile's daily cap of messages per brand): 2; "
+        "107 EC_CAMPAIGN_THROUGHPUT_EXCEEDED (AT&T's cap on a campaign's throughput): 1"
+    ) in text
+    assert text.count("[carrier cap 106]") == 2 and text.count("[carrier cap 107]") == 1

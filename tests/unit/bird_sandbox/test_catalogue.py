@@ -49,10 +49,13 @@ def test_the_magic_recipients_are_described_once_and_listed_from_the_catalogue()
     numbers = [
         *catalogue.MAGIC_RECIPIENTS,
         *catalogue.ODD_STATUSES,
+        *catalogue.CARRIER_CAPS,
         *catalogue.ANSWERING_RECIPIENTS,
     ]
     assert [line.split()[0] for line in listed] == numbers
     for number, ending in catalogue.MAGIC_RECIPIENTS.items():
         assert catalogue.ENDINGS[ending] in listed[numbers.index(number)]
+    for number, place in catalogue.CARRIER_CAP_PLACES.items():
+        assert place in listed[numbers.index(number)]
     for number, answer in catalogue.ANSWERING_RECIPIENTS.items():
         assert catalogue.ANSWERS[answer] in listed[numbers.index(number)]
