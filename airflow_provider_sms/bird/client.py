@@ -27,10 +27,12 @@ from airflow_provider_sms.bird.budget import SharedBudget
 from airflow_provider_sms.bird.errors import (
     BirdAmbiguousError,
     BirdConnectionError,
+    BirdDestinationBlockedError,
     BirdError,
     BirdListingUnclearError,
     BirdRateLimitError,
     error_for_status,
+    names_blocked_destination,
 )
 from airflow_provider_sms.bird.facts import MAX_BATCH_SIZE, MAX_LIST_LIMIT
 from airflow_provider_sms.bird.ids import checked_uuid
@@ -687,6 +689,11 @@ def _error_from_response(response: requests.Response, method: str, path: str) ->
         "path": path,
     }
     cls = error_for_status(response.status_code)
+    # A blocked destination is that recipient's alone, whatever the status (a 403 would
+    # otherwise read as a wrong access key, and stop the send).
+    refused = 400 <= response.status_code < 500 and not cls.retryable
+    if refused and names_blocked_destination(kwargs["code"], message):
+        cls = BirdDestinationBlockedError
     if cls is BirdRateLimitError:
         kwargs["retry_after"] = parse_retry_after(response.headers.get("Retry-After"))
     return cls(str(message), **kwargs)

@@ -10,6 +10,8 @@
      ├── BirdAuthenticationError  401/403: wrong access key, or no permission
      ├── BirdNotFoundError        404: unknown workspace, channel, message or template
      ├── BirdConflictError        409: conflicts with the channel's state
+ ├── BirdDestinationBlockedError  a 4xx naming a destination the workspace does not allow:
+ │                            that recipient only; never repeated
      ├── BirdRateLimitError       429 after the client's retries (retryable)
      ├── BirdServerError          5xx after the client's retries (retryable)
      ├── BirdConnectionError      not delivered to Bird: no connection, or 408 (retryable)
@@ -146,6 +148,24 @@ class BirdNotFoundError(BirdError):
 
 class BirdConflictError(BirdError):
     """409: the request conflicts with the channel's state (e.g. MMS on an SMS-only channel)."""
+
+
+class BirdDestinationBlockedError(BirdError):
+    """Bird refused the message because the workspace does not allow its destination
+    (Bird's `DestinationBlocked`): a fact about that recipient, not about the access key or
+    the channel, whatever the status it came with; repeating it cannot succeed."""
+
+
+# How Bird's answer names a blocked destination: its code, or its message alone (Bird
+# documents the name, not the status or the envelope: API-NOTES [I]).
+_BLOCKED_DESTINATION = re.compile(
+    r"destination\W*blocked|destination\b.{0,60}\bblocked|blocked\b.{0,60}\bdestination", re.I
+)
+
+
+def names_blocked_destination(code: Any, message: Any) -> bool:
+    """Whether a 4xx answer's code or message says the destination is blocked."""
+    return any(_BLOCKED_DESTINATION.search(str(part or "")) for part in (code, message))
 
 
 class BirdRateLimitError(BirdError):

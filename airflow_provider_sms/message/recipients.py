@@ -197,6 +197,14 @@ def _parse(raw: str, region: str | None, rules: _Rules) -> tuple[str | None, str
     return e164, None
 
 
+def region_of(e164: str) -> str:
+    """The ISO 3166 region of a number (E.164), or ``"??"`` when it has none."""
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None)) or "??"
+    except NumberParseException:
+        return "??"
+
+
 def normalize_recipients(
     value: Any,
     *,

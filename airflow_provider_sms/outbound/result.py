@@ -8,12 +8,17 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_sms.bird.errors import BirdAmbiguousError, InvalidMessageError
+from airflow_provider_sms.bird.errors import (
+    BirdAmbiguousError,
+    BirdDestinationBlockedError,
+    InvalidMessageError,
+)
 from airflow_provider_sms.bird.fanout import Accepted, SendReport
 from airflow_provider_sms.bird.ids import checked_uuid
 from airflow_provider_sms.bird.status import NOT_SENT
 from airflow_provider_sms.compat import AirflowException, AirflowFailException
 from airflow_provider_sms.message.outgoing import Outgoing
+from airflow_provider_sms.message.recipients import region_of
 from airflow_provider_sms.message.schedule import due_hours
 from airflow_provider_sms.message.segments import count_segments
 from airflow_provider_sms.outbound.ledger import ALREADY_SENT
@@ -242,6 +247,37 @@ def _unsent(item: Any) -> bool:
     return isinstance(item, dict) and item.get("status") in UNSENT_STATUSES
 
 
+def _reason(failure: Any) -> str:
+    """Why a recipient was not sent to. A BirdError's text already masks any number Bird's
+    answer quoted."""
+    if isinstance(failure.error, BirdDestinationBlockedError):
+        return (
+            f"the workspace blocks destination {region_of(failure.recipient)} (not retried): "
+            f"{failure.error}"
+        )
+    return str(failure.error)
+
+
+def _blocked_destinations(report: SendReport) -> list[str]:
+    """A line naming each destination country Bird refused, and its recipients (masked)."""
+    by_region: dict[str, list[str]] = {}
+    for failure in report.failures:
+        if isinstance(failure.error, BirdDestinationBlockedError):
+            by_region.setdefault(region_of(failure.recipient), []).append(failure.recipient)
+    if not by_region:
+        return []
+    named = []
+    for region, recipients in sorted(by_region.items()):
+        recipients.sort()
+        shown = ", ".join(mask_phone(r) for r in recipients[:5])
+        more = f" and {len(recipients) - 5} more" if len(recipients) > 5 else ""
+        named.append(f"{region}: {len(recipients)} recipient(s) ({shown}{more})")
+    return [
+        "Bird refused destinations this workspace does not allow (not retried; allow them in "
+        "the workspace's settings, or leave them out): " + "; ".join(named)
+    ]
+
+
 def _failed_entry(recipient: str, reason: str) -> dict:
     return {"recipient": recipient, "message_id": None, "status": FAILED, "error": reason}
 
@@ -282,8 +318,7 @@ def finish(
     reconcilable = bool(durable) and outgoing.reference_seed is not None
     sent = len(report.accepted) + len(earlier)
     log.info("Bird accepted %d of %d %s(s)", sent, total, outgoing.kind)
-    # A BirdError's text already masks any number Bird's answer quoted.
-    reasons = [str(f.error) for f in report.failures]
+    reasons = [_reason(f) for f in report.failures]
     for failure, reason in zip(report.failures[:_LOGGED_FAILURES], reasons, strict=False):
         log.warning("Not sent to %s: %s", mask_phone(failure.recipient), reason)
     if len(report.failures) > _LOGGED_FAILURES:
@@ -380,8 +415,10 @@ def summary(
         + (f" (stopped early: {report.aborted_by})" if report.aborted_by is not None else "")
         + (":" if report.failures else "")
     ]
-    # A BirdError's text already masks any number Bird's answer quoted.
-    lines += [f"  {mask_phone(f.recipient)}: {f.error}" for f in report.failures[:LISTED_FAILURES]]
+    lines += _blocked_destinations(report)
+    lines += [
+        f"  {mask_phone(f.recipient)}: {_reason(f)}" for f in report.failures[:LISTED_FAILURES]
+    ]
     if len(report.failures) > LISTED_FAILURES:
         lines.append(f"  ... and {len(report.failures) - LISTED_FAILURES} more")
     in_doubt = len(report.in_doubt)

@@ -224,6 +224,7 @@ class MessageOperations:
             if isinstance(payload.get("shortLinks"), dict):
                 content = shortened_body(content, payload["shortLinks"]["domain"])
             rendered = (content.get(content["type"]) or {}).get("text")
+        blocked_destination(self._settings["blocked_destinations"], payload)
         rejected = self._settings["reject_recipients"]
         for index, contact in enumerate(payload["receiver"]["contacts"]):
             if contact.get("identifierValue") in rejected:
@@ -314,3 +315,22 @@ class MessageOperations:
             updatedAt=now,
         )
         return message
+
+
+def blocked_destination(blocked: dict, payload: dict) -> None:
+    """Refuse a message to a country the workspace does not allow, as the setting's
+    ``answer`` says (no message is created)."""
+    import phonenumbers
+
+    for contact in payload["receiver"]["contacts"]:
+        try:
+            number = phonenumbers.parse(str(contact.get("identifierValue")), None)
+        except phonenumbers.NumberParseException:
+            continue
+        region = phonenumbers.region_code_for_number(number)
+        if region not in blocked["regions"]:
+            continue
+        text = f"The destination country {region} is blocked for this workspace"
+        if blocked["answer"] == "400":
+            raise ApiError(400, "InvalidRequest", text)
+        raise ApiError(int(blocked["answer"]), "DestinationBlocked", text)

@@ -66,6 +66,16 @@ UPLOAD_CHOICES: Mapping[str, tuple] = MappingProxyType(
 # Seconds after a message to an answering recipient goes out at which it answers.
 DEFAULT_REPLY_DELAY = 1.0
 
+# Destination countries the workspace does not allow (Bird's workspace setting), and how Bird
+# answers a message to one: it says `DestinationBlocked` without documenting the status or
+# the envelope, so the sandbox plays each answer a client must take for a blocked destination.
+DEFAULT_BLOCKED_DESTINATIONS: Mapping[str, Any] = MappingProxyType({"regions": (), "answer": "422"})
+BLOCKED_ANSWERS = {
+    "422": "422 with code DestinationBlocked",
+    "403": "403 with code DestinationBlocked (the status of a wrong access key)",
+    "400": "400 with code InvalidRequest, the message alone naming the blocked destination",
+}
+
 
 # -- checks: (value, current) -> the value as held; ValueError naming the setting --------------
 # `current` is what is held now (None: the default); a mapping may name some keys, the others
@@ -152,6 +162,19 @@ def check_upload(value: Any, current: Mapping[str, Any] | None = None) -> dict[s
         if isinstance(upload[key], bool) or upload[key] not in choices:
             raise ValueError(f"upload.{key} must be one of {', '.join(map(str, choices))}")
     return upload
+
+
+def check_blocked(value: Any, current: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    _unknown_keys("blocked_destinations", value, DEFAULT_BLOCKED_DESTINATIONS)
+    blocked = {**(current or DEFAULT_BLOCKED_DESTINATIONS), **value}
+    regions = blocked["regions"]
+    if isinstance(regions, str) or not all(
+        isinstance(r, str) and len(r) == 2 and r.isalpha() for r in regions
+    ):
+        raise ValueError("blocked_destinations.regions must be a list of ISO 3166 region codes")
+    if blocked["answer"] not in BLOCKED_ANSWERS:
+        raise ValueError(f"blocked_destinations.answer must be one of {', '.join(BLOCKED_ANSWERS)}")
+    return {"regions": tuple(r.upper() for r in regions), "answer": blocked["answer"]}
 
 
 # -- command-line forms: text -> value (ValueError says what was expected), value -> text -------
@@ -270,6 +293,21 @@ SETTINGS: tuple[Setting, ...] = (
             "comma-separated phone numbers whose messages are rejected (default none)",
         ),
         as_json=sorted,
+    ),
+    Setting(
+        "blocked_destinations",
+        "backend",
+        DEFAULT_BLOCKED_DESTINATIONS,
+        check_blocked,
+        "Destination countries the workspace does not allow: ``regions`` (ISO 3166 codes), "
+        "and ``answer``, how a message to one is refused where Bird's documentation is "
+        "silent: ``422`` or ``403`` with code DestinationBlocked, or ``400`` whose message "
+        "alone names the blocked destination. Setting some keys keeps the rest.",
+        _json_cli(
+            'destination countries refused, e.g. \'{"regions": ["NL"], "answer": "403"}\' '
+            "(default: none; answered 422 DestinationBlocked)",
+        ),
+        show=lambda held: {"regions": list(held["regions"]), "answer": held["answer"]},
     ),
     Setting(
         "status_delays",

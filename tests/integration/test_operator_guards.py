@@ -195,3 +195,39 @@ def test_an_alert_over_max_messages_texts_nobody(checked_sandbox, monkeypatch):
     assert checked_sandbox.requests == []
     SmsNotifier(recipients=[US_MOBILE, NL_MOBILE], text="down", max_messages=2).notify({})
     assert len(checked_sandbox.messages) == 2
+
+
+@pytest.mark.parametrize("answer", ["422", "403", "400"])
+def test_a_blocked_destination_fails_its_recipients_once_naming_the_country(
+    checked_sandbox, answer
+):
+    # Bird documents the name DestinationBlocked, not the answer: each the sandbox plays.
+    checked_sandbox.blocked_destinations = {"regions": ["NL"], "answer": answer}
+    dutch = [f"+3161234{n:04d}" for n in range(30)]
+    with pytest.raises(AirflowFailException) as failed:
+        SendSmsOperator(task_id="t", recipients=[US_MOBILE, *dutch], text="x").execute({})
+    text = str(failed.value)
+    assert text.startswith("1 of 31 SMS(s) accepted, 30 failed:")
+    assert (
+        "Bird refused destinations this workspace does not allow (not retried; allow them in "
+        "the workspace's settings, or leave them out): NL: 30 recipient(s) (+316******00, "
+        "+316******01, +316******02, +316******03, +316******04 and 25 more)"
+    ) in text
+    assert (
+        "+316******29: the workspace blocks destination NL (not retried):"
+        in "\n".join(text.splitlines())
+        or "... and 10 more" in text
+    )
+    # Each tried once, none stopping the others (not a wrong access key at 403, nor an outage).
+    posts = [r for r in checked_sandbox.requests if r.method == "POST"]
+    assert len(posts) == 31 and len(checked_sandbox.messages) == 1
+
+
+def test_a_blocked_destination_is_a_failed_entry_when_failures_are_tolerated(checked_sandbox):
+    checked_sandbox.blocked_destinations = {"regions": ["NL"], "answer": "403"}
+    entries = SendSmsOperator(
+        task_id="t", recipients=[US_MOBILE, NL_MOBILE], text="x", fail_on_partial_failure=False
+    ).execute({})
+    assert [e["status"] for e in entries] == ["accepted", "failed"]
+    assert entries[1]["error"].startswith("the workspace blocks destination NL (not retried): ")
+    assert NL_MOBILE not in entries[1]["error"]
