@@ -121,6 +121,13 @@ def get_provider_info():
                         "retried, at a slower pace.",
                         "schema": {"type": ["integer", "null"], "minimum": 0},
                     },
+                    "dry_run": {
+                        "label": "Dry run (staging)",
+                        "description": "Optional (default off). Every send, alert and "
+                        "approval question through this connection is a dry run: checked "
+                        "and logged, never sent, whatever the task says.",
+                        "schema": {"type": ["boolean", "null"], "default": False},
+                    },
                     "max_messages": {
                         "label": "Max messages per send",
                         "description": "Optional. The most messages one send or alert may "

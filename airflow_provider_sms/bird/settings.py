@@ -208,6 +208,8 @@ class ClientSettings:
     # one send may make (an operator's own argument takes precedence).
     max_messages: int | None = None
     max_total_segments: int | None = None
+    # A staging connection: every send through it is a dry run, whatever a task says.
+    dry_run: bool = False
 
     def __post_init__(self):
         # A key pasted with a trailing newline is common; header-unsafe characters would make
@@ -277,6 +279,7 @@ def settings_from_connection(
         base_url=normalize_base_url(host, port, schema),
         channel_id=_text(extra, "channel_id"),
         share_rate_limit_on_host=_flag(extra, "share_rate_limit_on_host", True),
+        dry_run=_flag(extra, "dry_run", False),
         rate_limit_redis_url=redis_url(extra.get("rate_limit_redis_url"), default_redis_url),
         rate_limit_redis_password=_secret(extra, "rate_limit_redis_password"),
         **_numbers(extra),

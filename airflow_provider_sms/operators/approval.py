@@ -144,6 +144,7 @@ class SmsApprovalOperator(HITLOperator, BranchMixIn):
         from airflow_provider_sms.message.recipients import normalize_recipients
         from airflow_provider_sms.outbound.engine import deliver
         from airflow_provider_sms.outbound.prepare import SendPolicy, invalid_input, reference_seed
+        from airflow_provider_sms.outbound.result import SendResult
         from airflow_provider_sms.triggers.approval import SmsApprovalTrigger
 
         ti = context["ti"]
@@ -186,7 +187,12 @@ class SmsApprovalOperator(HITLOperator, BranchMixIn):
                 xcom_entries_limit=max(1000, len(outgoing.recipients)),  # an entry for each
             )
             entries = deliver(hook, outgoing, policy, context=context, log=self.log)
-        approvers = self._reached(entries)
+        if SendResult.was_dry_run(entries):
+            # A staging connection: nobody was texted; the question waits in Airflow's UI.
+            approvers = list(outgoing.recipients)
+            self.log.warning("The question was not texted (a dry run): answer it in the UI")
+        else:
+            approvers = self._reached(entries)
         deadline = None
         if self.response_timeout:
             from datetime import UTC, datetime

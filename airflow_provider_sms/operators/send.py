@@ -190,7 +190,7 @@ class BirdSendOperator(BaseOperator):
             invalid_input,
             reference_seed,
         )
-        from airflow_provider_sms.outbound.result import log_schedule
+        from airflow_provider_sms.outbound.result import SendResult, log_schedule
 
         with BirdHook(self.bird_conn_id, pool_size=self.max_concurrency) as hook:
             with invalid_input(self.message_kind):
@@ -239,7 +239,7 @@ class BirdSendOperator(BaseOperator):
                 check=self._check_channel,
                 media=media,
             )
-        if self.wait_for_delivery and not self.dry_run:
+        if self.wait_for_delivery and not SendResult.was_dry_run(result):
             self._defer_until_delivered(outgoing.channel_id, result)
         return result
 

@@ -87,7 +87,14 @@ def deliver(
     channel (a failed check sends nothing); `media` (files read by ``outbound.uploads``) is
     uploaded next, once; `context` is the task's (its task state store keeps the ledger)."""
     log_suppressed(outgoing, log)
-    if policy.dry_run:
+    if hook.settings.dry_run:
+        log.warning(
+            "The connection %r is a staging one (extra.dry_run): this %s is a dry run, and "
+            "nothing is sent through it, whatever the task says",
+            hook.bird_conn_id,
+            outgoing.kind,
+        )
+    if policy.dry_run or hook.settings.dry_run:
         # Rendered and checked; nothing is asked of Bird, not even the channel.
         return preview(outgoing, log=log, media=media)
     if not outgoing.recipients:

@@ -98,6 +98,11 @@ class SendResult:
         return _with_due_by_hour(outgoing, result)
 
     @staticmethod
+    def was_dry_run(value: Any) -> bool:
+        """Whether `value` is what a dry run returned."""
+        return isinstance(value, dict) and value.get("dry_run") is True
+
+    @staticmethod
     def dry_run(
         outgoing: Outgoing, message: dict, samples: list[dict], media: Media | None
     ) -> dict:

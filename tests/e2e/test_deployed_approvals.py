@@ -41,9 +41,15 @@ def dags(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def deployment(request, sandbox, dags):
-    # A second connection id for the same workspace and channel.
+    # A second connection id for the same workspace and channel, and a staging one.
     [(name, uri)] = sandbox.connection_env.items()
-    env = {name: uri, "AIRFLOW_CONN_BIRD_SECOND": uri}
+    staging = json.loads(uri)
+    staging["extra"] = {**staging["extra"], "dry_run": True}
+    env = {
+        name: uri,
+        "AIRFLOW_CONN_BIRD_SECOND": uri,
+        "AIRFLOW_CONN_BIRD_STAGING": json.dumps(staging),
+    }
     with deployed(dags, env, artifacts=ARTIFACTS, request=request) as deployment:
         yield deployment
 
@@ -314,3 +320,23 @@ def test_the_documentation_dag_branches_on_an_sms_answer(deployment, fresh):
     assert tasks == {"release": "success", "deploy": "skipped", "rollback": "success"}
     got = answer(deployment, dag_id, run_id, "release")
     assert got["xcom"]["responded_by_user"]["id"] == "+12025550175"
+
+
+def test_a_question_through_a_staging_connection_texts_nobody_and_waits_in_the_ui(
+    deployment, fresh
+):
+    dag_id = "approval_in_staging"
+    run_id = deployment.trigger(dag_id)
+    deferred(deployment, dag_id, run_id, "launch")
+    wait_for(lambda: reading_replies(fresh), "the trigger to read the replies")
+    assert not [r for r in fresh.requests() if r["method"] == "POST"], "something was sent"
+    status, body = answer_in_the_api(deployment, dag_id, run_id, "launch", "Approve")
+    assert status == 200, body
+    state = deployment.wait_for_run(dag_id, run_id, timeout=180)
+    print(f"\nan approval through a staging connection: run {state}, no POST to Bird")
+    assert state == "success"
+    assert states(deployment, dag_id, run_id) == {"launch": "success", "launch_campaign": "success"}
+    assert not [r for r in fresh.requests() if r["method"] == "POST"]
+    log = deployment.task_log(dag_id, run_id, "launch")
+    assert "is a staging one (extra.dry_run)" in log
+    assert "The question was not texted (a dry run): answer it in the UI" in log

@@ -75,3 +75,35 @@ def test_smart_encoding_asks_bird_to_keep_the_text_gsm(checked_sandbox, capsys):
     [message] = checked_sandbox.messages
     assert message["meta"]["sms"] == {"smartEncoding": True}
     assert "(before Bird's smart encoding)" in capsys.readouterr().out
+
+
+def test_a_staging_connection_makes_every_send_a_dry_run_whatever_the_task_says(
+    checked_sandbox, monkeypatch, tmp_path, capsys
+):
+    import json
+
+    from support import png
+
+    conn = checked_sandbox.connection()
+    conn["extra"] = {**conn["extra"], "dry_run": True}
+    monkeypatch.setenv("AIRFLOW_CONN_BIRD_DEFAULT", json.dumps(conn))
+    chart = tmp_path / "chart.png"
+    chart.write_bytes(png())
+    sms = SendSmsOperator(task_id="t", recipients=NL, text="Reminder", dry_run=False)
+    mms = SendMmsOperator(task_id="t", recipients=US, files=[str(chart)], text="Chart")
+    template = SendTemplateOperator(
+        task_id="t",
+        recipients=NL,
+        project_id=TEMPLATE_PROJECT_ID,
+        parameters={"name": "Ana", "date": "today"},
+        wait_for_delivery=True,
+    )
+    results = [operator.execute({}) for operator in (sms, mms, template)]
+    SmsNotifier(recipients=NL, text="load_warehouse failed").notify({})
+    # Nothing asked of Bird at all: no send, no upload, not even the channel's capabilities.
+    assert checked_sandbox.requests == []
+    assert all(result["dry_run"] is True for result in results)
+    assert results[1]["uploads"][0]["field"].startswith("files")
+    logged = capsys.readouterr().out
+    assert logged.count("is a staging one (extra.dry_run)") == 4
+    assert logged.count("nothing was sent") == 4

@@ -1,7 +1,8 @@
 """Questions answered by SMS (SmsApprovalOperator) in the deployed Airflow: a choice that
 branches, approvals answered in Airflow or left to their defaults, two questions open to one
 approver (under one connection id, and under two for the same channel), a question whose
-first try is killed once it is sent, and one cleared after its answer."""
+first try is killed once it is sent, one cleared after its answer, and one asked through a
+staging connection (`bird_staging`: extra dry_run), which texts nobody."""
 
 from __future__ import annotations
 
@@ -70,3 +71,8 @@ with DAG(dag_id="approval_cleared", schedule=None, start_date=START):
 with DAG(dag_id="approval_killed", schedule=None, start_date=START):
     ship = approval("ship", "Ship the weekly report?", retries=2, retry_delay=timedelta(seconds=2))
     ship >> EmptyOperator(task_id="shipped")
+
+with DAG(dag_id="approval_in_staging", schedule=None, start_date=START):
+    approval("launch", "Launch the campaign?", bird_conn_id="bird_staging") >> EmptyOperator(
+        task_id="launch_campaign"
+    )
