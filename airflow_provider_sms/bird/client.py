@@ -7,10 +7,13 @@ import email.utils
 import http.client
 import io
 import json
+import logging
+import math
 import random
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any, Literal, TypeVar
@@ -40,11 +43,17 @@ from airflow_provider_sms.bird.ratelimit import RateLimiter
 from airflow_provider_sms.bird.settings import ClientSettings
 from airflow_provider_sms.loopback import is_loopback
 
+log = logging.getLogger(__name__)
+
 USER_AGENT = f"airflow-provider-sms/{__version__} (+requests/{requests.__version__})"
 # The answers after which the same request is made again: Bird did not process it (408: it
 # did not get the whole request in time; 429: over the rate limit; API-NOTES sections 7 and
 # 8), or failed on its side. The storage host of an upload is retried on the same ones.
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# Retries are logged: each reason at most once a second (requests in flight fail together),
+# and a wait before the next try at least every 5 s.
+RETRY_LOG_INTERVAL = 1.0
+WAIT_LOG_INTERVAL = 5.0
 # The answer field naming a listing's next page. Bird documents the `pageToken` parameter,
 # not this name (inferred: API-NOTES section 5), so no other name is guessed at.
 NEXT_PAGE_FIELD = "nextPageToken"
@@ -265,6 +274,7 @@ class BirdClient:
             if self._session is not None:
                 self._session.close()
                 self._session = None
+        RETRY_LOG.flush()
 
     def __enter__(self) -> BirdClient:
         return self
@@ -343,7 +353,9 @@ class BirdClient:
             raise _error_from_response(response, method, path)
 
         limiter = self._limiters.get(method)
-        return self.retrying(attempt, cancel=cancel, limiter=limiter, method=method)
+        return self.retrying(
+            attempt, cancel=cancel, limiter=limiter, method=method, what=f"{method} {path}"
+        )
 
     def retrying(
         self,
@@ -352,6 +364,7 @@ class BirdClient:
         cancel: threading.Event | None = None,
         limiter: RateLimiter | None = None,
         method: str | None = None,
+        what: str = "a request",
     ) -> T:
         """`attempt()`, made again after a wait for as long as it raises a BirdError worth
         repeating: a retryable one that carries no HTTP status, or one of RETRY_STATUSES.
@@ -361,12 +374,14 @@ class BirdClient:
         as the connection's patience lasts, as Bird did not process it; any other failure
         after a jittered backoff, at most `max_retries` times. Setting `cancel` ends the
         waits: the last error is raised. With a `limiter`, each attempt first takes its
-        slot (`method` names the request cancelled while it waited for its first)."""
+        slot (`method` names the request cancelled while it waited for its first). Each
+        retry is logged, naming `what` failed, why, and when the next try is."""
         settings = self.settings
         last_error: BirdError | None = None
         failures = 0  # other than 429s
         throttled_since: float | None = None
         held_back = 0.0  # by the limiter, after the last 429
+        this = object()  # this request, to the retry log
         while True:
             if last_error is not None:
                 if isinstance(last_error, BirdRateLimitError):
@@ -379,14 +394,18 @@ class BirdClient:
                     delay = max(
                         held_back, min(settings.retry_after_max, last_error.retry_after or 0.0)
                     )
+                    count = f"retried for up to {settings.rate_limit_patience:g} s"
                 else:
                     failures += 1
                     if failures > settings.max_retries:
                         raise last_error
                     delay = self.backoff(failures - 1)
-                if cancel is None:
-                    time.sleep(delay)
-                elif cancel.wait(delay):
+                    count = f"retry {failures} of {settings.max_retries}"
+                reason = retry_reason(last_error)
+                RETRY_LOG.say(
+                    reason, this, "%s failed (%s): %s in %.1f s", what, reason, count, delay
+                )
+                if _pause(delay, cancel, what, reason, this):
                     raise last_error
             if limiter is not None and not limiter.acquire(cancel):
                 raise last_error or BirdError("cancelled before it was sent", method=method)
@@ -539,6 +558,75 @@ def _next_page_token(answer: Any) -> str | None:
     """The token of the page after `answer` in a listing, None where it names none."""
     token = answer.get(NEXT_PAGE_FIELD) if isinstance(answer, dict) else None
     return token if isinstance(token, str) and token else None
+
+
+class RetryLog:
+    """What the retry loop says: each retry of one request, but for other requests failing
+    for the same reason at most a line per `interval` (many requests in flight fail
+    together, and the log says how many, not each)."""
+
+    def __init__(self, interval: float = RETRY_LOG_INTERVAL):
+        self.interval = interval
+        self.lock = threading.Lock()
+        self.last: dict[str, tuple[float, object]] = {}
+        self.unsaid: Counter[str] = Counter()
+
+    def say(self, reason: str, request: object, text: str, *args: Any) -> None:
+        """Log `text` for `request` (one retry loop's own object) retried for `reason`."""
+        now = time.monotonic()
+        with self.lock:
+            said_at, said_for = self.last.get(reason, (-math.inf, None))
+            if now - said_at < self.interval and request is not said_for:
+                self.unsaid[reason] += 1
+                return
+            self.last[reason] = (now, request)
+            unsaid = self.unsaid.pop(reason, 0)
+        if unsaid:
+            text, args = f"{text} (and %d more for this reason since)", (*args, unsaid)
+        log.warning(text, *args)
+
+    def flush(self) -> None:
+        """Say how many retries were left unsaid, for each reason (a client's last words)."""
+        with self.lock:
+            unsaid, self.unsaid = dict(self.unsaid), Counter()
+        for reason, count in sorted(unsaid.items()):
+            log.warning("... and %d more for this reason (%s), each retried", count, reason)
+
+
+RETRY_LOG = RetryLog()
+
+
+def retry_reason(error: BirdError) -> str:
+    """Why a request is retried, in a few words: Bird's status, or what failed without one
+    (never Bird's message, which may quote a number)."""
+    if error.status:
+        return f"HTTP {error.status}"
+    return error.message.split(";")[0].split(" (")[0]
+
+
+def _pause(
+    delay: float, cancel: threading.Event | None, what: str, reason: str, request: object
+) -> bool:
+    """Wait `delay` seconds before the next try, saying so at least every WAIT_LOG_INTERVAL;
+    True when `cancel` ended the wait."""
+    end = time.monotonic() + delay
+    while (left := end - time.monotonic()) > 0:
+        step = min(left, WAIT_LOG_INTERVAL)
+        if cancel is None:
+            time.sleep(step)
+        elif cancel.wait(step):
+            return True
+        left = end - time.monotonic()
+        if left > 0.1:
+            RETRY_LOG.say(
+                f"waiting: {reason}",
+                request,
+                "%s: still waiting (%s); next try in %.1f s",
+                what,
+                reason,
+                left,
+            )
+    return False
 
 
 def _worth_repeating(error: BirdError) -> bool:

@@ -106,4 +106,4 @@ def post_form(
                 path=where,
             )
 
-        client.retrying(attempt, cancel=cancel)
+        client.retrying(attempt, cancel=cancel, what="the upload to the storage host")

@@ -1,0 +1,91 @@
+"""What a platform team relies on, in real `airflow dags test` runs: the caps it sets on the
+connection (over either, the task fails before any request, naming both numbers; at them, it
+sends), and retries that the task log shows."""
+
+import json
+import re
+import socket
+from datetime import datetime
+
+import pytest
+from support import TEST_DAGS
+
+
+@pytest.mark.parametrize(
+    ("caps", "said"),
+    [
+        (
+            {"max_messages": 1},
+            "2 message(s) to send (after de-duplication and exclusions), "
+            "more than the connection's extra.max_messages allows (1); nothing was sent",
+        ),
+        (
+            {"max_total_segments": 3},
+            "4 segment(s) to send (after de-duplication and "
+            "exclusions), more than the connection's extra.max_total_segments allows (3); "
+            "nothing was sent",
+        ),
+        ({"max_messages": 2, "max_total_segments": 4}, None),
+    ],
+)
+def test_the_connections_caps_bound_a_send(airflow_home, checked_sandbox, caps, said):
+    conn = checked_sandbox.connection()
+    conn["extra"] = {**conn["extra"], **caps}
+    result = airflow_home.dags_test(
+        "capped_send",
+        check=False,
+        AIRFLOW__CORE__DAGS_FOLDER=str(TEST_DAGS),
+        AIRFLOW_CONN_BIRD_DEFAULT=json.dumps(conn),
+    )
+    if said:
+        assert result.returncode != 0 and said in result.stdout, result.stdout[-3000:]
+        assert checked_sandbox.requests == []
+    else:
+        assert result.returncode == 0, result.stdout[-3000:]
+        assert len(checked_sandbox.messages) == 2
+
+
+def test_two_503s_before_success_are_two_retry_lines_naming_503(airflow_home, checked_sandbox):
+    checked_sandbox.inject("status", count=2, status=503, method="POST")
+    result = airflow_home.dags_test(
+        "one_sms",
+        AIRFLOW__CORE__DAGS_FOLDER=str(TEST_DAGS),
+        **dict([checked_sandbox.connection_env()]),
+    )
+    retries = [line for line in result.stdout.splitlines() if " failed (HTTP 503): " in line]
+    assert len(retries) == 2, retries
+    assert "retry 1 of 5 in" in retries[0] and "retry 2 of 5 in" in retries[1]
+    assert "Bird accepted 1 of 1 SMS(s)" in result.stdout
+
+
+def _logged_at(line: str) -> float | None:
+    found = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)Z? ", line)
+    return datetime.fromisoformat(found.group(1)).timestamp() if found else None
+
+
+def test_a_send_to_a_stopped_bird_logs_at_least_every_5_s_until_it_fails(
+    airflow_home, checked_sandbox
+):
+    # A port nobody listens on: every connection is refused, at once.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    conn = checked_sandbox.connection()
+    conn["host"] = f"http://127.0.0.1:{port}"
+    conn["extra"] = {**conn["extra"], "max_retries": 2, "retry_backoff": 10}
+    result = airflow_home.dags_test(
+        "one_sms",
+        check=False,
+        AIRFLOW__CORE__DAGS_FOLDER=str(TEST_DAGS),
+        AIRFLOW_CONN_BIRD_DEFAULT=json.dumps(conn),
+    )
+    assert result.returncode != 0
+    lines = result.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if "Sending SMS to 1 recipient(s)" in line)
+    end = next(i for i, line in enumerate(lines) if "Not sent to +316******78" in line)
+    said = [t for t in map(_logged_at, lines[start : end + 1]) if t is not None]
+    gaps = [later - earlier for earlier, later in zip(said, said[1:], strict=False)]
+    print(f"\n{len(said)} lines over {said[-1] - said[0]:.1f} s; the longest gap {max(gaps):.1f} s")
+    assert said[-1] - said[0] > 14  # backoffs of 10 and 20 s, halved at worst
+    assert max(gaps) <= 5.5
+    assert any("still waiting (could not connect: " in line for line in lines)
