@@ -13,6 +13,16 @@ NL = ["+31612345678", "+31612345679"]
 US = "+14155552671"
 
 
+def reminder_template(**options) -> SendTemplateOperator:
+    return SendTemplateOperator(
+        task_id="t",
+        recipients=NL,
+        project_id=TEMPLATE_PROJECT_ID,
+        parameters={"name": "Ana", "date": "today"},
+        **options,
+    )
+
+
 def test_a_dry_run_sms_sends_nothing_and_shows_the_bodies_and_segments(checked_sandbox, capsys):
     text = "Café opens at 9 – see you!"
     result = SendSmsOperator(task_id="t", recipients=NL, text=text, dry_run=True).execute({})
@@ -36,13 +46,7 @@ def test_dry_runs_of_mms_and_templates_send_nothing_not_even_the_capability_chec
     mms = SendMmsOperator(
         task_id="t", recipients=US, images="https://e.x/a.png", text="Chart", dry_run=True
     ).execute({})
-    template = SendTemplateOperator(
-        task_id="t",
-        recipients=NL,
-        project_id=TEMPLATE_PROJECT_ID,
-        parameters={"name": "Ana", "date": "today"},
-        dry_run=True,
-    ).execute({})
+    template = reminder_template(dry_run=True).execute({})
     assert checked_sandbox.requests == []
     assert mms["requests"][0]["body"]["type"] == "image"
     assert template["requests"][0]["template"]["projectId"] == TEMPLATE_PROJECT_ID
@@ -91,13 +95,7 @@ def test_a_staging_connection_makes_every_send_a_dry_run_whatever_the_task_says(
     chart.write_bytes(png())
     sms = SendSmsOperator(task_id="t", recipients=NL, text="Reminder", dry_run=False)
     mms = SendMmsOperator(task_id="t", recipients=US, files=[str(chart)], text="Chart")
-    template = SendTemplateOperator(
-        task_id="t",
-        recipients=NL,
-        project_id=TEMPLATE_PROJECT_ID,
-        parameters={"name": "Ana", "date": "today"},
-        wait_for_delivery=True,
-    )
+    template = reminder_template(wait_for_delivery=True)
     results = [operator.execute({}) for operator in (sms, mms, template)]
     SmsNotifier(recipients=NL, text="load_warehouse failed").notify({})
     # Nothing asked of Bird at all: no send, no upload, not even the channel's capabilities.
