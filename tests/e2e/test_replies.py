@@ -102,6 +102,8 @@ def test_sensors_defer_as_the_deployment_says_unless_told(
         **dict([checked_sandbox.connection_env()]),
     )
     assert set(re.findall(r"Pausing task as DEFERRED\..*task_id=(\w+)", result.stdout)) == deferred
-    # The others poked on the worker, until Airflow's sensor saw them done.
-    poked = result.stdout.count("Success criteria met. Exiting.")
-    assert poked == 3 - len(deferred)
+    # The others poked on the worker, until Airflow's sensor saw them done (each line once,
+    # or twice where Airflow 3.0's `dags test` prints a task's lines twice).
+    echo = result.stdout.count("Bird accepted 1 of 1 SMS(s)")
+    assert echo in (1, 2)
+    assert result.stdout.count("Success criteria met. Exiting.") == echo * (3 - len(deferred))
