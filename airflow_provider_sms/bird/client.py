@@ -394,7 +394,7 @@ class BirdClient:
                     delay = max(
                         held_back, min(settings.retry_after_max, last_error.retry_after or 0.0)
                     )
-                    count = f"retried for up to {settings.rate_limit_patience:g} s"
+                    count = f"trying again (429s for up to {settings.rate_limit_patience:g} s)"
                 else:
                     failures += 1
                     if failures > settings.max_retries:
