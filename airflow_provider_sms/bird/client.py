@@ -405,8 +405,23 @@ class BirdClient:
                 RETRY_LOG.say(
                     reason, this, "%s failed (%s): %s in %.1f s", what, reason, count, delay
                 )
-                if _pause(delay, cancel, what, reason, this):
-                    raise last_error
+                # The wait, saying so at least every WAIT_LOG_INTERVAL.
+                end = time.monotonic() + delay
+                while (left := end - time.monotonic()) > 0:
+                    if cancel is None:
+                        time.sleep(min(left, WAIT_LOG_INTERVAL))
+                    elif cancel.wait(min(left, WAIT_LOG_INTERVAL)):
+                        raise last_error
+                    left = end - time.monotonic()
+                    if left > 0.1:
+                        RETRY_LOG.say(
+                            f"waiting: {reason}",
+                            this,
+                            "%s: still waiting (%s); next try in %.1f s",
+                            what,
+                            reason,
+                            left,
+                        )
             if limiter is not None and not limiter.acquire(cancel):
                 raise last_error or BirdError("cancelled before it was sent", method=method)
             try:
@@ -602,31 +617,6 @@ def retry_reason(error: BirdError) -> str:
     if error.status:
         return f"HTTP {error.status}"
     return error.message.split(";")[0].split(" (")[0]
-
-
-def _pause(
-    delay: float, cancel: threading.Event | None, what: str, reason: str, request: object
-) -> bool:
-    """Wait `delay` seconds before the next try, saying so at least every WAIT_LOG_INTERVAL;
-    True when `cancel` ended the wait."""
-    end = time.monotonic() + delay
-    while (left := end - time.monotonic()) > 0:
-        step = min(left, WAIT_LOG_INTERVAL)
-        if cancel is None:
-            time.sleep(step)
-        elif cancel.wait(step):
-            return True
-        left = end - time.monotonic()
-        if left > 0.1:
-            RETRY_LOG.say(
-                f"waiting: {reason}",
-                request,
-                "%s: still waiting (%s); next try in %.1f s",
-                what,
-                reason,
-                left,
-            )
-    return False
 
 
 def _worth_repeating(error: BirdError) -> bool:
