@@ -225,35 +225,25 @@ assert not set(ODD_STATUSES) & set(MAGIC_RECIPIENTS)
 VOLUME_CAPPED_US = "+12025550114"
 THROUGHPUT_CAPPED_US = "+12025550115"
 VOLUME_CAPPED_NAMED_US = "+12025550116"
-_CARRIER_REJECTED = "details: rejected by the carrier; reason: carrier_rejected"
+
+
+def _carrier_rejected(code: int, source_code: str, reason: str, details: str) -> dict:
+    """A message the carrier rejected: Bird's failure `code`, the platform's `source_code`."""
+    failure = {"code": code, "description": "The carrier rejected the message"}
+    failure["source"] = {"name": "sms-messagebird", "code": source_code}
+    return {"reason": reason, "details": details, "failure": failure}
+
+
+_REJECTED = "details: rejected by the carrier; reason: carrier_rejected"
 CARRIER_CAPS: dict[str, dict] = {
-    VOLUME_CAPPED_US: {
-        "reason": _CARRIER_REJECTED,
-        "details": "carrier_rejected",
-        "failure": {
-            "code": 15008,
-            "description": "The carrier rejected the message",
-            "source": {"name": "sms-messagebird", "code": "106"},
-        },
-    },
-    THROUGHPUT_CAPPED_US: {
-        "reason": _CARRIER_REJECTED,
-        "details": "carrier_rejected",
-        "failure": {
-            "code": 107,
-            "description": "The carrier rejected the message",
-            "source": {"name": "sms-messagebird", "code": "carrier_rejected"},
-        },
-    },
-    VOLUME_CAPPED_NAMED_US: {
-        "reason": "details: campaign volume exceeded; reason: EC_CAMPAIGN_VOLUME_EXCEEDED",
-        "details": "EC_CAMPAIGN_VOLUME_EXCEEDED",
-        "failure": {
-            "code": 15008,
-            "description": "The carrier rejected the message",
-            "source": {"name": "sms-messagebird", "code": "carrier_rejected"},
-        },
-    },
+    VOLUME_CAPPED_US: _carrier_rejected(15008, "106", _REJECTED, "carrier_rejected"),
+    THROUGHPUT_CAPPED_US: _carrier_rejected(107, "carrier_rejected", _REJECTED, "carrier_rejected"),
+    VOLUME_CAPPED_NAMED_US: _carrier_rejected(
+        15008,
+        "carrier_rejected",
+        "details: campaign volume exceeded; reason: EC_CAMPAIGN_VOLUME_EXCEEDED",
+        "EC_CAMPAIGN_VOLUME_EXCEEDED",
+    ),
 }
 CARRIER_CAP_PLACES = {
     VOLUME_CAPPED_US: "the failure's source code 106",
