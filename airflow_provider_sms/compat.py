@@ -70,6 +70,7 @@ _SOURCES: dict[str, str] = {
             "BranchMixIn",
             "ObjectStoragePath",
             "PokeReturnValue",
+            "Stats",
             "Variable",
             "conf",
             "mask_secret",

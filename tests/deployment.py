@@ -241,6 +241,9 @@ class Deployment:
             "--pid",
             str(self.folder / f"{name}.pid"),
             "--skip-serve-logs",  # task logs are read from the shared folder
+            # Airflow's default queue, and one a task can name to run on this host.
+            "--queues",
+            f"default,{host}",
         ]
         self.processes[name] = subprocess.Popen(
             self.hosts[host].command(command),

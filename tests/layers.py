@@ -12,15 +12,20 @@ ALLOWED: dict[str, set[str]] = {
         "redaction": "",
         "loopback": "",
         "compat": "",
+        "metrics": "compat",
         "bird": "loopback redaction __init__",
         "message": "bird.facts bird.errors bird.ids redaction",
         "hooks": "bird message compat get_provider_info __init__",
-        "outbound": "bird message hooks compat redaction",
-        "inbound": "bird message hooks outbound.result compat redaction",
-        "operators": "bird message hooks outbound inbound triggers compat redaction __init__",
+        "outbound": "bird message hooks compat metrics redaction",
+        "inbound": "bird message hooks outbound.result compat metrics redaction",
+        "operators": (
+            "bird message hooks outbound inbound triggers compat metrics redaction __init__"
+        ),
         "notifications": "bird message hooks outbound compat __init__",
         "triggers": "bird message hooks inbound compat redaction __init__",
-        "sensors": "bird message hooks outbound inbound triggers compat redaction __init__",
+        "sensors": (
+            "bird message hooks outbound inbound triggers compat metrics redaction __init__"
+        ),
     }.items()
 }
 

@@ -47,7 +47,6 @@ redis.call('SET', KEYS[1], string.format('%d', following + tonumber(ARGV[1])),
            'PX', math.floor(tonumber(ARGV[3]) / 1000))
 return following - now
 """
-_TAKE_SLOT_SHA = hashlib.sha1(_TAKE_SLOT.encode()).hexdigest()
 
 # The longest answer line the budget reads: an integer, OK, or an error's first words.
 _MAX_LINE = 512
@@ -387,34 +386,21 @@ class SharedBudget:
         return time.monotonic() >= self._off_until
 
     def reserve(self, interval: float) -> float | None:
-        """Take the next slot, `interval` seconds after the one before on every host: seconds
+        """Take the next slot, `interval` after the one before on every host: seconds
         until it comes, or None when the store cannot be used now."""
-        if not self.usable():
+        seconds = (interval, self.MAX_AHEAD, self.KEY_LIFETIME)
+        answer = self.run(_TAKE_SLOT, self.key, *(str(int(s * 1e6)) for s in seconds))
+        if answer is None:
             return None
-        deadline = time.monotonic() + self.CALL_DEADLINE
-        connection = None
-        try:
-            connection = self._connection(deadline)
-            seconds = (interval, self.MAX_AHEAD, self.KEY_LIFETIME)
-            args = ("1", self.key, *(str(int(s * 1e6)) for s in seconds))
-            try:
-                answer = connection.call(deadline, "EVALSHA", _TAKE_SLOT_SHA, *args)
-            except StoreRefused as exc:
-                if exc.code != "NOSCRIPT":
-                    raise
-                answer = connection.call(deadline, "EVAL", _TAKE_SLOT, *args)
-            wait = _microseconds(answer) / 1e6
-            if not 0 <= wait <= self.MAX_AHEAD:
-                raise StoreMisbehaves(
+        wait = answer / 1e6
+        if not 0 <= wait <= self.MAX_AHEAD:
+            self._unusable(
+                StoreMisbehaves(
                     f"a wait of {wait:.6g} s, outside the 0-{self.MAX_AHEAD:g} s its script gives"
                 )
-        except Exception as exc:  # noqa: BLE001 - any failure of the store means: go on without
-            if connection is not None:
-                connection.close()
-            self._unusable(exc)
+            )
             return None
         with self._lock:
-            self._idle.append(connection)
             announce, self._announced = not self._announced, True
         if announce:
             log.info(
@@ -422,6 +408,33 @@ class SharedBudget:
                 self.where,
             )
         return wait
+
+    def run(self, script: str, key: str, *args: str) -> int | None:
+        """One of the provider's Lua scripts on `key`, within `CALL_DEADLINE`: its whole
+        number, or None when the store cannot be used now (then it is left alone for a
+        while, said once)."""
+        if not self.usable():
+            return None
+        deadline = time.monotonic() + self.CALL_DEADLINE
+        connection = None
+        try:
+            connection = self._connection(deadline)
+            sha = hashlib.sha1(script.encode()).hexdigest()
+            try:
+                answer = connection.call(deadline, "EVALSHA", sha, "1", key, *args)
+            except StoreRefused as exc:
+                if exc.code != "NOSCRIPT":
+                    raise
+                answer = connection.call(deadline, "EVAL", script, "1", key, *args)
+            number = _microseconds(answer)
+        except Exception as exc:  # noqa: BLE001 - any failure of the store means: go on without
+            if connection is not None:
+                connection.close()
+            self._unusable(exc)
+            return None
+        with self._lock:
+            self._idle.append(connection)
+        return number
 
     def _connection(self, deadline: float) -> _Connection:
         with self._lock:

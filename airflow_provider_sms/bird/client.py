@@ -224,6 +224,7 @@ class BirdClient:
     def __init__(self, settings: ClientSettings, *, pool_size: int = 16):
         self.settings = settings
         self.pool_size = pool_size
+        self.figures = RequestFigures()
         self._limiters = {
             method: RateLimiter(
                 limit, shared_by=self._host_key(method), budget=self._budget(method)
@@ -402,6 +403,8 @@ class BirdClient:
                     delay = self.backoff(failures - 1)
                     count = f"retry {failures} of {settings.max_retries}"
                 reason = retry_reason(last_error)
+                self.figures.add(retried=1)
+                waited_from = time.monotonic()
                 RETRY_LOG.say(
                     reason, this, "%s failed (%s): %s in %.1f s", what, reason, count, delay
                 )
@@ -422,16 +425,23 @@ class BirdClient:
                             reason,
                             left,
                         )
-            if limiter is not None and not limiter.acquire(cancel):
-                raise last_error or BirdError("cancelled before it was sent", method=method)
+                if isinstance(last_error, BirdRateLimitError):
+                    self.figures.add(waited=time.monotonic() - waited_from)
+            if limiter is not None:
+                turn_from = time.monotonic()
+                if not limiter.acquire(cancel):
+                    raise last_error or BirdError("cancelled before it was sent", method=method)
+                self.figures.add(waited=time.monotonic() - turn_from)
             try:
                 return attempt()
             except BirdError as exc:
                 if not _worth_repeating(exc):
                     raise
                 last_error = exc
-            if isinstance(last_error, BirdRateLimitError) and limiter is not None:
-                held_back = limiter.throttled()
+            if isinstance(last_error, BirdRateLimitError):
+                self.figures.add(throttled=1)
+                if limiter is not None:
+                    held_back = limiter.throttled()
 
     # -- Bird endpoints --------------------------------------------------------------------
 
@@ -609,6 +619,31 @@ class RetryLog:
 
 
 RETRY_LOG = RetryLog()
+
+
+class RequestFigures:
+    """What a client's requests met, for the provider's metrics: 429 answers (`throttled`),
+    requests made again (`retried`), and seconds spent waiting for the rate limit
+    (`waited`: each request's turn, and the waits after 429s). Thread-safe; `take` reads and
+    resets them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.throttled = self.retried = 0
+        self.waited = 0.0
+
+    def add(self, *, throttled: int = 0, retried: int = 0, waited: float = 0.0) -> None:
+        with self._lock:
+            self.throttled += throttled
+            self.retried += retried
+            self.waited += waited
+
+    def take(self) -> dict[str, float]:
+        with self._lock:
+            taken = {"throttled": self.throttled, "retried": self.retried, "waited": self.waited}
+            self.throttled = self.retried = 0
+            self.waited = 0.0
+        return taken
 
 
 def retry_reason(error: BirdError) -> str:

@@ -13,10 +13,13 @@ import struct
 import tempfile
 import threading
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from airflow_provider_sms.bird.budget import SharedBudget
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +158,8 @@ def _slept(seconds: float, cancel: threading.Event | None) -> bool:
 class HostSlots:
     """The timeline of request slots shared by every process of this user on this host that
     sends to one workspace (all tasks of a LocalExecutor, say): the next free slot, in a small
-    file under an exclusive lock.
+    file under an exclusive lock. (`update` serves other numbers kept so: an alert's claim,
+    ``bird.cooldown``.)
 
     The file lives in a folder only this user may use (created 0700, its owner and mode
     checked), is opened without following links, and must be a regular file of ours. The lock
@@ -231,6 +235,22 @@ class HostSlots:
     def reserve(self, interval: float, cancel: threading.Event | None = None) -> float | None:
         """Take the next slot, `interval` after the one before: seconds until it comes, or
         None when the file cannot be used (sharing is then off for this process)."""
+
+        def take(following: float) -> tuple[float, float]:
+            now = time.time()
+            if not now - 1.0 < following < now + self.MAX_AHEAD:
+                following = now
+            slot = max(following, now)
+            return slot + interval, slot - now
+
+        return self.update(take, cancel)
+
+    def update(
+        self, change: Callable[[float], tuple[float, T]], cancel: threading.Event | None = None
+    ) -> T | None:
+        """Under the file's lock, `change` the number it holds (0.0 in a new file) into the
+        first of what it returns, and return the second; None when the file cannot be used
+        (sharing is then off for this process) or `cancel` was set while waiting."""
         import fcntl
 
         deadline = time.monotonic() + self.LOCK_WAIT
@@ -253,7 +273,11 @@ class HostSlots:
                 except OSError as exc:
                     return self._disable(exc)
             try:
-                return self._take(interval)
+                raw = os.pread(self.fd, 8, 0)
+                value, result = change(struct.unpack("d", raw)[0] if len(raw) == 8 else 0.0)
+                if os.pwrite(self.fd, struct.pack("d", value), 0) != 8:
+                    raise OSError("short write")
+                return result
             except OSError as exc:
                 return self._disable(exc)
             finally:
@@ -261,17 +285,6 @@ class HostSlots:
                     fcntl.flock(self.fd, fcntl.LOCK_UN)
         finally:
             self._lock.release()
-
-    def _take(self, interval: float) -> float:
-        raw = os.pread(self.fd, 8, 0)
-        now = time.time()
-        following = struct.unpack("d", raw)[0] if len(raw) == 8 else 0.0
-        if not now - 1.0 < following < now + self.MAX_AHEAD:
-            following = now
-        slot = max(following, now)
-        if os.pwrite(self.fd, struct.pack("d", slot + interval), 0) != 8:
-            raise OSError("short write")
-        return slot - now
 
     def _disable(self, why) -> None:
         _sharing_off(why)

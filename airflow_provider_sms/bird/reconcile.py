@@ -53,9 +53,12 @@ def find_sent(
     since: float,
     *,
     max_pages: int = MAX_PAGES,
+    prefix: int | None = None,
+    slack: float = CLOCK_SLACK,
 ) -> Lookup:
     """Bird's messages on the channel whose reference and recipient match `expected`
-    (reference -> recipient), created after `since` (a UNIX time, less the clock slack).
+    (reference -> recipient; with `prefix`, the references' first `prefix` characters),
+    created after `since` (a UNIX time, less `slack`).
 
     Reads the listing to its end, or until every expected message is found, or, once the
     timestamps have fallen page over page (newest first), until a page reaches back before
@@ -63,14 +66,14 @@ def find_sent(
     lookup = Lookup()
     if not expected:
         return lookup
-    oldest = since - CLOCK_SLACK
+    oldest = since - slack
     # An undated message forbids an early stop: "not found" must be sure.
     walk = NewestFirst.of_channel(client, channel_id, max_pages=max_pages)
     try:
         for page, stamps in walk:
             lookup.pages += 1
             for message, created in zip(page, stamps, strict=True):
-                _match(lookup, expected, message, created, oldest)
+                _match(lookup, expected, message, created, oldest, prefix)
             if len(lookup.found) == len(expected):
                 break
             if walk.past(oldest):
@@ -83,8 +86,11 @@ def find_sent(
     return lookup
 
 
-def _match(lookup: Lookup, expected, message: dict, created: float | None, oldest: float):
-    recipient = expected.get(message.get("reference"))
+def _match(lookup: Lookup, expected, message, created: float | None, oldest: float, prefix):
+    reference = message.get("reference")
+    if prefix is not None and isinstance(reference, str):
+        reference = reference[:prefix]
+    recipient = expected.get(reference)
     if recipient is None or recipient_of(message) != recipient:
         return
     if created is None:

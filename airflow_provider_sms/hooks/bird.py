@@ -173,6 +173,13 @@ class BirdHook(BaseHook):
     def get_conn(self) -> BirdClient:
         return self.client
 
+    def request_figures(self) -> dict[str, float]:
+        """What this hook's requests met since it was last asked (see ``RequestFigures``)."""
+        from airflow_provider_sms.bird.client import RequestFigures
+
+        figures = self.client.figures if "client" in self.__dict__ else RequestFigures()
+        return figures.take()
+
     def close(self) -> None:
         """Close the pooled HTTP session (a later call opens a new one)."""
         if "client" in self.__dict__:
@@ -239,19 +246,25 @@ class BirdHook(BaseHook):
         since: float,
         *,
         max_pages: int | None = None,
+        of_group: bool = False,
     ) -> Lookup:
         """Bird's messages of `outgoing` to `recipients` created after `since` (UNIX time),
         found by their default references: a Lookup, whose ``found`` maps recipient ->
         message and which says for whom absence proves nothing (``unknown()``). Needs
         default references (``outgoing.reference_seed``), the only ones unique to a
-        recipient."""
+        recipient. With `of_group`, any message of ``outgoing.reference_group`` to them counts,
+        created after `since` by Bird's clock."""
         from airflow_provider_sms.bird.reconcile import find_sent
-        from airflow_provider_sms.message.outgoing import reference_for
+        from airflow_provider_sms.message.outgoing import group_prefix
 
         if outgoing.reference_seed is None:
             raise ValueError("find_sent needs default references (no reference was given)")
-        expected = {reference_for(outgoing.reference_seed, r): r for r in recipients}
-        bound = {} if max_pages is None else {"max_pages": max_pages}
+        bound: dict = {} if max_pages is None else {"max_pages": max_pages}
+        if of_group:
+            expected = {group_prefix(outgoing.reference_group, r): r for r in recipients}
+            bound.update(prefix=len(next(iter(expected), "")), slack=0.0)
+        else:
+            expected = {outgoing.default_reference(r): r for r in recipients}
         return find_sent(self.client, outgoing.channel_id, expected, since, **bound)
 
     def confirm_batches(self, channel_id: str, report: SendReport) -> BatchCheck:

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from airflow_provider_sms import metrics
 from airflow_provider_sms.bird.facts import CARRIER_CAP_CODES
 from airflow_provider_sms.bird.ids import checked_uuid
 from airflow_provider_sms.bird.status import LISTED_FAILURES, NOT_SENT, Tally
@@ -67,13 +68,21 @@ def _carrier_caps(caps: dict[str, int]) -> str:
     )
 
 
-def conclude(event: dict[str, Any], log, unsent: tuple[int, Sequence[dict]] = (0, ())) -> dict:
+def conclude(
+    event: dict[str, Any],
+    log,
+    unsent: tuple[int, Sequence[dict]] = (0, ()),
+    *,
+    tags: dict[str, str] | None = None,
+) -> dict:
     """A wait's outcome from the trigger's (or a poke's) summary; `unsent` (from
-    ``SendResult.unsent``) counts as failed."""
+    ``SendResult.unsent``) counts as failed. Its final counts go to the metrics, with
+    `tags`."""
     if event.get("status") == "error":
         raise AirflowFailException(f"MessageStatusSensor: {event.get('error')}")
     event = _with_unsent(event, unsent[0], unsent[1])
     summary = {k: v for k, v in event.items() if k != "status"}
+    metrics.statuses(summary.get("counts") or {}, tags or {})
     if event.get("status") == "success":
         log.info("Every message reached a success status: %s", summary["counts"])
         return summary

@@ -25,14 +25,25 @@ def task_seed(dag_id: str, run_id: str, task_id: str, map_index: int, *more: obj
     return (dag_id, run_id, task_id, str(map_index), *map(str, more))
 
 
-def reference_for(seed: Sequence[str], recipient: str) -> str:
+def reference_for(seed: Sequence[str], recipient: str, group: Sequence[str] | None = None) -> str:
     """The ``reference`` set on a message when the DAG author gives none.
 
     The same for every try of a task instance, so a message whose fate is unknown (a timed-out
     send) can be looked up in Bird by it; opaque, because run ids and phone numbers do not
-    belong in a reference a support desk may read aloud."""
+    belong in a reference a support desk may read aloud. Messages of one `group` (the alerts
+    of one notifier's cooldown) share the first half, ``group_prefix``, by which a lookup finds
+    any of them."""
     key = "\x1f".join((*seed, recipient))
-    return "airflow-" + hashlib.sha256(key.encode()).hexdigest()[:32]
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    if group is None:
+        return "airflow-" + digest[:32]
+    return group_prefix(group, recipient) + digest[:16]
+
+
+def group_prefix(group: Sequence[str], recipient: str) -> str:
+    """What the references of a group's messages to `recipient` begin with."""
+    key = "\x1f".join(("group", *group, recipient))
+    return "airflow-" + hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 def send_seed(dag_id: str, run_id: str, task_id: str, map_index: int, max_tries: int) -> tuple:
@@ -63,6 +74,7 @@ class Outgoing:
         the delivery options of ``message.options``: ``validity``, ``shortLinks``, ...).
     :param reference_seed: when ``options`` has no ``reference``, each recipient's reference
         is derived from this and the recipient (see ``reference_for``).
+    :param reference_group: the group those references belong to (see ``group_prefix``).
     :param suppressed: recipients left out by ``exclude_recipients`` (E.164, in order): not
         sent to, reported ``suppressed``.
     :param schedule: each recipient's due time (``scheduledFor``), from ``send_at`` and
@@ -75,6 +87,7 @@ class Outgoing:
     content: Mapping[str, dict]
     options: Mapping[str, Any] = field(default_factory=dict)
     reference_seed: tuple[str, ...] | None = None
+    reference_group: tuple[str, ...] | None = None
     schedule: Schedule = field(default_factory=Schedule)
     suppressed: tuple[str, ...] = ()
 
@@ -92,6 +105,7 @@ class Outgoing:
         delivery: Mapping[str, Any] | None = None,
         default_region: str | None = None,
         reference_seed: tuple[str, ...] | None = None,
+        reference_group: tuple[str, ...] | None = None,
         allow_premium_numbers: bool = False,
         allowed_regions: Any = None,
         regions_note: str = "not in allowed_regions",
@@ -147,6 +161,7 @@ class Outgoing:
             content=content,
             options=options,
             reference_seed=None if "reference" in options else reference_seed,
+            reference_group=reference_group,
             schedule=schedule,
             suppressed=suppressed,
         )
@@ -161,12 +176,31 @@ class Outgoing:
             **self.content,
             **self.options,
         }
-        if self.reference_seed is not None:
-            message["reference"] = reference_for(self.reference_seed, recipient)
+        reference = self.default_reference(recipient)
+        if reference is not None:
+            message["reference"] = reference
         due = self.schedule.due.get(recipient)
         if due is not None:
             message["scheduledFor"] = due
         return message
+
+    def default_reference(self, recipient: str) -> str | None:
+        """The reference given to the message to `recipient` when none was (see
+        ``reference_for``); None when one was."""
+        if self.reference_seed is None:
+            return None
+        return reference_for(self.reference_seed, recipient, self.reference_group)
+
+    @cached_property
+    def segments(self) -> int:
+        """The SMS segments each message takes, as billed: those of a text body; one for an
+        MMS or a template, whose text Bird renders."""
+        from .segments import count_segments
+
+        text = (self.content.get("body") or {}).get("text", {}).get("text")
+        if self.kind != "SMS" or not isinstance(text, str):
+            return 1
+        return count_segments(text).segments
 
     @cached_property
     def digest(self) -> str:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 # Alerts go to a handful of people.
 _MAX_CONCURRENCY = 4
+_MAX_COOLDOWN = 24 * 3600
 
 
 class SmsNotifier(BaseNotifier):
@@ -51,6 +52,14 @@ class SmsNotifier(BaseNotifier):
         transactional).
     :param validity: whole seconds (or a ``timedelta``) after which Bird stops trying to
         deliver the alert (default: the channel's, 36 hours on most channels); templated.
+    :param cooldown: a ``timedelta`` (or whole seconds, at most a day): an alert is not sent
+        to a recipient Bird lists another alert of this notifier to within it, across DAG
+        runs, workers and executors; the skipped alert is logged with when the last went out.
+        Default: every alert goes out.
+    :param cooldown_key: what alerts share one cooldown (templated); default the DAG id, so
+        that a DAG failing run after run texts each recipient once per cooldown. Give the
+        notifiers of one DAG different keys (``"{{ dag.dag_id }}-late"``) to keep their
+        cooldowns apart, or several DAGs the same one to share it.
     """
 
     template_fields: Sequence[str] = (
@@ -59,6 +68,7 @@ class SmsNotifier(BaseNotifier):
         "channel_id",
         "bird_conn_id",
         "validity",
+        "cooldown_key",
     )
 
     def __init__(
@@ -77,9 +87,13 @@ class SmsNotifier(BaseNotifier):
         ignore_global_holdout: bool = True,
         validity: int | timedelta | None = None,
         max_messages: int | None = None,
+        cooldown: timedelta | int | None = None,
+        cooldown_key: str | None = None,
         **kwargs: Any,
     ):
         super().__init__(**notifier_arguments(kwargs))
+        self.cooldown = _cooldown_seconds(cooldown)
+        self.cooldown_key = cooldown_key
         self.max_messages = max_messages
         self.ignore_quiet_hours = ignore_quiet_hours
         self.ignore_global_holdout = ignore_global_holdout
@@ -116,6 +130,7 @@ class SmsNotifier(BaseNotifier):
                     channel_id=hook.channel_id(self.channel_id),
                     content={"body": body},
                     reference_seed=alert_seed(context),
+                    reference_group=self._cooldown_group(context),
                     allow_premium_numbers=self.allow_premium_numbers,
                     allowed_regions=self.allowed_regions,
                     delivery={
@@ -125,12 +140,42 @@ class SmsNotifier(BaseNotifier):
                     },
                 )
                 check_caps(outgoing, hook.settings, max_messages=self.max_messages)
-            policy = SendPolicy(max_concurrency=_MAX_CONCURRENCY, dry_run=self.dry_run, alert=True)
+            policy = SendPolicy(
+                max_concurrency=_MAX_CONCURRENCY,
+                dry_run=self.dry_run,
+                alert=True,
+                cooldown=self.cooldown,
+            )
             deliver(hook, outgoing, policy, context=context, log=self.log)
+
+    def _cooldown_group(self, context: Context) -> tuple[str, ...] | None:
+        """The group of alerts sharing this notifier's cooldown (see ``Outgoing``)."""
+        if self.cooldown is None:
+            return None
+        if self.cooldown_key:
+            return ("cooldown", str(self.cooldown_key))
+        owner = context.get("ti") or context.get("dag_run") or context.get("dag")
+        return ("cooldown", "dag", str(getattr(owner, "dag_id", "")))
 
     async def async_notify(self, context: Context) -> None:
         # The client is synchronous; a worker thread keeps the triggerer's loop free.
         await asyncio.to_thread(self.notify, context)
+
+
+def _cooldown_seconds(cooldown: timedelta | int | None) -> float | None:
+    from datetime import timedelta
+
+    if cooldown is None:
+        return None
+    seconds = cooldown.total_seconds() if isinstance(cooldown, timedelta) else cooldown
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        raise TypeError(f"cooldown: expected a timedelta or whole seconds, got {cooldown!r}")
+    if not 1 <= seconds <= _MAX_COOLDOWN:
+        raise ValueError(
+            f"cooldown: {cooldown!r} is not between 1 second and a day (an alert's lookup "
+            "reads Bird's listing back over the whole cooldown)"
+        )
+    return float(seconds)
 
 
 send_sms_notification = SmsNotifier

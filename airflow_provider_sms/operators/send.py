@@ -262,6 +262,7 @@ class BirdSendOperator(BaseOperator):
 
     def delivery_complete(self, context: Context, event: dict[str, Any]) -> dict:
         """With `wait_for_delivery`: the final statuses, or the failures."""
+        from airflow_provider_sms import metrics
         from airflow_provider_sms.inbound.status import conclude
 
-        return conclude(event, self.log)
+        return conclude(event, self.log, tags=metrics.tags(None, self.bird_conn_id, context))

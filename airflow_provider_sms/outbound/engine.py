@@ -10,14 +10,17 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow_provider_sms import compat
+from airflow_provider_sms import compat, metrics
+from airflow_provider_sms.bird.cooldown import Claim, claim
 from airflow_provider_sms.bird.errors import BirdError, BirdListingUnclearError
 from airflow_provider_sms.bird.fanout import Accepted, SendReport
+from airflow_provider_sms.bird.reconcile import MAX_PAGES
 from airflow_provider_sms.compat import AirflowException, AirflowFailException
 from airflow_provider_sms.hooks.bird import BirdHook
-from airflow_provider_sms.message.outgoing import Outgoing
+from airflow_provider_sms.message.outgoing import Outgoing, group_prefix
 from airflow_provider_sms.outbound.ledger import (
     ALREADY_SENT,
     Earlier,
@@ -85,7 +88,17 @@ def deliver(
     """Send `outgoing` once per recipient, whatever happens to the try (or, with
     ``policy.dry_run``, only show what would be sent). `check` runs first against the
     channel (a failed check sends nothing); `media` (files read by ``outbound.uploads``) is
-    uploaded next, once; `context` is the task's (its task state store keeps the ledger)."""
+    uploaded next, once; `context` is the task's (its task state store keeps the ledger).
+    Its figures go to the provider's metrics (``airflow_provider_sms.metrics``)."""
+    tags = metrics.tags(outgoing.kind, hook.bird_conn_id, context)
+    metrics.count("messages.suppressed", len(outgoing.suppressed), tags)
+    try:
+        return _deliver(hook, outgoing, policy, context, log, check, media, tags)
+    finally:
+        metrics.requests(hook.request_figures(), tags)
+
+
+def _deliver(hook, outgoing, policy, context, log, check, media, tags) -> list[dict] | dict:
     log_suppressed(outgoing, log)
     if hook.settings.dry_run:
         log.warning(
@@ -96,6 +109,7 @@ def deliver(
         )
     if policy.dry_run or hook.settings.dry_run:
         # Rendered and checked; nothing is asked of Bird, not even the channel.
+        metrics.count("messages.dry_run", len(outgoing.recipients), tags)
         return preview(outgoing, log=log, media=media)
     if not outgoing.recipients:
         log.info("Every recipient is in exclude_recipients: nothing to send")
@@ -109,7 +123,7 @@ def deliver(
     if media:
         outgoing = upload(hook, outgoing, media, store=store, max_tries=max_tries, log=log)
     if policy.alert:
-        return alert(hook, outgoing, policy, log=log)
+        return alert(hook, outgoing, policy, log=log, tags=tags)
     return send(
         hook,
         outgoing,
@@ -118,44 +132,137 @@ def deliver(
         max_tries=max_tries,
         log=log,
         this_try=ThisTry.of(context),
+        tags=tags,
     )
 
 
-def alert(hook: BirdHook, outgoing: Outgoing, policy: SendPolicy, *, log: logging.Logger) -> None:
+def alert(
+    hook: BirdHook,
+    outgoing: Outgoing,
+    policy: SendPolicy,
+    *,
+    log: logging.Logger,
+    tags: dict[str, str] | None = None,
+) -> None:
     """Send a callback's alert, unless Bird already lists it: Airflow may run a callback
     twice for one event (apache/airflow#56942), and the alert's references are the same both
-    times. When Bird cannot tell, the alert goes out: a lost alert costs more than a second
-    one."""
+    times; with ``policy.cooldown``, unless another alert of the notifier's group reached the
+    recipient within it (`_outside_cooldown`). When Bird cannot tell, the alert goes out: a
+    lost alert costs more than a second one."""
     recipients = list(outgoing.recipients)
     if outgoing.reference_seed is not None:
-        try:
-            lookup = hook.find_sent(
-                outgoing, recipients, time.time() - ALERT_LOOKBACK, max_pages=ALERT_PAGES
+        found = _look_up_alert(hook, outgoing, recipients, time.time() - ALERT_LOOKBACK, log=log)
+        if found:
+            log.info(
+                "This alert is already in Bird for %d recipient(s) (%s): not sent again "
+                "(the callback ran before for this event)",
+                len(found),
+                ", ".join(mask_phone(r) for r in list(found)[:5]),
             )
-        except BirdError as exc:
-            log.warning("Could not check whether this alert was sent before (%s); sending", exc)
-        else:
-            unclear = lookup.unknown([r for r in recipients if r not in lookup.found])
-            if unclear:
-                log.warning(
-                    "Could not tell whether this alert was sent before to %d recipient(s) "
-                    "(%s); sending",
-                    len(unclear),
-                    next(iter(unclear.values())),
-                )
-            if lookup.found:
-                log.info(
-                    "This alert is already in Bird for %d recipient(s) (%s): not sent again "
-                    "(the callback ran before for this event)",
-                    len(lookup.found),
-                    ", ".join(mask_phone(r) for r in list(lookup.found)[:5]),
-                )
-                recipients = [r for r in recipients if r not in lookup.found]
+            recipients = [r for r in recipients if r not in found]
+    claims: dict[str, Claim] = {}
+    if policy.cooldown and recipients:
+        due, claims = _outside_cooldown(hook, outgoing, recipients, policy.cooldown, log=log)
+        metrics.count("messages.suppressed", len(recipients) - len(due), tags or {})
+        recipients = due
+    if not recipients:
+        return
     report = hook.send(outgoing, recipients, max_concurrency=policy.max_concurrency)
+    # An alert surely not sent leaves its cooldown to the next; one in doubt keeps it.
+    in_doubt = set(report.in_doubt)
+    for failure in report.failures:
+        if failure.recipient in claims and failure.recipient not in in_doubt:
+            claims[failure.recipient].release()
+    metrics.sent(len(report.accepted), len(report.failures), outgoing.segments, tags or {})
     # A refusal must show in the logs: the callback's failure is all there is.
     if not report.ok:
         raise AirflowException(f"SmsNotifier: {summary(outgoing.kind, report)}")
     log.info("Bird accepted the %s for %d recipient(s)", outgoing.kind, len(report.accepted))
+
+
+def _outside_cooldown(
+    hook: BirdHook, outgoing: Outgoing, recipients: list[str], cooldown: float, *, log
+) -> tuple[list[str], dict[str, Claim]]:
+    """Of `recipients`, those no other alert of the group reached within `cooldown`, and
+    their claims: Bird's listing is asked first (the record, across hosts and restarts), then
+    each left is claimed (``bird.cooldown``), so that of alerts going out at once, before
+    Bird lists any, one does."""
+    say = (
+        "Not sent to %s: an alert of this notifier went out to them at %s, within its "
+        "cooldown of %s"
+    )
+    window = timedelta(seconds=cooldown)
+    earlier = _look_up_alert(
+        hook, outgoing, recipients, time.time() - cooldown, log=log, of_group=True
+    )
+    for recipient, message in earlier.items():
+        log.info(say, mask_phone(recipient), message.get("createdAt", "a time not given"), window)
+    due: list[str] = []
+    claims: dict[str, Claim] = {}
+    settings = hook.settings
+    for recipient in recipients:
+        if recipient in earlier:
+            continue
+        taken = claim(
+            f"{settings.base_url}|{settings.workspace_id}|{outgoing.channel_id}|"
+            + group_prefix(outgoing.reference_group, recipient),
+            cooldown,
+            redis_url=settings.rate_limit_redis_url,
+            redis_password=settings.rate_limit_redis_password,
+        )
+        if taken is not None and not taken.granted:
+            log.info(
+                say + " (claimed in %s; Bird does not list it yet)",
+                mask_phone(recipient),
+                datetime.fromtimestamp(taken.held_since, UTC).isoformat(timespec="milliseconds"),
+                window,
+                taken.where,
+            )
+            continue
+        if taken is not None:
+            claims[recipient] = taken
+        due.append(recipient)
+    return due, claims
+
+
+def _look_up_alert(
+    hook: BirdHook,
+    outgoing: Outgoing,
+    recipients: list[str],
+    since: float,
+    *,
+    log: logging.Logger,
+    of_group: bool = False,
+) -> dict[str, dict]:
+    """The recipients Bird lists this alert for (of its group, with `of_group`) since
+    `since`: recipient -> message. Those it cannot tell about are not among them."""
+    if of_group:
+        what = "an alert of this notifier went out within its cooldown"
+        # A claim may still hold the alert back (`_outside_cooldown`).
+        then = "; going by this alert's claim, if any"
+    else:
+        what, then = "this alert was sent before", "; sending"
+    try:
+        lookup = hook.find_sent(
+            outgoing,
+            recipients,
+            since,
+            max_pages=MAX_PAGES if of_group else ALERT_PAGES,
+            of_group=of_group,
+        )
+    except BirdError as exc:
+        log.warning("Could not check whether %s (%s)%s", what, exc, then)
+        return {}
+    unclear = lookup.unknown([r for r in recipients if r not in lookup.found])
+    if unclear:
+        log.warning(
+            "Could not tell whether %s, for %d recipient(s) (%s)%s",
+            what,
+            len(unclear),
+            next(iter(unclear.values())),
+            then,
+        )
+    return lookup.found
 
 
 def send(
@@ -167,6 +274,7 @@ def send(
     max_tries: int,
     log: logging.Logger,
     this_try: ThisTry | None = None,
+    tags: dict[str, str] | None = None,
 ) -> list[dict] | dict:
     """Send `outgoing` to each recipient not already sent to, and report.
 
@@ -297,6 +405,7 @@ def send(
     if checking and report.accepted:
         report = _check_batches(hook, outgoing.channel_id, ledger, report)
     earlier = [already[r] for r in recipients if r in already]
+    metrics.sent(len(report.accepted), len(report.failures), outgoing.segments, tags or {})
     return finish(outgoing, policy, report, earlier, unknown, log, durable=ledger)
 
 

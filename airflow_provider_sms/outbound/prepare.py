@@ -29,6 +29,9 @@ class SendPolicy:
     # A callback's alert: no ledger; Bird is asked first whether this alert was already
     # sent (Airflow may run a callback twice), and those recipients are skipped.
     alert: bool = False
+    # An alert's cooldown (seconds): not sent to a recipient Bird lists another alert of its
+    # group (``Outgoing.reference_group``) to within it.
+    cooldown: float | None = None
 
 
 @contextmanager

@@ -131,12 +131,19 @@ class MessageStatusSensor(BaseSensorOperator):
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict:
+        from airflow_provider_sms import metrics
         from airflow_provider_sms.inbound.status import conclude
         from airflow_provider_sms.outbound.result import SendResult
 
-        return conclude(event, self.log, SendResult.read(self.message_ids, "message_ids").unsent())
+        return conclude(
+            event,
+            self.log,
+            SendResult.read(self.message_ids, "message_ids").unsent(),
+            tags=metrics.tags(None, self.bird_conn_id, context),
+        )
 
     def poke(self, context: Context):
+        from airflow_provider_sms import metrics
         from airflow_provider_sms.bird.errors import BirdError
         from airflow_provider_sms.bird.status import Tally
         from airflow_provider_sms.compat import PokeReturnValue
@@ -176,7 +183,10 @@ class MessageStatusSensor(BaseSensorOperator):
                 )
             return False
         self._say_unsent(unsent)
-        return PokeReturnValue(is_done=True, xcom_value=conclude(outcome, self.log, unsent))
+        tags = metrics.tags(None, self.bird_conn_id, context)
+        return PokeReturnValue(
+            is_done=True, xcom_value=conclude(outcome, self.log, unsent, tags=tags)
+        )
 
 
 def _seconds(interval: float | timedelta) -> float:

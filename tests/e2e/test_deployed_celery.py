@@ -24,6 +24,8 @@ from test_deployed import (
     once_each,
 )
 
+from airflow_provider_sms.bird.listing import timestamp
+
 # The same fixtures: the sandbox enforcing Bird's limit, reset before each test.
 sandbox = test_deployed.sandbox
 fresh = test_deployed.fresh
@@ -89,6 +91,30 @@ def test_with_the_shared_store_unreachable_the_send_goes_on_each_recipient_once(
     hosts_of(send.tis)
     assert send.state == "success"
     assert len(once_each(fresh.messages())) == 20000
+
+
+def test_a_flapping_dag_on_two_hosts_texts_once_per_cooldown(deployment, fresh):
+    def failing_run(dag_id: str, host: str) -> tuple[str, str]:
+        run_id = deployment.trigger(dag_id, conf={"host": host})
+        assert deployment.wait_for_run(dag_id, run_id, timeout=300) == "failed"
+        [failed] = [t for t in deployment.task_instances(dag_id, run_id) if t["state"] == "failed"]
+        assert failed["hostname"] == host, f"the failing task ran on {failed['hostname']}"
+        return run_id, deployment.task_log(dag_id, run_id, failed["task_id"])
+
+    runs = [failing_run("flapping_alert", host) for host in (*HOSTS, HOSTS[0])]
+    texts = [m["body"]["text"]["text"] for m in fresh.messages()]
+    assert texts == [f"load_on_worker_a failed in {runs[0][0]}"]
+    [alert] = fresh.messages()
+    for _, log in runs[1:]:
+        assert (
+            "Not sent to +316******71: an alert of this notifier went out to them at "
+            f"{alert['createdAt']}, within its cooldown of 1:00:00"
+        ) in log
+    # The same cooldown key with a cooldown the time since that alert has outlasted.
+    time.sleep(max(0.0, timestamp(alert["createdAt"]) + 6 - time.time()))
+    later, _ = failing_run("flapping_alert_later", HOSTS[1])
+    texts = [m["body"]["text"]["text"] for m in fresh.messages()]
+    assert texts[1:] == [f"load_on_worker_b failed in {later}"]
 
 
 def test_a_worker_host_killed_part_way_its_task_is_retried_on_the_other(deployment, fresh):

@@ -5,6 +5,8 @@ sends), and retries that the task log shows."""
 import json
 import re
 import socket
+import threading
+import time
 from datetime import datetime
 
 import pytest
@@ -89,3 +91,69 @@ def test_a_send_to_a_stopped_bird_logs_at_least_every_5_s_until_it_fails(
     assert said[-1] - said[0] > 14  # backoffs of 10 and 20 s, halved at worst
     assert max(gaps) <= 5.0
     assert any("still waiting (could not connect: " in line for line in lines)
+
+
+class StatsdListener:
+    """A StatsD server on loopback: every counter and timer Airflow sends it, by name."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.counters: dict[str, float] = {}
+        self.timers: dict[str, list[float]] = {}
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._listen, daemon=True)
+        self.thread.start()
+
+    def _listen(self):
+        while not self.done.is_set():
+            try:
+                packet = self.sock.recv(65536)
+            except TimeoutError:
+                continue
+            for line in packet.decode().splitlines():
+                name, _, rest = line.partition(":")
+                value, kind = rest.split("|")[:2]
+                if kind == "c":
+                    self.counters[name] = self.counters.get(name, 0) + float(value)
+                elif kind == "ms":
+                    self.timers.setdefault(name, []).append(float(value))
+
+    def close(self):
+        self.done.set()
+        self.thread.join()
+        self.sock.close()
+
+
+def test_a_sends_metrics_equal_its_summary(airflow_home, checked_sandbox):
+    listener = StatsdListener()
+    checked_sandbox.inject("status", count=40, status=429, method="POST")
+    try:
+        result = airflow_home.dags_test(
+            "measured_send",
+            AIRFLOW__CORE__DAGS_FOLDER=str(TEST_DAGS),
+            AIRFLOW__METRICS__STATSD_ON="True",
+            AIRFLOW__METRICS__STATSD_HOST="127.0.0.1",
+            AIRFLOW__METRICS__STATSD_PORT=str(listener.port),
+            **dict([checked_sandbox.connection_env()]),
+        )
+        time.sleep(0.5)  # the last packets
+    finally:
+        listener.close()
+    bird = {k.removeprefix("airflow."): v for k, v in listener.counters.items() if ".bird." in k}
+    posts = [r for r in checked_sandbox.requests if r.method == "POST"]
+    throttled = sum(r.status == 429 for r in posts)
+    assert "Bird accepted 1000 of 1000 SMS(s)" in result.stdout
+    assert len(checked_sandbox.messages) == 1000 and throttled == 40
+    assert bird == {
+        "bird.messages.accepted": 1000,
+        "bird.messages.suppressed": 3,
+        "bird.segments": 2000,
+        "bird.requests.throttled": throttled,
+        "bird.requests.retried": throttled,
+        "bird.status.delivered": 1000,
+    }
+    [waited] = listener.timers["airflow.bird.rate_limit.wait"]
+    assert waited > 0

@@ -49,7 +49,7 @@ def _called_name(call: ast.Call) -> str | None:
 # slot) and the fan-out's gate (senders waiting for the write-ahead record).
 NOT_RETRIES = {
     ("bird.ratelimit", "_slept"),
-    ("bird.ratelimit", "HostSlots.reserve"),
+    ("bird.ratelimit", "HostSlots.update"),
     ("bird.fanout", "_Gate.wait_for"),
 }
 
