@@ -112,7 +112,7 @@ def test_an_alert_whose_lookup_fails_is_sent_anyway(checked_sandbox, capsys):
 
 def failed_try(dag_id: str, run_id: str, task_id: str = "t") -> dict:
     ti = SimpleNamespace(dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=-1, try_number=1)
-    return {"ti": ti}
+    return callback_context(ti=ti)
 
 
 @pytest.mark.parametrize("order", ["newest_first", "oldest_first"])
@@ -199,11 +199,16 @@ def test_an_alert_whose_cooldown_bird_cannot_tell_is_sent_unless_claimed(checked
 
 
 def test_a_refused_alert_starts_no_cooldown(checked_sandbox):
+    def notify(run_id: str) -> None:
+        # `notify` itself: Airflow 3.0's notifiers log a callback's exception, not raise it.
+        notifier = SmsNotifier(recipients="+31612345678", text="down", cooldown=600)
+        notifier.notify(failed_try("d", run_id))
+
     checked_sandbox.inject("status", count=1, status=422, method="POST")
     with pytest.raises(AirflowException):
-        fresh_notifier()(failed_try("d", "r1"))
-    fresh_notifier()(failed_try("d", "r2"))
-    assert [text for _, text in texts(checked_sandbox)] == ["r2"]
+        notify("r1")
+    notify("r2")
+    assert texts(checked_sandbox) == [("+31612345678", "down")]
 
 
 @pytest.mark.parametrize(
