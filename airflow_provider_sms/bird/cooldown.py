@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from airflow_provider_sms.bird.budget import SharedBudget
 from airflow_provider_sms.bird.ratelimit import HostSlots
 
-# KEYS[1] the claim; ARGV: this claim's time (microseconds), the cooldown (milliseconds).
-# Returns 0 when this claim is taken, else the time of the one that holds it.
+# KEYS[1] the claim; ARGV: this claim's time (microseconds), the cooldown (microseconds).
+# Returns 0 when this claim is taken, else the time of the one that holds it: one younger
+# than this caller's cooldown (another notifier of the key may have a cooldown of its own).
 _CLAIM = """
-local held = redis.call('GET', KEYS[1])
-if held then return tonumber(held) end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+local held = tonumber(redis.call('GET', KEYS[1]) or '0')
+if held > tonumber(ARGV[1]) - tonumber(ARGV[2]) then return held end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', math.floor(tonumber(ARGV[2]) / 1000))
 return 0
 """
 # KEYS[1] the claim; ARGV[1] this claim's time: left alone when another holds it by now.
@@ -57,7 +58,7 @@ def claim(
     if redis_url:
         store = SharedBudget.for_store(redis_url, "claims", redis_password)
         redis_key, token = f"airflow-provider-sms:claim:{key}", str(int(stamp * 1e6))
-        held = store.run(_CLAIM, redis_key, token, str(int(seconds * 1000)))
+        held = store.run(_CLAIM, redis_key, token, str(int(seconds * 1e6)))
         where = f"Redis at {store.where}"
         if held == 0:
             return Claim(True, where, _release=lambda: store.run(_RELEASE, redis_key, token))
