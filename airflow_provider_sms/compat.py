@@ -245,6 +245,17 @@ async def write_hitl_response(ti_id: Any, chosen_options: list[str], params_inpu
     )
 
 
+def serves_hitl() -> bool:
+    """Whether Airflow can serve this task's human-in-the-loop detail to its trigger: not in
+    `airflow dags test` (and `dag.test()`), which runs the task in its own process, talking
+    to an in-process supervisor (Airflow's private `InProcessSupervisorComms`)."""
+    from airflow.sdk.execution_time import task_runner
+    from airflow.sdk.execution_time.supervisor import InProcessSupervisorComms
+
+    comms = getattr(task_runner, "SUPERVISOR_COMMS", None)
+    return not isinstance(comms, InProcessSupervisorComms)
+
+
 def upsert_hitl_detail(**detail: Any) -> None:
     """Create or replace the task's HITL detail (the question the UI shows), from a task."""
     from airflow.sdk.execution_time.hitl import upsert_hitl_detail as upsert

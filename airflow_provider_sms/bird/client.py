@@ -29,6 +29,7 @@ from airflow_provider_sms import __version__
 from airflow_provider_sms.bird.budget import SharedBudget
 from airflow_provider_sms.bird.errors import (
     BirdAmbiguousError,
+    BirdAuthenticationError,
     BirdConnectionError,
     BirdDestinationBlockedError,
     BirdError,
@@ -351,7 +352,7 @@ class BirdClient:
                 ) from None
             if response.status_code < 300:
                 return _decode(response, method, path, whole)
-            raise _error_from_response(response, method, path)
+            raise _error_from_response(response, method, path, origin=settings.origin)
 
         limiter = self._limiters.get(method)
         return self.retrying(
@@ -786,7 +787,9 @@ def _decode(response: requests.Response, method: str, path: str, whole: bool) ->
     raise BirdError(f"HTTP {response.status_code} answer {problem}", method=method, path=path)
 
 
-def _error_from_response(response: requests.Response, method: str, path: str) -> BirdError:
+def _error_from_response(
+    response: requests.Response, method: str, path: str, *, origin: str = "the connection"
+) -> BirdError:
     try:
         payload = response.json()
     except ValueError:
@@ -809,4 +812,11 @@ def _error_from_response(response: requests.Response, method: str, path: str) ->
         cls = BirdDestinationBlockedError
     if cls is BirdRateLimitError:
         kwargs["retry_after"] = parse_retry_after(response.headers.get("Retry-After"))
-    return cls(str(message), **kwargs)
+    message = str(message)
+    if cls is BirdAuthenticationError:
+        refused = "refused" if response.status_code == 401 else "does not allow this to"
+        message += (
+            f" (Bird {refused} the access key of {origin}: check its password field, which "
+            "holds the key, and the workspace's permissions)"
+        )
+    return cls(message, **kwargs)

@@ -210,6 +210,8 @@ class ClientSettings:
     max_total_segments: int | None = None
     # A staging connection: every send through it is a dry run, whatever a task says.
     dry_run: bool = False
+    # Where the settings come from ("connection 'bird_default'"), for errors that point there.
+    origin: str = "the connection"
 
     def __post_init__(self):
         # A key pasted with a trailing newline is common; header-unsafe characters would make
@@ -259,6 +261,7 @@ def settings_from_connection(
     extra: Any,
     schema: str | None = None,
     default_redis_url: str | None = None,
+    origin: str = "the connection",
 ) -> ClientSettings:
     """ClientSettings from an Airflow connection's fields; every problem is a
     BirdConfigurationError that names the field. `default_redis_url` is the Redis to share
@@ -282,6 +285,7 @@ def settings_from_connection(
         dry_run=_flag(extra, "dry_run", False),
         rate_limit_redis_url=redis_url(extra.get("rate_limit_redis_url"), default_redis_url),
         rate_limit_redis_password=_secret(extra, "rate_limit_redis_password"),
+        origin=origin,
         **_numbers(extra),
     )
 

@@ -158,6 +158,7 @@ class BirdHook(BaseHook):
                 extra=extra,
                 schema=getattr(conn, "schema", None),
                 default_redis_url=broker_url,
+                origin=f"connection {self.bird_conn_id!r}",
             )
         except BirdConfigurationError as exc:
             raise BirdConfigurationError(

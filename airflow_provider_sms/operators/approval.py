@@ -136,7 +136,11 @@ class SmsApprovalOperator(HITLOperator, BranchMixIn):
     # -- asking ----------------------------------------------------------------------
 
     def execute(self, context: Context) -> None:
-        from airflow_provider_sms.compat import upsert_hitl_detail
+        from airflow_provider_sms.compat import (
+            AirflowFailException,
+            serves_hitl,
+            upsert_hitl_detail,
+        )
         from airflow_provider_sms.hooks.bird import BirdHook
         from airflow_provider_sms.inbound.question import Question
         from airflow_provider_sms.message.bodies import sms_body
@@ -147,6 +151,15 @@ class SmsApprovalOperator(HITLOperator, BranchMixIn):
         from airflow_provider_sms.outbound.result import SendResult
         from airflow_provider_sms.triggers.approval import SmsApprovalTrigger
 
+        if not serves_hitl():
+            raise AirflowFailException(
+                "SmsApprovalOperator: nothing was sent. `airflow dags test` runs the task's "
+                "wait where Airflow serves no human-in-the-loop detail, so no answer could "
+                "be recorded. Run the DAG in a running Airflow (a scheduler, an API server "
+                "and a triggerer: `airflow standalone` on one machine) and answer by SMS or "
+                'in the UI; docs/approvals.md, "Trying it locally", shows how against the '
+                "sandbox."
+            )
         ti = context["ti"]
         code = self._code(context)
         with BirdHook(self.bird_conn_id, pool_size=_MAX_CONCURRENCY) as hook:

@@ -9,7 +9,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_sms.bird.errors import BirdError, InvalidMessageError
+from airflow_provider_sms.bird.errors import (
+    BirdConfigurationError,
+    BirdError,
+    InvalidMessageError,
+)
 from airflow_provider_sms.compat import AirflowException, AirflowFailException
 from airflow_provider_sms.message.outgoing import send_seed, task_seed
 from airflow_provider_sms.outbound.ledger import max_tries_of
@@ -40,6 +44,9 @@ def invalid_input(kind: str) -> Iterator[None]:
     meet them again. Nothing has been sent at this point."""
     try:
         yield
+    except BirdConfigurationError as exc:
+        # The connection, not the message: its error names the connection and the field.
+        raise AirflowFailException(f"Bird {exc}") from None
     except (InvalidMessageError, BirdError) as exc:
         raise AirflowFailException(f"Invalid {kind}: {exc}") from None
 

@@ -98,8 +98,27 @@ def test_wrong_key_fails_without_retry_and_without_the_key(checked_sandbox, monk
     text = failure_over(checked_sandbox, monkeypatch, password="definitely-wrong-key")
     assert "Unauthorized" in text
     assert "definitely-wrong-key" not in text
+    # It names the connection, and where the key is kept.
+    assert (
+        "(Bird refused the access key of connection 'bird_default': check its password "
+        "field, which holds the key, and the workspace's permissions)"
+    ) in text
     # Stops at the first 401 instead of trying every recipient with a bad key.
     assert len(checked_sandbox.requests) == 1
+
+
+def test_a_connection_without_a_workspace_names_the_field_and_the_connection(
+    checked_sandbox, monkeypatch
+):
+    conn = checked_sandbox.connection()
+    del conn["extra"]["workspace_id"]
+    monkeypatch.setenv("AIRFLOW_CONN_BIRD_EU", json.dumps(conn))
+    with pytest.raises(AirflowFailException) as e:
+        run(SendSmsOperator(task_id="sms", recipients=NUMBERS, text="x", bird_conn_id="bird_eu"))
+    assert str(e.value) == (
+        "Bird connection 'bird_eu': extra.workspace_id: is required (nothing was sent)"
+    )
+    assert checked_sandbox.requests == []
 
 
 def test_partial_failure_sends_the_rest_then_fails_with_summary(checked_sandbox):

@@ -226,3 +226,11 @@ def test_the_hitl_calls_go_to_airflows_functions_when_called(monkeypatch):
         {"ti_id": "ti", "chosen_options": ["A"], "params_input": {}},
         {"ti_id": "ti", "options": ["A"], "subject": "s"},
     ]
+
+
+@HITL
+def test_a_task_outside_dags_test_is_served_its_hitl_detail():
+    # `airflow dags test` is the other side: tests/e2e/test_approval_dags_test.py.
+    from airflow.sdk.execution_time.supervisor import InProcessSupervisorComms  # noqa: F401
+
+    assert compat.serves_hitl()
