@@ -17,7 +17,8 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml sandbox/pyproject.toml requirements/constraints-$(NEWEST).txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c requirements/constraints-$(NEWEST).txt -e '.[test,bench,docs]' -e ./sandbox
+	$(BIN)/pip install --quiet -c requirements/constraints-$(NEWEST).txt -e . -e ./sandbox \
+		--group test --group bench --group docs
 	touch $(STAMP)
 
 # Kept: make would otherwise delete a pattern rule's stamp as an intermediate file.
@@ -25,7 +26,8 @@ $(STAMP): pyproject.toml sandbox/pyproject.toml requirements/constraints-$(NEWES
 $(VENV)-%/.installed: pyproject.toml sandbox/pyproject.toml requirements/constraints-%.txt
 	$(PYTHON) -m venv $(VENV)-$*
 	$(VENV)-$*/bin/pip install --quiet --upgrade pip
-	$(VENV)-$*/bin/pip install --quiet -c requirements/constraints-$*.txt -e '.[test]' -e ./sandbox
+	$(VENV)-$*/bin/pip install --quiet -c requirements/constraints-$*.txt -e . -e ./sandbox \
+		--group test
 	touch $@
 
 lint: $(STAMP)

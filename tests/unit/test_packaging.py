@@ -113,6 +113,15 @@ def test_the_sdist_carries_the_license(built):
 # Classifiers and URLs ------------------------------------------------------------------------
 
 
+def test_the_wheel_offers_no_development_extras(built):
+    wheel, _ = built
+    metadata = _metadata(_wheel_text(wheel, "METADATA"))
+    assert metadata.get_all("Provides-Extra") is None
+    # What developing it needs is in dependency groups, which are never published.
+    assert {"test", "bench", "docs"} <= set(PYPROJECT["dependency-groups"])
+    assert "optional-dependencies" not in PROJECT
+
+
 def test_classifiers_name_the_python_versions_and_a_development_status(built):
     wheel, _ = built
     classifiers = _metadata(_wheel_text(wheel, "METADATA")).get_all("Classifier")
@@ -202,7 +211,7 @@ def test_the_sandbox_is_released_with_the_provider_at_the_same_version(sandbox_w
     requires = metadata.get_all("Requires-Dist")
     assert f"airflow-provider-sms=={PROJECT['version']}" in requires
     # Its one dependency of its own, at the range the provider's tests use it at.
-    [jsonschema] = [r for r in PROJECT["optional-dependencies"]["test"] if "jsonschema" in r]
+    [jsonschema] = [r for r in PYPROJECT["dependency-groups"]["test"] if "jsonschema" in r]
     assert jsonschema in requires
     assert SANDBOX_PROJECT["requires-python"] == PROJECT["requires-python"]
     assert metadata["License-Expression"] == PROJECT["license"]
