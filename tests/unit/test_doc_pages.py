@@ -30,8 +30,29 @@ def test_each_python_example_compiles_and_each_dag_names_its_id(example):
         assert example.dag_id, f"{example.name}: a DAG example must give dag_id=..."
 
 
-def test_the_readme_is_at_most_6_kb():
-    assert len((ROOT / "README.md").read_bytes()) <= 6000
+REPOSITORY = "https://github.com/airflow-provider-sms/airflow-provider-sms/blob/main/"
+LINK = r"\]\(([^)]*)\)"
+
+
+def test_the_readme_is_at_most_6_kb_of_text():
+    # Its words, not its links' addresses (absolute, below).
+    import re
+
+    text = re.sub(LINK, "]()", (ROOT / "README.md").read_text())
+    assert len(text.encode()) <= 6000
+
+
+def test_the_readmes_links_are_absolute_and_those_into_the_repository_exist():
+    # The package index shows the README without the repository around it.
+    import re
+
+    targets = re.findall(LINK, (ROOT / "README.md").read_text())
+    assert len(targets) >= 20
+    assert [t for t in targets if not t.startswith("https://")] == []
+    for target in targets:
+        if target.startswith(REPOSITORY):
+            path = target.removeprefix(REPOSITORY).split("#")[0]
+            assert (ROOT / path).is_file(), target
 
 
 def test_every_test_the_compatibility_page_names_exists():
