@@ -33,7 +33,70 @@ DEFAULT_XCOM_ENTRIES_LIMIT = 1000
 class BirdSendOperator(BaseOperator):
     """What SMS, MMS and template sends share: recipients, optional fields, sending, results.
 
-    Subclasses supply the message content (`_content`) and optional pre-send checks."""
+    Subclasses supply the message content (`_content`) and optional pre-send checks.
+
+    :param recipients: a phone number, a list of them, or a comma-separated string (templated).
+        Normalised to E.164; duplicates dropped.
+    :param channel_id: the Bird channel; defaults to the connection's ``channel_id``.
+    :param bird_conn_id: the Bird connection id.
+    :param reference: a reference stored on each message (templated). By default each
+        message gets a deterministic one (see ``message.outgoing.default_reference``), the
+        same on every try until a clear, to reconcile messages in Bird.
+    :param tags: up to 10 Bird tags (templated).
+    :param default_region: region (e.g. ``"NL"``) for numbers written without a country code.
+    :param max_concurrency: requests in flight at once (default 50, at most 200).
+    :param allow_premium_numbers: send to premium-rate and shared-cost numbers too; refused
+        by default, as what SMS pumping (toll fraud) sends to.
+    :param allowed_regions: ISO 3166 region codes (e.g. ``["NL", "BE"]``); recipients in
+        other regions are refused before anything is sent.
+    :param fail_on_partial_failure: fail the task when some recipients fail (default); if
+        False, succeed and return the failures alongside the accepted messages.
+    :param use_batch_api: send through Bird's batch endpoint, up to 100 messages a request.
+    :param check_batch_results: with ``use_batch_api``, list each batch afterwards and fail
+        for the messages Bird rejected during its asynchronous validation.
+    :param xcom_entries_limit: the most recipients listed one by one in the XCom.
+    :param max_messages: the most messages this send may make, counted after
+        de-duplication and ``exclude_recipients``; more fails the task before any request,
+        naming both numbers. Default: the connection's ``max_messages`` extra (no cap
+        without one).
+    :param max_total_segments: the most SMS segments the whole send may take (messages
+        times segments per message; an MMS counts as one, and so does a template message,
+        whose text Bird renders); default the connection's ``max_total_segments`` extra.
+    :param dry_run: render and check everything, send nothing (no request to Bird at all),
+        log the request bodies (numbers masked) and return what would be sent.
+    :param validity: whole seconds (an int, a string of digits, or a ``timedelta``) Bird keeps
+        trying to deliver each message (``validity``; templated). Bird's default is 36 hours,
+        10 minutes on 2FA channels.
+    :param ignore_quiet_hours: send at once despite the channel's quiet hours
+        (``ignoreQuietHours``).
+    :param ignore_global_holdout: skip Bird's global holdout check, for transactional
+        messages (``ignoreGlobalHoldout``).
+    :param track_links: add Bird's web-tracking parameters to links (``enableLinkTracking``);
+        needs ``short_links``.
+    :param short_links: shorten links: ``"default"`` (the workspace's domain) or a bare
+        domain of at most 128 characters (``shortLinks``; templated). Segment counts are then
+        an upper bound.
+    :param notification_url: an https webhook URL, without credentials, for this message's
+        events (``notification.url``; a webhook subscription must exist; templated).
+    :param extra_information: a JSON-serialisable mapping of at most 4 KB stored with each
+        message (``meta.extraInformation``; templated).
+    :param wait_for_delivery: after sending, wait in the triggerer (deferred, holding no
+        worker slot) until Bird reports every message delivered, for up to
+        `delivery_timeout` seconds, looking every `delivery_poll_interval`; the task then
+        returns the final statuses (see :class:`~airflow_provider_sms.sensors.message_status.
+        MessageStatusSensor`), or fails naming the failed messages.
+    :param delivery_timeout: with ``wait_for_delivery``, the longest wait, in seconds
+        (default an hour).
+    :param delivery_poll_interval: with ``wait_for_delivery``, seconds between looks
+        (default 10).
+    :param send_at: when Bird sends (templated): an aware ``datetime`` or an RFC 3339 string,
+        up to 35 days ahead; messages wait in Bird as ``scheduled`` (docs/scheduling.md).
+    :param local_window: a pair of local times (``("09:00", "20:00")``) each recipient's
+        message is held to, in the recipient's own time zone (templated; docs/scheduling.md).
+    :param exclude_recipients: numbers never sent to (templated): a list, a comma-separated
+        string, or ``MessageInteractionsOperator``'s result (its opt-outs); they are reported
+        ``suppressed``.
+    """
 
     template_fields: Sequence[str] = (
         "recipients",

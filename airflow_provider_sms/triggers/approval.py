@@ -50,7 +50,15 @@ def _approver(number: str) -> dict[str, str]:
 class SmsApprovalTrigger(PollingTrigger, HITLTrigger):
     """HITLTrigger plus the approvers' replies on `channel_id` received at or after `after`
     (UNIX time) to the question `code`; `approval` for Approve/Reject (which also take
-    yes/no)."""
+    yes/no). Other arguments are HITLTrigger's.
+
+    :param approvers: who may answer by SMS (E.164 numbers).
+    :param code: the question's code, which a reply starts with when other questions are open.
+    :param channel_id: the Bird channel replies come in on.
+    :param after: the earliest reply that counts, a UNIX time (when the question went out).
+    :param approval: an Approve/Reject question, whose answers also take yes and no.
+    :param bird_conn_id: the Bird connection id.
+    """
 
     fields = ("approvers", "code", "channel_id", "after", "approval", "bird_conn_id")
     polling = "read the replies"

@@ -31,7 +31,18 @@ class MessageStatusTrigger(PollingTrigger):
     `empty_batch_timeout` seconds fails as such.
 
     Yields one event: ``{"status": "success" | "failure" | "timeout", **summary}`` where the
-    summary counts messages by status and lists the first failures (recipients masked)."""
+    summary counts messages by status and lists the first failures (recipients masked).
+
+    :param channel_id: the Bird channel the messages were sent on.
+    :param message_ids: the messages to follow.
+    :param batch_ids: batches whose messages to follow (each listed).
+    :param bird_conn_id: the Bird connection id.
+    :param success_statuses: the statuses that count as delivered (default ``delivered``).
+    :param failure_statuses: the statuses that count as failed (default Bird's failures).
+    :param poll_interval: seconds between polls (default 10).
+    :param end_time: when to give up, a UNIX time (None: never).
+    :param empty_batch_timeout: seconds a batch may list no message before it fails.
+    """
 
     fields = (
         "channel_id",

@@ -24,7 +24,17 @@ class ReplyTrigger(PollingTrigger):
     ``bird.objects.inbound_message`` shapes it), ``{"status": "timeout", "seen": {...}}``
     (counts of the other messages it looked at), or ``{"status": "error", "error": ...}``.
     Each poll reads at most ``bird.incoming.MAX_PAGES`` pages, going on where the last one
-    stopped. Restarted, it looks again from `after`, so it finds the same first reply."""
+    stopped. Restarted, it looks again from `after`, so it finds the same first reply.
+
+    :param channel_id: the Bird channel replies come in on.
+    :param from_numbers: who may reply (E.164 numbers).
+    :param after: the earliest reply that counts, a UNIX time.
+    :param pattern: a regular expression the reply's text must match (``re.search``; None:
+        any text).
+    :param bird_conn_id: the Bird connection id.
+    :param poll_interval: seconds between polls (default 10).
+    :param end_time: when to give up, a UNIX time (None: never).
+    """
 
     fields = (
         "channel_id",
