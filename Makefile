@@ -63,6 +63,7 @@ OLDER_DAGS_TESTS := tests/e2e/test_provider_cli.py tests/e2e/test_e2e_dags.py \
 	tests/e2e/test_notifier_dag.py tests/e2e/test_approval_dags_test.py \
 	tests/e2e/test_replies.py::test_sensors_defer_as_the_deployment_says_unless_told \
 	tests/e2e/test_production.py::test_a_sends_metrics_equal_its_summary \
+	tests/e2e/test_taskflow_sends.py \
 	$(addprefix tests/e2e/test_exactly_once.py::,\
 		test_tries_killed_by_execution_timeout_still_send_each_recipient_once \
 		test_a_task_killed_without_warning_then_run_again_sends_each_recipient_once \

@@ -73,6 +73,7 @@ _SOURCES: dict[str, str] = {
             "Stats",
             "Variable",
             "conf",
+            "get_current_context",
             "mask_secret",
             "task",
             "timezone",
@@ -123,6 +124,14 @@ def default_deferrable(deferrable: bool | None) -> bool:
     if deferrable is not None:
         return deferrable
     return __getattr__("conf").getboolean("operators", "default_deferrable", fallback=False)
+
+
+def current_context() -> Any:
+    """The running task's context; empty outside a task (a script, a test)."""
+    try:
+        return __getattr__("get_current_context")()
+    except Exception:  # noqa: BLE001 - Airflow raises its own error outside a task
+        return {}
 
 
 def notifier_arguments(kwargs: dict[str, Any]) -> dict[str, Any]:

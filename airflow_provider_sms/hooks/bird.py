@@ -194,6 +194,50 @@ class BirdHook(BaseHook):
 
     # -- the verbs ---------------------------------------------------------------------
 
+    def send_sms(self, recipients: Any, text: str, **options: Any) -> list[dict] | dict:
+        """Send an SMS from a task, as :class:`SendSmsOperator` would: the same arguments
+        (but its connection is this hook's, and it does not wait for delivery), the same
+        checks before any request, and the same result entries (or summary). Inside a task
+        it keeps the operator's exactly-once record, so that a retry sends nobody the SMS
+        twice; several calls in one task each keep their own, in the order they are made.
+
+        ``BirdHook().send_sms(["+31612345678"], "Your order has shipped.")``"""
+        from airflow_provider_sms.outbound.sends import SmsSend, send_from_task
+
+        return send_from_task(SmsSend, self, {"recipients": recipients, "text": text, **options})
+
+    def send_mms(
+        self,
+        recipients: Any,
+        *,
+        images: Any = None,
+        files: Any = None,
+        text: str | None = None,
+        title: str | None = None,
+        **options: Any,
+    ) -> list[dict] | dict:
+        """Send an MMS from a task, as :class:`SendMmsOperator` would (see `send_sms`):
+        images or files (URLs, local paths, ``ObjectStoragePath``), uploaded once."""
+        from airflow_provider_sms.outbound.sends import MmsSend, send_from_task
+
+        given = {"images": images, "files": files, "text": text, "title": title}
+        return send_from_task(MmsSend, self, {"recipients": recipients, **given, **options})
+
+    def send_template(
+        self,
+        recipients: Any,
+        *,
+        project_id: str | None = None,
+        template_name: str | None = None,
+        **options: Any,
+    ) -> list[dict] | dict:
+        """Send a Bird Studio template message from a task, as
+        :class:`SendTemplateOperator` would (see `send_sms`)."""
+        from airflow_provider_sms.outbound.sends import TemplateSend, send_from_task
+
+        given = {"project_id": project_id, "template_name": template_name}
+        return send_from_task(TemplateSend, self, {"recipients": recipients, **given, **options})
+
     def channel_id(self, channel_id: str | None = None) -> str:
         """The channel to use: `channel_id`, else the connection's default; checked."""
         from airflow_provider_sms.message.bodies import channel_id as checked_channel_id

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from airflow_provider_sms.bird.facts import MMS_REGIONS
 from airflow_provider_sms.operators.send import BirdSendOperator
-
-if TYPE_CHECKING:
-    from airflow_provider_sms.hooks.bird import BirdHook
-    from airflow_provider_sms.outbound.uploads import Media
+from airflow_provider_sms.outbound.sends import MmsSend
 
 
 class SendMmsOperator(BirdSendOperator):
@@ -38,7 +34,7 @@ class SendMmsOperator(BirdSendOperator):
 
     content_fields = ("images", "files", "text", "title", "fallback_text")
     json_fields = ("images", "files")
-    message_kind = "MMS"
+    send_kind = MmsSend
 
     def __init__(
         self,
@@ -59,67 +55,3 @@ class SendMmsOperator(BirdSendOperator):
         self.check_mms_capability = check_mms_capability
         self.allow_mms_outside_us_ca = allow_mms_outside_us_ca
         self.allow_bird_resizing = allow_bird_resizing
-        # The media as `_content` sends them: files replaced by what `_read_media` read.
-        self._media_items: tuple[Any, Any] = (images, files)
-
-    def _regions(self) -> tuple[Any, str]:
-        if self.allow_mms_outside_us_ca:
-            return super()._regions()
-        regions = set(MMS_REGIONS)
-        if self.allowed_regions is not None:
-            given = self.allowed_regions
-            given = given.split(",") if isinstance(given, str) else given
-            regions &= {str(r).strip().upper() for r in given}
-            if not regions:
-                from airflow_provider_sms.bird.errors import InvalidMessageError
-
-                raise InvalidMessageError(
-                    "allowed_regions", "includes neither US nor CA, where Bird offers MMS"
-                )
-        note = (
-            "and Bird offers MMS to US and Canadian numbers only (allow_mms_outside_us_ca=True "
-            "sends anyway)"
-        )
-        return sorted(regions), note
-
-    def _read_media(self) -> Media | None:
-        from airflow_provider_sms.outbound.uploads import read_media
-
-        images, files = self.images, self.files
-        media = None
-        if images is not None and files is None:
-            images, media = read_media(
-                images, "images", kind="image", allow_bird_resizing=self.allow_bird_resizing
-            )
-        elif files is not None and images is None:
-            files, media = read_media(files, "files", kind="file")
-        self._media_items = (images, files)
-        return media
-
-    def _content(self) -> dict[str, dict]:
-        from airflow_provider_sms.message.bodies import mms_body
-
-        images, files = self._media_items
-        return {
-            "body": mms_body(
-                images=images,
-                files=files,
-                text=self.text,
-                title=self.title,
-                fallback_text=self.fallback_text,
-            )
-        }
-
-    def _check_channel(self, hook: BirdHook, channel_id: str) -> None:
-        if not self.check_mms_capability:
-            return
-        from airflow_provider_sms.bird.objects import is_mms_capable
-        from airflow_provider_sms.compat import AirflowFailException
-
-        channel = hook.get_channel(channel_id)
-        if not is_mms_capable(channel):
-            raise AirflowFailException(
-                f"channel_id: channel {channel_id} ({channel.get('name', 'unnamed')}) cannot "
-                "send MMS (capabilities.messaging.outgoing.mms.status is not 'active'); "
-                "nothing was sent. Use an MMS-capable (US/Canada) number."
-            )

@@ -11,29 +11,35 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow_provider_sms import DEFAULT_CONN_NAME
 from airflow_provider_sms.compat import BaseOperator
 
+# What a send is, shared with the hook's verbs (cheap: its heavy imports are in functions).
+from airflow_provider_sms.outbound.sends import (
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_SEGMENTS,
+    DEFAULT_XCOM_ENTRIES_LIMIT,
+    MAX_CONCURRENCY,
+    Send,
+    check_max_concurrency,
+)
+
 if TYPE_CHECKING:
     from datetime import timedelta
 
     from airflow.sdk import Context
 
-    from airflow_provider_sms.hooks.bird import BirdHook
-    from airflow_provider_sms.outbound.uploads import Media
-
-# Enough requests in flight to reach Bird's 500 POST/s with answers taking up to 100 ms.
-DEFAULT_MAX_CONCURRENCY = 50
-# A text needing more SMS segments than this is refused unless the task allows more: an
-# accidental 30-part message costs thirty times one.
-DEFAULT_MAX_SEGMENTS = 10
-# Bird takes 500 POST/s per workspace; answers taking up to 400 ms need no more in flight.
-MAX_CONCURRENCY = 200
-# Up to this many recipients the XCom lists one entry per recipient; above it, a summary.
-DEFAULT_XCOM_ENTRIES_LIMIT = 1000
+__all__ = [
+    "DEFAULT_MAX_CONCURRENCY",
+    "DEFAULT_MAX_SEGMENTS",
+    "DEFAULT_XCOM_ENTRIES_LIMIT",
+    "MAX_CONCURRENCY",
+    "BirdSendOperator",
+]
 
 
 class BirdSendOperator(BaseOperator):
     """What SMS, MMS and template sends share: recipients, optional fields, sending, results.
 
-    Subclasses supply the message content (`_content`) and optional pre-send checks.
+    Each kind (`send_kind`, in ``outbound.sends``) says what its messages are made of and
+    checks; the hook's TaskFlow verbs send the same kinds.
 
     :param recipients: a phone number, a list of them, or a comma-separated string (templated).
         Normalised to E.164; duplicates dropped.
@@ -114,7 +120,7 @@ class BirdSendOperator(BaseOperator):
     )
     template_fields_renderers = {"extra_information": "json"}
     ui_color = "#fdf1e2"
-    message_kind = "message"
+    send_kind: ClassVar[type[Send]] = Send
     # A kind's own templated arguments (its content), after the shared ones, and those of
     # them the UI renders as JSON.
     content_fields: ClassVar[tuple[str, ...]] = ()
@@ -193,10 +199,7 @@ class BirdSendOperator(BaseOperator):
         self.reference = reference
         self.tags = tags
         self.default_region = default_region
-        if not isinstance(max_concurrency, int) or not 1 <= max_concurrency <= MAX_CONCURRENCY:
-            raise ValueError(
-                f"max_concurrency: must be 1 to {MAX_CONCURRENCY}, got {max_concurrency!r}"
-            )
+        check_max_concurrency(max_concurrency)
         self.max_concurrency = max_concurrency
         self.fail_on_partial_failure = fail_on_partial_failure
         self.use_batch_api = use_batch_api
@@ -211,99 +214,17 @@ class BirdSendOperator(BaseOperator):
         for name in self.content_fields:
             setattr(self, name, arguments[name])
 
-    # -- subclass hooks ------------------------------------------------------------------
-
-    def _content(self) -> dict[str, dict]:
-        """``{"body": ...}`` or ``{"template": ...}``; raises InvalidMessageError."""
-        raise NotImplementedError
-
-    def _read_media(self) -> Media | None:
-        """Files this message uploads, read and checked before `_content` (MMS)."""
-        return None
-
-    def _check_channel(self, hook: BirdHook, channel_id: str) -> None:
-        """Checks against the channel before anything is sent."""
-
-    def _segments_per_message(self) -> int:
-        """What one message counts toward `max_total_segments`, known after `_content`."""
-        return 1
-
-    def _regions(self) -> tuple[Any, str]:
-        """The regions recipients may be in, and why others are refused."""
-        return self.allowed_regions, "not in allowed_regions"
-
-    def _options(self) -> dict[str, Any]:
-        """Further options of this kind of message for `Outgoing.build` (subclasses add to
-        these): the delivery options, checked by ``message.options``."""
-        from airflow_provider_sms.message.options import DELIVERY_OPTIONS
-
-        return {"delivery": {name: getattr(self, name) for name in DELIVERY_OPTIONS}}
-
     # -- execution -----------------------------------------------------------------------
 
     def execute(self, context: Context) -> list[dict] | dict:
-        from datetime import UTC, datetime
-
         from airflow_provider_sms.hooks.bird import BirdHook
-        from airflow_provider_sms.message.outgoing import Outgoing
-        from airflow_provider_sms.outbound.engine import deliver
-        from airflow_provider_sms.outbound.prepare import (
-            SendPolicy,
-            check_caps,
-            invalid_input,
-            reference_seed,
-        )
-        from airflow_provider_sms.outbound.result import SendResult, log_schedule
+        from airflow_provider_sms.outbound.result import SendResult
 
+        send = self.send_kind.of(self, self.log)
         with BirdHook(self.bird_conn_id, pool_size=self.max_concurrency) as hook:
-            with invalid_input(self.message_kind):
-                regions, regions_note = self._regions()
-                media = self._read_media()
-                outgoing = Outgoing.build(
-                    kind=self.message_kind,
-                    recipients=self.recipients,
-                    default_region=self.default_region,
-                    channel_id=hook.channel_id(self.channel_id),
-                    content=self._content(),
-                    reference=self.reference,
-                    tags=self.tags,
-                    reference_seed=reference_seed(context),
-                    allow_premium_numbers=self.allow_premium_numbers,
-                    allowed_regions=regions,
-                    regions_note=regions_note,
-                    send_at=self.send_at,
-                    local_window=self.local_window,
-                    now=datetime.now(UTC),
-                    exclude_recipients=self.exclude_recipients,
-                    **self._options(),
-                )
-                check_caps(
-                    outgoing,
-                    hook.settings,
-                    max_messages=self.max_messages,
-                    max_total_segments=self.max_total_segments,
-                    segments_per_message=self._segments_per_message(),
-                )
-            log_schedule(outgoing, self.log)
-            policy = SendPolicy(
-                max_concurrency=self.max_concurrency,
-                use_batch_api=self.use_batch_api,
-                check_batch_results=self.check_batch_results,
-                fail_on_partial_failure=self.fail_on_partial_failure,
-                xcom_entries_limit=self.xcom_entries_limit,
-                dry_run=self.dry_run,
-            )
-            result = deliver(
-                hook,
-                outgoing,
-                policy,
-                context=context,
-                log=self.log,
-                check=self._check_channel,
-                media=media,
-            )
+            result, channel_id = send.deliver(hook, context)
         if self.wait_for_delivery and not SendResult.was_dry_run(result):
-            self._defer_until_delivered(outgoing.channel_id, result)
+            self._defer_until_delivered(channel_id, result)
         return result
 
     def _defer_until_delivered(self, channel_id: str, result: list[dict] | dict) -> None:

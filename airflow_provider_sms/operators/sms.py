@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from airflow_provider_sms.operators.send import DEFAULT_MAX_SEGMENTS, BirdSendOperator
+from airflow_provider_sms.outbound.sends import SmsSend
 
 
 class SendSmsOperator(BirdSendOperator):
@@ -45,7 +46,7 @@ class SendSmsOperator(BirdSendOperator):
     """
 
     content_fields = ("text",)
-    message_kind = "SMS"
+    send_kind = SmsSend
 
     def __init__(
         self,
@@ -60,29 +61,3 @@ class SendSmsOperator(BirdSendOperator):
         self._keep_content(locals())
         self.max_segments = max_segments
         self.smart_encoding = smart_encoding
-
-    def _content(self) -> dict[str, dict]:
-        from airflow_provider_sms.message.bodies import sms_body
-
-        body, count = sms_body(self.text, max_segments=self.max_segments)
-        self._segments = count.segments
-        # Bird bills per segment: worth seeing before ten thousand of them go out.
-        notes = []
-        if self.smart_encoding:
-            notes.append("before Bird's smart encoding")
-        if self.short_links is not None:
-            notes.append("an upper bound: Bird shortens the links afterwards")
-        self.log.info(
-            "Text of %d character(s): %d %s segment(s) per message%s",
-            count.characters,
-            count.segments,
-            count.encoding,
-            f" ({'; '.join(notes)})" if notes else "",
-        )
-        return {"body": body}
-
-    def _segments_per_message(self) -> int:
-        return self._segments
-
-    def _options(self) -> dict[str, Any]:
-        return {**super()._options(), "smart_encoding": bool(self.smart_encoding)}

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from airflow_provider_sms.operators.send import BirdSendOperator
+from airflow_provider_sms.outbound.sends import TemplateSend
 
 
 class SendTemplateOperator(BirdSendOperator):
@@ -35,7 +36,7 @@ class SendTemplateOperator(BirdSendOperator):
         "utm_parameters",
     )  # fmt: skip
     json_fields = ("parameters", "variables", "utm_parameters")
-    message_kind = "template message"
+    send_kind = TemplateSend
 
     def __init__(
         self,
@@ -53,19 +54,3 @@ class SendTemplateOperator(BirdSendOperator):
         super().__init__(recipients=recipients, **kwargs)
         # Exactly one of project_id and template_name: checked in execute(), once rendered.
         self._keep_content(locals())
-
-    def _content(self) -> dict[str, dict]:
-        from airflow_provider_sms.message.bodies import template_payload
-
-        return {
-            "template": template_payload(
-                self.project_id,
-                name=self.template_name,
-                version=self.version,
-                locale=self.locale,
-                parameters=self.parameters,
-                variables=self.variables,
-                utm_parameters=self.utm_parameters,
-                short_links=self.short_links,
-            )
-        }

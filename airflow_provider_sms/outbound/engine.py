@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_sms import compat, metrics
 from airflow_provider_sms.bird.cooldown import Claim, claim
@@ -19,7 +19,6 @@ from airflow_provider_sms.bird.errors import BirdError, BirdListingUnclearError
 from airflow_provider_sms.bird.fanout import Accepted, SendReport
 from airflow_provider_sms.bird.reconcile import MAX_PAGES
 from airflow_provider_sms.compat import AirflowException, AirflowFailException
-from airflow_provider_sms.hooks.bird import BirdHook
 from airflow_provider_sms.message.outgoing import Outgoing, group_prefix
 from airflow_provider_sms.outbound.ledger import (
     ALREADY_SENT,
@@ -38,6 +37,10 @@ from airflow_provider_sms.outbound.result import (
 )
 from airflow_provider_sms.outbound.uploads import Media, upload
 from airflow_provider_sms.redaction import mask_phone
+
+if TYPE_CHECKING:
+    # Only named in annotations: the hook's TaskFlow verbs call into this layer.
+    from airflow_provider_sms.hooks.bird import BirdHook
 
 # How far back to look for in-flight messages when the first try's start is unknown, and how
 # long Bird is given to list a message it accepted.
@@ -121,7 +124,9 @@ def _deliver(hook, outgoing, policy, context, log, check, media, tags) -> list[d
     store = compat.task_state_store(context)
     max_tries = max_tries_of(context.get("ti"))
     if media:
-        outgoing = upload(hook, outgoing, media, store=store, max_tries=max_tries, log=log)
+        outgoing = upload(
+            hook, outgoing, media, store=store, max_tries=max_tries, log=log, record=policy.record
+        )
     if policy.alert:
         return alert(hook, outgoing, policy, log=log, tags=tags)
     return send(
@@ -289,7 +294,7 @@ def send(
     bird_is_record = store is None and outgoing.reference_seed is not None and this_try is not None
     if bird_is_record:
         store = TryStore()
-    ledger = Ledger(store, max_tries=max_tries) if store is not None else None
+    ledger = Ledger(store, max_tries=max_tries, record=policy.record) if store is not None else None
     if ledger is None:
         log.warning(
             "No task state store (it needs Airflow 3.3+) and a `reference` of the task's own: "

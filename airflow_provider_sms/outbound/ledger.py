@@ -97,9 +97,11 @@ class TryStore(dict):
 
 
 class Ledger:
-    def __init__(self, store: Any, *, max_tries: int):
+    def __init__(self, store: Any, *, max_tries: int, record: str = ""):
+        # `record`: which of the task's sends this is, when it makes several (the hook's
+        # TaskFlow verbs); the first, or an operator's only one, has none.
         self.store = store
-        self.prefix = f"{_PREFIX}:m{max_tries}"
+        self.prefix = f"{_PREFIX}:m{max_tries}" + (f":{record}" if record else "")
         self._groups: list[_Group] = []
         self._group_of: dict[str, int] = {}
         self._meta: dict[str, Any] = {}

@@ -36,6 +36,9 @@ class SendPolicy:
     # An alert's cooldown (seconds): not sent to a recipient Bird lists another alert of its
     # group (``Outgoing.reference_group``) to within it.
     cooldown: float | None = None
+    # Which of the task's sends this is, when a task makes several (BirdHook's TaskFlow
+    # verbs): its own ledger (``outbound.ledger``); the first, like an operator's, has none.
+    record: str = ""
 
 
 @contextmanager
@@ -94,14 +97,16 @@ def check_caps(
             )
 
 
-def reference_seed(context: Any) -> tuple | None:
+def reference_seed(context: Any, record: str = "") -> tuple | None:
     """What a send's default references derive from: the task instance and its `max_tries`,
-    the same on every try until a clear (which sends anew)."""
+    the same on every try until a clear (which sends anew); and which of the task's sends
+    this is (`record`, see ``SendPolicy``)."""
     ti = context.get("ti") if context else None
     if ti is None:
         return None
     map_index = getattr(ti, "map_index", -1)
-    return send_seed(ti.dag_id, ti.run_id, ti.task_id, map_index, max_tries_of(ti))
+    seed = send_seed(ti.dag_id, ti.run_id, ti.task_id, map_index, max_tries_of(ti))
+    return (*seed, record) if record else seed
 
 
 def alert_seed(context: Any) -> tuple | None:

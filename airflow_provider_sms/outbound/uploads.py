@@ -12,11 +12,10 @@ import logging
 import os
 import stat
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_sms.bird.errors import BirdError, InvalidMessageError
 from airflow_provider_sms.compat import AirflowException, AirflowFailException
-from airflow_provider_sms.hooks.bird import BirdHook
 from airflow_provider_sms.message.bodies import media_items
 from airflow_provider_sms.message.files import (
     MediaFile,
@@ -28,6 +27,10 @@ from airflow_provider_sms.message.files import (
 )
 from airflow_provider_sms.message.outgoing import Outgoing
 from airflow_provider_sms.outbound.ledger import Ledger
+
+if TYPE_CHECKING:
+    # Only named in annotations: the hook's TaskFlow verbs call into this layer.
+    from airflow_provider_sms.hooks.bird import BirdHook
 
 
 @dataclass
@@ -165,10 +168,12 @@ def upload(
     store: Any,
     max_tries: int,
     log: logging.Logger,
+    record: str = "",
 ) -> Outgoing:
     """`outgoing` with each file's placeholder replaced by Bird's media URL: uploaded now,
-    or as an earlier try of this run recorded it. Nothing has been sent when this raises."""
-    ledger = Ledger(store, max_tries=max_tries) if store is not None else None
+    or as an earlier try of this run recorded it (in the ledger of `record`). Nothing has
+    been sent when this raises."""
+    ledger = Ledger(store, max_tries=max_tries, record=record) if store is not None else None
     recorded = ledger.uploads() if ledger else {}
     urls: dict[str, str] = {}
     for item in media.files:

@@ -22,6 +22,7 @@ EXPECTED = {
     "docs_opt_outs": (True, 5),  # 3, then 2: the one that replied STOP is left out
     "docs_capped_send": (True, 2),  # at its caps: four numbers, one twice, one excluded
     "docs_alert_cooldown": (False, 1),  # the task fails; the first alert of its cooldown
+    "docs_taskflow_send": (True, 2),  # BirdHook().send_sms from a @task
 }
 # Run in the deployed Airflow instead (tests/e2e/test_deployed_approvals.py): `airflow dags
 # test` runs a trigger where Airflow does not serve HITL details, so an approval cannot wait.
