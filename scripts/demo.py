@@ -1,10 +1,12 @@
 """Run the example DAGs end to end with real Airflow against the local Bird sandbox.
 
 Starts the sandbox as its own process, prepares a throw-away AIRFLOW_HOME (embedded SQLite),
-runs each example DAG with `airflow dags test`, prints what the sandbox received, stops it."""
+runs each example DAG with `airflow dags test` (naming its file, and showing the provider's
+own log lines from the run), prints what the sandbox received, stops it."""
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -20,6 +22,19 @@ EXAMPLE_DAGS = [
 ]
 
 
+# A log line of the provider's, as `airflow dags test` prints it: its time, its level, the
+# message, then the logger's name.
+PROVIDER_LINE = re.compile(
+    r"^\S+Z \[(?P<level>\w+)\s*\] (?P<message>.*?)\s+\[airflow\.task\.\w+\.airflow_provider_sms\."
+)
+KINDS = {"text": "SMS", "image": "MMS", "file": "MMS"}
+
+
+def provider_lines(output: str) -> list[str]:
+    """What the provider itself logged during a run (numbers are masked in them)."""
+    return [m["message"] for m in map(PROVIDER_LINE.match, output.splitlines()) if m]
+
+
 def describe(message: dict) -> str:
     to = mask_phone(message["receiver"]["contacts"][0]["identifierValue"])
     body = message.get("body") or {}
@@ -31,7 +46,8 @@ def describe(message: dict) -> str:
     ]
     if media:
         text = f"{text} [{', '.join(media)}]".strip()
-    return f"  {to:<16} {kind:<9} {message.get('status', ''):<9} {text}"
+    label = KINDS.get(kind, kind)
+    return f"  {to:<16} {label:<9} {message.get('status', ''):<9} {text}"
 
 
 def main() -> int:
@@ -43,12 +59,14 @@ def main() -> int:
         print("Preparing a throw-away Airflow home (embedded SQLite): airflow db migrate")
         home.migrate()
         for dag_id in EXAMPLE_DAGS:
-            print(f"Running `airflow dags test {dag_id}` ...", flush=True)
+            print(f"\nexample_dags/{dag_id}.py: `airflow dags test {dag_id}`", flush=True)
             result = home.dags_test(dag_id, check=False)
             if result.returncode != 0:
                 print(result.stdout[-8000:])
                 print(f"FAILED: {dag_id} (exit {result.returncode})")
                 return 1
+            for line in provider_lines(result.stdout):
+                print(f"  | {line}")
             print(f"  {dag_id}: success")
         messages = sandbox.messages()
         print(f"\nThe sandbox accepted {len(messages)} message(s):")
