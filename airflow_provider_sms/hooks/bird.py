@@ -200,6 +200,7 @@ class BirdHook(BaseHook):
         checks before any request, and the same result entries (or summary). Inside a task
         it keeps the operator's exactly-once record, so that a retry sends nobody the SMS
         twice; several calls in one task each keep their own, in the order they are made.
+        Requests in flight: the smaller of ``max_concurrency`` and this hook's `pool_size`.
 
         ``BirdHook().send_sms(["+31612345678"], "Your order has shipped.")``"""
         from airflow_provider_sms.outbound.sends import SmsSend, send_from_task
