@@ -15,6 +15,7 @@ has one deadline, and only the few short answers the budget asks for are read.""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import logging
@@ -419,7 +420,7 @@ class SharedBudget:
         connection = None
         try:
             connection = self._connection(deadline)
-            sha = hashlib.sha1(script.encode()).hexdigest()
+            sha = _sha(script)
             try:
                 answer = connection.call(deadline, "EVALSHA", sha, "1", key, *args)
             except StoreRefused as exc:
@@ -464,6 +465,13 @@ class SharedBudget:
     def _forget_all(cls) -> None:
         cls._open = {}
         cls._open_lock = threading.Lock()
+
+
+@functools.cache
+def _sha(script: str) -> str:
+    """The name Redis knows a script by (EVALSHA), once per script: `run` is on every
+    request's path."""
+    return hashlib.sha1(script.encode()).hexdigest()
 
 
 def _microseconds(answer: bytes) -> int:

@@ -1,6 +1,9 @@
-"""The way out, at run time: what the send operators, the notifier and the approval do with
-plain values once a task runs. Imported at run time, never when a DAG file is parsed.
+"""The way out: what the send operators, the hook's TaskFlow verbs, the notifier and the
+approval do with plain values once a task runs. Only `sends` is imported when a DAG file is
+parsed (the operators take their kinds and defaults from it; its heavy imports are in its
+functions); the rest at run time.
 
+- `sends`: one send of each kind (SMS, MMS, template) from its arguments, and `deliver`ing it.
 - `prepare`: a send's policy, bad input as task failures, reference seeds.
 - `engine`: `deliver()`, the one call a send makes (dry run, pre-send check, the exactly-once
   send or an alert).

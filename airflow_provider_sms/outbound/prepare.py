@@ -69,18 +69,18 @@ def check_caps(
     *,
     max_messages: Any,
     max_total_segments: Any = None,
-    segments_per_message: int | None = None,
+    with_segments: bool = False,
 ) -> None:
     """Fail a send over its caps before any request, naming both numbers. Messages are
     counted after de-duplication and exclusions; a cap not given is the connection's extra
-    of the same name; segments are counted where `segments_per_message` is known. A cap that
-    is not a whole number from 1 up is an InvalidMessageError naming it."""
+    of the same name; segments (``Outgoing.segments`` each) are counted `with_segments`. A
+    cap that is not a whole number from 1 up is an InvalidMessageError naming it."""
     from airflow_provider_sms.bird.settings import MAX_CAP
 
     messages = len(outgoing.recipients)
     counts = [("max_messages", max_messages, messages, "message(s)")]
-    if segments_per_message is not None:
-        segments = messages * segments_per_message
+    if with_segments:
+        segments = messages * outgoing.segments
         counts.append(("max_total_segments", max_total_segments, segments, "segment(s)"))
     for name, cap, count, what in counts:
         source = name

@@ -108,10 +108,6 @@ class Send:
     def check_channel(self, hook: BirdHook, channel_id: str) -> None:
         """Checks against the channel before anything is sent."""
 
-    def segments_per_message(self) -> int:
-        """What one message counts toward `max_total_segments`, known after `content`."""
-        return 1
-
     def regions(self) -> tuple[Any, str]:
         """The regions recipients may be in, and why others are refused."""
         return self.allowed_regions, "not in allowed_regions"
@@ -170,7 +166,7 @@ class Send:
                 hook.settings,
                 max_messages=self.max_messages,
                 max_total_segments=self.max_total_segments,
-                segments_per_message=self.segments_per_message(),
+                with_segments=True,
             )
         log_schedule(outgoing, self.log)
         policy = SendPolicy(
@@ -206,7 +202,6 @@ class SmsSend(Send):
         from airflow_provider_sms.message.bodies import sms_body
 
         body, count = sms_body(self.text, max_segments=self.max_segments)
-        self._segments = count.segments
         # Bird bills per segment: worth seeing before ten thousand of them go out.
         notes = []
         if self.smart_encoding:
@@ -221,9 +216,6 @@ class SmsSend(Send):
             f" ({'; '.join(notes)})" if notes else "",
         )
         return {"body": body}
-
-    def segments_per_message(self) -> int:
-        return self._segments
 
     def options(self) -> dict[str, Any]:
         return {**super().options(), "smart_encoding": bool(self.smart_encoding)}
