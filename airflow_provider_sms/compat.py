@@ -63,6 +63,7 @@ _SOURCES: dict[str, str] = {
             "AirflowFailException",
             "AirflowOptionalProviderFeatureException",
             "AirflowSensorTimeout",
+            "Asset",
             "BaseHook",
             "BaseNotifier",
             "BaseOperator",
@@ -85,6 +86,14 @@ _SOURCES: dict[str, str] = {
     "get_async_extra_dejson": "airflow.providers.common.compat.connection",
     "BaseTrigger": "airflow.triggers.base",
     "TriggerEvent": "airflow.triggers.base",
+    # The API server's side (the webhook receiver) and the CLI: the same on every version.
+    "AirflowPlugin": "airflow.plugins_manager",
+    "asset_manager": "airflow.assets.manager",
+    "AssetModel": "airflow.models.asset",
+    "create_session": "airflow.utils.session",
+    **dict.fromkeys(
+        ("ActionCommand", "Arg", "GroupCommand", "lazy_load_command"), "airflow.cli.cli_config"
+    ),
     # Human in the loop (3.1+): modules that use them call require() first.
     "HITLOperator": "airflow.providers.standard.operators.hitl",
     "HITLTrigger": "airflow.providers.standard.triggers.hitl",
@@ -252,6 +261,14 @@ async def write_hitl_response(ti_id: Any, chosen_options: list[str], params_inpu
     return await sync_to_async(update_hitl_detail_response)(
         ti_id=ti_id, chosen_options=chosen_options, params_input=params_input
     )
+
+
+def server_connection(conn_id: str) -> Any:
+    """A connection read where Airflow's database is at hand (the API server), through the
+    secrets backends like any other."""
+    from airflow.models.connection import Connection
+
+    return Connection.get_connection_from_secrets(conn_id)
 
 
 def serves_hitl() -> bool:

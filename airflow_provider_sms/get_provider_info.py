@@ -148,7 +148,25 @@ def get_provider_info():
                         "(default 0.5).",
                         "schema": {"type": ["number", "null"], "minimum": 0.001},
                     },
+                    # A secret: Airflow's API and UI hide an extra by its name, and one
+                    # holding "secret" is one they hide.
+                    "webhook_signing_secret": {
+                        "label": "Webhook signing key",
+                        "description": "Optional. The key Bird signs this connection's "
+                        "webhooks with; the receiver at /bird/webhooks/<conn_id> refuses "
+                        "anything not signed with it.",
+                        "schema": {"type": ["string", "null"], "format": "password"},
+                    },
+                    "webhook_url": {
+                        "label": "Webhook URL",
+                        "description": "Optional. The URL Bird calls for this connection's "
+                        "webhooks when it is not the API server's own (behind a proxy), such "
+                        "as https://airflow.example.com/bird/webhooks/bird_default.",
+                        "schema": {"type": ["string", "null"]},
+                    },
                 },
             }
         ],
+        # `airflow bird webhooks ...` (Airflow 3.2 and later read a provider's commands).
+        "cli": ["airflow_provider_sms.webhooks.cli.get_bird_cli_commands"],
     }

@@ -484,6 +484,19 @@ class BirdClient:
         path = self._channel_path(channel_id, f"/messages/{_path_id(message_id, 'message_id')}")
         return self.request("GET", path, cancel=cancel)
 
+    def webhook_subscriptions_path(self, subscription_id: str | None = None) -> str:
+        """The path of the workspace's webhook subscriptions (a listing, for :meth:`pages`),
+        or of one of them."""
+        suffix = "" if subscription_id is None else f"/{_path_id(subscription_id, 'id')}"
+        return self._workspace_path(f"/webhook-subscriptions{suffix}")
+
+    def create_webhook_subscription(self, subscription: dict) -> dict:
+        """POST a webhook subscription (``bird.webhooks.subscription``); Bird's object."""
+        return self.request("POST", self.webhook_subscriptions_path(), body=subscription)
+
+    def delete_webhook_subscription(self, subscription_id: str) -> None:
+        self.request("DELETE", self.webhook_subscriptions_path(subscription_id))
+
     def messages_path(self, channel_id: str) -> str:
         """The path of the channel's messages (and their listing, for :meth:`pages`)."""
         return self._channel_path(channel_id, "/messages")

@@ -210,6 +210,10 @@ class ClientSettings:
     max_total_segments: int | None = None
     # A staging connection: every send through it is a dry run, whatever a task says.
     dry_run: bool = False
+    # Bird's webhooks: the key deliveries are signed with (a secret), and the URL Bird calls
+    # when it is not the API server's own (behind a proxy).
+    webhook_signing_secret: str | None = field(default=None, repr=False)
+    webhook_url: str | None = None
     # Where the settings come from ("connection 'bird_default'"), for errors that point there.
     origin: str = "the connection"
 
@@ -285,6 +289,8 @@ def settings_from_connection(
         dry_run=_flag(extra, "dry_run", False),
         rate_limit_redis_url=redis_url(extra.get("rate_limit_redis_url"), default_redis_url),
         rate_limit_redis_password=_secret(extra, "rate_limit_redis_password"),
+        webhook_signing_secret=_secret(extra, "webhook_signing_secret"),
+        webhook_url=webhook_url(extra.get("webhook_url")),
         origin=origin,
         **_numbers(extra),
     )
@@ -320,6 +326,21 @@ def redis_url(value: Any, default: str | None = None) -> str | None:
             f"extra.rate_limit_redis_url: {exc} (the URL is not shown); give one such as "
             "redis://redis-host:6379/0, the password in extra.rate_limit_redis_password, or off"
         ) from None
+    return text
+
+
+def webhook_url(value: Any) -> str | None:
+    """extra.webhook_url: the absolute http(s) URL Bird calls for this connection's webhooks,
+    when the API server sits behind a proxy (the URL signatures cover)."""
+    if value in (None, ""):
+        return None
+    text = value.strip() if isinstance(value, str) else None
+    scheme, _, rest = (text or "").partition("://")
+    if not text or scheme.lower() not in _SCHEMES or not rest or rest.startswith("/"):
+        raise BirdConfigurationError(
+            "extra.webhook_url: must be an absolute http(s) URL, such as "
+            "https://airflow.example.com/bird/webhooks/bird_default"
+        )
     return text
 
 

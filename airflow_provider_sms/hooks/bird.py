@@ -420,6 +420,60 @@ class BirdHook(BaseHook):
 
         return interactions(self.client, self.channel_id(channel_id), message_id, cancel=cancel)
 
+    # -- Bird's webhooks --------------------------------------------------------------------
+
+    def webhook_url(self) -> str:
+        """Where Bird calls this connection's webhooks: extra.webhook_url, else the receiver
+        in Airflow's API server (``[api] base_url`` + ``/bird/webhooks/<conn_id>``)."""
+        from airflow_provider_sms.bird.webhooks import receiver_url
+        from airflow_provider_sms.compat import conf
+
+        base_url = conf.get("api", "base_url", fallback=None)
+        return receiver_url(self.bird_conn_id, self.settings.webhook_url, base_url)
+
+    def webhook_subscriptions(self) -> list[dict]:
+        """The workspace's webhook subscriptions, as Bird lists them."""
+        client = self.client
+        found: list[dict] = []
+        for page in client.pages(client.webhook_subscriptions_path(), full_page="end"):
+            found.extend(page)
+        return found
+
+    def set_up_webhooks(
+        self,
+        events: Sequence[str] = ("sms.inbound", "sms.outbound", "sms.interaction"),
+        *,
+        channel_id: str | None = None,
+        url: str | None = None,
+    ) -> list[dict]:
+        """Subscribe the channel's `events` to this connection's receiver (`url`, default
+        :meth:`webhook_url`), signed with extra.webhook_signing_secret; an event already
+        subscribed to that URL is left as it is. One entry per event: ``{"event", "id",
+        "created": bool}``."""
+        from airflow_provider_sms.bird.errors import BirdConfigurationError
+        from airflow_provider_sms.bird.webhooks import same_subscription, subscription
+
+        key = self.settings.webhook_signing_secret
+        if not key:
+            raise BirdConfigurationError(
+                f"connection {self.bird_conn_id!r}: extra.webhook_signing_secret: is required "
+                "to set up webhooks (Bird signs each delivery with it)"
+            )
+        channel = self.channel_id(channel_id)
+        target = url or self.webhook_url()
+        existing = self.webhook_subscriptions()
+        done = []
+        for event in events:
+            wanted = subscription(event, target, key, channel)
+            match = next((s for s in existing if same_subscription(s, wanted)), None)
+            if match is None:
+                match = self.client.create_webhook_subscription(wanted)
+            done.append({"event": event, "id": match.get("id"), "created": match not in existing})
+        return done
+
+    def delete_webhook_subscription(self, subscription_id: str) -> None:
+        self.client.delete_webhook_subscription(subscription_id)
+
     def test_connection(self) -> tuple[bool, str]:
         """Read-only check: fetches the default channel (or lists channels); sends nothing.
 

@@ -44,6 +44,11 @@ class MessageStatusSensor(BaseSensorOperator):
         ``poke_interval`` is accepted for it.
     :param empty_batch_timeout: seconds a batch may list no message before it fails as
         unknown.
+    :param use_webhooks: when deferred, read the statuses Bird pushed to the webhook
+        receiver (docs/webhooks.md) instead of asking Bird for each message; default: when
+        the connection has a ``webhook_signing_secret``. Batches are always listed.
+    :param push_fallback: seconds without a pushed status after which Bird is asked once
+        (default 120), so that a missed webhook never hangs the wait.
     """
 
     template_fields: Sequence[str] = ("message_ids", "channel_id", "bird_conn_id")
@@ -60,6 +65,8 @@ class MessageStatusSensor(BaseSensorOperator):
         deferrable: bool | None = None,
         poll_interval: float | timedelta | None = None,
         empty_batch_timeout: float = 300.0,
+        use_webhooks: bool | None = None,
+        push_fallback: float = 120.0,
         **kwargs: Any,
     ):
         poke_interval = kwargs.pop("poke_interval", None)
@@ -79,6 +86,8 @@ class MessageStatusSensor(BaseSensorOperator):
         self.deferrable = default_deferrable(deferrable)
         self.poll_interval = _seconds(self.poke_interval)
         self.empty_batch_timeout = empty_batch_timeout
+        self.use_webhooks = use_webhooks
+        self.push_fallback = push_fallback
 
     def _resolve(self) -> tuple[str, list[str], list[str], tuple[int, list[dict]]]:
         from airflow_provider_sms.bird.errors import BirdError, InvalidMessageError
@@ -128,6 +137,8 @@ class MessageStatusSensor(BaseSensorOperator):
             failure_statuses=self.failure_statuses,
             poll_interval=self.poll_interval,
             empty_batch_timeout=self.empty_batch_timeout,
+            use_webhooks=self.use_webhooks,
+            push_fallback=self.push_fallback,
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict:

@@ -15,10 +15,15 @@ if TYPE_CHECKING:
     import threading
 
     from airflow_provider_sms.bird.errors import BirdError
+    from airflow_provider_sms.inbound.pushes import PushedEvents
 
 # Seconds a batch may list no message before it counts as unknown (Bird lists a batch's
 # messages once it has processed them, asynchronously).
 EMPTY_BATCH_TIMEOUT = 300.0
+# A wait reading pushed statuses asks Bird after this many seconds without one; it reads the
+# statuses pushed since this long before it began.
+PUSH_FALLBACK = 120.0
+PUSH_LOOKBACK = 600.0
 
 
 class MessageStatusTrigger(PollingTrigger):
@@ -42,6 +47,11 @@ class MessageStatusTrigger(PollingTrigger):
     :param poll_interval: seconds between polls (default 10).
     :param end_time: when to give up, a UNIX time (None: never).
     :param empty_batch_timeout: seconds a batch may list no message before it fails.
+    :param use_webhooks: read the statuses Bird pushed to the webhook receiver rather than
+        ask Bird for them (None: when the connection has a ``webhook_signing_secret``).
+    :param push_fallback: seconds without a pushed status for a pending message (or a
+        receiver that cannot be read) after which Bird is asked once, so that a missed
+        webhook never hangs the wait.
     """
 
     fields = (
@@ -54,6 +64,8 @@ class MessageStatusTrigger(PollingTrigger):
         "poll_interval",
         "end_time",
         "empty_batch_timeout",
+        "use_webhooks",
+        "push_fallback",
     )
     polling = "read the statuses"
 
@@ -69,6 +81,8 @@ class MessageStatusTrigger(PollingTrigger):
         poll_interval: float = 10.0,
         end_time: float | None = None,
         empty_batch_timeout: float = EMPTY_BATCH_TIMEOUT,
+        use_webhooks: bool | None = None,
+        push_fallback: float = PUSH_FALLBACK,
     ):
         super().__init__()
         self.channel_id = channel_id
@@ -80,6 +94,9 @@ class MessageStatusTrigger(PollingTrigger):
         self.poll_interval = poll_interval
         self.end_time = end_time
         self.empty_batch_timeout = empty_batch_timeout
+        self.use_webhooks = use_webhooks
+        self.push_fallback = push_fallback
+        self._pushes: PushedEvents | None = None
 
     async def start(self) -> TriggerEvent | None:
         from airflow_provider_sms.bird.errors import InvalidMessageError
@@ -97,10 +114,55 @@ class MessageStatusTrigger(PollingTrigger):
 
     def poll(self, hook: BirdHook, cancel: threading.Event) -> None:
         message_ids, batch_ids = self._tally.to_read(self.message_ids, self.batch_ids)
+        if message_ids and not batch_ids and self._read_pushes(hook, message_ids):
+            return
         reading = hook.poll_statuses(
             self.channel_id, message_ids=message_ids, batch_ids=batch_ids, cancel=cancel
         )
         self._tally.absorb(reading)
+
+    def _read_pushes(self, hook: BirdHook, message_ids: list[str]) -> bool:
+        """Take the statuses pushed since the last read; whether that will do for this poll
+        (False: ask Bird, as pushes are off, or none came for `push_fallback` seconds)."""
+        from airflow_provider_sms.bird.errors import BirdError
+        from airflow_provider_sms.inbound.pushes import PushedEvents
+
+        if self.use_webhooks is None:
+            self.use_webhooks = bool(hook.settings.webhook_signing_secret)
+        if not self.use_webhooks:
+            return False
+        now = time.monotonic()
+        if self._pushes is None:
+            self._pushes = PushedEvents(
+                url=hook.webhook_url(),
+                conn_id=self.bird_conn_id,
+                signing_key=hook.settings.webhook_signing_secret or "",
+                channel_id=self.channel_id,
+                event="sms.outbound",
+                since=self._started - PUSH_LOOKBACK,
+            )
+            self._last_push = now
+            self.log.info("Reading the statuses Bird pushes to %s", self._pushes.url)
+        try:
+            pushed = self._pushes.read()
+        except BirdError as exc:
+            self.log.warning("Could not read the pushed statuses (%s): asking Bird", exc)
+            return False
+        wanted = set(message_ids)
+        taken = [m for m in pushed if m.get("id") in wanted]
+        for message in taken:
+            self._tally.take(message)
+        if taken:
+            self._last_push = now
+        if now - self._last_push < self.push_fallback:
+            return True
+        self._last_push = now
+        self.log.warning(
+            "No pushed status for %d pending message(s) in %.0f s: asking Bird",
+            len(self._tally.to_read(self.message_ids, ())[0]),
+            self.push_fallback,
+        )
+        return False
 
     async def conclude(
         self, found: None, error: BirdError | None, ended: bool

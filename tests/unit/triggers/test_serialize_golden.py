@@ -32,6 +32,8 @@ MESSAGE_STATUS = {
     "poll_interval": 2.5,
     "end_time": 1_764_003_600.0,
     "empty_batch_timeout": 60.0,
+    "use_webhooks": True,
+    "push_fallback": 30.0,
 }
 
 REPLY = {

@@ -1,0 +1,110 @@
+"""Reading Bird's pushed events back: what the webhook receiver in Airflow's API server kept
+for a channel (``GET /bird/webhooks/{conn_id}/events``), read by a wait in place of Bird's
+own listings. Each read is signed with the connection's webhook signing key."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+import requests
+
+from airflow_provider_sms.bird.errors import BirdConnectionError, BirdError
+from airflow_provider_sms.bird.webhooks import (
+    READ_SIGNATURE_HEADER,
+    READ_TIMESTAMP_HEADER,
+    read_signature,
+)
+
+_PAGE = 1000
+# Pages one read takes at most, so that a read ends; the next goes on from there.
+_MAX_PAGES = 50
+_TIMEOUT = (5.0, 30.0)
+
+
+class PushedEvents:
+    """The events of one kind on one channel kept by the receiver, read on from where the
+    last read ended; an event read twice (near the cursor) is given once."""
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        conn_id: str,
+        signing_key: str,
+        channel_id: str,
+        event: str,
+        since: float = 0.0,
+    ):
+        self.url = url
+        self.conn_id = conn_id
+        self._key = signing_key
+        self.channel_id = channel_id
+        self.event = event
+        self.since = since
+        self.cursor = 0
+        # Keys of events read past the cursor (read again until it passes them).
+        self._seen: set[str] = set()
+        self._session = requests.Session()
+
+    def read(self) -> list[dict]:
+        """The payloads kept since the last read, oldest first."""
+        found: list[dict] = []
+        for _ in range(_MAX_PAGES):
+            answer = self._page(self.cursor)
+            events = answer.get("events")
+            cursor = answer.get("cursor")
+            if not isinstance(events, list) or not isinstance(cursor, int):
+                raise BirdError("the webhook receiver's answer is not a page of events")
+            seen: set[str] = set()
+            for event in events:
+                key = event.get("key")
+                if key not in self._seen and isinstance(event.get("payload"), dict):
+                    found.append(event["payload"])
+                seen.add(key)
+            # Keys still past the cursor stay remembered; the rest is behind it for good.
+            past = {e.get("key") for e in events if e.get("id", 0) > cursor}
+            self._seen = (self._seen | seen) & past
+            moved = cursor > self.cursor
+            self.cursor = cursor
+            if len(events) < _PAGE or not moved:
+                break
+        return found
+
+    def _page(self, after: int) -> dict:
+        query = urlencode(
+            {
+                "channel_id": self.channel_id,
+                "event": self.event,
+                "after": after,
+                "since": int(self.since),
+                "limit": _PAGE,
+            }
+        )
+        stamp = str(int(time.time()))
+        headers = {
+            READ_TIMESTAMP_HEADER: stamp,
+            READ_SIGNATURE_HEADER: read_signature(self._key, stamp, self.conn_id, query),
+        }
+        try:
+            response = self._session.get(
+                f"{self.url}/events?{query}", headers=headers, timeout=_TIMEOUT
+            )
+        except requests.RequestException as exc:
+            raise BirdConnectionError(
+                f"could not reach the webhook receiver at {self.url}: {type(exc).__name__}"
+            ) from None
+        if response.status_code != 200:
+            raise BirdError(
+                f"the webhook receiver at {self.url} answered HTTP {response.status_code}",
+                retryable=response.status_code >= 500,
+            )
+        try:
+            answer: Any = response.json()
+        except ValueError:
+            answer = None
+        return answer if isinstance(answer, dict) else {}
+
+    def close(self) -> None:
+        self._session.close()
