@@ -23,6 +23,7 @@ EXPECTED = {
     "docs_capped_send": (True, 2),  # at its caps: four numbers, one twice, one excluded
     "docs_alert_cooldown": (False, 1),  # the task fails; the first alert of its cooldown
     "docs_taskflow_send": (True, 2),  # BirdHook().send_sms from a @task
+    "docs_on_inbound_push": (True, 0),  # run by hand: no pushed event, nothing to handle
 }
 # Run in the deployed Airflow instead (tests/e2e/test_deployed_approvals.py): `airflow dags
 # test` runs a trigger where Airflow does not serve HITL details, so an approval cannot wait.
