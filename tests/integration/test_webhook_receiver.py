@@ -20,6 +20,7 @@ import requests
 from redis_server import free_port
 
 from airflow_provider_sms.testing import AirflowHome
+from bird_sandbox import BirdSandbox
 
 WORKSPACE = "6b52e9cb-2ddf-45b5-8aea-62882e999fb7"
 CHANNEL = "0c6e4a3a-4b43-4a55-8f7e-3c3c0f0e9a11"
@@ -78,17 +79,24 @@ def envelope(payload, event="sms.inbound", **fields) -> bytes:
 
 class Receiver:
     """An Airflow home with a DAG scheduled on the channel's inbound asset, and its API
-    server (two workers) serving the receiver."""
+    server (two workers) serving the receiver; `pushed_conn` is a connection to `sandbox`
+    whose webhooks the receiver takes."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, sandbox: BirdSandbox):
         dags = folder / "dags"
         dags.mkdir(parents=True)
         (dags / "on_inbound.py").write_text(DAG)
         self.port = free_port()
+        self.sandbox = sandbox
+        self.pushed_conn = sandbox.connection()
+        self.pushed_conn["extra"].update(
+            webhook_signing_secret=SECRET, webhook_url=self.url("bird_pushed")
+        )
         self.home = AirflowHome(
             folder / "home",
             dags,
             {
+                "AIRFLOW_CONN_BIRD_PUSHED": json.dumps(self.pushed_conn),
                 "AIRFLOW_CONN_BIRD_HOOKS": json.dumps(CONN),
                 "AIRFLOW_CONN_BIRD_CHANNEL": json.dumps(CHANNEL_CONN),
                 "AIRFLOW_CONN_BIRD_NO_KEY": json.dumps(NO_KEY_CONN),
@@ -161,9 +169,10 @@ class Receiver:
 
 @pytest.fixture(scope="module")
 def receiver(tmp_path_factory):
-    server = Receiver(tmp_path_factory.mktemp("receiver")).start()
-    yield server
-    server.stop()
+    with BirdSandbox() as sandbox:
+        server = Receiver(tmp_path_factory.mktemp("receiver"), sandbox).start()
+        yield server
+        server.stop()
 
 
 def test_a_signed_delivery_becomes_one_asset_event_on_its_channels_asset(receiver):
@@ -408,3 +417,80 @@ def test_the_signing_key_shows_in_no_log_no_answer_and_no_connection_response(re
     receiver.post(b"not json")
     receiver.post(envelope(inbound()), timestamp=1)
     assert SECRET not in receiver.log.read_text()
+
+
+def _wait_for_statuses(receiver, monkeypatch, message_ids, **options):
+    """A MessageStatusTrigger's event, run as the triggerer would; and the GETs of the
+    messages it made to Bird meanwhile."""
+    import asyncio
+
+    from airflow_provider_sms.triggers.message_status import MessageStatusTrigger
+
+    monkeypatch.setenv("AIRFLOW_CONN_BIRD_PUSHED", json.dumps(receiver.pushed_conn))
+    before = len(receiver.sandbox.requests)
+    trigger = MessageStatusTrigger(
+        channel_id=receiver.sandbox.mms_channel_id,
+        message_ids=message_ids,
+        bird_conn_id="bird_pushed",
+        poll_interval=0.2,
+        end_time=time.time() + 60,
+        **options,
+    )
+
+    async def first():
+        async for event in trigger.run():
+            return event.payload
+
+    event = asyncio.run(first())
+    gets = [
+        r for r in receiver.sandbox.requests[before:] if r.method == "GET" and "/messages" in r.path
+    ]
+    return event, gets
+
+
+def _sent(receiver, count: int) -> list[dict]:
+    from airflow_provider_sms.hooks.bird import BirdHook
+
+    hook = BirdHook("bird_pushed")
+    channel = receiver.sandbox.mms_channel_id
+    body = {
+        "receiver": {"contacts": [{"identifierValue": "+31612345678"}]},
+        "body": {"type": "text", "text": {"text": "hi"}},
+    }
+    with hook:
+        return [hook.client.send_message(channel, body) for _ in range(count)]
+
+
+def test_a_status_wait_reads_pushed_statuses_and_asks_bird_nothing(receiver, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_BIRD_PUSHED", json.dumps(receiver.pushed_conn))
+    sent = _sent(receiver, 20)
+    for message in sent:
+        pushed = {**message, "status": "delivered"}
+        answer = receiver.post(envelope(pushed, event="sms.outbound"), conn_id="bird_pushed")
+        assert answer.status_code == 200, answer.text
+    event, gets = _wait_for_statuses(receiver, monkeypatch, [m["id"] for m in sent])
+    assert event["status"] == "success", event
+    assert event["counts"] == {"delivered": 20}
+    assert gets == []
+
+
+def test_a_status_wait_without_pushes_asks_bird_after_the_fallback(receiver, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_BIRD_PUSHED", json.dumps(receiver.pushed_conn))
+    sent = _sent(receiver, 5)
+    started = time.monotonic()
+    event, gets = _wait_for_statuses(
+        receiver, monkeypatch, [m["id"] for m in sent], push_fallback=1.0
+    )
+    assert event["status"] == "success", event
+    assert gets, "the wait never asked Bird"
+    assert time.monotonic() - started >= 1.0
+
+
+def test_a_status_wait_told_not_to_use_webhooks_asks_bird(receiver, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_BIRD_PUSHED", json.dumps(receiver.pushed_conn))
+    sent = _sent(receiver, 3)
+    event, gets = _wait_for_statuses(
+        receiver, monkeypatch, [m["id"] for m in sent], use_webhooks=False
+    )
+    assert event["status"] == "success", event
+    assert gets
