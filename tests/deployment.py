@@ -285,6 +285,11 @@ class Deployment:
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
 
+    def restart_api_server(self) -> None:
+        """Start the API server again (after `kill`), and wait until it answers."""
+        self.start_process("api-server")
+        self._wait_for_api()
+
     def _wait_for_api(self, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
         url = f"http://127.0.0.1:{self.api_port}/api/v2/monitor/health"

@@ -44,32 +44,36 @@ class PushedEvents:
         self.event = event
         self.since = since
         self.cursor = 0
-        # Keys of events read past the cursor (read again until it passes them).
-        self._seen: set[str] = set()
+        # Key -> row of the events read past the cursor (read again until it passes them).
+        self._seen: dict[str, int] = {}
         self._session = requests.Session()
 
     def read(self) -> list[dict]:
-        """The payloads kept since the last read, oldest first."""
+        """The payloads kept since the last read, oldest first. The pages are read to the end
+        of what is kept; the next read starts from the last row every earlier row of which
+        had settled (`store.SETTLE`), and drops by key what it gave already."""
         found: list[dict] = []
+        after = settled = self.cursor
+        settling = True  # every row so far had settled: `settled` may move on
         for _ in range(_MAX_PAGES):
-            answer = self._page(self.cursor)
+            answer = self._page(after)
             events = answer.get("events")
             cursor = answer.get("cursor")
             if not isinstance(events, list) or not isinstance(cursor, int):
                 raise BirdError("the webhook receiver's answer is not a page of events")
-            seen: set[str] = set()
             for event in events:
                 key = event.get("key")
                 if key not in self._seen and isinstance(event.get("payload"), dict):
                     found.append(event["payload"])
-                seen.add(key)
-            # Keys still past the cursor stay remembered; the rest is behind it for good.
-            past = {e.get("key") for e in events if e.get("id", 0) > cursor}
-            self._seen = (self._seen | seen) & past
-            moved = cursor > self.cursor
-            self.cursor = cursor
-            if len(events) < _PAGE or not moved:
+                self._seen[key] = event.get("id", 0)
+            if settling:
+                settled = max(settled, cursor)
+                settling = not events or cursor == events[-1].get("id")
+            if len(events) < _PAGE:
                 break
+            after = events[-1].get("id", after)
+        self.cursor = settled
+        self._seen = {key: row for key, row in self._seen.items() if row > settled}
         return found
 
     def _page(self, after: int) -> dict:
