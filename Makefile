@@ -52,7 +52,8 @@ test: lint docs
 
 # The tests that run a deployed Airflow.
 DEPLOYED_TESTS := tests/e2e/test_deployed.py tests/e2e/test_deployed_approvals.py \
-	tests/e2e/test_deployed_celery.py tests/e2e/test_connection_form.py
+	tests/e2e/test_deployed_celery.py tests/e2e/test_deployed_webhooks.py \
+	tests/e2e/test_connection_form.py
 # Of those, the ones that show what an older minor promises: the inbound watcher across a
 # killed triggerer, a killed send.
 DEPLOYED_OLDER_TESTS := \

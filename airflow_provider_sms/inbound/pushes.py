@@ -112,3 +112,63 @@ class PushedEvents:
 
     def close(self) -> None:
         self._session.close()
+
+
+class PushedWait:
+    """A wait's side of pushed events: whether it reads them (`use_webhooks`; None: when the
+    connection has a signing key), what was pushed since its last read, and when Bird is to
+    be asked after all: no relevant push (`heard`) for `push_fallback` seconds, or a
+    receiver that cannot be read."""
+
+    def __init__(
+        self,
+        *,
+        use_webhooks: bool | None,
+        push_fallback: float,
+        conn_id: str,
+        channel_id: str,
+        event: str,
+        since: float,
+        log: Any,
+    ):
+        self.use_webhooks = use_webhooks
+        self.push_fallback = push_fallback
+        self._where = {"conn_id": conn_id, "channel_id": channel_id, "event": event}
+        self._since = since
+        self._log = log
+        self._events: PushedEvents | None = None
+        self._last = time.monotonic()
+
+    def read(self, hook: Any) -> list[dict] | None:
+        """The payloads pushed since the last read; None when pushes are off or cannot be
+        read (the wait then asks Bird)."""
+        if self.use_webhooks is None:
+            self.use_webhooks = bool(hook.settings.webhook_signing_secret)
+        if not self.use_webhooks:
+            return None
+        if self._events is None:
+            self._events = PushedEvents(
+                url=hook.webhook_url(),
+                signing_key=hook.settings.webhook_signing_secret or "",
+                since=self._since,
+                **self._where,
+            )
+            self._log.info("Reading the events Bird pushes to %s", self._events.url)
+        try:
+            return self._events.read()
+        except BirdError as exc:
+            self._log.warning("Could not read the pushed events (%s): asking Bird", exc)
+            return None
+
+    def heard(self) -> None:
+        """A push the wait was waiting for came: Bird is not asked for another bound."""
+        self._last = time.monotonic()
+
+    def bird_due(self) -> bool:
+        """Whether `push_fallback` seconds passed since the last push heard (or Bird asked);
+        if so, the clock starts again."""
+        now = time.monotonic()
+        if now - self._last < self.push_fallback:
+            return False
+        self._last = now
+        return True

@@ -142,3 +142,26 @@ def look_for_reply(
         else:
             seen.other_numbers += 1
     return None, cursor.passed(positions)
+
+
+def pushed_reply(
+    pushed: Iterable[dict], after: float, wanted: InboundFilter, seen: Seen
+) -> dict | None:
+    """The first wanted reply among messages Bird pushed (their order), created at `after`
+    or later; counts the others in `seen`."""
+    for message in pushed:
+        reply = inbound_message(message)
+        if reply is None:
+            continue
+        try:
+            if moment(reply["received_at"], "createdAt") < after:
+                continue
+        except InvalidMessageError:
+            continue
+        if wanted.matches(reply):
+            return reply
+        if reply["from"] in wanted.from_numbers:
+            seen.not_matching += 1
+        else:
+            seen.other_numbers += 1
+    return None

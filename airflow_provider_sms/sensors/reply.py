@@ -55,6 +55,11 @@ class ReplySensor(BaseSensorOperator):
     :param deferrable: wait in the triggerer rather than on a worker; default Airflow's
         ``[operators] default_deferrable`` (False unless the deployment sets it).
     :param poll_interval: seconds between two looks; Airflow's ``poke_interval`` is accepted.
+    :param use_webhooks: when deferred, read the inbound messages Bird pushed to the webhook
+        receiver (docs/webhooks.md), and ask Bird itself only every `push_fallback` seconds;
+        default: when the connection has a ``webhook_signing_secret``.
+    :param push_fallback: with webhooks, seconds between two looks at Bird itself (default
+        120), so that a missed webhook delays a reply by at most this much.
     """
 
     template_fields: Sequence[str] = (
@@ -77,6 +82,8 @@ class ReplySensor(BaseSensorOperator):
         default_region: str | None = None,
         deferrable: bool | None = None,
         poll_interval: float | timedelta | None = None,
+        use_webhooks: bool | None = None,
+        push_fallback: float = 120.0,
         **kwargs: Any,
     ):
         poke_interval = kwargs.pop("poke_interval", None)
@@ -89,6 +96,8 @@ class ReplySensor(BaseSensorOperator):
         self.bird_conn_id = bird_conn_id
         self.default_region = default_region
         self.deferrable = default_deferrable(deferrable)
+        self.use_webhooks = use_webhooks
+        self.push_fallback = push_fallback
         interval = self.poke_interval
         self.poll_interval = (
             interval.total_seconds() if isinstance(interval, timedelta) else float(interval)
@@ -188,6 +197,8 @@ class ReplySensor(BaseSensorOperator):
                 bird_conn_id=self.bird_conn_id,
                 poll_interval=self.poll_interval,
                 end_time=time.time() + self.timeout,
+                use_webhooks=self.use_webhooks,
+                push_fallback=self.push_fallback,
             ),
             method_name="execute_complete",
         )

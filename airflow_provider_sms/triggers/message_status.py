@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     import threading
 
     from airflow_provider_sms.bird.errors import BirdError
-    from airflow_provider_sms.inbound.pushes import PushedEvents
+    from airflow_provider_sms.inbound.pushes import PushedWait
 
 # Seconds a batch may list no message before it counts as unknown (Bird lists a batch's
 # messages once it has processed them, asynchronously).
@@ -96,7 +96,7 @@ class MessageStatusTrigger(PollingTrigger):
         self.empty_batch_timeout = empty_batch_timeout
         self.use_webhooks = use_webhooks
         self.push_fallback = push_fallback
-        self._pushes: PushedEvents | None = None
+        self._pushes: PushedWait | None = None
 
     async def start(self) -> TriggerEvent | None:
         from airflow_provider_sms.bird.errors import InvalidMessageError
@@ -124,39 +124,29 @@ class MessageStatusTrigger(PollingTrigger):
     def _read_pushes(self, hook: BirdHook, message_ids: list[str]) -> bool:
         """Take the statuses pushed since the last read; whether that will do for this poll
         (False: ask Bird, as pushes are off, or none came for `push_fallback` seconds)."""
-        from airflow_provider_sms.bird.errors import BirdError
-        from airflow_provider_sms.inbound.pushes import PushedEvents
+        from airflow_provider_sms.inbound.pushes import PushedWait
 
-        if self.use_webhooks is None:
-            self.use_webhooks = bool(hook.settings.webhook_signing_secret)
-        if not self.use_webhooks:
-            return False
-        now = time.monotonic()
         if self._pushes is None:
-            self._pushes = PushedEvents(
-                url=hook.webhook_url(),
+            self._pushes = PushedWait(
+                use_webhooks=self.use_webhooks,
+                push_fallback=self.push_fallback,
                 conn_id=self.bird_conn_id,
-                signing_key=hook.settings.webhook_signing_secret or "",
                 channel_id=self.channel_id,
                 event="sms.outbound",
                 since=self._started - PUSH_LOOKBACK,
+                log=self.log,
             )
-            self._last_push = now
-            self.log.info("Reading the statuses Bird pushes to %s", self._pushes.url)
-        try:
-            pushed = self._pushes.read()
-        except BirdError as exc:
-            self.log.warning("Could not read the pushed statuses (%s): asking Bird", exc)
+        pushed = self._pushes.read(hook)
+        if pushed is None:
             return False
         wanted = set(message_ids)
         taken = [m for m in pushed if m.get("id") in wanted]
         for message in taken:
             self._tally.take(message)
         if taken:
-            self._last_push = now
-        if now - self._last_push < self.push_fallback:
+            self._pushes.heard()
+        if not self._pushes.bird_due():
             return True
-        self._last_push = now
         self.log.warning(
             "No pushed status for %d pending message(s) in %.0f s: asking Bird",
             len(self._tally.to_read(self.message_ids, ())[0]),

@@ -34,6 +34,11 @@ class ReplyTrigger(PollingTrigger):
     :param bird_conn_id: the Bird connection id.
     :param poll_interval: seconds between polls (default 10).
     :param end_time: when to give up, a UNIX time (None: never).
+    :param use_webhooks: read the inbound messages Bird pushed to the webhook receiver, and
+        ask Bird only every `push_fallback` seconds (None: when the connection has a
+        ``webhook_signing_secret``).
+    :param push_fallback: with webhooks, seconds between two looks at Bird itself, so that
+        a missed webhook delays a reply by at most this much.
     """
 
     fields = (
@@ -44,6 +49,8 @@ class ReplyTrigger(PollingTrigger):
         "bird_conn_id",
         "poll_interval",
         "end_time",
+        "use_webhooks",
+        "push_fallback",
     )
     polling = "look for replies"
 
@@ -57,6 +64,8 @@ class ReplyTrigger(PollingTrigger):
         bird_conn_id: str = DEFAULT_CONN_NAME,
         poll_interval: float = 10.0,
         end_time: float | None = None,
+        use_webhooks: bool | None = None,
+        push_fallback: float = 120.0,
     ):
         super().__init__()
         self.channel_id = channel_id
@@ -66,10 +75,13 @@ class ReplyTrigger(PollingTrigger):
         self.bird_conn_id = bird_conn_id
         self.poll_interval = poll_interval
         self.end_time = end_time
+        self.use_webhooks = use_webhooks
+        self.push_fallback = push_fallback
 
     async def start(self) -> TriggerEvent | None:
         from airflow_provider_sms.bird.errors import InvalidMessageError
         from airflow_provider_sms.bird.incoming import Cursor
+        from airflow_provider_sms.inbound.pushes import PushedWait
         from airflow_provider_sms.inbound.replies import Seen, wanted_replies
 
         try:
@@ -77,11 +89,26 @@ class ReplyTrigger(PollingTrigger):
         except InvalidMessageError as exc:
             return self.lasting_error(exc)
         self._cursor, self._seen = Cursor.since(self.after), Seen()
+        self._pushes = PushedWait(
+            use_webhooks=self.use_webhooks,
+            push_fallback=self.push_fallback,
+            conn_id=self.bird_conn_id,
+            channel_id=self.channel_id,
+            event="sms.inbound",
+            since=self.after,
+            log=self.log,
+        )
         return None
 
     def poll(self, hook: BirdHook, cancel: threading.Event) -> dict | None:
-        from airflow_provider_sms.inbound.replies import look_for_reply
+        from airflow_provider_sms.inbound.replies import look_for_reply, pushed_reply
 
+        pushed = self._pushes.read(hook)
+        if pushed is not None:
+            reply = pushed_reply(pushed, self.after, self._wanted, self._seen)
+            # Bird itself is read now and then all the same: a webhook may be missed.
+            if reply is not None or not self._pushes.bird_due():
+                return reply
         reply, self._cursor = look_for_reply(
             hook, self.channel_id, self._cursor, self._wanted, self._seen, cancel=cancel
         )

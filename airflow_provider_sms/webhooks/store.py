@@ -93,7 +93,11 @@ def record(event: Event, workspace_id: str, *, now: float | None = None) -> Reco
         except IntegrityError:
             return Recorded(new=False, asset_events=0)
         made = 0
-        for asset in session.scalars(sa.select(AssetModel).where(AssetModel.uri == uri)):
+        # Locked until the commit: the asset events of one asset then commit in the order of
+        # their timestamps, so that the scheduler, which gives a run the events stamped up
+        # to its creation, never passes over one committed late with an earlier stamp.
+        assets = sa.select(AssetModel).where(AssetModel.uri == uri).with_for_update()
+        for asset in session.scalars(assets).all():
             extra = {"event": event.name, "channel_id": event.channel_id, "key": event.key}
             extra["payload"] = event.payload
             if asset_manager.register_asset_change(asset=asset, extra=extra, session=session):

@@ -494,3 +494,41 @@ def test_a_status_wait_told_not_to_use_webhooks_asks_bird(receiver, monkeypatch)
     )
     assert event["status"] == "success", event
     assert gets
+
+
+def test_a_reply_wait_takes_a_pushed_reply_without_reading_the_listing(receiver, monkeypatch):
+    import asyncio
+    from datetime import UTC, datetime
+
+    from airflow_provider_sms.triggers.reply import ReplyTrigger
+
+    monkeypatch.setenv("AIRFLOW_CONN_BIRD_PUSHED", json.dumps(receiver.pushed_conn))
+    channel = receiver.sandbox.mms_channel_id
+    after = time.time() - 1
+    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    # Pushed only (the sandbox never had them): from someone else, then the awaited reply.
+    for number, text in (("+31699999999", "YES"), ("+31612345678", "no"), ("+31612345678", "Yes!")):
+        message = inbound(channel=channel, createdAt=now)
+        message["sender"] = {"contact": {"identifierValue": number}}
+        message["body"] = {"type": "text", "text": {"text": text}}
+        answer = receiver.post(envelope(message), conn_id="bird_pushed")
+        assert answer.status_code == 200, answer.text
+    before = len(receiver.sandbox.requests)
+    trigger = ReplyTrigger(
+        channel_id=channel,
+        from_numbers=["+31612345678"],
+        after=after,
+        pattern="^yes",
+        bird_conn_id="bird_pushed",
+        poll_interval=0.2,
+        end_time=time.time() + 30,
+    )
+
+    async def first():
+        async for event in trigger.run():
+            return event.payload
+
+    event = asyncio.run(first())
+    assert event["status"] == "success", event
+    assert event["reply"]["text"] == "Yes!"
+    assert [r for r in receiver.sandbox.requests[before:] if r.method == "GET"] == []

@@ -44,6 +44,8 @@ REPLY = {
     "bird_conn_id": "bird_other",
     "poll_interval": 3.0,
     "end_time": 1_764_003_600.0,
+    "use_webhooks": False,
+    "push_fallback": 45.0,
 }
 
 INBOUND = {
