@@ -452,6 +452,18 @@ class Deployment:
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
+def wait_for(condition, what: str, timeout: float = 180):
+    """`condition()`'s first true value, asked every 0.3 s; fails naming `what` after
+    `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def copy_of_dags(source: Path, folder: Path, *extra: Path) -> Path:
     """A copy of `source`'s DAG files (and the `extra` files) in `folder`, which a test may
     edit as a user would."""

@@ -131,7 +131,7 @@ class BirdHook(BaseHook):
         conn = self.get_connection(self.bird_conn_id)
         if conn.password:
             mask_secret(conn.password)
-        return self._settings_from(conn, conn.extra_dejson)
+        return self.settings_from(conn, conn.extra_dejson)
 
     @classmethod
     async def aconnect(cls, bird_conn_id: str = default_conn_name, *, pool_size: int = 4):
@@ -141,10 +141,12 @@ class BirdHook(BaseHook):
 
         conn = await get_async_connection(bird_conn_id, hook=cls)
         extra = await get_async_extra_dejson(conn)
-        hook.__dict__["settings"] = hook._settings_from(conn, extra)
+        hook.__dict__["settings"] = hook.settings_from(conn, extra)
         return hook
 
-    def _settings_from(self, conn: Any, extra: Any) -> ClientSettings:
+    def settings_from(self, conn: Any, extra: Any) -> ClientSettings:
+        """The client settings of `conn` (this hook's connection, however it was read) and
+        its decoded `extra`; a problem is a BirdConfigurationError naming the connection."""
         from airflow_provider_sms.bird.errors import BirdConfigurationError
         from airflow_provider_sms.bird.settings import settings_from_connection
 

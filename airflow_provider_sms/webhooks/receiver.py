@@ -43,19 +43,12 @@ def _settings(conn_id: str) -> Any:
     cached = _connections.get(conn_id)
     if cached and now - cached[0] < _CONNECTION_TTL:
         return cached[1]
-    from airflow_provider_sms.bird.settings import settings_from_connection
     from airflow_provider_sms.compat import server_connection
+    from airflow_provider_sms.hooks.bird import BirdHook
 
     try:
         conn = server_connection(conn_id)
-        settings = settings_from_connection(
-            host=conn.host,
-            port=conn.port,
-            password=conn.password,
-            extra=conn.extra_dejson,
-            schema=conn.schema,
-            origin=f"connection {conn_id!r}",
-        )
+        settings = BirdHook(conn_id).settings_from(conn, conn.extra_dejson)
     except BirdError as exc:
         log.warning("Bird webhook for connection %r refused: %s", conn_id, exc)
         settings = None

@@ -15,6 +15,10 @@ otherwise, as their catalogue (:mod:`.catalogue`) says. See :class:`BirdSandbox`
 The return path: inbound SMS (``BirdSandbox.receive``, ``POST /_sandbox/inbound``), Bird's
 message interactions (clicks, STOP and START), and recipients that answer (:mod:`.inbound`).
 
+Webhooks: Bird's webhook subscriptions, and signed deliveries of inbound messages, status
+changes and interactions to them, retried as Bird retries (:mod:`.webhooks`,
+:mod:`.deliveries`).
+
 The modules, after moto's three rooms: Bird's operations and state in :mod:`.backend`
 (split by job), the route tables in :mod:`.routes`, the request pipeline in :mod:`.gateway`,
 the raw HTTP transport in :mod:`.server`, the control API in :mod:`.control`, the facade in

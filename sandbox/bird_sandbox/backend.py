@@ -9,9 +9,10 @@ in Bird's error shape. State sits behind one lock; validation runs outside it.
 (workspace, channels), :mod:`.messages` (sending one message, reading it), :mod:`.batches`
 (batch sends), :mod:`.listing` (listing a channel's messages), :mod:`.inbound` (inbound
 messages, interactions and the answering recipients' replies) and :mod:`.media` (presigned
-uploads and the storage behind them), with a message's status over
-time in :mod:`.statuses` and template rendering in :mod:`.templates`. A new Bird operation is a
-method on one of them, and a row in :data:`.routes.BIRD_ROUTES`.
+uploads and the storage behind them) and :mod:`.webhooks` (webhook subscriptions, and the
+events they get), with a message's status over time in :mod:`.statuses`, template rendering
+in :mod:`.templates` and the webhook deliveries' threads in :mod:`.deliveries`. A new Bird
+operation is a method on one of them, and a row in :data:`.routes.BIRD_ROUTES`.
 """
 
 from __future__ import annotations
@@ -25,11 +26,13 @@ from typing import Any
 from . import settings
 from .batches import FAILURE_CODES, BatchOperations
 from .channels import ChannelOperations
+from .deliveries import WebhookDeliveries
 from .errors import ApiError, invalid, not_found
 from .inbound import INTERACTION_TYPES, InboundOperations
 from .listing import BATCH_SETTLE_TIMEOUT, ListingOperations
 from .media import MediaOperations, Upload
 from .messages import MessageOperations, copy_json
+from .webhooks import WebhookOperations
 
 __all__ = [
     "BATCH_SETTLE_TIMEOUT",
@@ -51,6 +54,7 @@ class SandboxBackend(
     ListingOperations,
     InboundOperations,
     MediaOperations,
+    WebhookOperations,
 ):
     """The workspace: channels, templates, stored messages and batches. Thread-safe.
 
@@ -70,6 +74,7 @@ class SandboxBackend(
         self._generation = 0
         with self._lock:
             self._reset_locked()
+        self.webhooks = WebhookDeliveries(self, self._generation)
 
     def _reset_locked(self) -> None:
         self._generation += 1
@@ -95,20 +100,24 @@ class SandboxBackend(
         self._interactions_of: dict[str, list[int]] = {}
         self._replies: list[tuple] = []  # a heap of (due, sequence, answer, number, message)
         self._reply_count = 0
+        self._reset_webhooks_locked()
         self._changed.notify_all()
 
     def reset(self) -> None:
-        """Forget every message (sent or received), batch, upload, interaction and pending
-        reply; restore the settings given to the constructor."""
+        """Forget every message (sent or received), batch, upload, interaction, pending
+        reply, webhook subscription and delivery (retries too); restore the settings given
+        to the constructor."""
         with self._lock:
             self._reset_locked()
+            self.webhooks.reset(self._generation)
 
     def close(self) -> None:
-        """Stop the batch worker (pending items are dropped)."""
+        """Stop the batch worker (pending items are dropped) and the webhook deliveries."""
         worker, self._worker = self._worker, None
         if worker is not None:
             self._jobs.put(None)
             worker.join(timeout=5)
+        self.webhooks.close()
 
     # inspection --------------------------------------------------------------------------
 

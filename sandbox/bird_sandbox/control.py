@@ -40,6 +40,25 @@ class ControlApi:
         """Every stored interaction, in the order they happened."""
         return {"results": self.gateway.backend.interactions()}
 
+    def webhook_subscriptions(self) -> dict:
+        """Every webhook subscription, as Bird shows it (no signing key)."""
+        return {"results": self.gateway.backend.webhook_subscriptions()}
+
+    def webhook_deliveries(self) -> dict:
+        """Every webhook delivery attempt, and every delivery withheld."""
+        return {"results": self.gateway.backend.webhooks.records()}
+
+    def flush_webhooks(self) -> dict:
+        """Send the withheld webhook deliveries now."""
+        return {"flushed": self.gateway.backend.webhooks.flush()}
+
+    def wait_webhooks_idle(self, timeout: float = 5.0) -> dict:
+        """Wait (up to ``timeout`` seconds) until the webhook events that happened by now are
+        delivered: ``{"idle": false}`` on timeout."""
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
+            raise ValueError("timeout must be a non-negative number of seconds")
+        return {"idle": self.gateway.backend.webhooks.wait_idle(timeout)}
+
     def inbound(self, **fields: Any) -> dict:
         """Store an SMS to a channel: ``from``, ``text`` and optionally ``channel_id`` (the MMS
         channel unless given); the stored message."""

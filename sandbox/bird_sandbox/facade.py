@@ -83,6 +83,13 @@ class BirdSandbox:
 
     ``clock`` (UNIX time, ``time.time`` unless given) is when Bird's side thinks it is: a test
     moves statuses and replies along by stepping it instead of waiting.
+
+    Webhooks: Bird's ``/workspaces/{workspaceId}/webhook-subscriptions`` API takes
+    subscriptions to ``sms.inbound``, ``sms.outbound`` (each status a message enters) and
+    ``sms.interaction``; the sandbox posts each event to the subscriptions it matches, signed
+    as Bird signs, from threads of its own, retrying failures. :meth:`webhook_attempts`
+    records every attempt, :meth:`wait_webhooks_idle` waits for them; the ``webhook_*``
+    settings and faults play what Bird does not document and what goes wrong.
     """
 
     @settings.with_signature()
@@ -263,6 +270,32 @@ class BirdSandbox:
         first. ValueError for an unknown type or message."""
         return self.backend.interact(message_id, type, url=url, recipient=recipient)
 
+    # webhooks ----------------------------------------------------------------------------
+
+    def webhook_subscriptions(self) -> list[dict]:
+        """Every webhook subscription, as Bird shows it (no signing key), oldest first."""
+        return self.backend.webhook_subscriptions()
+
+    def webhook_attempts(self) -> list[dict]:
+        """Every webhook delivery attempt (and every delivery withheld while deliveries were
+        paused), in the order they ended, as ``GET /_sandbox/webhooks/deliveries`` lists them
+        (``webhook_deliveries`` is the setting that pauses them): ``subscription_id``,
+        ``event``, ``url``,
+        ``attempt``, ``status`` (answered; None without an answer), ``error``, ``queued_at``,
+        ``sent_at``, ``answered_at`` (UNIX times), ``message_id`` or ``interaction_id``,
+        ``body_sha256``, ``fault``, ``withheld`` and ``retry_at`` (when it is retried)."""
+        return self.backend.webhooks.records()
+
+    def wait_webhooks_idle(self, timeout: float = 5.0) -> bool:
+        """Wait until the webhook events that happened by now (by the sandbox's clock) are
+        delivered: none queued, in flight or waiting for a retry; False on timeout."""
+        return self.backend.webhooks.wait_idle(timeout)
+
+    def flush_webhooks(self) -> int:
+        """Send the deliveries withheld while ``webhook_deliveries`` was ``"paused"`` (even if
+        it still is); how many."""
+        return self.backend.webhooks.flush()
+
     def posts_received(self, path_suffix: str = "/messages") -> int:
         return sum(
             1
@@ -285,7 +318,8 @@ class BirdSandbox:
     inject.__doc__ = (
         "Make the next ``count`` requests under ``/workspaces`` fail, or answer oddly (with\n"
         "``path``, only requests whose path contains it; storage requests, under\n"
-        "``/_storage/``, take only faults whose ``path`` selects them).\n\n" + faults.describe()
+        "``/_storage/``, take only faults whose ``path`` selects them); a ``webhook_*`` fault\n"
+        "applies to the next ``count`` webhook delivery attempts instead.\n\n" + faults.describe()
     )
 
     def clear_faults(self) -> None:
@@ -294,5 +328,6 @@ class BirdSandbox:
 
     def reset(self) -> None:
         """Clear messages (sent and received), interactions, pending replies, uploads,
-        requests and faults; restore the settings given to the constructor."""
+        requests, faults, webhook subscriptions and deliveries (retries stop); restore the
+        settings given to the constructor."""
         self.gateway.reset()

@@ -1,7 +1,8 @@
 """Faults the sandbox can inject in place of a normal answer: an error status (optionally with
 Retry-After), a dropped connection, or no answer at all; or, for a request it processes as
 usual, an odd answer: a body that is not what Bird answers (``body``), or the answer sent a
-few bytes at a time (``drip``).
+few bytes at a time (``drip``). The ``webhook_*`` faults are taken by the webhook deliveries
+the sandbox sends (:mod:`.deliveries`), not by the requests it answers.
 
 :class:`Fault` is the one place a fault's parameters are spelled out: its fields, each with
 its default, its description and its check. ``BirdSandbox.inject``, ``POST /_sandbox/faults``
@@ -23,9 +24,19 @@ FAULT_KINDS: dict[str, str] = {
     "hang": "read nothing and answer nothing for `seconds`, then reset the connection",
     "body": "process the request as usual and answer `body` (raw JSON text) in place of Bird's",
     "drip": "process the request as usual and send the answer a byte at a time over `seconds`",
+    "webhook_bad_signature": "the next webhook deliveries carry a wrong signature",
+    "webhook_stale_timestamp": "the next webhook deliveries are signed correctly, with a "
+    "timestamp 10 minutes old",
+    "webhook_duplicate": "the next webhook deliveries are each sent 3 times (the same body, each "
+    "freshly signed)",
 }
 # Faults that leave the request unanswered (and unprocessed).
 UNANSWERED = ("drop", "hang")
+# Faults taken by webhook deliveries (each attempt takes one, in the order queued), and what
+# they do: how old a stale timestamp is, how many times a duplicated delivery is sent.
+WEBHOOK_FAULTS = ("webhook_bad_signature", "webhook_stale_timestamp", "webhook_duplicate")
+STALE_SECONDS = 600
+DUPLICATE_COPIES = 3
 _JSON_HEADERS = {"Content-Type": "application/json"}
 JsonResponse = tuple[int, dict[str, str], Any]
 
@@ -58,7 +69,10 @@ class Fault:
 
     kind: str
     count: int = _parameter(
-        1, "how many requests get the fault", _positive_int, "count must be a positive integer"
+        1,
+        "how many requests (for a webhook fault: delivery attempts) get the fault",
+        _positive_int,
+        "count must be a positive integer",
     )
     status: int | None = _parameter(
         None,

@@ -21,7 +21,15 @@ from . import media, routes, settings
 from .backend import ApiError, SandboxBackend
 from .catalogue import ACCESS_KEY
 from .control import ControlApi
-from .faults import UNANSWERED, Fault, JsonResponse, RawBody, fault_response, parse_fault
+from .faults import (
+    UNANSWERED,
+    WEBHOOK_FAULTS,
+    Fault,
+    JsonResponse,
+    RawBody,
+    fault_response,
+    parse_fault,
+)
 from .media import StorageError
 from .routes import STORAGE_PREFIX, Answer
 
@@ -138,8 +146,12 @@ class Gateway:
     def inject(self, kind: str, **params: Any) -> None:
         """Queue a fault (:class:`~.faults.Fault`'s parameters) for the next ``count``
         requests under ``/workspaces`` (with ``path``, those whose path contains it; a storage
-        request under ``/_storage/`` takes only a fault whose ``path`` selects it)."""
+        request under ``/_storage/`` takes only a fault whose ``path`` selects it); a webhook
+        fault for the next ``count`` webhook delivery attempts."""
         fault = parse_fault(kind, **params)
+        if fault.kind in WEBHOOK_FAULTS:
+            self.backend.webhooks.inject(fault)
+            return
         with self._lock:
             self._faults.append([fault, fault.count])
 
@@ -147,6 +159,7 @@ class Gateway:
         """Drop every queued fault (the outage is over)."""
         with self._lock:
             self._faults.clear()
+        self.backend.webhooks.clear_faults()
 
     def requests(self) -> list[RecordedRequest]:
         with self._lock:
@@ -275,7 +288,7 @@ class Gateway:
             path,
             dict(query),
             self._safe_headers(headers),
-            payload,
+            _safe_payload(payload),
             response[0],
             fault and fault.kind,
         )
@@ -406,3 +419,11 @@ class Gateway:
             return _ok(operation(**fields) if route.body else operation())
         except (TypeError, ValueError) as exc:
             return _error(ApiError(400, "InvalidRequest", str(exc)))
+
+
+def _safe_payload(payload: Any) -> Any:
+    """A request body as recorded: a webhook subscription's signing key is a secret, and
+    recorded requests are served without authentication."""
+    if isinstance(payload, dict) and "signingKey" in payload:
+        return {**payload, "signingKey": "<redacted>"}
+    return payload

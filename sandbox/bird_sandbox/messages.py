@@ -135,19 +135,25 @@ class MessageOperations:
     def _view_locked(self, position: int, now: float) -> dict:
         """The stored message as it stands at ``now``: itself while its status is the one it
         was accepted with, else a shallow copy in its current status (callers copy it)."""
-        message = self._messages[position]
         stages = self._stages[position]
         if stages is None:
-            return message
+            return self._messages[position]
         origin = self._origins[position]
         current = None
-        for stage in stages:
+        for index, stage in enumerate(stages):
             if now < origin + stage[0]:  # not now - origin: the same sum as the stamp below
                 break
-            current = stage
-        if current is None:
+            current = index
+        return self._stage_view_locked(position, current)
+
+    def _stage_view_locked(self, position: int, index: int | None) -> dict:
+        """The stored message in the status of its stage ``index`` (None: the status it was
+        accepted with): itself, or a shallow copy (callers copy it)."""
+        message = self._messages[position]
+        if index is None:
             return message
-        offset, status, extra = current
+        origin = self._origins[position]
+        offset, status, extra = self._stages[position][index]
         moment = timestamp(datetime.fromtimestamp(origin + offset, UTC))
         view = {**message, "status": status, "lastStatusAt": moment, "updatedAt": moment}
         if status == ABSENT:

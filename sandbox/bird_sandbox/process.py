@@ -78,6 +78,12 @@ class SandboxProcess:
     def interactions(self) -> list[dict]:
         return self.control("GET", "interactions")["results"]
 
+    def webhook_attempts(self) -> list[dict]:
+        return self.control("GET", "webhooks/deliveries")["results"]
+
+    def wait_webhooks_idle(self, timeout: float = 5.0) -> bool:
+        return self.control("POST", "webhooks/wait", {"timeout": timeout})["idle"]
+
     def receive(self, from_number: str, text: str, *, channel_id: str | None = None) -> dict:
         """Store an SMS from ``from_number`` through ``/_sandbox/inbound``; the message."""
         body = {"from": from_number, "text": text}

@@ -77,6 +77,7 @@ class Route:
 
 _WORKSPACE = "/workspaces/{workspace_id}"
 _CHANNEL = _WORKSPACE + "/channels/{channel_id}"
+_SUBSCRIPTIONS = _WORKSPACE + "/webhook-subscriptions"
 
 # Bird's Channels API (https://docs.bird.com/api/channels-api).
 BIRD_ROUTES: tuple[Route, ...] = (
@@ -97,6 +98,13 @@ BIRD_ROUTES: tuple[Route, ...] = (
         "create_presigned_upload",
         body=True,
         origin=True,
+    ),
+    # Bird's Notifications API: webhook subscriptions (https://docs.bird.com/api/notifications-api).
+    Route("POST", _SUBSCRIPTIONS, "create_webhook_subscription", status=201, body=True),
+    Route("GET", _SUBSCRIPTIONS, "list_webhook_subscriptions", query=("limit", "pageToken")),
+    Route("GET", _SUBSCRIPTIONS + "/{subscription_id}", "get_webhook_subscription"),
+    Route(
+        "DELETE", _SUBSCRIPTIONS + "/{subscription_id}", "delete_webhook_subscription", status=204
     ),
 )
 
@@ -121,6 +129,10 @@ CONTROL_ROUTES: tuple[Route, ...] = (
     Route("GET", "/_sandbox/requests", "requests"),
     Route("GET", "/_sandbox/uploads", "uploads"),
     Route("GET", "/_sandbox/interactions", "interactions"),
+    Route("GET", "/_sandbox/webhooks/subscriptions", "webhook_subscriptions"),
+    Route("GET", "/_sandbox/webhooks/deliveries", "webhook_deliveries"),
+    Route("POST", "/_sandbox/webhooks/flush", "flush_webhooks"),
+    Route("POST", "/_sandbox/webhooks/wait", "wait_webhooks_idle", body=True),
     Route("POST", "/_sandbox/inbound", "inbound", body=True),
     Route("POST", "/_sandbox/sent", "sent", body=True),
     Route("POST", "/_sandbox/faults", "inject", body=True),

@@ -76,6 +76,32 @@ BLOCKED_ANSWERS = {
     "400": "400 with code InvalidRequest, the message alone naming the blocked destination",
 }
 
+# Webhook deliveries (deliveries.py). Bird does not document the body around the object it
+# posts [I]: the sandbox plays each shape a receiver may meet.
+WEBHOOK_ENVELOPES = {
+    "envelope": '{"service": "channels", "event": ..., "payload": <the object>}',
+    "bare": "the object alone",
+    "extended": "the envelope with fields a receiver does not know (version, deliveryAttempt, "
+    "meta)",
+}
+WEBHOOK_DELIVERIES = {
+    "on": "deliveries are sent",
+    "paused": "deliveries are withheld (recorded, not sent) until flushed",
+}
+DEFAULT_WEBHOOK_TIMEOUT = 5.0
+
+
+def _retry_delays(total: float = 8 * 3600.0, longest: float = 3600.0) -> tuple[float, ...]:
+    """Bird retries a failed delivery "at increasing intervals over a period of 8 hours": the
+    sandbox doubles from 1 s, each wait at most an hour, until 8 hours have passed."""
+    delays: list[float] = []
+    while sum(delays) < total:
+        delays.append(min(2.0 ** len(delays), longest))
+    return tuple(delays)
+
+
+DEFAULT_WEBHOOK_RETRY_DELAYS = _retry_delays()
+
 
 # -- checks: (value, current) -> the value as held; ValueError naming the setting --------------
 # `current` is what is held now (None: the default); a mapping may name some keys, the others
@@ -164,6 +190,28 @@ def check_upload(value: Any, current: Mapping[str, Any] | None = None) -> dict[s
     return upload
 
 
+def _choice(name: str, choices: Mapping[str, str]) -> Callable[[Any, Any], str]:
+    def check(value: Any, current: Any = None) -> str:
+        if not isinstance(value, str) or value not in choices:
+            raise ValueError(f"{name} must be one of {', '.join(choices)}")
+        return value
+
+    return check
+
+
+def check_webhook_timeout(value: Any, current: Any = None) -> float:
+    seconds = _seconds("webhook_timeout")(value)
+    if seconds <= 0:  # a socket timeout of 0 would not wait at all
+        raise ValueError("webhook_timeout must be a positive number of seconds")
+    return seconds
+
+
+def check_retry_delays(value: Any, current: Any = None) -> tuple[float, ...]:
+    if isinstance(value, str | Mapping) or not isinstance(value, Iterable):
+        raise ValueError("webhook_retry_delays must be a list of seconds (empty: no retries)")
+    return tuple(_seconds("webhook_retry_delays")(seconds) for seconds in value)
+
+
 def check_blocked(value: Any, current: Mapping[str, Any] | None = None) -> dict[str, Any]:
     _unknown_keys("blocked_destinations", value, DEFAULT_BLOCKED_DESTINATIONS)
     blocked = {**(current or DEFAULT_BLOCKED_DESTINATIONS), **value}
@@ -212,6 +260,12 @@ def _delays(text: str) -> dict:
 
 def _numbers(text: str) -> list[str]:
     return [number.strip() for number in text.split(",") if number.strip()]
+
+
+def _seconds_list(text: str) -> list[float]:
+    if text.strip().lower() == "off":
+        return []
+    return [float(part) for part in text.split(",") if part.strip()]
 
 
 _seconds_text = _text_as(float, "a number of seconds")
@@ -375,6 +429,63 @@ SETTINGS: tuple[Setting, ...] = (
             "seconds after a message goes out at which the answering recipients answer "
             "(default 1.0)",
         ),
+    ),
+    Setting(
+        "webhook_envelope",
+        "backend",
+        "envelope",
+        _choice("webhook_envelope", WEBHOOK_ENVELOPES),
+        "The body of a webhook delivery, which Bird does not document: ``envelope`` "
+        '(``{"service", "event", "payload"}``), ``bare`` (the object alone) or ``extended`` '
+        "(the envelope with fields a receiver does not know); applies to events from then on.",
+        Cli(
+            "NAME",
+            str,
+            str,
+            "the body of webhook deliveries: envelope (default), bare or extended",
+        ),
+    ),
+    Setting(
+        "webhook_timeout",
+        "backend",
+        DEFAULT_WEBHOOK_TIMEOUT,
+        check_webhook_timeout,
+        "Seconds a webhook delivery waits to connect, and then for each read of the answer, "
+        "before it counts as failed (and is retried).",
+        Cli(
+            "SECONDS",
+            _seconds_text,
+            str,
+            f"seconds a webhook delivery waits for its answer (default {DEFAULT_WEBHOOK_TIMEOUT})",
+        ),
+    ),
+    Setting(
+        "webhook_retry_delays",
+        "backend",
+        DEFAULT_WEBHOOK_RETRY_DELAYS,
+        check_retry_delays,
+        "Seconds before each retry of a webhook delivery that failed (a non-2xx answer, no "
+        "connection, a timeout): the first retry after the first, and so on; none left, the "
+        "delivery is given up. Default: doubling from 1 s, at most an hour each, over 8 hours.",
+        Cli(
+            "S1,S2,...|off",
+            _text_as(_seconds_list, "comma-separated seconds, or off"),
+            lambda value: ",".join(map(str, value)) or "off",
+            "seconds before each retry of a failed webhook delivery (default 1,2,4,... doubling "
+            "up to an hour, over 8 hours; off: no retries)",
+        ),
+        show=list,
+        as_json=list,
+    ),
+    Setting(
+        "webhook_deliveries",
+        "backend",
+        "on",
+        _choice("webhook_deliveries", WEBHOOK_DELIVERIES),
+        "``on``: webhook deliveries are sent; ``paused``: they are recorded as withheld and not "
+        "sent, until ``POST /_sandbox/webhooks/flush`` (turning them on again sends none of "
+        "those withheld).",
+        Cli("MODE", str, str, "on (default), or paused: webhook deliveries are withheld"),
     ),
 )
 BY_NAME: Mapping[str, Setting] = MappingProxyType({s.name: s for s in SETTINGS})

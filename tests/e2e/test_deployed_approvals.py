@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from deployment import copy_of_dags, deployed
+from deployment import copy_of_dags, deployed, wait_for
 from docpages import python_examples
 from support import EXAMPLE_DAGS, ROOT, receiver
 
@@ -80,16 +80,6 @@ def reading_replies(sandbox) -> bool:
 
 def states(deployment, dag_id: str, run_id: str) -> dict[str, str]:
     return {t["task_id"]: t["state"] for t in deployment.task_instances(dag_id, run_id)}
-
-
-def wait_for(condition, what: str, timeout: float = 180):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def deferred(deployment, dag_id: str, run_id: str, *task_ids: str, times: int = 1) -> None:

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from deployment import copy_of_dags, deployed
+from deployment import copy_of_dags, deployed, wait_for
 from support import ROOT
 
 from bird_sandbox.process import SandboxProcess
@@ -102,16 +102,6 @@ def _asset_events(deployment, uri: str) -> list[tuple[datetime, dict]]:
     ]
 
 
-def _wait(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _listing_gets(sandbox, channel_id: str) -> int:
     path = f"/channels/{channel_id}/messages"
     return sum(1 for r in sandbox.requests() if r["method"] == "GET" and path in r["path"])
@@ -135,27 +125,27 @@ def test_inbound_sms_reach_a_dag_scheduled_on_the_asset_with_no_listing_read(
     for i in range(3):
         sent.append(sandbox.receive(f"+3161200000{i}", f"question {i}")["id"])
         time.sleep(4)
-    events = _wait(
+    events = wait_for(
         lambda: len(_asset_events(deployment, uri)) >= 3 and _asset_events(deployment, uri),
-        60,
         "3 asset events",
+        60,
     )
     # Delivered side by side, they may be kept in any order.
     assert sorted(extra["payload"]["id"] for _, extra in events) == sorted(sent)
     # The DAG ran on them: its runs' tasks counted the 3 events between them.
-    counted = _wait(
+    counted = wait_for(
         lambda: (
             _counted(deployment, "on_inbound_push") >= 3 and _counted(deployment, "on_inbound_push")
         ),
-        120,
         "the runs of on_inbound_push",
+        120,
     )
     assert counted == 3
 
     # Latency: from the sandbox's delivery to the stored asset event, over 60 SMS; beside
     # it, the polling watcher at its default interval, over 20 SMS on its own channel.
     more = [sandbox.receive(f"+316130000{i:02}", "hi")["id"] for i in range(57)]
-    _wait(lambda: len(_asset_events(deployment, uri)) >= 60, 120, "60 asset events")
+    wait_for(lambda: len(_asset_events(deployment, uri)) >= 60, "60 asset events", 120)
     stored = {
         extra["payload"]["id"]: stamp.timestamp() for stamp, extra in _asset_events(deployment, uri)
     }
@@ -170,21 +160,30 @@ def test_inbound_sms_reach_a_dag_scheduled_on_the_asset_with_no_listing_read(
 
     (dags / "on_inbound_poll.py").write_text(WATCHER)
     deployment.wait_for_dag("on_inbound_poll")
-    # Measured once the watcher runs: it has turned an SMS into an event.
-    sandbox.receive("+31614999999", "probe")
-    _wait(lambda: _asset_events(deployment, "watched_sms"), 180, "the watcher's first event")
+
+    # Measured once the watcher runs (its trigger starts a while after the file is parsed,
+    # and reads from then on): it has turned an SMS into an event.
+    def watching() -> bool:
+        if _asset_events(deployment, "watched_sms"):
+            return True
+        sandbox.receive("+31614999999", "probe")
+        time.sleep(4.5)
+        return False
+
+    wait_for(watching, "the watcher's first event", 240)
+    probes = len(_asset_events(deployment, "watched_sms"))
     polled_ids = {}
     for i in range(20):
         message = sandbox.receive(f"+316140000{i:02}", "hi")
         polled_ids[message["id"]] = datetime.fromisoformat(message["createdAt"]).timestamp()
         time.sleep(0.5)
-    watched = _wait(
+    watched = wait_for(
         lambda: (
-            len(_asset_events(deployment, "watched_sms")) >= 21
+            len(_asset_events(deployment, "watched_sms")) >= probes + 20
             and _asset_events(deployment, "watched_sms")
         ),
-        120,
         "the watcher's 20 asset events",
+        120,
     )
     polled = [
         stamp.timestamp() - polled_ids[extra["payload"]["message_id"]]

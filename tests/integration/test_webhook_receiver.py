@@ -419,11 +419,20 @@ def test_the_signing_key_shows_in_no_log_no_answer_and_no_connection_response(re
     assert SECRET not in receiver.log.read_text()
 
 
+def _first_event(trigger) -> dict:
+    """The first event of `trigger`, run as the triggerer would."""
+    import asyncio
+
+    async def first():
+        async for event in trigger.run():
+            return event.payload
+
+    return asyncio.run(first())
+
+
 def _wait_for_statuses(receiver, monkeypatch, message_ids, **options):
     """A MessageStatusTrigger's event, run as the triggerer would; and the GETs of the
     messages it made to Bird meanwhile."""
-    import asyncio
-
     from airflow_provider_sms.triggers.message_status import MessageStatusTrigger
 
     monkeypatch.setenv("AIRFLOW_CONN_BIRD_PUSHED", json.dumps(receiver.pushed_conn))
@@ -437,11 +446,7 @@ def _wait_for_statuses(receiver, monkeypatch, message_ids, **options):
         **options,
     )
 
-    async def first():
-        async for event in trigger.run():
-            return event.payload
-
-    event = asyncio.run(first())
+    event = _first_event(trigger)
     gets = [
         r for r in receiver.sandbox.requests[before:] if r.method == "GET" and "/messages" in r.path
     ]
@@ -497,7 +502,6 @@ def test_a_status_wait_told_not_to_use_webhooks_asks_bird(receiver, monkeypatch)
 
 
 def test_a_reply_wait_takes_a_pushed_reply_without_reading_the_listing(receiver, monkeypatch):
-    import asyncio
     from datetime import UTC, datetime
 
     from airflow_provider_sms.triggers.reply import ReplyTrigger
@@ -524,11 +528,7 @@ def test_a_reply_wait_takes_a_pushed_reply_without_reading_the_listing(receiver,
         end_time=time.time() + 30,
     )
 
-    async def first():
-        async for event in trigger.run():
-            return event.payload
-
-    event = asyncio.run(first())
+    event = _first_event(trigger)
     assert event["status"] == "success", event
     assert event["reply"]["text"] == "Yes!"
     assert [r for r in receiver.sandbox.requests[before:] if r.method == "GET"] == []

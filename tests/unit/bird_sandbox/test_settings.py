@@ -30,6 +30,10 @@ GOOD = {
     "listing": {"order": "oldest_first"},
     "upload": {"media_host": "other"},
     "reply_delay": 0.5,
+    "webhook_envelope": "extended",
+    "webhook_timeout": 0.5,
+    "webhook_retry_delays": [0.1, 0.2, 0.4],
+    "webhook_deliveries": "paused",
 }
 BAD = {
     "latency": -1,
@@ -40,6 +44,10 @@ BAD = {
     "listing": {"order": "sideways"},
     "upload": {"presign_status": 202},
     "reply_delay": float("nan"),
+    "webhook_envelope": "xml",
+    "webhook_timeout": 0,
+    "webhook_retry_delays": "1,2",
+    "webhook_deliveries": "off",
 }
 
 
