@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 URL_PREFIX = "/bird"
 # A connection is read again after this many seconds (a changed key takes effect then).
 _CONNECTION_TTL = 5.0
+# Connection ids remembered at most (anyone may call with any id): past it, all are forgotten.
+_CONNECTIONS_KEPT = 256
 _connections: dict[str, tuple[float, Any]] = {}
 
 
@@ -65,6 +67,8 @@ def _settings(conn_id: str) -> Any:
             conn_id,
         )
         settings = None
+    if len(_connections) >= _CONNECTIONS_KEPT:
+        _connections.clear()
     _connections[conn_id] = (now, settings)
     return settings
 
@@ -92,7 +96,17 @@ def create_app() -> Any:
             if settings is None:
                 raise WebhookRefused(401, "not signed with this connection's key")
             url = settings.webhook_url or str(request.url)
-            verify(settings.webhook_signing_secret, request.headers, url, body, now=time.time())
+            try:
+                verify(settings.webhook_signing_secret, request.headers, url, body, now=time.time())
+            except WebhookRefused as exc:
+                # Behind a proxy, a URL other than the one Bird signed is the usual cause.
+                log.info(
+                    "Bird webhook for connection %r refused: %s (URL checked: %s)",
+                    conn_id,
+                    exc,
+                    "extra.webhook_url" if settings.webhook_url else "the request's own",
+                )
+                raise
             try:
                 event = read_delivery(
                     body, workspace_id=settings.workspace_id, channel_id=settings.channel_id

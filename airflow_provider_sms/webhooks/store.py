@@ -64,8 +64,9 @@ def _ensure_table(session: Any) -> None:
         bind = session.get_bind()
         try:
             EVENTS.create(bind=bind, checkfirst=True)
-        except (OperationalError, ProgrammingError):
-            # Another worker created it between the check and the create.
+        except (OperationalError, ProgrammingError, IntegrityError):
+            # Another worker created it between the check and the create (PostgreSQL may
+            # say so as a unique violation of its catalog).
             if not sa.inspect(bind).has_table(EVENTS.name):
                 raise
         _created.set()
