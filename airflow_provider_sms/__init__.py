@@ -6,3 +6,5 @@ __version__ = "0.1.0"
 # otherwise (``BirdHook.default_conn_name``); here, so that DAG files get it without loading
 # the hook.
 DEFAULT_CONN_NAME = "bird_default"
+# Seconds a wait reading pushed events goes without one before it asks Bird itself.
+DEFAULT_PUSH_FALLBACK = 120.0

@@ -27,6 +27,8 @@ TIMESTAMP_HEADER = "messagebird-request-timestamp"
 SIGNATURE_WINDOW = 300.0
 # A ChannelMessage or an interaction is a few kilobytes; far larger is not Bird's.
 MAX_BODY_BYTES = 256 * 1024
+# The most kept events one read of the receiver gives back.
+MAX_READ_EVENTS = 1000
 
 INBOUND = "sms.inbound"
 OUTBOUND = "sms.outbound"

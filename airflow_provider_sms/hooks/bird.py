@@ -443,17 +443,17 @@ class BirdHook(BaseHook):
 
     def set_up_webhooks(
         self,
-        events: Sequence[str] = ("sms.inbound", "sms.outbound", "sms.interaction"),
+        events: Sequence[str] | None = None,
         *,
         channel_id: str | None = None,
         url: str | None = None,
     ) -> list[dict]:
         """Subscribe the channel's `events` to this connection's receiver (`url`, default
         :meth:`webhook_url`), signed with extra.webhook_signing_secret; an event already
-        subscribed to that URL is left as it is. One entry per event: ``{"event", "id",
-        "created": bool}``."""
+        subscribed to that URL is left as it is. `events` default to every event Bird
+        pushes. One entry per event: ``{"event", "id", "created": bool}``."""
         from airflow_provider_sms.bird.errors import BirdConfigurationError
-        from airflow_provider_sms.bird.webhooks import same_subscription, subscription
+        from airflow_provider_sms.bird.webhooks import EVENTS, same_subscription, subscription
 
         key = self.settings.webhook_signing_secret
         if not key:
@@ -465,12 +465,13 @@ class BirdHook(BaseHook):
         target = url or self.webhook_url()
         existing = self.webhook_subscriptions()
         done = []
-        for event in events:
+        for event in events or EVENTS:
             wanted = subscription(event, target, key, channel)
             match = next((s for s in existing if same_subscription(s, wanted)), None)
-            if match is None:
+            created = match is None
+            if created:
                 match = self.client.create_webhook_subscription(wanted)
-            done.append({"event": event, "id": match.get("id"), "created": match not in existing})
+            done.append({"event": event, "id": match.get("id"), "created": created})
         return done
 
     def delete_webhook_subscription(self, subscription_id: str) -> None:

@@ -12,12 +12,12 @@ import requests
 
 from airflow_provider_sms.bird.errors import BirdConnectionError, BirdError
 from airflow_provider_sms.bird.webhooks import (
+    MAX_READ_EVENTS,
     READ_SIGNATURE_HEADER,
     READ_TIMESTAMP_HEADER,
     read_signature,
 )
 
-_PAGE = 1000
 # Pages one read takes at most, so that a read ends; the next goes on from there.
 _MAX_PAGES = 50
 _TIMEOUT = (5.0, 30.0)
@@ -69,7 +69,7 @@ class PushedEvents:
             if settling:
                 settled = max(settled, cursor)
                 settling = not events or cursor == events[-1].get("id")
-            if len(events) < _PAGE:
+            if len(events) < MAX_READ_EVENTS:
                 break
             after = events[-1].get("id", after)
         self.cursor = settled
@@ -83,7 +83,7 @@ class PushedEvents:
                 "event": self.event,
                 "after": after,
                 "since": int(self.since),
-                "limit": _PAGE,
+                "limit": MAX_READ_EVENTS,
             }
         )
         stamp = str(int(time.time()))

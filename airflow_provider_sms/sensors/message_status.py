@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_sms import DEFAULT_CONN_NAME
+from airflow_provider_sms import DEFAULT_CONN_NAME, DEFAULT_PUSH_FALLBACK
 from airflow_provider_sms.bird.facts import DEFAULT_FAILURE_STATUSES, DEFAULT_SUCCESS_STATUSES
 from airflow_provider_sms.compat import BaseSensorOperator, default_deferrable
 
@@ -66,7 +66,7 @@ class MessageStatusSensor(BaseSensorOperator):
         poll_interval: float | timedelta | None = None,
         empty_batch_timeout: float = 300.0,
         use_webhooks: bool | None = None,
-        push_fallback: float = 120.0,
+        push_fallback: float = DEFAULT_PUSH_FALLBACK,
         **kwargs: Any,
     ):
         poke_interval = kwargs.pop("poke_interval", None)

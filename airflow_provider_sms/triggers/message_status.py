@@ -6,6 +6,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_sms import DEFAULT_PUSH_FALLBACK
 from airflow_provider_sms.bird.facts import DEFAULT_FAILURE_STATUSES, DEFAULT_SUCCESS_STATUSES
 from airflow_provider_sms.compat import TriggerEvent
 from airflow_provider_sms.hooks.bird import BirdHook
@@ -20,9 +21,7 @@ if TYPE_CHECKING:
 # Seconds a batch may list no message before it counts as unknown (Bird lists a batch's
 # messages once it has processed them, asynchronously).
 EMPTY_BATCH_TIMEOUT = 300.0
-# A wait reading pushed statuses asks Bird after this many seconds without one; it reads the
-# statuses pushed since this long before it began.
-PUSH_FALLBACK = 120.0
+# A wait reading pushed statuses reads those pushed since this long before it began.
 PUSH_LOOKBACK = 600.0
 
 
@@ -82,7 +81,7 @@ class MessageStatusTrigger(PollingTrigger):
         end_time: float | None = None,
         empty_batch_timeout: float = EMPTY_BATCH_TIMEOUT,
         use_webhooks: bool | None = None,
-        push_fallback: float = PUSH_FALLBACK,
+        push_fallback: float = DEFAULT_PUSH_FALLBACK,
     ):
         super().__init__()
         self.channel_id = channel_id
@@ -124,18 +123,8 @@ class MessageStatusTrigger(PollingTrigger):
     def _read_pushes(self, hook: BirdHook, message_ids: list[str]) -> bool:
         """Take the statuses pushed since the last read; whether that will do for this poll
         (False: ask Bird, as pushes are off, or none came for `push_fallback` seconds)."""
-        from airflow_provider_sms.inbound.pushes import PushedWait
-
         if self._pushes is None:
-            self._pushes = PushedWait(
-                use_webhooks=self.use_webhooks,
-                push_fallback=self.push_fallback,
-                conn_id=self.bird_conn_id,
-                channel_id=self.channel_id,
-                event="sms.outbound",
-                since=self._started - PUSH_LOOKBACK,
-                log=self.log,
-            )
+            self._pushes = self.pushed_wait("sms.outbound", since=self._started - PUSH_LOOKBACK)
         pushed = self._pushes.read(hook)
         if pushed is None:
             return False

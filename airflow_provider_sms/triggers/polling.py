@@ -19,6 +19,7 @@ from airflow_provider_sms.redaction import mask_phone
 if TYPE_CHECKING:
     from airflow_provider_sms.bird.errors import BirdError
     from airflow_provider_sms.hooks.bird import BirdHook
+    from airflow_provider_sms.inbound.pushes import PushedWait
 
 # The longest pause between two polls while Bird answers with transient errors (unless the
 # poll interval itself is longer).
@@ -110,6 +111,10 @@ class PollingTrigger(SerializedFields, BaseTrigger):
     bird_conn_id: str
     poll_interval: float
     end_time: float | None
+    # Triggers that read pushed events (`pushed_wait`) have these too.
+    channel_id: str
+    use_webhooks: bool | None
+    push_fallback: float
     # What a poll does, for the warning when one fails.
     polling: ClassVar[str]
 
@@ -132,6 +137,21 @@ class PollingTrigger(SerializedFields, BaseTrigger):
     def lasting_error(self, error: BirdError) -> TriggerEvent | None:
         """A poll's error that is not transient: by default the trigger fails with it."""
         raise error
+
+    def pushed_wait(self, event: str, *, since: float) -> PushedWait:
+        """What Bird pushes of `event` on this trigger's channel since `since` (UNIX time),
+        as its `use_webhooks` and `push_fallback` say to read it."""
+        from airflow_provider_sms.inbound.pushes import PushedWait
+
+        return PushedWait(
+            use_webhooks=self.use_webhooks,
+            push_fallback=self.push_fallback,
+            conn_id=self.bird_conn_id,
+            channel_id=self.channel_id,
+            event=event,
+            since=since,
+            log=self.log,
+        )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from airflow_provider_sms.bird.errors import BirdError

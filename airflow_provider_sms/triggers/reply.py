@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_sms import DEFAULT_CONN_NAME
+from airflow_provider_sms import DEFAULT_CONN_NAME, DEFAULT_PUSH_FALLBACK
 from airflow_provider_sms.compat import TriggerEvent
 from airflow_provider_sms.triggers.polling import MaskedEvent, PollingTrigger
 
@@ -65,7 +65,7 @@ class ReplyTrigger(PollingTrigger):
         poll_interval: float = 10.0,
         end_time: float | None = None,
         use_webhooks: bool | None = None,
-        push_fallback: float = 120.0,
+        push_fallback: float = DEFAULT_PUSH_FALLBACK,
     ):
         super().__init__()
         self.channel_id = channel_id
@@ -81,7 +81,6 @@ class ReplyTrigger(PollingTrigger):
     async def start(self) -> TriggerEvent | None:
         from airflow_provider_sms.bird.errors import InvalidMessageError
         from airflow_provider_sms.bird.incoming import Cursor
-        from airflow_provider_sms.inbound.pushes import PushedWait
         from airflow_provider_sms.inbound.replies import Seen, wanted_replies
 
         try:
@@ -89,15 +88,7 @@ class ReplyTrigger(PollingTrigger):
         except InvalidMessageError as exc:
             return self.lasting_error(exc)
         self._cursor, self._seen = Cursor.since(self.after), Seen()
-        self._pushes = PushedWait(
-            use_webhooks=self.use_webhooks,
-            push_fallback=self.push_fallback,
-            conn_id=self.bird_conn_id,
-            channel_id=self.channel_id,
-            event="sms.inbound",
-            since=self.after,
-            log=self.log,
-        )
+        self._pushes = self.pushed_wait("sms.inbound", since=self.after)
         return None
 
     def poll(self, hook: BirdHook, cancel: threading.Event) -> dict | None:

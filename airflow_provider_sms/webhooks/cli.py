@@ -9,8 +9,9 @@ import sys
 from typing import Any
 
 from airflow_provider_sms import DEFAULT_CONN_NAME
+from airflow_provider_sms.bird.webhooks import EVENTS
 
-_EVENTS = "sms.inbound,sms.outbound,sms.interaction"
+_EVENTS = ",".join(EVENTS)
 # (flags, argparse keywords) of each command's arguments, declared once for both parsers.
 _ARGS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "conn_id": (("--conn-id",), {"default": DEFAULT_CONN_NAME, "help": "the Bird connection"}),

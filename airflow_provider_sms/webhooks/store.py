@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
-from airflow_provider_sms.bird.webhooks import Event, asset_uri
+from airflow_provider_sms.bird.webhooks import MAX_READ_EVENTS, Event, asset_uri
 
 log = logging.getLogger(__name__)
 
@@ -93,14 +93,18 @@ def record(event: Event, workspace_id: str, *, now: float | None = None) -> Reco
                 )
         except IntegrityError:
             return Recorded(new=False, asset_events=0)
+        extra = {
+            "event": event.name,
+            "channel_id": event.channel_id,
+            "key": event.key,
+            "payload": event.payload,
+        }
         made = 0
         # Locked until the commit: the asset events of one asset then commit in the order of
         # their timestamps, so that the scheduler, which gives a run the events stamped up
         # to its creation, never passes over one committed late with an earlier stamp.
         assets = sa.select(AssetModel).where(AssetModel.uri == uri).with_for_update()
         for asset in session.scalars(assets).all():
-            extra = {"event": event.name, "channel_id": event.channel_id, "key": event.key}
-            extra["payload"] = event.payload
             if asset_manager.register_asset_change(asset=asset, extra=extra, session=session):
                 made += 1
     _prune(moment)
@@ -108,7 +112,12 @@ def record(event: Event, workspace_id: str, *, now: float | None = None) -> Reco
 
 
 def read(
-    uri: str, after: int, *, since: float = 0.0, limit: int = 1000, now: float | None = None
+    uri: str,
+    after: int,
+    *,
+    since: float = 0.0,
+    limit: int = MAX_READ_EVENTS,
+    now: float | None = None,
 ) -> dict:
     """Events of `uri` kept after row `after` (and received at `since` or later), oldest
     first: ``{"events": [{"id", "key", "payload"}], "cursor": int}``; the next read passes

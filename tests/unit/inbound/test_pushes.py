@@ -28,7 +28,7 @@ class Kept:
 def reader(kept: Kept, monkeypatch) -> PushedEvents:
     import airflow_provider_sms.inbound.pushes as pushes
 
-    monkeypatch.setattr(pushes, "_PAGE", kept.page)
+    monkeypatch.setattr(pushes, "MAX_READ_EVENTS", kept.page)
     events = PushedEvents(url="http://x", conn_id="c", signing_key="k", channel_id="ch", event="e")
     monkeypatch.setattr(events, "_page", kept.answer)
     return events
