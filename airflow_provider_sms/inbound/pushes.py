@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 import requests
 
-from airflow_provider_sms.bird.errors import BirdConnectionError, BirdError
+from airflow_provider_sms.bird.errors import BirdConnectionError, BirdError, error_for_status
 from airflow_provider_sms.bird.webhooks import (
     MAX_READ_EVENTS,
     READ_SIGNATURE_HEADER,
@@ -100,9 +100,8 @@ class PushedEvents:
                 f"could not reach the webhook receiver at {self.url}: {type(exc).__name__}"
             ) from None
         if response.status_code != 200:
-            raise BirdError(
-                f"the webhook receiver at {self.url} answered HTTP {response.status_code}",
-                retryable=response.status_code >= 500,
+            raise error_for_status(response.status_code)(
+                f"the webhook receiver at {self.url} answered", status=response.status_code
             )
         try:
             answer: Any = response.json()
@@ -157,7 +156,16 @@ class PushedWait:
         try:
             return self._events.read()
         except BirdError as exc:
-            self._log.warning("Could not read the pushed events (%s): asking Bird", exc)
+            if exc.retryable:
+                self._log.warning("Could not read the pushed events (%s): asking Bird", exc)
+            else:
+                # Refused (a key the receiver does not take): not worth asking again.
+                self.use_webhooks = False
+                self._log.warning(
+                    "The webhook receiver refused to give the pushed events (%s): asking Bird "
+                    "from now on",
+                    exc,
+                )
             return None
 
     def heard(self) -> None:

@@ -436,12 +436,12 @@ def _first_event(trigger) -> dict:
     return asyncio.run(first())
 
 
-def _wait_for_statuses(receiver, monkeypatch, message_ids, **options):
-    """A MessageStatusTrigger's event, run as the triggerer would; and the GETs of the
-    messages it made to Bird meanwhile."""
+def _wait_for_statuses(receiver, monkeypatch, message_ids, *, conn=None, **options):
+    """A MessageStatusTrigger's event, run as the triggerer would (through `conn`, default
+    the receiver's own); and the GETs of the messages it made to Bird meanwhile."""
     from airflow_provider_sms.triggers.message_status import MessageStatusTrigger
 
-    monkeypatch.setenv("AIRFLOW_CONN_BIRD_PUSHED", json.dumps(receiver.pushed_conn))
+    monkeypatch.setenv("AIRFLOW_CONN_BIRD_PUSHED", json.dumps(conn or receiver.pushed_conn))
     before = len(receiver.sandbox.requests)
     trigger = MessageStatusTrigger(
         channel_id=receiver.sandbox.mms_channel_id,
@@ -495,6 +495,25 @@ def test_a_status_wait_without_pushes_asks_bird_after_the_fallback(receiver, mon
     assert event["status"] == "success", event
     assert gets, "the wait never asked Bird"
     assert time.monotonic() - started >= 1.0
+
+
+def test_a_status_wait_the_receiver_refuses_asks_bird(receiver, monkeypatch):
+    # A key the receiver does not take: it answers 401, and the wait asks Bird instead.
+    conn = json.loads(json.dumps(receiver.pushed_conn))
+    conn["extra"]["webhook_signing_secret"] = "not-the-receivers-key"
+    monkeypatch.setenv("AIRFLOW_CONN_BIRD_PUSHED", json.dumps(conn))
+    sent = _sent(receiver, 3)
+    logged = len(receiver.log.read_text())
+    event, gets = _wait_for_statuses(receiver, monkeypatch, [m["id"] for m in sent], conn=conn)
+    assert event["status"] == "success", event
+    assert gets
+    # Once refused, the receiver is not asked again (each poll would be refused alike).
+    reads = [
+        line
+        for line in receiver.log.read_text()[logged:].splitlines()
+        if "/bird/webhooks/bird_pushed/events" in line
+    ]
+    assert len(reads) == 1 and "401" in reads[0], reads
 
 
 def test_a_status_wait_told_not_to_use_webhooks_asks_bird(receiver, monkeypatch):
