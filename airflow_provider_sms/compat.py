@@ -29,13 +29,19 @@ def _airflow_version() -> tuple[int, int, int]:
 
 
 AIRFLOW_VERSION = _airflow_version()
+AIRFLOW_V_3_0_PLUS = AIRFLOW_VERSION >= (3, 0, 0)
 AIRFLOW_V_3_1_PLUS = AIRFLOW_VERSION >= (3, 1, 0)
 AIRFLOW_V_3_2_PLUS = AIRFLOW_VERSION >= (3, 2, 0)
 AIRFLOW_V_3_3_PLUS = AIRFLOW_VERSION >= (3, 3, 0)
+# Whether a task's state outlives its try (the send ledger): Airflow 3.3's task state store, or
+# on Airflow 2, whose tasks reach the metadata database, a table there; 3.0 to 3.2 give neither.
+KEEPS_TASK_STATE = AIRFLOW_V_3_3_PLUS or not AIRFLOW_V_3_0_PLUS
 
 # Features that need a newer Airflow than the oldest the provider installs on: what each
 # needs, as (version, what arrived then).
 NEEDS: dict[str, tuple[tuple[int, int], str]] = {
+    "InboundMessageTrigger": ((3, 0), "asset watchers"),
+    "use_webhooks": ((3, 0), "plugins' apps in the API server, where Bird's webhooks arrive"),
     "SmsApprovalOperator": ((3, 1), "human-in-the-loop tasks"),
     "SmsApprovalTrigger": ((3, 1), "human-in-the-loop tasks"),
 }
@@ -53,6 +59,8 @@ def require(feature: str) -> None:
         )
 
 
+# Names only Airflow 3's API server has (the webhook receiver's).
+API_SERVER_NAMES = ("asset_manager", "AssetModel")
 # Where each name comes from: common-compat's modules, or Airflow's own where the name is the
 # same on every version the provider installs on.
 _SDK = "airflow.providers.common.compat.sdk"
@@ -86,7 +94,7 @@ _SOURCES: dict[str, str] = {
     "get_async_extra_dejson": "airflow.providers.common.compat.connection",
     "BaseTrigger": "airflow.triggers.base",
     "TriggerEvent": "airflow.triggers.base",
-    # The API server's side (the webhook receiver) and the CLI: the same on every version.
+    # The API server's side (the webhook receiver, Airflow 3) and the CLI.
     "AirflowPlugin": "airflow.plugins_manager",
     "asset_manager": "airflow.assets.manager",
     "AssetModel": "airflow.models.asset",
@@ -153,8 +161,102 @@ def notifier_arguments(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 
 def task_state_store(context: Any) -> Any:
-    """The task's state store (Airflow 3.3+), or None where Airflow has none."""
-    return context.get("task_state_store") if context else None
+    """The task's state store: Airflow's (3.3+); on Airflow 2, whose tasks reach the metadata
+    database, a table there (`DatabaseTaskStore`); None on 3.0 to 3.2, which give a task
+    neither."""
+    if not context:
+        return None
+    store = context.get("task_state_store")
+    if store is None and not AIRFLOW_V_3_0_PLUS and context.get("ti") is not None:
+        store = DatabaseTaskStore(context["ti"])
+    return store
+
+
+class DatabaseTaskStore:
+    """One task instance's state (Airflow 2), in a table of Airflow's metadata database
+    created on first use, ``bird_task_state``: a row per key of each task instance, its value
+    JSON. It keeps what Airflow 3.3's task state store keeps for the provider (the send
+    ledger, a reply wait's start), with the same `get` and `set`, and is as durable: a write
+    is committed before `set` returns. Rows live as long as their DAG run: those of runs no
+    longer in the database (`airflow db clean`, a deleted DAG) are deleted, at most once a
+    day per process."""
+
+    TABLE = "bird_task_state"
+    _PRUNE_EVERY = 24 * 3600.0
+    _table: Any = None
+    _last_prune = 0.0
+
+    def __init__(self, ti: Any):
+        self.where = {
+            "dag_id": ti.dag_id,
+            "run_id": ti.run_id,
+            "task_id": ti.task_id,
+            "map_index": getattr(ti, "map_index", -1),
+        }
+
+    @classmethod
+    def table(cls, session: Any) -> Any:
+        if cls._table is None:
+            import sqlalchemy as sa
+
+            table = sa.Table(
+                cls.TABLE,
+                sa.MetaData(),
+                sa.Column("dag_id", sa.String(250), primary_key=True),
+                sa.Column("run_id", sa.String(250), primary_key=True),
+                sa.Column("task_id", sa.String(250), primary_key=True),
+                sa.Column("map_index", sa.Integer, primary_key=True),
+                sa.Column("key", sa.String(250), primary_key=True),
+                sa.Column("value", sa.Text, nullable=False),
+            )
+            bind = session.get_bind()
+            try:
+                table.create(bind=bind, checkfirst=True)
+            except sa.exc.DatabaseError:
+                # Another task created it between the check and the create.
+                if not sa.inspect(bind).has_table(cls.TABLE):
+                    raise
+            cls._table = table
+        return cls._table
+
+    def _row(self, table: Any, key: str) -> Any:
+        import sqlalchemy as sa
+
+        return sa.and_(
+            *(table.c[name] == value for name, value in self.where.items()), table.c.key == key
+        )
+
+    def get(self, key: str) -> Any:
+        import json
+
+        with __getattr__("create_session")() as session:
+            table = self.table(session)
+            value = session.execute(table.select().where(self._row(table, key))).first()
+        return json.loads(value.value) if value else None
+
+    def set(self, key: str, value: Any) -> None:
+        import json
+
+        with __getattr__("create_session")() as session:
+            table = self.table(session)
+            self._prune(session, table)
+            session.execute(table.delete().where(self._row(table, key)))
+            session.execute(table.insert().values(**self.where, key=key, value=json.dumps(value)))
+
+    @classmethod
+    def _prune(cls, session: Any, table: Any) -> None:
+        import time
+
+        import sqlalchemy as sa
+        from airflow.models.dagrun import DagRun
+
+        if time.monotonic() - cls._last_prune < cls._PRUNE_EVERY and cls._last_prune:
+            return
+        cls._last_prune = time.monotonic()
+        runs = sa.select(DagRun.id).where(
+            DagRun.dag_id == table.c.dag_id, DagRun.run_id == table.c.run_id
+        )
+        session.execute(table.delete().where(~runs.exists()))
 
 
 def watcher_store(trigger: Any) -> Any:

@@ -37,6 +37,14 @@ def pytest_collection_modifyitems(items):
                     f"needs Airflow {mark.args[0]} ({mark.kwargs['feature']}); this is {installed}"
                 )
                 item.add_marker(pytest.mark.skip(reason=reason))
+        # A test of one major's Airflow only (its web UI, say): skipped on the others.
+        for mark in item.iter_markers("only_airflow"):
+            if AIRFLOW_VERSION[0] != int(mark.args[0]):
+                reason = (
+                    f"only on Airflow {mark.args[0]} ({mark.kwargs['feature']}); "
+                    f"this is {installed}"
+                )
+                item.add_marker(pytest.mark.skip(reason=reason))
 
 
 @pytest.fixture(scope="session")

@@ -177,7 +177,7 @@ def _keep_expressions(code: str) -> Any:
 def _run_namespace(namespace: dict[str, Any], sandbox: Any) -> dict[str, Any]:
     import inspect
 
-    from airflow.sdk import BaseNotifier, BaseOperator
+    from airflow.providers.common.compat.sdk import BaseNotifier, BaseOperator
 
     results: dict[str, Any] = {}
     operators = []

@@ -14,6 +14,8 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from airflow_provider_sms.message.outgoing import reference_for, task_seed
 from bird_sandbox import schema as bird_schema
 
@@ -38,6 +40,10 @@ def needs_airflow(minor: str, feature: str):
 
 
 HITL = "human-in-the-loop tasks"
+# Asset watchers (InboundMessageTrigger) and Airflow 3's API server (the webhook receiver).
+WATCHERS_FEATURE = "asset watchers"
+WATCHERS = pytest.mark.needs_airflow("3.0", feature=WATCHERS_FEATURE)
+API_SERVER = "Airflow 3's API server"
 
 # Airflow 3.0's `airflow dags test` runs a task under an in-process supervisor whose logger is
 # left at debug, so it prints every message the task sends it, each secret the task masks

@@ -55,6 +55,28 @@ def _connection_type() -> dict[str, Any]:
     return bird
 
 
+class _RequiredForBird:
+    """A required field of Airflow 2's connection form, whose one form holds every provider's
+    fields: a Bird connection that leaves it empty is refused, naming it; for any other type
+    it is optional, as with wtforms' Optional."""
+
+    def __init__(self, label: str):
+        self.message = f"{label} is required for a Bird connection"
+
+    def __call__(self, form: Any, field: Any) -> None:
+        from wtforms.validators import Optional, StopValidation
+
+        try:
+            Optional()(form, field)
+        except StopValidation:
+            if form.conn_type.data == BirdHook.conn_type:
+                # Airflow 2.10+'s form script writes its own warning over every error box:
+                # the text under the field says it instead.
+                field.description = self.message
+                raise StopValidation(self.message) from None
+            raise
+
+
 class BirdHook(BaseHook):
     """Interact with Bird's Channels API.
 
@@ -92,7 +114,7 @@ class BirdHook(BaseHook):
     def get_connection_form_widgets(cls) -> dict[str, Any]:
         """The form's extra fields, made from the provider info's ``conn-fields`` (which
         Airflow 3.2+ reads instead): one description of the form for every version. Airflow
-        3.0 and 3.1 mark no extra field required."""
+        3.0 and 3.1 mark no extra field required; Airflow 2 checks a required one on saving."""
         from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
         from flask_babel import lazy_gettext
         from wtforms import BooleanField, IntegerField, PasswordField, StringField
@@ -102,7 +124,8 @@ class BirdHook(BaseHook):
         for name, field in _connection_type()["conn-fields"].items():
             schema = field["schema"]
             kinds = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-            arguments = {"description": field["description"], "validators": [Optional()]}
+            check = Optional() if "null" in kinds else _RequiredForBird(field["label"])
+            arguments = {"description": field["description"], "validators": [check]}
             if "default" in schema:
                 arguments["default"] = schema["default"]
             label = lazy_gettext(field["label"])

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_sms import DEFAULT_CONN_NAME, DEFAULT_PUSH_FALLBACK
+from airflow_provider_sms import DEFAULT_CONN_NAME, DEFAULT_PUSH_FALLBACK, compat
 from airflow_provider_sms.bird.facts import DEFAULT_FAILURE_STATUSES, DEFAULT_SUCCESS_STATUSES
 from airflow_provider_sms.compat import BaseSensorOperator, default_deferrable
 
@@ -86,6 +86,8 @@ class MessageStatusSensor(BaseSensorOperator):
         self.deferrable = default_deferrable(deferrable)
         self.poll_interval = _seconds(self.poke_interval)
         self.empty_batch_timeout = empty_batch_timeout
+        if use_webhooks:
+            compat.require("use_webhooks")
         self.use_webhooks = use_webhooks
         self.push_fallback = push_fallback
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_sms import DEFAULT_CONN_NAME, DEFAULT_PUSH_FALLBACK
+from airflow_provider_sms import DEFAULT_CONN_NAME, DEFAULT_PUSH_FALLBACK, compat
 from airflow_provider_sms.compat import BaseSensorOperator, default_deferrable
 
 if TYPE_CHECKING:
@@ -96,6 +96,8 @@ class ReplySensor(BaseSensorOperator):
         self.bird_conn_id = bird_conn_id
         self.default_region = default_region
         self.deferrable = default_deferrable(deferrable)
+        if use_webhooks:
+            compat.require("use_webhooks")
         self.use_webhooks = use_webhooks
         self.push_fallback = push_fallback
         interval = self.poke_interval

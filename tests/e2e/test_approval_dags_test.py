@@ -7,17 +7,28 @@ from pathlib import Path
 import pytest
 from support import HITL
 
-from airflow_provider_sms.compat import AIRFLOW_V_3_1_PLUS
+from airflow_provider_sms.compat import AIRFLOW_VERSION
 
 DAGS = Path(__file__).resolve().parent / "approval_dags"
-REFUSED = (
-    "SmsApprovalOperator needs Airflow 3.1 or newer (human-in-the-loop tasks arrived in 3.1); "
-    "this is Airflow 3.0."
-)
+INSTALLED = ".".join(map(str, AIRFLOW_VERSION))
+# Each DAG file of a feature an older Airflow lacks: the error parsing it there, and the
+# version that brought the feature.
+REFUSALS = {
+    "approvals.py": (
+        "SmsApprovalOperator needs Airflow 3.1 or newer (human-in-the-loop tasks arrived in "
+        f"3.1); this is Airflow {INSTALLED}",
+        (3, 1),
+    ),
+    "inbound_watcher.py": (
+        "InboundMessageTrigger needs Airflow 3.0 or newer (asset watchers arrived in 3.0); "
+        f"this is Airflow {INSTALLED}",
+        (3, 0),
+    ),
+}
 
 
-def test_an_approval_dag_on_airflow_3_0_fails_to_parse_naming_3_1(airflow_home):
-    # As the DAG processor parses it: the file's import error names the version it needs.
+def test_a_dag_of_a_feature_this_airflow_lacks_fails_to_parse_naming_the_version(airflow_home):
+    # As the DAG processor parses them: each file's import error names the version it needs.
     airflow_home.airflow("dags", "reserialize", AIRFLOW__CORE__DAGS_FOLDER=str(DAGS))
     listed = airflow_home.airflow(
         "dags",
@@ -28,10 +39,12 @@ def test_an_approval_dag_on_airflow_3_0_fails_to_parse_naming_3_1(airflow_home):
         AIRFLOW__CORE__DAGS_FOLDER=str(DAGS),
     )
     errors = listed.stdout
+    lacking = [name for name, (_, needed) in REFUSALS.items() if AIRFLOW_VERSION[:2] < needed]
     # The command exits 1 when it lists any.
-    assert listed.returncode == (0 if AIRFLOW_V_3_1_PLUS else 1), errors[-4000:]
-    assert (REFUSED in errors) == (not AIRFLOW_V_3_1_PLUS), errors[-4000:]
-    assert ("approvals.py" in errors) == (not AIRFLOW_V_3_1_PLUS), errors[-4000:]
+    assert listed.returncode == (1 if lacking else 0), errors[-4000:]
+    for name, (refused, _) in REFUSALS.items():
+        assert (refused in errors) == (name in lacking), errors[-4000:]
+        assert (name in errors) == (name in lacking), errors[-4000:]
 
 
 @pytest.mark.needs_airflow("3.1", feature=HITL)

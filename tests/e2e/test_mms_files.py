@@ -8,7 +8,7 @@ import pytest
 import requests
 from support import TEST_DAGS, killed_then_run_again, png, receiver, without_airflow_3_0_echo
 
-from airflow_provider_sms.compat import AIRFLOW_V_3_3_PLUS
+from airflow_provider_sms.compat import KEEPS_TASK_STATE
 
 
 def run(airflow_home, sandbox, dag_id, **env):
@@ -82,11 +82,11 @@ def test_a_retry_after_a_kill_past_the_upload_uploads_nothing_and_sends_each_onc
     # Before 3.3 no store keeps what was uploaded: the retry uploads the file again (the
     # messages it sends carry the new URL; each recipient still gets one).
     uploads = len(checked_sandbox.uploads)
-    assert uploads == (1 if AIRFLOW_V_3_3_PLUS else 2), "the retry uploaded again"
+    assert uploads == (1 if KEEPS_TASK_STATE else 2), "the retry uploaded again"
     counts = Counter(receiver(m) for m in checked_sandbox.messages)
     assert len(counts) == 1000 and set(counts.values()) == {1}, "sent twice"
     urls = {tuple(media_urls(m)) for m in checked_sandbox.messages}
-    if AIRFLOW_V_3_3_PLUS:
+    if KEEPS_TASK_STATE:
         assert urls == {(checked_sandbox.uploads[0].media_url,)}
         assert "using the upload of an earlier try" in out
     else:

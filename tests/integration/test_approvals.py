@@ -119,7 +119,7 @@ def test_bad_input_fails_before_any_request_naming_the_field(
 ):
     from datetime import datetime
 
-    from airflow.sdk import DAG
+    from airflow.providers.common.compat.sdk import DAG
 
     from airflow_provider_sms.operators.approval import SmsApprovalOperator
 

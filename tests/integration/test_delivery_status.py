@@ -4,7 +4,7 @@ statuses over time."""
 import asyncio
 import time
 
-from airflow.sdk import PokeReturnValue
+from airflow.providers.common.compat.sdk import PokeReturnValue
 from support import event_loop_delays
 
 from airflow_provider_sms.operators.sms import SendSmsOperator

@@ -7,8 +7,7 @@ import time
 import uuid
 
 import pytest
-from airflow.providers.common.compat.sdk import AirflowFailException
-from airflow.sdk import PokeReturnValue
+from airflow.providers.common.compat.sdk import AirflowFailException, PokeReturnValue
 
 from airflow_provider_sms.operators.sms import SendSmsOperator
 from airflow_provider_sms.sensors.message_status import MessageStatusSensor

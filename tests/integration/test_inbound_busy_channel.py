@@ -11,15 +11,18 @@ import time
 from types import SimpleNamespace
 
 import pytest
-from support import MemoryStore
+from support import WATCHERS_FEATURE, MemoryStore, needs_airflow
 
-from airflow_provider_sms.bird.incoming import MAX_PAGES, OVERLAP, Cursor, scan_incoming
-from airflow_provider_sms.hooks.bird import BirdHook
-from airflow_provider_sms.inbound.replies import incoming_replies
-from airflow_provider_sms.operators.sms import SendSmsOperator
-from airflow_provider_sms.sensors.reply import ReplySensor
-from airflow_provider_sms.triggers.inbound import InboundMessageTrigger
-from bird_sandbox import MMS_CHANNEL_ID
+pytestmark = needs_airflow("3.0", WATCHERS_FEATURE)
+
+
+from airflow_provider_sms.bird.incoming import MAX_PAGES, OVERLAP, Cursor, scan_incoming  # noqa: E402
+from airflow_provider_sms.hooks.bird import BirdHook  # noqa: E402
+from airflow_provider_sms.inbound.replies import incoming_replies  # noqa: E402
+from airflow_provider_sms.operators.sms import SendSmsOperator  # noqa: E402
+from airflow_provider_sms.sensors.reply import ReplySensor  # noqa: E402
+from airflow_provider_sms.triggers.inbound import InboundMessageTrigger  # noqa: E402
+from bird_sandbox import MMS_CHANNEL_ID  # noqa: E402
 
 BURST = 20_001
 CUSTOMER = "+12025550180"

@@ -7,15 +7,18 @@ import contextlib
 import time
 
 import pytest
-from support import MemoryStore, event_loop_delays
+from support import WATCHERS_FEATURE, MemoryStore, event_loop_delays, needs_airflow
 
-from airflow_provider_sms.bird.errors import BirdListingUnclearError
-from airflow_provider_sms.bird.incoming import Cursor
-from airflow_provider_sms.hooks.bird import BirdHook
-from airflow_provider_sms.operators.sms import SendSmsOperator
-from airflow_provider_sms.triggers.inbound import COHORT_DELAY, STATE_KEY, InboundMessageTrigger
-from airflow_provider_sms.triggers.reply import ReplyTrigger
-from bird_sandbox import MMS_CHANNEL_ID
+pytestmark = needs_airflow("3.0", WATCHERS_FEATURE)
+
+
+from airflow_provider_sms.bird.errors import BirdListingUnclearError  # noqa: E402
+from airflow_provider_sms.bird.incoming import Cursor  # noqa: E402
+from airflow_provider_sms.hooks.bird import BirdHook  # noqa: E402
+from airflow_provider_sms.operators.sms import SendSmsOperator  # noqa: E402
+from airflow_provider_sms.triggers.inbound import COHORT_DELAY, STATE_KEY, InboundMessageTrigger  # noqa: E402
+from airflow_provider_sms.triggers.reply import ReplyTrigger  # noqa: E402
+from bird_sandbox import MMS_CHANNEL_ID  # noqa: E402
 
 CUSTOMER = "+12025550150"
 OTHER = "+12025550151"

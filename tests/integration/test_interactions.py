@@ -6,8 +6,7 @@ import time
 import uuid
 
 import pytest
-from airflow.providers.common.compat.sdk import AirflowFailException
-from airflow.sdk import PokeReturnValue
+from airflow.providers.common.compat.sdk import AirflowFailException, PokeReturnValue
 
 from airflow_provider_sms.operators.interactions import MessageInteractionsOperator
 from airflow_provider_sms.operators.sms import SendSmsOperator

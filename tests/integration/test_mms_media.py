@@ -8,8 +8,11 @@ from types import SimpleNamespace
 import fsspec
 import pytest
 import requests
-from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
-from airflow.sdk import ObjectStoragePath
+from airflow.providers.common.compat.sdk import (
+    AirflowException,
+    AirflowFailException,
+    ObjectStoragePath,
+)
 from support import MemoryStore, numbers, png, receiver
 
 from airflow_provider_sms.operators.mms import SendMmsOperator

@@ -17,12 +17,11 @@ from uuid import UUID
 
 import pytest
 from airflow.providers.common.compat.sdk import TaskDeferred
-from support import HITL, MemoryStore, png
+from support import HITL, WATCHERS, MemoryStore, png
 
 from airflow_provider_sms.bird.incoming import Cursor
 from airflow_provider_sms.operators.mms import SendMmsOperator
 from airflow_provider_sms.sensors.reply import ReplySensor
-from airflow_provider_sms.triggers.inbound import InboundMessageTrigger
 from bird_sandbox import MMS_CHANNEL_ID
 
 APPROVER = "+12025550170"
@@ -115,7 +114,10 @@ def test_a_reply_sensor_keeps_its_window_and_its_place_under_these_keys(bird_san
     assert cursor is not None and elsewhere["id"] in cursor.seen
 
 
+@WATCHERS
 def test_an_inbound_watcher_keeps_its_place_under_this_key(bird_sandbox, monkeypatch):
+    from airflow_provider_sms.triggers.inbound import InboundMessageTrigger
+
     name, value = bird_sandbox.connection_env("bird_watch")
     monkeypatch.setenv(name, value)
     monkeypatch.setattr("airflow_provider_sms.triggers.inbound.COHORT_DELAY", 0.0)

@@ -17,10 +17,14 @@ from pathlib import Path
 
 import pytest
 import requests
-from redis_server import free_port
+from support import API_SERVER, needs_airflow
 
-from airflow_provider_sms.testing import AirflowHome
-from bird_sandbox import BirdSandbox
+pytestmark = needs_airflow("3.0", API_SERVER)
+
+from redis_server import free_port  # noqa: E402
+
+from airflow_provider_sms.testing import AirflowHome  # noqa: E402
+from bird_sandbox import BirdSandbox  # noqa: E402
 
 WORKSPACE = "6b52e9cb-2ddf-45b5-8aea-62882e999fb7"
 CHANNEL = "0c6e4a3a-4b43-4a55-8f7e-3c3c0f0e9a11"

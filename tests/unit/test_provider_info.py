@@ -13,6 +13,7 @@ import pytest
 
 import airflow_provider_sms
 from airflow_provider_sms.compat import (
+    AIRFLOW_V_3_0_PLUS,
     AIRFLOW_V_3_1_PLUS,
     AIRFLOW_V_3_2_PLUS,
     AirflowOptionalProviderFeatureException,
@@ -28,11 +29,15 @@ def test_connection_form_hides_unused_fields_and_relabels_the_key():
     assert {"workspace_id", "channel_id"} <= set(conn["conn-fields"])
 
 
+# What Airflow's DAG files import first: the Task SDK, or on Airflow 2 its models.
+AIRFLOW_BASES = "airflow.sdk" if AIRFLOW_V_3_0_PLUS else "airflow.models.baseoperator"
+
+
 def loaded_by_the_sms_operator(*modules: str) -> list[str]:
     """Which of `modules` importing the SMS operator module loads, in a fresh interpreter
     (those Airflow loads itself do not count: 3.1's sqlalchemy_utils loads phonenumbers)."""
     code = (
-        "import json, sys, airflow.sdk; before = set(sys.modules); "
+        f"import json, sys, {AIRFLOW_BASES}; before = set(sys.modules); "
         "import airflow_provider_sms.operators.sms; "
         f"print(json.dumps(sorted(m for m in {modules!r} if m in set(sys.modules) - before)))"
     )
@@ -91,7 +96,10 @@ def test_each_public_class_has_one_import_path_the_one_the_docs_show():
         "airflow_provider_sms.operators.approval",
         "airflow_provider_sms.triggers.approval",
     }
-    assert refused == (set() if AIRFLOW_V_3_1_PLUS else approvals)
+    watchers = {"airflow_provider_sms.triggers.inbound"}
+    assert refused == (set() if AIRFLOW_V_3_1_PLUS else approvals) | (
+        set() if AIRFLOW_V_3_0_PLUS else watchers
+    )
     modules = [m for m in modules if m not in refused]
     for name, paths in sorted(documented.items()):
         assert len(paths) == 1, f"{name} is imported from {sorted(paths)}"
@@ -147,10 +155,22 @@ def test_workspace_id_is_required_in_the_form_and_the_other_extras_are_optional(
             jsonschema.validate(None, field["schema"])
 
 
+def connection_response(fields: dict) -> str:
+    """What Airflow's REST API answers for a connection: its response model (Airflow 3) or
+    its schema (Airflow 2's /api/v1)."""
+    if not AIRFLOW_V_3_0_PLUS:
+        from airflow.api_connexion.schemas.connection_schema import connection_schema
+        from airflow.models.connection import Connection
+
+        return json.dumps(connection_schema.dump(Connection(**fields)))
+    from airflow.api_fastapi.core_api.datamodels.connections import ConnectionResponse
+
+    return ConnectionResponse.model_validate({**fields, "team_name": None}).model_dump_json()
+
+
 def test_the_redis_password_is_a_password_field_hidden_by_airflows_connection_responses():
     # Airflow's API shows a URL extra in clear: the password has an extra of its own, which
     # the form shows as a password and the API's own response model masks.
-    from airflow.api_fastapi.core_api.datamodels.connections import ConnectionResponse
     from airflow.providers_manager import ProvidersManager
 
     if AIRFLOW_V_3_2_PLUS:
@@ -162,7 +182,7 @@ def test_the_redis_password_is_a_password_field_hidden_by_airflows_connection_re
         "rate_limit_redis_url": "redis://redis.internal:6379/3",
         "rate_limit_redis_password": "S3cretRedisPw",
     }
-    response = ConnectionResponse.model_validate(
+    response = connection_response(
         {
             "conn_id": "bird_default",
             "conn_type": "bird",
@@ -173,8 +193,7 @@ def test_the_redis_password_is_a_password_field_hidden_by_airflows_connection_re
             "port": None,
             "password": "bird-key-0123456789",
             "extra": json.dumps(extra),
-            "team_name": None,
         }
-    ).model_dump_json()
+    )
     assert "S3cretRedisPw" not in response and "bird-key-0123456789" not in response
     assert json.loads(json.loads(response)["extra"])["rate_limit_redis_password"] == "***"

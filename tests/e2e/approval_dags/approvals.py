@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from airflow.providers.common.compat.sdk import DAG
 from airflow.providers.standard.operators.empty import EmptyOperator
-from airflow.sdk import DAG
 
 from airflow_provider_sms.operators.approval import SmsApprovalOperator
 

@@ -7,7 +7,7 @@ import os
 import urllib.request
 from datetime import datetime, timedelta
 
-from airflow.sdk import DAG, task
+from airflow.providers.common.compat.sdk import DAG, task
 
 from airflow_provider_sms.operators.sms import SendSmsOperator
 

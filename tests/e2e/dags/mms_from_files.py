@@ -10,7 +10,7 @@ import tempfile
 import zlib
 from datetime import datetime, timedelta
 
-from airflow.sdk import DAG, ObjectStoragePath, task
+from airflow.providers.common.compat.sdk import DAG, ObjectStoragePath, task
 
 from airflow_provider_sms.operators.mms import SendMmsOperator
 
@@ -18,7 +18,11 @@ RECIPIENTS = ["+14155552671", "+12125550123", "+13125550199"]
 STORAGE = os.environ.get("MMS_STORAGE_URL", "memory://charts")
 if STORAGE.startswith("memory://"):
     import fsspec
-    from airflow.sdk.io import attach
+
+    try:
+        from airflow.sdk.io import attach
+    except ModuleNotFoundError:  # Airflow 2
+        from airflow.io.store import attach
 
     attach("memory", fs=fsspec.filesystem("memory"))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from airflow.sdk import DAG, task
+from airflow.providers.common.compat.sdk import DAG, task
 
 from airflow_provider_sms.operators.sms import SendSmsOperator
 from airflow_provider_sms.sensors.message_status import MessageStatusSensor

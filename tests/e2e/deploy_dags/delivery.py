@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from airflow.sdk import DAG
+from airflow.providers.common.compat.sdk import DAG
 
 from airflow_provider_sms.operators.sms import SendSmsOperator
 from airflow_provider_sms.sensors.message_status import MessageStatusSensor

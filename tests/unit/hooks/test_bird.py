@@ -6,7 +6,7 @@ import pytest
 from airflow.providers.common.compat.sdk import AirflowNotFoundException
 
 from airflow_provider_sms.bird.errors import BirdConfigurationError, InvalidMessageError
-from airflow_provider_sms.compat import AIRFLOW_V_3_2_PLUS
+from airflow_provider_sms.compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_2_PLUS
 from airflow_provider_sms.hooks.bird import BirdHook
 from bird_sandbox import MMS_CHANNEL_ID, SMS_CHANNEL_ID, WORKSPACE_ID
 
@@ -159,8 +159,8 @@ def test_an_extra_that_is_not_an_object_is_named(monkeypatch):
         "AIRFLOW_CONN_BIRD_LIST",
         json.dumps({"conn_type": "bird", "password": "k", "extra": json.dumps(["a"])}),
     )
-    if not AIRFLOW_V_3_2_PLUS:
-        # Airflow before 3.2 refuses such a connection itself, before the hook reads it.
+    if AIRFLOW_V_3_0_PLUS and not AIRFLOW_V_3_2_PLUS:
+        # Airflow 3.0 and 3.1 refuse such a connection itself, before the hook reads it.
         with pytest.raises(AirflowNotFoundException, match="bird_list"):
             BirdHook("bird_list").settings  # noqa: B018
         return

@@ -2,13 +2,13 @@
 checks that fail before any request (unit tests open no socket)."""
 
 import pytest
+from support import WATCHERS
 
 from airflow_provider_sms.bird.errors import InvalidMessageError
 from airflow_provider_sms.bird.incoming import OVERLAP, Cursor, Resume
 from airflow_provider_sms.bird.objects import inbound_message
 from airflow_provider_sms.inbound.filter import InboundFilter
 from airflow_provider_sms.message.recipients import excluded_numbers
-from airflow_provider_sms.triggers.inbound import InboundMessageTrigger
 from airflow_provider_sms.triggers.polling import MaskedEvent
 
 CHANNEL = "6b52e9cb-2ddf-45b5-8aea-62882e999fb7"
@@ -75,20 +75,29 @@ def test_bad_filter_arguments_name_the_field(arguments, field, says):
         ({"pattern": "[a-"}, "pattern"),
     ],
 )
+@WATCHERS
 def test_a_watcher_with_bad_arguments_fails_when_the_dag_is_built(arguments, field):
+    from airflow_provider_sms.triggers.inbound import InboundMessageTrigger
+
     with pytest.raises(InvalidMessageError) as caught:
         InboundMessageTrigger(**arguments)
     assert caught.value.field == field
 
 
+@WATCHERS
 def test_a_watcher_polls_within_birds_get_limit_and_spaces_its_events():
+    from airflow_provider_sms.triggers.inbound import InboundMessageTrigger
+
     with pytest.raises(ValueError, match="poll_interval: at least 1"):
         InboundMessageTrigger(channel_id=CHANNEL, poll_interval=0.1)
     with pytest.raises(ValueError, match="event_spacing: at least 0"):
         InboundMessageTrigger(channel_id=CHANNEL, event_spacing=-1)
 
 
+@WATCHERS
 def test_a_watcher_serializes_what_it_was_given_in_e164():
+    from airflow_provider_sms.triggers.inbound import InboundMessageTrigger
+
     trigger = InboundMessageTrigger(
         channel_id=CHANNEL, from_numbers=["(202) 555-0199"], default_region="US", pattern="stop"
     )

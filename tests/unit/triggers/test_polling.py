@@ -6,10 +6,9 @@ from types import SimpleNamespace
 
 import pytest
 from airflow.triggers.base import TriggerEvent
-from support import HITL
+from support import HITL, WATCHERS
 
 from airflow_provider_sms.bird.errors import BirdNotFoundError, BirdServerError
-from airflow_provider_sms.triggers.inbound import InboundMessageTrigger
 from airflow_provider_sms.triggers.message_status import MessageStatusTrigger
 from airflow_provider_sms.triggers.polling import MaskedEvent, PollingTrigger, mask_event
 from airflow_provider_sms.triggers.reply import ReplyTrigger
@@ -59,7 +58,10 @@ def test_the_polling_triggers_share_one_loop_and_one_serialize(cls):
     assert cls.run is PollingTrigger.run and cls.serialize is PollingTrigger.serialize
 
 
+@WATCHERS
 def test_the_watcher_shares_serialize():
+    from airflow_provider_sms.triggers.inbound import InboundMessageTrigger
+
     assert "serialize" not in vars(InboundMessageTrigger)
     assert InboundMessageTrigger.serialize is PollingTrigger.serialize
 

@@ -13,10 +13,9 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 import pytest
-from support import HITL
+from support import HITL, WATCHERS
 
 from airflow_provider_sms.compat import AIRFLOW_V_3_2_PLUS
-from airflow_provider_sms.triggers.inbound import InboundMessageTrigger
 from airflow_provider_sms.triggers.message_status import MessageStatusTrigger
 from airflow_provider_sms.triggers.reply import ReplyTrigger
 
@@ -94,10 +93,11 @@ CASES = [
         id="reply",
     ),
     pytest.param(
-        InboundMessageTrigger,
+        "airflow_provider_sms.triggers.inbound.InboundMessageTrigger",
         {**INBOUND, "from_numbers": ["(202) 555-0199", "+12025550150"], "default_region": "US"},
         ("airflow_provider_sms.triggers.inbound.InboundMessageTrigger", INBOUND),
         id="inbound",
+        marks=WATCHERS,
     ),
     pytest.param(
         "airflow_provider_sms.triggers.approval.SmsApprovalTrigger",
