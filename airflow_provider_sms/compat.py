@@ -167,8 +167,13 @@ def task_state_store(context: Any) -> Any:
     if not context:
         return None
     store = context.get("task_state_store")
-    if store is None and not AIRFLOW_V_3_0_PLUS and context.get("ti") is not None:
-        store = DatabaseTaskStore(context["ti"])
+    if store is None and not AIRFLOW_V_3_0_PLUS:
+        from airflow.models.taskinstance import TaskInstance
+
+        # A task instance of the database (not one of the internal API's copies, which
+        # come with no database to reach).
+        ti = context.get("ti")
+        store = DatabaseTaskStore(ti) if isinstance(ti, TaskInstance) else None
     return store
 
 

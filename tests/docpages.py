@@ -50,6 +50,21 @@ class Example:
         return "with DAG(" in self.code or "@dag" in self.code
 
     @property
+    def param(self) -> Any:
+        """The example as a test parameter, marked with the Airflow version each feature it
+        uses needs (`compat.NEEDS`): skipped on an older one, whose refusal other tests show."""
+        import pytest
+
+        from airflow_provider_sms.compat import NEEDS
+
+        marks = [
+            pytest.mark.needs_airflow(f"{major}.{minor}", feature=why)
+            for feature, ((major, minor), why) in NEEDS.items()
+            if re.search(rf"\b{feature}\b", self.code)
+        ]
+        return pytest.param(self, id=self.name, marks=marks)
+
+    @property
     def dag_id(self) -> str | None:
         found = re.search(r"""dag_id=["']([\w.-]+)["']""", self.code)
         if found:
@@ -117,9 +132,9 @@ def _context(task_id: str) -> dict[str, Any]:
 
 def _resolve(value: Any, results: dict[str, Any]) -> Any:
     """An upstream operator's ``.output`` becomes what that operator returned."""
-    from airflow.sdk.definitions.xcom_arg import PlainXComArg
+    from airflow.providers.common.compat.sdk import XComArg
 
-    if isinstance(value, PlainXComArg):
+    if isinstance(value, XComArg) and hasattr(value, "operator"):
         return results[value.operator.task_id]
     return value
 

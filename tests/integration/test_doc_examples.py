@@ -23,12 +23,12 @@ def assert_each_sent(results: dict) -> None:
             assert result and not odd, (task_id, odd)
 
 
-@pytest.mark.parametrize("example", FRAGMENTS, ids=[example.name for example in FRAGMENTS])
+@pytest.mark.parametrize("example", [example.param for example in FRAGMENTS])
 def test_the_fragment_runs_against_the_sandbox(checked_sandbox, example):
     assert_each_sent(run_fragment(example, checked_sandbox))
 
 
-@pytest.mark.parametrize("example", BATCH_CHECKS, ids=[example.name for example in BATCH_CHECKS])
+@pytest.mark.parametrize("example", [example.param for example in BATCH_CHECKS])
 def test_a_batch_check_reports_statuses_that_moved_on_before_it_listed(checked_sandbox, example):
     # A busy machine lists the batches after the sandbox's first status delay (0.2 s):
     # here every message is delivered by then.

@@ -94,7 +94,10 @@ def test_urls_and_files_mix_and_the_same_file_twice_is_one_upload(checked_sandbo
 @pytest.fixture
 def memory_storage():
     """fsspec's in-memory filesystem, attached for ObjectStoragePath as `memory://`."""
-    from airflow.sdk.io import attach
+    try:
+        from airflow.sdk.io import attach
+    except ModuleNotFoundError:  # Airflow 2
+        from airflow.io.store import attach
 
     attach("memory", fs=fsspec.filesystem("memory"))
     yield
