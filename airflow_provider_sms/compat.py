@@ -203,15 +203,18 @@ class DatabaseTaskStore:
     def table(cls, session: Any) -> Any:
         if cls._table is None:
             import sqlalchemy as sa
+            from airflow.models.base import StringID
 
+            # Ids typed as Airflow's own (on MySQL a narrower collation, which keeps the
+            # primary key within its index limit); the provider's keys are short.
             table = sa.Table(
                 cls.TABLE,
                 sa.MetaData(),
-                sa.Column("dag_id", sa.String(250), primary_key=True),
-                sa.Column("run_id", sa.String(250), primary_key=True),
-                sa.Column("task_id", sa.String(250), primary_key=True),
+                sa.Column("dag_id", StringID(), primary_key=True),
+                sa.Column("run_id", StringID(), primary_key=True),
+                sa.Column("task_id", StringID(), primary_key=True),
                 sa.Column("map_index", sa.Integer, primary_key=True),
-                sa.Column("key", sa.String(250), primary_key=True),
+                sa.Column("key", StringID(length=100), primary_key=True),
                 sa.Column("value", sa.Text, nullable=False),
             )
             bind = session.get_bind()
