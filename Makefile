@@ -12,7 +12,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint docs demo bench stress stress-e2e stress-inbound stress-approvals stress-celery deploy-test clean tiers-$(NEWEST) tiers-$(AIRFLOW2) test-older stress-cutoff
+.PHONY: venv test lint docs demo bench stress stress-e2e stress-inbound stress-approvals stress-celery deploy-test clean tiers-$(NEWEST) tiers-$(NEWEST)-e2e tiers-$(AIRFLOW2) test-older stress-cutoff
 
 venv: $(STAMP)
 
@@ -48,7 +48,8 @@ docs: $(STAMP)
 # deployed Airflow on the newest minor and on $(DEPLOYED_OLDER).
 test: lint docs
 	$(MAKE) -j4 $(addprefix $(VENV)-,$(addsuffix /.installed,$(OLDER) $(AIRFLOW2)))
-	$(MAKE) --output-sync=target -j4 tiers-$(NEWEST) $(addprefix tiers-,$(OLDER) $(AIRFLOW2))
+	$(MAKE) --output-sync=target -j4 tiers-$(NEWEST)-e2e tiers-$(NEWEST) \
+		$(addprefix tiers-,$(OLDER) $(AIRFLOW2))
 	$(BIN)/pytest -p no:cacheprovider $(DEPLOYED_TESTS)
 	$(VENV)-$(DEPLOYED_OLDER)/bin/pytest -p no:cacheprovider $(DEPLOYED_OLDER_TESTS)
 
@@ -77,16 +78,25 @@ OLDER_DAGS_TESTS := tests/e2e/test_provider_cli.py tests/e2e/test_e2e_dags.py \
 AIRFLOW2_DAGS_TESTS := $(filter-out tests/e2e/test_e2e_dags.py,$(OLDER_DAGS_TESTS)) \
 	tests/e2e/test_mms_files.py tests/e2e/test_connection_form_fab.py
 
+# The newest minor's `airflow dags test` tier runs beside its unit and integration tiers: it
+# mostly waits on Airflow's processes, and is the longest.
 tiers-$(NEWEST): $(STAMP)
-	TMPDIR=$$(mktemp -d) $(BIN)/pytest -p no:cacheprovider $(addprefix --ignore=,$(DEPLOYED_TESTS))
+	TMPDIR=$$(mktemp -d) $(BIN)/pytest -p no:cacheprovider tests/unit tests/integration
+
+tiers-$(NEWEST)-e2e: $(STAMP)
+	TMPDIR=$$(mktemp -d) $(BIN)/pytest -p no:cacheprovider tests/e2e \
+		$(addprefix --ignore=,$(DEPLOYED_TESTS))
+
+# The sandbox's own tests (it imports no Airflow) run on the newest minor only.
+SANDBOX_TESTS := tests/unit/bird_sandbox tests/integration/bird_sandbox
 
 tiers-$(AIRFLOW2): $(VENV)-$(AIRFLOW2)/.installed
 	TMPDIR=$$(mktemp -d) $(VENV)-$(AIRFLOW2)/bin/pytest -p no:cacheprovider tests/unit \
-		tests/integration $(AIRFLOW2_DAGS_TESTS)
+		tests/integration $(addprefix --ignore=,$(SANDBOX_TESTS)) $(AIRFLOW2_DAGS_TESTS)
 
 tiers-%: $(VENV)-%/.installed
 	TMPDIR=$$(mktemp -d) $(VENV)-$*/bin/pytest -p no:cacheprovider tests/unit tests/integration \
-		$(OLDER_DAGS_TESTS)
+		$(addprefix --ignore=,$(SANDBOX_TESTS)) $(OLDER_DAGS_TESTS)
 
 # The rest of the `airflow dags test` tier on the older minors, one after another.
 test-older: $(addprefix $(VENV)-,$(addsuffix /.installed,$(OLDER)))
