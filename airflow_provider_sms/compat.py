@@ -36,6 +36,11 @@ AIRFLOW_V_3_3_PLUS = AIRFLOW_VERSION >= (3, 3, 0)
 # Whether a task's state outlives its try (the send ledger): Airflow 3.3's task state store, or
 # on Airflow 2, whose tasks reach the metadata database, a table there; 3.0 to 3.2 give neither.
 KEEPS_TASK_STATE = AIRFLOW_V_3_3_PLUS or not AIRFLOW_V_3_0_PLUS
+# Whether Bird's webhooks can arrive: the receiver is an app of Airflow 3's API server.
+RECEIVES_WEBHOOKS = AIRFLOW_V_3_0_PLUS
+# Whether `airflow dags test` retries a try that `execution_timeout` ended: Airflow 2's
+# `AirflowTaskTimeout` is not an `Exception`, and ends the command instead.
+DAGS_TEST_RETRIES_TIMEOUTS = AIRFLOW_V_3_0_PLUS
 
 # Features that need a newer Airflow than the oldest the provider installs on: what each
 # needs, as (version, what arrived then).
@@ -258,7 +263,7 @@ class DatabaseTaskStore:
         import sqlalchemy as sa
         from airflow.models.dagrun import DagRun
 
-        if time.monotonic() - cls._last_prune < cls._PRUNE_EVERY and cls._last_prune:
+        if cls._last_prune and time.monotonic() - cls._last_prune < cls._PRUNE_EVERY:
             return
         cls._last_prune = time.monotonic()
         runs = sa.select(DagRun.id).where(

@@ -70,15 +70,14 @@ class AirflowHome:
         self.airflow("db", "migrate")
 
     def dags_test(self, dag_id: str, *, check: bool = True, **env: str):
-        """`airflow dags test DAG_ID`, its tries retried as a scheduler would: Airflow 3's
-        command retries a failed task itself; Airflow 2's stops at a try ended by an
-        exception that is not an `Exception` (`AirflowTaskTimeout`), leaving the task up
-        for retry, so each retry is run here with `airflow tasks run --local`, in the same
-        DAG run, and its log appended to the output."""
-        from airflow_provider_sms.compat import AIRFLOW_V_3_0_PLUS
+        """`airflow dags test DAG_ID`, its tries retried as a scheduler would. Where the
+        command stops at a try `execution_timeout` ended (`compat.DAGS_TEST_RETRIES_TIMEOUTS`),
+        leaving the task up for retry, each retry is run here with `airflow tasks run
+        --local`, in the same DAG run, and its log appended to the output."""
+        from airflow_provider_sms.compat import DAGS_TEST_RETRIES_TIMEOUTS as retried
 
-        result = self.airflow("dags", "test", dag_id, check=check and AIRFLOW_V_3_0_PLUS, **env)
-        if AIRFLOW_V_3_0_PLUS or result.returncode == 0:
+        result = self.airflow("dags", "test", dag_id, check=check and retried, **env)
+        if retried or result.returncode == 0:
             return result
         found = re.search(r"run_id=(\S+?),", result.stdout)
         if not found:

@@ -17,7 +17,7 @@ from airflow_provider_sms.bird.webhooks import (
     READ_TIMESTAMP_HEADER,
     read_signature,
 )
-from airflow_provider_sms.compat import AIRFLOW_V_3_0_PLUS
+from airflow_provider_sms.compat import RECEIVES_WEBHOOKS
 
 # Pages one read takes at most, so that a read ends; the next goes on from there.
 _MAX_PAGES = 50
@@ -143,8 +143,8 @@ class PushedWait:
         """The payloads pushed since the last read; None when pushes are off or cannot be
         read (the wait then asks Bird)."""
         if self.use_webhooks is None:
-            # Airflow 2 serves no receiver (use_webhooks=True fails when the DAG is parsed).
-            self.use_webhooks = AIRFLOW_V_3_0_PLUS and bool(hook.settings.webhook_signing_secret)
+            # Where no receiver can run, use_webhooks=True fails when the DAG is parsed.
+            self.use_webhooks = RECEIVES_WEBHOOKS and bool(hook.settings.webhook_signing_secret)
         if not self.use_webhooks:
             return None
         if self._events is None:

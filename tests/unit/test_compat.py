@@ -244,3 +244,22 @@ def test_a_task_outside_dags_test_is_served_its_hitl_detail():
     from airflow.sdk.execution_time.supervisor import InProcessSupervisorComms  # noqa: F401
 
     assert compat.serves_hitl()
+
+
+@pytest.mark.parametrize(
+    ("sensor", "arguments"),
+    [
+        ("message_status.MessageStatusSensor", {"message_ids": ["m"]}),
+        ("reply.ReplySensor", {"from_numbers": ["+31612345678"]}),
+    ],
+)
+def test_a_wait_on_pushes_fails_where_no_receiver_can_run(monkeypatch, sensor, arguments):
+    import importlib
+
+    module, _, name = sensor.rpartition(".")
+    cls = getattr(importlib.import_module(f"airflow_provider_sms.sensors.{module}"), name)
+    monkeypatch.setattr(compat, "AIRFLOW_VERSION", (2, 11, 2))
+    with pytest.raises(compat.AirflowOptionalProviderFeatureException) as raised:
+        cls(task_id="wait", use_webhooks=True, **arguments)
+    assert str(raised.value).startswith("use_webhooks needs Airflow 3.0 or newer")
+    cls(task_id="unsaid", **arguments)
