@@ -63,9 +63,17 @@ def test_sandbox_process_shows_the_same_lifecycle():
         def read() -> dict:
             return {m["id"]: m for m in sandbox.messages()}[plain["id"]]
 
+        # Wall time here: a busy machine may read too late to see a status (the in-process
+        # tests step a clock through each one); those it sees come in order, none early.
         changes = watch(read, until=before + 1.3)
-        assert [m["status"] for _, m in changes] == LIFECYCLE
-        for (seen_at, message), status in zip(changes[1:], LIFECYCLE[1:], strict=True):
+        statuses = [m["status"] for _, m in changes]
+        assert (
+            statuses == sorted(set(statuses), key=LIFECYCLE.index) and statuses[-1] == "delivered"
+        )
+        for seen_at, message in changes:
+            status = message["status"]
+            if status == "accepted":
+                continue
             assert seen_at - before >= delays[status] - 0.001, status
             changed_after = seconds_between(message["createdAt"], message["lastStatusAt"])
             assert changed_after == pytest.approx(delays[status], abs=0.0015), status
