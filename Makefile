@@ -142,11 +142,11 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 # A deployed Airflow (PostgreSQL, scheduler, API server, DAG processor, triggerer) against
-# the sandbox: with LocalExecutor, and with CeleryExecutor on two worker hosts (a Redis broker;
-# run as root: each host is a namespace of its own); also part of `make test`.
+# the sandbox: with LocalExecutor (sends, inbound, approvals, webhooks, the connection form in
+# a browser), and with CeleryExecutor on two worker hosts (a Redis broker; run as root: each
+# host is a namespace of its own); also part of `make test`.
 deploy-test: $(STAMP)
-	$(BIN)/pytest tests/e2e/test_deployed.py tests/e2e/test_deployed_approvals.py \
-		tests/e2e/test_deployed_celery.py
+	$(BIN)/pytest $(DEPLOYED_TESTS)
 
 # Not in CI: the killed-try send 20 times in a row, counting duplicates (goal: 0).
 stress: $(STAMP)

@@ -1,5 +1,4 @@
 import pickle
-import time
 
 import pytest
 
@@ -165,15 +164,13 @@ def test_error_str_and_pickle_round_trip():
     assert (copy.field, copy.problem, str(copy)) == ("recipients", "bad", "recipients: bad")
 
 
-def test_100k_recipients_is_fast_and_deduplicated():
+def test_100k_recipients_are_deduplicated_in_order():
+    # How fast is for the benchmarks (benchmarks/memory.py, schedule.py: 100,000 recipients).
     numbers = [f"+1415555{i % 10000:04d}" for i in range(50_000)]
     numbers += [f"+316{10_000_000 + i}" for i in range(50_000)]
-    start = time.perf_counter()
     result = normalize_recipients(numbers)
-    elapsed = time.perf_counter() - start
     assert len(result) == 10_000 + 50_000
     assert result[0] == "+14155550000" and result[-1] == "+31610049999"
-    assert elapsed < 10, elapsed
 
 
 def test_redact_numbers_masks_any_number_but_not_ids():
