@@ -27,16 +27,17 @@ TO = "+31612345678"
 LIFECYCLE = ["accepted", "processing", "sent", "delivered"]
 
 
-def watch(read, until: float, interval: float = 0.01) -> list[tuple[float, dict]]:
-    """``read()`` every `interval` seconds until the monotonic time `until`: (when the
-    answer was in, answer) each time the status changed."""
+def watch(read, last: str, timeout: float = 10.0, interval: float = 0.01) -> list:
+    """``read()`` every `interval` seconds until its status is `last` (or `timeout` seconds
+    passed): (when the answer was in, answer) each time the status changed."""
     changes: list[tuple[float, dict]] = []
+    deadline = time.monotonic() + timeout
     while True:
         message = read()
         now = time.monotonic()
         if not changes or changes[-1][1]["status"] != message["status"]:
             changes.append((now, message))
-        if now >= until:
+        if message["status"] == last or now >= deadline:
             return changes
         time.sleep(interval)
 
@@ -60,12 +61,12 @@ def test_sandbox_process_shows_the_same_lifecycle():
         failing = http.post(url, json=text_message(DELIVERY_FAILS_US)).json()
         assert (plain["status"], failing["status"]) == ("accepted", "accepted")
 
-        def read() -> dict:
-            return {m["id"]: m for m in sandbox.messages()}[plain["id"]]
+        def read(message_id: str = plain["id"]) -> dict:
+            return {m["id"]: m for m in sandbox.messages()}[message_id]
 
         # Wall time here: a busy machine may read too late to see a status (the in-process
         # tests step a clock through each one); those it sees come in order, none early.
-        changes = watch(read, until=before + 1.3)
+        changes = watch(read, "delivered")
         statuses = [m["status"] for _, m in changes]
         assert (
             statuses == sorted(set(statuses), key=LIFECYCLE.index) and statuses[-1] == "delivered"
@@ -77,6 +78,7 @@ def test_sandbox_process_shows_the_same_lifecycle():
             assert seen_at - before >= delays[status] - 0.001, status
             changed_after = seconds_between(message["createdAt"], message["lastStatusAt"])
             assert changed_after == pytest.approx(delays[status], abs=0.0015), status
+        watch(lambda: read(failing["id"]), "delivery_failed")
         got = http.get(f"{url}/{failing['id']}").json()
         assert ending(got) == DELIVERY_FAILURE
         listed = http.get(url).json()["results"]
