@@ -12,7 +12,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint docs demo bench stress stress-e2e stress-inbound stress-approvals stress-celery deploy-test clean tiers-$(NEWEST) tiers-$(NEWEST)-e2e tiers-$(NEWEST)-e2e-long tiers-$(AIRFLOW2) deployed test-older stress-cutoff
+.PHONY: venv test lint docs demo bench stress stress-e2e stress-inbound stress-approvals stress-celery deploy-test clean tiers-$(NEWEST) tiers-$(NEWEST)-e2e tiers-$(NEWEST)-e2e-long tiers-$(AIRFLOW2) test-older stress-cutoff
 
 venv: $(STAMP)
 
@@ -50,31 +50,18 @@ test: lint docs
 	$(MAKE) -j4 $(addprefix $(VENV)-,$(addsuffix /.installed,$(OLDER) $(AIRFLOW2)))
 	$(MAKE) --output-sync=target -j4 tiers-$(NEWEST)-e2e-long tiers-$(NEWEST)-e2e \
 		tiers-$(NEWEST) $(addprefix tiers-,$(OLDER) $(AIRFLOW2))
-	$(MAKE) deployed
-	$(BIN)/pytest -p no:cacheprovider $(DEPLOYED_RATE_TESTS)
+	$(BIN)/pytest -p no:cacheprovider $(DEPLOYED_TESTS)
+	$(VENV)-$(DEPLOYED_OLDER)/bin/pytest -p no:cacheprovider $(DEPLOYED_OLDER_TESTS)
 
 # The tests that run a deployed Airflow.
 DEPLOYED_TESTS := tests/e2e/test_deployed.py tests/e2e/test_deployed_approvals.py \
 	tests/e2e/test_deployed_celery.py tests/e2e/test_deployed_webhooks.py \
 	tests/e2e/test_connection_form.py
-# Of those, the ones that assert a send rate near Bird's bound (a busy machine would fail
-# them): the mapped send on LocalExecutor, and the CeleryExecutor file, whose heartbeats are
-# timed out in seconds.
-DEPLOYED_RATE_SEND := tests/e2e/test_deployed.py::test_four_mapped_tasks_share_the_workspace_limit
-DEPLOYED_CELERY := tests/e2e/test_deployed_celery.py
-DEPLOYED_RATE_TESTS := $(DEPLOYED_RATE_SEND) $(DEPLOYED_CELERY)
 # Of those, the ones that show what an older minor promises: the inbound watcher across a
 # killed triggerer, a killed send.
 DEPLOYED_OLDER_TESTS := \
 	tests/e2e/test_deployed.py::test_each_inbound_sms_is_one_event_across_a_killed_triggerer \
 	tests/e2e/test_deployed.py::test_a_task_killed_without_warning_is_retried_and_sends_each_recipient_once
-
-# The deployed tests but the rate ones, on the newest minor and on $(DEPLOYED_OLDER).
-deployed: $(STAMP) $(VENV)-$(DEPLOYED_OLDER)/.installed
-	$(BIN)/pytest -p no:cacheprovider $(filter-out $(DEPLOYED_CELERY),$(DEPLOYED_TESTS)) \
-		--deselect=$(DEPLOYED_RATE_SEND)
-	$(VENV)-$(DEPLOYED_OLDER)/bin/pytest -p no:cacheprovider $(DEPLOYED_OLDER_TESTS)
-
 # The `airflow dags test` tests behind the compatibility table's rows, run on every minor.
 OLDER_DAGS_TESTS := tests/e2e/test_provider_cli.py tests/e2e/test_e2e_dags.py \
 	tests/e2e/test_notifier_dag.py tests/e2e/test_approval_dags_test.py \

@@ -32,7 +32,6 @@ from bird_sandbox import (
     STAYS_SENT_NL,
     STAYS_SENT_US,
     WORKSPACE_ID,
-    BirdSandbox,
 )
 from bird_sandbox import schema as bird_schema
 
@@ -53,32 +52,33 @@ def messages_url(sandbox, suffix: str = "", channel_id: str = MMS_CHANNEL_ID) ->
     return f"{sandbox.base_url}/workspaces/{WORKSPACE_ID}/channels/{channel_id}/messages{suffix}"
 
 
-def test_http_message_goes_through_each_status_in_order(clock, http):
+def test_http_message_goes_through_each_status_in_order(stepped_sandbox, sandbox_clock, http):
     # Bird's side on a clock stepped by the test: each status is read just before and at its
     # time, however busy the machine.
     delays = {"processing": 0.4, "sent": 0.8, "delivered": 1.2}
-    with BirdSandbox(clock=clock, status_delays=delays) as sandbox:
-        accepted_at = clock.now
-        answer = http.post(messages_url(sandbox), json=text_message())
-        assert answer.status_code == 202 and answer.json()["status"] == "accepted"
-        url = messages_url(sandbox, f"/{answer.json()['id']}")
+    sandbox, clock = stepped_sandbox, sandbox_clock
+    sandbox.status_delays = delays
+    accepted_at = clock.now
+    answer = http.post(messages_url(sandbox), json=text_message())
+    assert answer.status_code == 202 and answer.json()["status"] == "accepted"
+    url = messages_url(sandbox, f"/{answer.json()['id']}")
 
-        def read_at(seconds: float) -> dict:
-            clock.now = accepted_at + seconds
-            response = http.get(url)
-            assert response.status_code == 200
-            return response.json()
+    def read_at(seconds: float) -> dict:
+        clock.now = accepted_at + seconds
+        response = http.get(url)
+        assert response.status_code == 200
+        return response.json()
 
-        assert read_at(delays["processing"] - 0.001) == answer.json()
-        for before, status in itertools.pairwise(LIFECYCLE):
-            assert read_at(delays[status] - 0.001)["status"] == before, status
-            message = read_at(delays[status])
-            assert message["status"] == status
-            assert message["updatedAt"] == message["lastStatusAt"]
-            changed_after = seconds_between(message["createdAt"], message["lastStatusAt"])
-            assert changed_after == pytest.approx(delays[status], abs=0.0015), status
-        delivered = read_at(60)
-        assert delivered["status"] == "delivered" and not set(FAILURE_KEYS) & set(delivered)
+    assert read_at(delays["processing"] - 0.001) == answer.json()
+    for before, status in itertools.pairwise(LIFECYCLE):
+        assert read_at(delays[status] - 0.001)["status"] == before, status
+        message = read_at(delays[status])
+        assert message["status"] == status
+        assert message["updatedAt"] == message["lastStatusAt"]
+        changed_after = seconds_between(message["createdAt"], message["lastStatusAt"])
+        assert changed_after == pytest.approx(delays[status], abs=0.0015), status
+    delivered = read_at(60)
+    assert delivered["status"] == "delivered" and not set(FAILURE_KEYS) & set(delivered)
 
 
 def wait_for(read, done, timeout: float = 10.0):
@@ -162,7 +162,7 @@ def test_http_post_answer_is_accepted_even_with_no_delay(bird_sandbox, http):
     assert got["lastStatusAt"] == got["createdAt"] == answer["createdAt"]
 
 
-def test_http_batch_messages_progress(clock, http):
+def test_http_batch_messages_progress(stepped_sandbox, sandbox_clock, http):
     delays = {"processing": 0.3, "sent": 0.6, "delivered": 0.9}
     items = [
         text_message("+31620000001"),
@@ -170,39 +170,39 @@ def test_http_batch_messages_progress(clock, http):
         text_message(SENDING_FAILS_US),
         text_message(STAYS_SENT_US),
     ]
-    with BirdSandbox(
-        clock=clock, status_delays=delays, reject_recipients={"+31620000002"}
-    ) as sandbox:
-        accepted_at = clock.now
-        batch_url = messages_url(sandbox).replace("/messages", "/batch/messages")
-        answer = http.post(batch_url, json={"messageRequests": items})
-        assert answer.status_code == 202
-        batch_id = answer.json()["batchId"]
+    sandbox, clock = stepped_sandbox, sandbox_clock
+    sandbox.status_delays = delays
+    sandbox.reject_recipients = {"+31620000002"}
+    accepted_at = clock.now
+    batch_url = messages_url(sandbox).replace("/messages", "/batch/messages")
+    answer = http.post(batch_url, json={"messageRequests": items})
+    assert answer.status_code == 202
+    batch_id = answer.json()["batchId"]
 
-        def listed() -> list[dict]:
-            """The batch, two a page, in the order sent."""
-            results, params = [], {"batchId": batch_id, "limit": 2}
-            while True:
-                page = http.get(messages_url(sandbox), params=params).json()
-                results += page["results"]
-                if not page.get("nextPageToken"):
-                    return results[::-1]
-                params["pageToken"] = page["nextPageToken"]
+    def listed() -> list[dict]:
+        """The batch, two a page, in the order sent."""
+        results, params = [], {"batchId": batch_id, "limit": 2}
+        while True:
+            page = http.get(messages_url(sandbox), params=params).json()
+            results += page["results"]
+            if not page.get("nextPageToken"):
+                return results[::-1]
+            params["pageToken"] = page["nextPageToken"]
 
-        # Read every 50 ms of Bird's time for 1.3 s.
-        seen: list[list[str]] = [[], [], [], []]
-        for step in range(27):
-            clock.now = accepted_at + step * 0.05
-            for statuses, message in zip(seen, listed(), strict=True):
-                if not statuses or statuses[-1] != message["status"]:
-                    statuses.append(message["status"])
-        assert seen == [
-            LIFECYCLE,
-            ["rejected"],
-            ["accepted", "processing", "sending_failed"],
-            ["accepted", "processing", "sent"],
-        ]
-        final = listed()
+    # Read every 50 ms of Bird's time for 1.3 s.
+    seen: list[list[str]] = [[], [], [], []]
+    for step in range(27):
+        clock.now = accepted_at + step * 0.05
+        for statuses, message in zip(seen, listed(), strict=True):
+            if not statuses or statuses[-1] != message["status"]:
+                statuses.append(message["status"])
+    assert seen == [
+        LIFECYCLE,
+        ["rejected"],
+        ["accepted", "processing", "sending_failed"],
+        ["accepted", "processing", "sent"],
+    ]
+    final = listed()
     assert [receiver(m) for m in final] == [receiver(i) for i in items]
     assert final[1]["failure"]["source"]["name"] == "pre-processing"
     assert 11000 <= final[1]["failure"]["code"] < 12000
