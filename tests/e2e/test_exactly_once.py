@@ -112,11 +112,11 @@ def test_a_retry_after_execute_returned_sends_nothing_again(airflow_home, checke
 
 
 def test_answers_that_come_after_the_timeout_are_not_sent_again(airflow_home, checked_sandbox):
-    # Bird accepts at once but answers after 3 s; the client waits 2 s; Airflow stops the
-    # try after 1 s. The retry (Bird prompt again) must find all 20 in Bird.
-    checked_sandbox.inject("drip", count=20, seconds=3.0, method="POST")
+    # Bird accepts at once but answers after 10 s; the client waits 8 s; Airflow stops the
+    # try after 4 s. The retry (Bird prompt again) must find all 20 in Bird.
+    checked_sandbox.inject("drip", count=20, seconds=10.0, method="POST")
     conn = checked_sandbox.connection()
-    conn["extra"].update(timeout=2)
+    conn["extra"].update(timeout=8)
     result = run(airflow_home, checked_sandbox, "unanswered_at_timeout", conn)
     assert len(once_each(checked_sandbox)) == 20
     assert "AirflowTaskTimeout" in result.stdout

@@ -2,6 +2,7 @@
 
 import contextlib
 import json
+import socket
 
 import pytest
 
@@ -17,31 +18,38 @@ def test_connection_test_with_a_wrong_key_fails_without_showing_it(bird_sandbox,
     assert "401" in message and "not-the-right-key-42" not in message
 
 
-def _closed_port() -> int:
-    import socket
+@contextlib.contextmanager
+def _closed_port(host: str = "127.0.0.1"):
+    """A loopback port bound but not listening, held until the block ends: a connection to
+    it is refused, and no other process (a busy machine's next ephemeral port) can take it."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.bind((host, 0))
+        yield sock.getsockname()[1]
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+
+@pytest.fixture
+def closed_port():
+    with _closed_port() as port:
+        yield port
 
 
 @pytest.mark.parametrize(
     ("host", "reason"),
     [
-        (f"http://127.0.0.1:{_closed_port()}", "the connection was refused"),
+        ("http://127.0.0.1:{closed_port}", "the connection was refused"),
         # The sandbox speaks plain HTTP: https:// to it fails in the handshake.
         ("https://127.0.0.1:{sandbox_port}", "the TLS handshake failed"),
     ],
 )
 def test_an_unreachable_host_is_reported_within_seconds_naming_the_url(
-    bird_sandbox, monkeypatch, host, reason
+    bird_sandbox, closed_port, monkeypatch, host, reason
 ):
     import time
 
     from airflow_provider_sms.hooks.bird import BirdHook
 
     conn = bird_sandbox.connection()
-    host = host.format(sandbox_port=bird_sandbox.port)
+    host = host.format(sandbox_port=bird_sandbox.port, closed_port=closed_port)
     conn["host"] = host
     monkeypatch.setenv("AIRFLOW_CONN_BIRD_DEFAULT", json.dumps(conn))
     started = time.monotonic()
@@ -50,14 +58,6 @@ def test_an_unreachable_host_is_reported_within_seconds_naming_the_url(
     assert not ok
     assert reason in message and host in message
     assert "the request was not sent" in message
-
-
-def _ipv6_loopback_port_closed() -> int:
-    import socket
-
-    with socket.socket(socket.AF_INET6) as sock:
-        sock.bind(("::1", 0))
-        return sock.getsockname()[1]
 
 
 def test_an_ipv6_loopback_host_through_the_schema_field_reaches_the_sandbox(monkeypatch):
@@ -83,19 +83,21 @@ def test_an_unreachable_ipv6_loopback_host_is_named_in_brackets(bird_sandbox, mo
     from airflow_provider_sms.hooks.bird import BirdHook
 
     conn = bird_sandbox.connection()
-    port = _ipv6_loopback_port_closed()
-    conn.update(host="::1", port=port, schema="http")
-    monkeypatch.setenv("AIRFLOW_CONN_BIRD_DEFAULT", json.dumps(conn))
-    ok, message = BirdHook().test_connection()
+    with _closed_port("::1") as port:
+        conn.update(host="::1", port=port, schema="http")
+        monkeypatch.setenv("AIRFLOW_CONN_BIRD_DEFAULT", json.dumps(conn))
+        ok, message = BirdHook().test_connection()
     assert not ok
     assert f"http://[::1]:{port}" in message and "the connection was refused" in message
 
 
-def test_a_numeric_host_is_named_as_written_in_a_connection_error(bird_sandbox, monkeypatch):
+def test_a_numeric_host_is_named_as_written_in_a_connection_error(
+    bird_sandbox, closed_port, monkeypatch
+):
     from airflow_provider_sms.hooks.bird import BirdHook
 
     conn = bird_sandbox.connection()
-    port = _closed_port()
+    port = closed_port
     # 2130706433 is 127.0.0.1 written as one number: https is allowed for any host.
     conn["host"] = f"https://2130706433:{port}"
     monkeypatch.setenv("AIRFLOW_CONN_BIRD_DEFAULT", json.dumps(conn))

@@ -12,9 +12,10 @@ each recipient must get its message once however the try ends.
   one at a time: the timeout leaves it room for that on a busy machine.
 - `hung_sends`: every send hangs; Airflow cuts the try off after 3 s, which must end it
   within seconds.
-- `unanswered_at_timeout`: Bird accepts each message but answers after 3 s (the test queues a
-  `drip` fault for each send); the client waits 2 s for an answer and Airflow cuts the try
-  off after 1 s. The retry must find the accepted messages in Bird.
+- `unanswered_at_timeout`: Bird accepts each message but answers after 10 s (the test queues
+  a `drip` fault for each send); the client waits 8 s for an answer and Airflow cuts the try
+  off after 4 s, time enough for all 20 sends to reach Bird on a busy machine (and for the
+  retry's second look). The retry must find the accepted messages in Bird.
 - `unanswered_behind_history`: a channel with a long past. Bird accepts each message but
   answers after 30 s; Airflow cuts the first try off after 10 s, with 8 sends accepted and
   unanswered. The retry (Bird prompt again) must find those 8 in Bird, however Bird lists
@@ -57,7 +58,7 @@ SENDS = {
     ),
     "unanswered_at_timeout": (
         50000000, 20, PARCEL,
-        {"max_concurrency": 20, "retries": 2, "execution_timeout": SECOND,
+        {"max_concurrency": 20, "retries": 2, "execution_timeout": 4 * SECOND,
          "on_retry_callback": answer_promptly},
     ),
     "unanswered_behind_history": (
