@@ -45,18 +45,34 @@ docs: $(STAMP)
 # `airflow dags test` tests that docs/compatibility.md names for its rows. First the tiers that
 # need no deployment, all minors at once (they mostly wait on the sandbox and on Airflow's
 # processes; each run has a temp dir of its own, where a host's rate slots live), then the
-# deployed Airflow on the newest minor and on $(DEPLOYED_OLDER).
+# deployed Airflow on the newest minor and on $(DEPLOYED_OLDER): a deployment per module, three
+# side by side (they mostly wait on the sandbox's simulated network and on Airflow's
+# processes), and last, alone, the sends measured against Bird's rate limit.
 test: lint docs
 	$(MAKE) -j4 $(addprefix $(VENV)-,$(addsuffix /.installed,$(OLDER) $(AIRFLOW2)))
 	$(MAKE) --output-sync=target -j4 tiers-$(NEWEST)-e2e-long tiers-$(NEWEST)-e2e \
 		tiers-$(NEWEST) $(addprefix tiers-,$(OLDER) $(AIRFLOW2))
-	$(BIN)/pytest -p no:cacheprovider $(DEPLOYED_TESTS)
+	$(MAKE) --output-sync=target -j3 $(DEPLOYED_PARTS)
+	$(BIN)/pytest -p no:cacheprovider $(DEPLOYED_RATE_TESTS)
+
+# The tests that run a deployed Airflow, longest first.
+DEPLOYED_TESTS := tests/e2e/test_deployed.py tests/e2e/test_deployed_celery.py \
+	tests/e2e/test_deployed_approvals.py tests/e2e/test_deployed_webhooks.py \
+	tests/e2e/test_connection_form.py
+# Of those, the sends whose rate is measured: no other deployment may share the cores then.
+DEPLOYED_RATE_TESTS := tests/e2e/test_deployed.py::test_four_mapped_tasks_share_the_workspace_limit \
+	tests/e2e/test_deployed_celery.py::test_four_mapped_tasks_on_two_hosts_share_the_workspace_limit
+DEPLOYED_PARTS := $(patsubst tests/e2e/%.py,deployed-%,$(DEPLOYED_TESTS)) \
+	deployed-$(DEPLOYED_OLDER)
+
+.PHONY: $(DEPLOYED_PARTS)
+$(filter-out deployed-$(DEPLOYED_OLDER),$(DEPLOYED_PARTS)): deployed-%: $(STAMP)
+	$(BIN)/pytest -p no:cacheprovider tests/e2e/$*.py \
+		$(addprefix --deselect=,$(DEPLOYED_RATE_TESTS))
+
+deployed-$(DEPLOYED_OLDER): $(VENV)-$(DEPLOYED_OLDER)/.installed
 	$(VENV)-$(DEPLOYED_OLDER)/bin/pytest -p no:cacheprovider $(DEPLOYED_OLDER_TESTS)
 
-# The tests that run a deployed Airflow.
-DEPLOYED_TESTS := tests/e2e/test_deployed.py tests/e2e/test_deployed_approvals.py \
-	tests/e2e/test_deployed_celery.py tests/e2e/test_deployed_webhooks.py \
-	tests/e2e/test_connection_form.py
 # Of those, the ones that show what an older minor promises: the inbound watcher across a
 # killed triggerer, a killed send.
 DEPLOYED_OLDER_TESTS := \

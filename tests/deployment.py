@@ -418,19 +418,21 @@ class Deployment:
             p.read_text() for p in logs.rglob("*.log") if all(part in p.parts for part in parts)
         )
 
-    def deferral_handled(self, dag_id: str, run_id: str, task_id: str, times: int = 1) -> bool:
-        """Whether the scheduler has taken in the executor's report that the task deferred
-        (`times` times: a cleared task defers again). A task resumed before that is failed by
-        Airflow as "changed externally" (apache/airflow#71580), so a test answers a deferred
-        task only after it."""
+    def deferral_handled(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> bool:
+        """Whether the scheduler has taken in the executor's report that try `try_number` of
+        the task deferred (a cleared task's next try defers again). A task resumed before that
+        is failed by Airflow as "changed externally" (apache/airflow#71580), so a test answers a
+        deferred task only after it. The scheduler also logs a late report of an earlier try
+        against the task's current state ("TI try_number mismatch"): only the try's own counts."""
         head = f"TaskInstance Finished: dag_id={dag_id}, task_id={task_id}, run_id={run_id},"
         log = self.logs / "scheduler.log"
-        handled = sum(
-            line.startswith(head, line.find("TaskInstance Finished")) and "state=deferred," in line
+        return any(
+            line.startswith(head, line.find("TaskInstance Finished"))
+            and "state=deferred," in line
+            and f" try_number={try_number}," in line
             for line in log.read_text(errors="replace").splitlines()
             if "TaskInstance Finished" in line
         )
-        return handled >= times
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
         rows = self.postgres.query(
