@@ -163,6 +163,9 @@ class Deployment:
                 "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
                 "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
                 "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+                # Log servers on ports of the deployment's own: deployments run side by side.
+                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+                "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
             }
         )
         if self.redis:
@@ -422,17 +425,15 @@ class Deployment:
         """Whether the scheduler has taken in the executor's report that try `try_number` of
         the task deferred (a cleared task's next try defers again). A task resumed before that
         is failed by Airflow as "changed externally" (apache/airflow#71580), so a test answers a
-        deferred task only after it. The scheduler also logs a late report of an earlier try
-        against the task's current state ("TI try_number mismatch"): only the try's own counts."""
-        head = f"TaskInstance Finished: dag_id={dag_id}, task_id={task_id}, run_id={run_id},"
-        log = self.logs / "scheduler.log"
-        return any(
-            line.startswith(head, line.find("TaskInstance Finished"))
-            and "state=deferred," in line
-            and f" try_number={try_number}," in line
-            for line in log.read_text(errors="replace").splitlines()
-            if "TaskInstance Finished" in line
+        deferred task only after it. Taken in: received from the executor, which Airflow logs
+        before it handles the report, or drops it when another transaction holds the task's row
+        at that moment (then no "TaskInstance Finished" line follows)."""
+        received = (
+            "Received executor event with state success for task instance TaskInstanceKey("
+            f"dag_id='{dag_id}', task_id='{task_id}', run_id='{run_id}', "
+            f"try_number={try_number},"
         )
+        return received in (self.logs / "scheduler.log").read_text(errors="replace")
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
         rows = self.postgres.query(
