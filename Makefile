@@ -62,6 +62,12 @@ DEPLOYED_TESTS := tests/e2e/test_deployed.py tests/e2e/test_deployed_celery.py \
 # Of those, the sends whose rate is measured: no other deployment may share the cores then.
 DEPLOYED_RATE_TESTS := tests/e2e/test_deployed.py::test_four_mapped_tasks_share_the_workspace_limit \
 	tests/e2e/test_deployed_celery.py::test_four_mapped_tasks_on_two_hosts_share_the_workspace_limit
+# Of those, the ones run on $(DEPLOYED_OLDER) too, for what an older minor promises: the inbound
+# watcher across a killed triggerer, a killed send.
+DEPLOYED_OLDER_TESTS := \
+	tests/e2e/test_deployed.py::test_each_inbound_sms_is_one_event_across_a_killed_triggerer \
+	tests/e2e/test_deployed.py::test_a_task_killed_without_warning_is_retried_and_sends_each_recipient_once
+# One part per module (a deployment each), and one on $(DEPLOYED_OLDER).
 DEPLOYED_PARTS := $(patsubst tests/e2e/%.py,deployed-%,$(DEPLOYED_TESTS)) \
 	deployed-$(DEPLOYED_OLDER)
 
@@ -73,11 +79,6 @@ $(filter-out deployed-$(DEPLOYED_OLDER),$(DEPLOYED_PARTS)): deployed-%: $(STAMP)
 deployed-$(DEPLOYED_OLDER): $(VENV)-$(DEPLOYED_OLDER)/.installed
 	$(VENV)-$(DEPLOYED_OLDER)/bin/pytest -p no:cacheprovider $(DEPLOYED_OLDER_TESTS)
 
-# Of those, the ones that show what an older minor promises: the inbound watcher across a
-# killed triggerer, a killed send.
-DEPLOYED_OLDER_TESTS := \
-	tests/e2e/test_deployed.py::test_each_inbound_sms_is_one_event_across_a_killed_triggerer \
-	tests/e2e/test_deployed.py::test_a_task_killed_without_warning_is_retried_and_sends_each_recipient_once
 # The `airflow dags test` tests behind the compatibility table's rows, run on every minor.
 OLDER_DAGS_TESTS := tests/e2e/test_provider_cli.py tests/e2e/test_e2e_dags.py \
 	tests/e2e/test_notifier_dag.py tests/e2e/test_approval_dags_test.py \

@@ -3,6 +3,8 @@ them, and a clock that moves only when told to."""
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import time
 from datetime import UTC, datetime
 
@@ -143,3 +145,12 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+@contextlib.contextmanager
+def closed_port(host: str = "127.0.0.1"):
+    """A loopback port bound but not listening, held until the block ends: a connection to
+    it is refused, and no other process (a busy machine's next ephemeral port) can take it."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.bind((host, 0))
+        yield sock.getsockname()[1]

@@ -10,6 +10,7 @@ import time
 from datetime import datetime
 
 import pytest
+from sandbox_support import closed_port
 from support import TEST_DAGS
 
 
@@ -68,19 +69,17 @@ def _logged_at(line: str) -> float | None:
 def test_a_send_to_a_stopped_bird_logs_at_least_every_5_s_until_it_fails(
     airflow_home, checked_sandbox
 ):
-    # A port nobody listens on: every connection is refused, at once.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     conn = checked_sandbox.connection()
-    conn["host"] = f"http://127.0.0.1:{port}"
     conn["extra"] = {**conn["extra"], "max_retries": 2, "retry_backoff": 10}
-    result = airflow_home.dags_test(
-        "one_sms",
-        check=False,
-        AIRFLOW__CORE__DAGS_FOLDER=str(TEST_DAGS),
-        AIRFLOW_CONN_BIRD_DEFAULT=json.dumps(conn),
-    )
+    # A port nobody listens on: every connection is refused, at once.
+    with closed_port() as port:
+        conn["host"] = f"http://127.0.0.1:{port}"
+        result = airflow_home.dags_test(
+            "one_sms",
+            check=False,
+            AIRFLOW__CORE__DAGS_FOLDER=str(TEST_DAGS),
+            AIRFLOW_CONN_BIRD_DEFAULT=json.dumps(conn),
+        )
     assert result.returncode != 0
     lines = result.stdout.splitlines()
     start = next(i for i, line in enumerate(lines) if "Sending SMS to 1 recipient(s)" in line)

@@ -4,6 +4,7 @@ import json
 import re
 from importlib.metadata import version
 
+from sandbox_support import closed_port
 from support import ROOT
 
 
@@ -39,23 +40,20 @@ def test_connection_test_reads_the_channel_and_sends_nothing(airflow_home, bird_
 
 
 def test_connection_test_on_an_unreachable_host_says_why_quickly(airflow_home, bird_sandbox):
-    import socket
     import time
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        closed = sock.getsockname()[1]
     conn = bird_sandbox.connection()
-    conn["host"] = f"http://127.0.0.1:{closed}"
-    started = time.monotonic()
-    result = airflow_home.airflow(
-        "connections",
-        "test",
-        "bird_default",
-        check=False,
-        AIRFLOW__CORE__TEST_CONNECTION="Enabled",
-        AIRFLOW_CONN_BIRD_DEFAULT=json.dumps(conn),
-    )
+    with closed_port() as closed:
+        conn["host"] = f"http://127.0.0.1:{closed}"
+        started = time.monotonic()
+        result = airflow_home.airflow(
+            "connections",
+            "test",
+            "bird_default",
+            check=False,
+            AIRFLOW__CORE__TEST_CONNECTION="Enabled",
+            AIRFLOW_CONN_BIRD_DEFAULT=json.dumps(conn),
+        )
     elapsed = time.monotonic() - started
     print(f"\n`airflow connections test` on a closed port answered in {elapsed:.1f} s")
     assert "the connection was refused" in result.stdout

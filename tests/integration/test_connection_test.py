@@ -2,9 +2,9 @@
 
 import contextlib
 import json
-import socket
 
 import pytest
+from sandbox_support import closed_port
 
 
 def test_connection_test_with_a_wrong_key_fails_without_showing_it(bird_sandbox, monkeypatch):
@@ -18,38 +18,29 @@ def test_connection_test_with_a_wrong_key_fails_without_showing_it(bird_sandbox,
     assert "401" in message and "not-the-right-key-42" not in message
 
 
-@contextlib.contextmanager
-def _closed_port(host: str = "127.0.0.1"):
-    """A loopback port bound but not listening, held until the block ends: a connection to
-    it is refused, and no other process (a busy machine's next ephemeral port) can take it."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
-        sock.bind((host, 0))
-        yield sock.getsockname()[1]
-
-
 @pytest.fixture
-def closed_port():
-    with _closed_port() as port:
+def refused_port():
+    with closed_port() as port:
         yield port
 
 
 @pytest.mark.parametrize(
     ("host", "reason"),
     [
-        ("http://127.0.0.1:{closed_port}", "the connection was refused"),
+        ("http://127.0.0.1:{refused_port}", "the connection was refused"),
         # The sandbox speaks plain HTTP: https:// to it fails in the handshake.
         ("https://127.0.0.1:{sandbox_port}", "the TLS handshake failed"),
     ],
 )
 def test_an_unreachable_host_is_reported_within_seconds_naming_the_url(
-    bird_sandbox, closed_port, monkeypatch, host, reason
+    bird_sandbox, refused_port, monkeypatch, host, reason
 ):
     import time
 
     from airflow_provider_sms.hooks.bird import BirdHook
 
     conn = bird_sandbox.connection()
-    host = host.format(sandbox_port=bird_sandbox.port, closed_port=closed_port)
+    host = host.format(sandbox_port=bird_sandbox.port, refused_port=refused_port)
     conn["host"] = host
     monkeypatch.setenv("AIRFLOW_CONN_BIRD_DEFAULT", json.dumps(conn))
     started = time.monotonic()
@@ -83,7 +74,7 @@ def test_an_unreachable_ipv6_loopback_host_is_named_in_brackets(bird_sandbox, mo
     from airflow_provider_sms.hooks.bird import BirdHook
 
     conn = bird_sandbox.connection()
-    with _closed_port("::1") as port:
+    with closed_port("::1") as port:
         conn.update(host="::1", port=port, schema="http")
         monkeypatch.setenv("AIRFLOW_CONN_BIRD_DEFAULT", json.dumps(conn))
         ok, message = BirdHook().test_connection()
@@ -92,18 +83,17 @@ def test_an_unreachable_ipv6_loopback_host_is_named_in_brackets(bird_sandbox, mo
 
 
 def test_a_numeric_host_is_named_as_written_in_a_connection_error(
-    bird_sandbox, closed_port, monkeypatch
+    bird_sandbox, refused_port, monkeypatch
 ):
     from airflow_provider_sms.hooks.bird import BirdHook
 
     conn = bird_sandbox.connection()
-    port = closed_port
     # 2130706433 is 127.0.0.1 written as one number: https is allowed for any host.
-    conn["host"] = f"https://2130706433:{port}"
+    conn["host"] = f"https://2130706433:{refused_port}"
     monkeypatch.setenv("AIRFLOW_CONN_BIRD_DEFAULT", json.dumps(conn))
     ok, message = BirdHook().test_connection()
     assert not ok
-    assert f"https://2130706433:{port}/" in message, message
+    assert f"https://2130706433:{refused_port}/" in message, message
     assert bird_sandbox.access_key not in message
 
 

@@ -4,9 +4,7 @@ injecting an inbound SMS into a sandbox in a process of its own from the command
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -14,7 +12,7 @@ import uuid
 
 import pytest
 import requests
-from sandbox_support import channel_url, parse, send, text_message
+from sandbox_support import channel_url, closed_port, parse, send, text_message
 
 from bird_sandbox import (
     CLICKS_LINK_US,
@@ -239,7 +237,7 @@ def test_the_command_line_injects_an_inbound_sms_into_a_sandbox_process():
 
 
 def test_the_command_line_says_when_no_sandbox_answers():
-    with socket_port() as port:
+    with closed_port() as port:
         result = run_cli("receive", "--url", f"http://127.0.0.1:{port}", "--from", PERSON, "Hi")
     assert result.returncode == 1 and "cannot reach the sandbox" in result.stderr
 
@@ -247,14 +245,6 @@ def test_the_command_line_says_when_no_sandbox_answers():
 def test_the_command_line_takes_a_reply_delay():
     result = run_cli("--reply-delay", "-1")
     assert result.returncode == 2 and "--reply-delay" in result.stderr
-
-
-@contextlib.contextmanager
-def socket_port():
-    """A loopback port nobody listens on, for as long as the block runs."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))  # bound, not listening: connections are refused
-        yield sock.getsockname()[1]
 
 
 @pytest.mark.parametrize("channel_id", [MMS_CHANNEL_ID, SMS_CHANNEL_ID])
